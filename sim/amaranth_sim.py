@@ -1,0 +1,96 @@
+"""Helpers for Amaranth-simulator testbenches: stream transfers under stall patterns.
+
+All testbenches are async (``sim.add_testbench``). Waveforms are written only when the
+environment variable ``MEMGEN_VCD`` names a folder; never by default.
+"""
+
+import os
+import random
+from contextlib import nullcontext
+from pathlib import Path
+
+from amaranth.sim import Simulator
+
+__all__ = ["STALL_PATTERNS", "Stalls", "run_simulation", "stream_put", "stream_get"]
+
+#: The stall patterns every stream test runs under (the cocotbext-axi matrix).
+STALL_PATTERNS = ("none", "periodic", "random")
+
+
+class Stalls:
+    """Decides, cycle by cycle, whether one side of a stream pauses.
+
+    ``none`` never pauses; ``periodic`` pauses 3 cycles out of every 7 (and a long 9-cycle pause
+    every 50 cycles, so stalls of 8+ cycles occur); ``random`` pauses with probability ``rate``
+    from a seeded generator.
+    """
+
+    def __init__(self, pattern="none", seed=0, rate=0.4):
+        if pattern not in STALL_PATTERNS:
+            raise ValueError(f"Stall pattern must be one of {STALL_PATTERNS}, not {pattern!r}")
+        self.pattern = pattern
+        self.rate = rate
+        self._random = random.Random(seed)
+        self._cycle = 0
+
+    def pause(self):
+        self._cycle += 1
+        if self.pattern == "none":
+            return False
+        if self.pattern == "periodic":
+            return self._cycle % 7 < 3 or self._cycle % 50 < 9
+        return self._random.random() < self.rate
+
+
+async def stream_put(ctx, stream, payload, stalls=None):
+    """Transfer one payload into ``stream`` (testbench drives valid), pausing per ``stalls``."""
+    while stalls is not None and stalls.pause():
+        await ctx.tick()
+    ctx.set(stream.valid, 1)
+    ctx.set(stream.payload, payload)
+    await ctx.tick().until(stream.ready)
+    ctx.set(stream.valid, 0)
+
+
+async def stream_get(ctx, stream, stalls=None):
+    """Receive one payload from ``stream`` (testbench drives ready), pausing per ``stalls``.
+
+    While ready is low the payload is checked to hold once valid is seen: a stream must not
+    change or withdraw a valid payload before the transfer.
+    """
+    held = None
+    while True:
+        pause = stalls is not None and stalls.pause()
+        ctx.set(stream.ready, 0 if pause else 1)
+        valid = ctx.get(stream.valid)
+        payload = ctx.get(stream.payload)
+        if held is not None:
+            assert valid, "stream withdrew valid before the transfer"
+            assert payload == held, f"stream payload changed under stall: {held!r} -> {payload!r}"
+        if valid and not pause:
+            await ctx.tick()
+            ctx.set(stream.ready, 0)
+            return payload
+        held = payload if valid else None
+        await ctx.tick()
+
+
+def run_simulation(dut, *testbenches, processes=(), name="sim", deadline=None):
+    """Simulate ``dut`` with a 1 MHz clock until every testbench returns."""
+    simulator = Simulator(dut)
+    simulator.add_clock(1e-6)
+    for testbench in testbenches:
+        simulator.add_testbench(testbench)
+    for process in processes:
+        simulator.add_process(process)
+    vcd_dir = os.environ.get("MEMGEN_VCD")
+    if vcd_dir:
+        Path(vcd_dir).mkdir(parents=True, exist_ok=True)
+        writer = simulator.write_vcd(str(Path(vcd_dir) / f"{name}.vcd"))
+    else:
+        writer = nullcontext()
+    with writer:
+        if deadline is None:
+            simulator.run()
+        else:
+            simulator.run_until(deadline)
