@@ -21,7 +21,7 @@ def assert_stream_stable(m, stream, name):
         stalled.eq(stream.valid & ~stream.ready),
         held_payload.eq(stream.payload),
     ]
-    m.d.comb += [
+    m.d.sync += [
         Assert(~stalled | stream.valid, f"{name}: valid withdrawn before the transfer"),
         Assert(
             ~stalled | (Value.cast(stream.payload) == Value.cast(held_payload)),

@@ -280,7 +280,7 @@ class IndexGenerator(wiring.Component):
 
         # Properties, checked in every simulation and proved formally.
         assert_stream_stable(m, self.indices, "indices")
-        m.d.comb += [
+        m.d.sync += [
             Assert(~self.indices.valid | (self.indices.payload < self.count), "index >= count"),
             Assert(~running | (self.count == threshold_count), "count changed during a request"),
             Assert(~running | (self.count != 0), "request while the memory is empty"),

@@ -242,5 +242,5 @@ class LFSR(wiring.Component):
         with m.Elif(self.enable):
             m.d.sync += self.state.eq(next_state)
 
-        m.d.comb += Assert(self.state != 0, "LFSR state is zero")
+        m.d.sync += Assert(self.state != 0, "LFSR state is zero")
         return m

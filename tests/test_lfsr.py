@@ -59,6 +59,7 @@ def test_leap_matrix_equals_repeated_steps(width, steps):
         assert leap.next() == single.state
 
 
+@pytest.mark.filterwarnings("ignore::amaranth.hdl.UnusedElaboratable")
 def test_leap_that_shortens_period_is_refused():
     with pytest.raises(ValueError, match="shortens the period"):
         LFSRModel(4, steps=3)  # gcd(3, 15) = 3

@@ -1,0 +1,173 @@
+"""Append memory: takes records one byte per clock and stores them, refusing what does not fit.
+
+A record is the words from one with ``first`` set (or the first after a ``last``) up to the next
+``last``. Bytes are written to free space beyond the committed end while they arrive; only at the
+record's ``last`` byte, if every check passed, is the record committed (record table entry,
+``count`` and ``bytes_used``). A refused record therefore leaves no trace: every write goes at or
+beyond ``bytes_used`` (asserted and proved), so no stored byte changes, and the counts stay.
+A ``first`` word in the middle of a record abandons the unfinished one the same way.
+
+Refusals (one-clock strobe ``refused`` with ``refusal_code``, a
+:class:`~memgen.hdl.protocol.ErrorCode`): ``FULL`` (no record slot, or no room for a byte),
+``TOO_LONG`` (variable mode, over ``max_length``), ``WRONG_SIZE`` (fixed mode, not ``record_size``).
+
+Throughput: one byte per clock, always ready. Resources (variable mode): one adder and three
+comparators of the address width, the counters, and one table write per record.
+"""
+
+from amaranth.hdl import Assert, Module, Mux, Signal
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from .protocol import ErrorCode
+from .records import RecordWord
+from .storage import StorageSignature
+
+__all__ = ["AppendMemory", "table_entry_layout"]
+
+
+def table_entry_layout(record_format):
+    """Record table entry: where a record starts and how many bytes it has."""
+    return data.StructLayout(
+        {"start": record_format.address_width, "length": record_format.length_width}
+    )
+
+
+class AppendMemory(wiring.Component):
+    """Append-only record store with refusal on overflow.
+
+    Parameters
+    ----------
+    record_format : RecordFormat
+        Capacity and mode.
+
+    Members
+    -------
+    records : In(stream.Signature(RecordWord))
+        Record bytes; always ready (one byte per clock).
+    clear : In(1)
+        Forget every record (one clock).
+    count : Out(count_width)
+        Committed records.
+    bytes_used : Out(bytes_width)
+        Committed bytes; the next record starts here.
+    refused : Out(1)
+        Strobe: the record that just ended was not stored.
+    refusal_code : Out(3)
+        Why (an :class:`ErrorCode`), valid with ``refused``.
+    data_port : Out(StorageSignature(address_width, 8))
+        Writes into the record storage.
+    table_port : Out(StorageSignature(index_width, entry width))
+        Writes into the record table (variable-length mode only).
+    """
+
+    def __init__(self, record_format, *, fault=None):
+        self.format = record_format
+        if fault not in (None, "overwrite"):
+            raise ValueError(f"Unknown fault {fault!r}")
+        self._fault = fault
+        members = {
+            "records": In(stream.Signature(RecordWord)),
+            "clear": In(1),
+            "count": Out(record_format.count_width),
+            "bytes_used": Out(record_format.bytes_width),
+            "refused": Out(1),
+            "refusal_code": Out(3),
+            "data_port": Out(StorageSignature(record_format.address_width, 8)),
+        }
+        if not record_format.fixed:
+            entry = table_entry_layout(record_format)
+            members["table_port"] = Out(StorageSignature(record_format.index_width, entry.size))
+        super().__init__(members)
+
+    def elaborate(self, platform):
+        m = Module()
+        fmt = self.format
+        word = self.records.payload
+        valid = self.records.valid
+
+        in_record = Signal()
+        offset = Signal(range(fmt.max_length + 1))  # bytes of the current record so far
+        failure = Signal(3)  # ErrorCode of the current record, 0 while it is fine
+
+        starting = Signal()
+        current_offset = Signal.like(offset)
+        current_failure = Signal.like(failure)
+        new_failure = Signal.like(failure)
+        final_failure = Signal.like(failure)
+        position = Signal(fmt.bytes_width + 1)
+        m.d.comb += [
+            self.records.ready.eq(1),
+            starting.eq(word.first | ~in_record),
+            current_offset.eq(Mux(starting, 0, offset)),
+            current_failure.eq(Mux(starting, 0, failure)),
+            position.eq(self.bytes_used + current_offset),
+        ]
+        if self._fault == "overwrite":  # test-only mutant: records land over stored ones
+            m.d.comb += position.eq(current_offset)
+
+        with m.If(current_failure != 0):
+            m.d.comb += new_failure.eq(current_failure)
+        with m.Elif(self.count == fmt.max_records):
+            m.d.comb += new_failure.eq(ErrorCode.FULL)
+        with m.Elif(current_offset == fmt.max_length):
+            m.d.comb += new_failure.eq(ErrorCode.WRONG_SIZE if fmt.fixed else ErrorCode.TOO_LONG)
+        with m.Elif(position >= fmt.byte_capacity):
+            m.d.comb += new_failure.eq(ErrorCode.FULL)
+        if fmt.fixed:
+            with m.If((new_failure == 0) & word.last & (current_offset + 1 != fmt.record_size)):
+                m.d.comb += final_failure.eq(ErrorCode.WRONG_SIZE)
+            with m.Else():
+                m.d.comb += final_failure.eq(new_failure)
+        else:
+            m.d.comb += final_failure.eq(new_failure)
+
+        length = current_offset + 1
+        m.d.comb += [
+            self.data_port.address.eq(position),
+            self.data_port.write_data.eq(word.data),
+            self.data_port.write_enable.eq(valid & (new_failure == 0) & ~self.clear),
+        ]
+        commit = Signal()
+        m.d.comb += commit.eq(valid & word.last & (final_failure == 0) & ~self.clear)
+        if not fmt.fixed:
+            entry = Signal(table_entry_layout(fmt))
+            m.d.comb += [
+                entry.start.eq(self.bytes_used),
+                entry.length.eq(length),
+                self.table_port.address.eq(self.count),
+                self.table_port.write_data.eq(entry),
+                self.table_port.write_enable.eq(commit),
+            ]
+
+        m.d.sync += self.refused.eq(0)
+        with m.If(self.clear):
+            m.d.sync += [self.count.eq(0), self.bytes_used.eq(0), in_record.eq(0)]
+        with m.Elif(valid):
+            m.d.sync += [
+                in_record.eq(~word.last),
+                offset.eq(Mux(new_failure == 0, length, current_offset)),
+                failure.eq(new_failure),
+            ]
+            with m.If(commit):
+                m.d.sync += [
+                    self.count.eq(self.count + 1),
+                    self.bytes_used.eq(self.bytes_used + length),
+                ]
+            with m.Elif(word.last):
+                m.d.sync += [self.refused.eq(1), self.refusal_code.eq(final_failure)]
+
+        # Properties: no stored byte ever changes; counts stay in range.
+        m.d.sync += [
+            Assert(
+                ~self.data_port.write_enable | (self.data_port.address >= self.bytes_used),
+                "write into a stored record",
+            ),
+            Assert(
+                ~self.data_port.write_enable | (position < fmt.byte_capacity),
+                "write beyond capacity",
+            ),
+            Assert(self.bytes_used <= fmt.byte_capacity, "bytes_used beyond capacity"),
+            Assert(self.count <= fmt.max_records, "count beyond the record capacity"),
+        ]
+        return m

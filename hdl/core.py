@@ -1,0 +1,302 @@
+"""The MemGen core: append memory, index generator and readout behind one command stream.
+
+Commands and responses are packets of bytes, as :mod:`memgen.hdl.protocol` defines them. The
+core executes one command at a time, in order:
+
+* APPEND forwards the record's bytes to the :class:`AppendMemory` at one byte per clock;
+* SAMPLE asks the :class:`IndexGenerator` for ``n`` indices and the :class:`Readout` streams the
+  records, one byte per clock with no bubble between records;
+* RECITE feeds the readout the indices ``0 .. N-1``;
+* STATUS and errors are serialised by a small byte multiplexer.
+
+The record storage and the record table are backends behind
+:class:`~memgen.hdl.storage.StorageSignature`; a board passes its own (for example SPRAM),
+the default is ``lib.memory``. The core multiplexes each backend's single port between the
+append memory (while appending) and the readout (while sampling or reciting).
+"""
+
+from amaranth.hdl import Assert, Cat, Const, Module, Mux, Signal
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from .append_memory import AppendMemory, table_entry_layout
+from .index_generator import GENERATORS, IndexGenerator
+from .protocol import (
+    ARGUMENT_BYTES,
+    DEFAULT_SEED,
+    STATUS_BYTES,
+    STATUS_FIELDS,
+    ErrorCode,
+    Generator,
+    Opcode,
+    ResponseKind,
+)
+from .readout import Readout
+from .records import RecordWord
+from .storage import LibMemoryStorage
+
+__all__ = ["MemGen", "ResponseWord"]
+
+#: Response bytes: a record byte, or a byte of a STATUS or ERROR packet.
+ResponseWord = data.StructLayout({"data": 8, "first": 1, "last": 1, "kind": 2})
+
+
+class MemGen(wiring.Component):
+    """MemGEN in hardware: learn records by heart, sample them uniformly.
+
+    Parameters
+    ----------
+    record_format : RecordFormat
+        Capacity and mode.
+    generator : str
+        Index generator output stage, ``"scrambled"`` (default) or ``"lfsr"``.
+    reset_seed : int
+        Engine seed after reset.
+    data_storage, table_storage : Elaboratable or None
+        Backends with a ``port`` member of the flipped ``StorageSignature``. ``None`` builds a
+        :class:`LibMemoryStorage` of the right size.
+
+    Members
+    -------
+    commands : In(stream.Signature(RecordWord))
+        Command packets.
+    responses : Out(stream.Signature(ResponseWord))
+        Response packets.
+    """
+
+    def __init__(
+        self,
+        record_format,
+        generator="scrambled",
+        reset_seed=DEFAULT_SEED,
+        *,
+        data_storage=None,
+        table_storage=None,
+    ):
+        if generator not in GENERATORS:
+            raise ValueError(f"Generator must be one of {GENERATORS}, not {generator!r}")
+        self.format = record_format
+        self.generator = generator
+        self.reset_seed = reset_seed
+        self.data_storage = data_storage
+        self.table_storage = table_storage
+        super().__init__(
+            {
+                "commands": In(stream.Signature(RecordWord)),
+                "responses": Out(stream.Signature(ResponseWord)),
+            }
+        )
+
+    def elaborate(self, platform):
+        m = Module()
+        fmt = self.format
+
+        m.submodules.append_memory = appender = AppendMemory(fmt)
+        m.submodules.index_generator = generator = IndexGenerator(
+            fmt.max_records, self.generator, self.reset_seed
+        )
+        m.submodules.readout = readout = Readout(fmt)
+        data_storage = self.data_storage or LibMemoryStorage(fmt.byte_capacity, 8)
+        m.submodules.data_storage = data_storage
+        ports = [(data_storage.port, appender.data_port, readout.data_port)]
+        if not fmt.fixed:
+            entry_width = table_entry_layout(fmt).size
+            table_storage = self.table_storage or LibMemoryStorage(fmt.max_records, entry_width)
+            m.submodules.table_storage = table_storage
+            ports.append((table_storage.port, appender.table_port, readout.table_port))
+
+        reading = Signal()  # the readout owns the storage ports
+        for backend, writer, reader in ports:
+            m.d.comb += [
+                backend.address.eq(Mux(reading, reader.address, writer.address)),
+                backend.write_data.eq(writer.write_data),
+                backend.write_enable.eq(~reading & writer.write_enable),
+                backend.read_enable.eq(reading & reader.read_enable),
+                reader.read_data.eq(backend.read_data),
+            ]
+        m.d.comb += generator.count.eq(appender.count)
+
+        command = self.commands.payload
+        opcode = Signal(8)
+        arguments = Signal(64)
+        argument_count = Signal(range(10))
+        amount = Signal(32)  # records still to send (SAMPLE, RECITE)
+        recite_index = Signal(fmt.index_width + 1)
+        error_code = Signal(8)
+        response_index = Signal(range(STATUS_BYTES + 2))
+        clear = Signal()
+        m.d.comb += appender.clear.eq(clear)
+
+        # Status fields, little-endian, as one bit vector; an ERROR packet prefixes the code.
+        flags = int(fmt.fixed) | (
+            (Generator.LFSR if self.generator == "lfsr" else Generator.SCRAMBLED) << 1
+        )
+        values = {
+            "records": appender.count,
+            "bytes_used": appender.bytes_used,
+            "record_capacity": Const(fmt.max_records, 32),
+            "byte_capacity": Const(fmt.byte_capacity, 32),
+            "max_length": Const(fmt.max_length, 32),
+            "flags": Const(flags, 8),
+        }
+        fields = []
+        for name, size in STATUS_FIELDS:
+            field = Signal(8 * size, name=f"status_{name}")
+            m.d.comb += field.eq(values[name])
+            fields.append(field)
+        error_bits = Cat(error_code, *fields)
+
+        records_out = readout.words.valid & readout.words.ready & readout.words.payload.last
+
+        with m.FSM():
+            with m.State("IDLE"):
+                m.d.comb += self.commands.ready.eq(1)
+                with m.If(self.commands.valid):
+                    m.d.sync += [opcode.eq(command.data), arguments.eq(0), argument_count.eq(0)]
+                    with m.If(command.last):
+                        with m.Switch(command.data):
+                            with m.Case(Opcode.RECITE):
+                                m.next = "START_RECITE"
+                            with m.Case(Opcode.CLEAR):
+                                m.d.comb += clear.eq(1)
+                            with m.Case(Opcode.STATUS):
+                                m.next = "SEND_STATUS"
+                            with m.Default():
+                                m.d.sync += error_code.eq(ErrorCode.BAD_COMMAND)
+                                m.next = "SEND_ERROR"
+                    with m.Elif(command.data == Opcode.APPEND):
+                        m.next = "APPEND_FIRST"
+                    with m.Else():
+                        m.next = "ARGUMENTS"
+
+            with m.State("APPEND_FIRST"):
+                self._forward(m, appender, first=1)
+                with m.If(self.commands.valid):
+                    m.next = "APPEND"
+                    with m.If(command.last):
+                        m.next = "APPEND_RESULT"
+
+            with m.State("APPEND"):
+                self._forward(m, appender, first=0)
+                with m.If(self.commands.valid & command.last):
+                    m.next = "APPEND_RESULT"
+
+            with m.State("APPEND_RESULT"):  # the refusal strobe comes one clock after `last`
+                with m.If(appender.refused):
+                    m.d.sync += error_code.eq(appender.refusal_code)
+                    m.next = "SEND_ERROR"
+                with m.Else():
+                    m.next = "IDLE"
+
+            with m.State("ARGUMENTS"):
+                m.d.comb += self.commands.ready.eq(1)
+                with m.If(self.commands.valid):
+                    m.d.sync += arguments.eq(Cat(arguments[8:], command.data))
+                    with m.If(argument_count != 9):
+                        m.d.sync += argument_count.eq(argument_count + 1)
+                    with m.If(command.last):
+                        m.next = "EXECUTE"
+
+            with m.State("EXECUTE"):
+                sample_ok = argument_count == ARGUMENT_BYTES[Opcode.SAMPLE]
+                seed_ok = argument_count == ARGUMENT_BYTES[Opcode.SEED]
+                with m.If((opcode == Opcode.SAMPLE) & sample_ok):
+                    with m.If(appender.count == 0):
+                        m.d.sync += error_code.eq(ErrorCode.EMPTY)
+                        m.next = "SEND_ERROR"
+                    with m.Elif(arguments[32:] == 0):
+                        m.next = "IDLE"
+                    with m.Else():
+                        m.d.sync += amount.eq(arguments[32:])
+                        m.next = "REQUEST"
+                with m.Elif((opcode == Opcode.SEED) & seed_ok):
+                    m.d.comb += [generator.seed.valid.eq(1), generator.seed.payload.eq(arguments)]
+                    m.next = "IDLE"
+                with m.Else():
+                    m.d.sync += error_code.eq(ErrorCode.BAD_COMMAND)
+                    m.next = "SEND_ERROR"
+
+            with m.State("REQUEST"):
+                m.d.comb += [
+                    generator.request.valid.eq(1),
+                    generator.request.payload.eq(amount),
+                ]
+                with m.If(generator.request.ready):
+                    m.next = "SAMPLING"
+
+            with m.State("SAMPLING"):
+                m.d.comb += reading.eq(1)
+                wiring.connect(m, generator.indices, readout.indices)
+                self._send_records(m, readout)
+                with m.If(records_out):
+                    m.d.sync += amount.eq(amount - 1)
+                    with m.If(amount == 1):
+                        m.next = "IDLE"
+
+            with m.State("START_RECITE"):
+                with m.If(appender.count == 0):
+                    m.d.sync += error_code.eq(ErrorCode.EMPTY)
+                    m.next = "SEND_ERROR"
+                with m.Else():
+                    m.d.sync += [amount.eq(appender.count), recite_index.eq(0)]
+                    m.next = "RECITING"
+
+            with m.State("RECITING"):
+                m.d.comb += [
+                    reading.eq(1),
+                    readout.indices.valid.eq(recite_index < appender.count),
+                    readout.indices.payload.eq(recite_index),
+                ]
+                with m.If(readout.indices.valid & readout.indices.ready):
+                    m.d.sync += recite_index.eq(recite_index + 1)
+                self._send_records(m, readout)
+                with m.If(records_out):
+                    m.d.sync += amount.eq(amount - 1)
+                    with m.If(amount == 1):
+                        m.next = "IDLE"
+
+            for state, kind, start in (
+                ("SEND_STATUS", ResponseKind.STATUS, 1),
+                ("SEND_ERROR", ResponseKind.ERROR, 0),
+            ):
+                with m.State(state):
+                    index = response_index + start
+                    last = response_index == STATUS_BYTES - start
+                    m.d.comb += [
+                        self.responses.valid.eq(1),
+                        self.responses.payload.kind.eq(kind),
+                        self.responses.payload.data.eq(error_bits.word_select(index, 8)),
+                        self.responses.payload.first.eq(response_index == 0),
+                        self.responses.payload.last.eq(last),
+                    ]
+                    with m.If(self.responses.ready):
+                        m.d.sync += response_index.eq(response_index + 1)
+                        with m.If(last):
+                            m.d.sync += response_index.eq(0)
+                            m.next = "IDLE"
+
+        m.d.sync += Assert(
+            ~generator.busy | reading, "index generator running outside a SAMPLE command"
+        )
+        return m
+
+    def _forward(self, m, appender, first):
+        """Pass command bytes to the append memory as one record."""
+        command = self.commands.payload
+        m.d.comb += [
+            self.commands.ready.eq(appender.records.ready),
+            appender.records.valid.eq(self.commands.valid),
+            appender.records.payload.data.eq(command.data),
+            appender.records.payload.first.eq(first),
+            appender.records.payload.last.eq(command.last),
+        ]
+
+    def _send_records(self, m, readout):
+        m.d.comb += [
+            self.responses.valid.eq(readout.words.valid),
+            self.responses.payload.kind.eq(ResponseKind.RECORD),
+            self.responses.payload.data.eq(readout.words.payload.data),
+            self.responses.payload.first.eq(readout.words.payload.first),
+            self.responses.payload.last.eq(readout.words.payload.last),
+            readout.words.ready.eq(self.responses.ready),
+        ]

@@ -1,0 +1,135 @@
+"""Readout: streams the bytes of each indexed record with first/last flags.
+
+Pipeline, advancing together whenever the output is empty or taken (``advance``):
+
+1. record lookup: the index addresses the record table (variable mode, one-clock read) or is
+   multiplied by the record size (fixed mode, one register);
+2. expander: walks the record's addresses, one per clock; while it issues a record's last address
+   it already loads the next record, so records follow each other with no bubble;
+3. data read: the storage's read port (one-clock latency, held while stalled) and the flags.
+
+Throughput: one byte per clock for any mix of record lengths, 1-byte records included, as long as
+indices arrive one per clock. Latency: 3 clocks from index to first byte. Under backpressure the
+whole pipeline holds, so no byte is dropped, duplicated or reordered (asserted: output stable).
+"""
+
+from amaranth.hdl import Module, Signal
+from amaranth.lib import stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from .append_memory import table_entry_layout
+from .checks import assert_stream_stable
+from .records import RecordWord
+from .storage import StorageSignature
+
+__all__ = ["Readout"]
+
+
+class Readout(wiring.Component):
+    """Record bytes for a stream of record indices.
+
+    Parameters
+    ----------
+    record_format : RecordFormat
+
+    Members
+    -------
+    indices : In(stream.Signature(index_width))
+        Records to read; each must be below the stored count.
+    words : Out(stream.Signature(RecordWord))
+        The records' bytes, ``first`` on a record's first byte, ``last`` on its last.
+    busy : Out(1)
+        Some record is still in the pipeline.
+    data_port : Out(StorageSignature(address_width, 8))
+        Reads the record storage.
+    table_port : Out(StorageSignature(index_width, entry width))
+        Reads the record table (variable-length mode only).
+    """
+
+    def __init__(self, record_format):
+        self.format = record_format
+        members = {
+            "indices": In(stream.Signature(record_format.index_width)),
+            "words": Out(stream.Signature(RecordWord)),
+            "busy": Out(1),
+            "data_port": Out(StorageSignature(record_format.address_width, 8)),
+        }
+        if not record_format.fixed:
+            entry = table_entry_layout(record_format)
+            members["table_port"] = Out(StorageSignature(record_format.index_width, entry.size))
+        super().__init__(members)
+
+    def elaborate(self, platform):
+        m = Module()
+        fmt = self.format
+        advance = Signal()
+        valid_3 = Signal()
+        m.d.comb += advance.eq(~valid_3 | self.words.ready)
+
+        # Stage 1: record lookup.
+        valid_1 = Signal()
+        take_1 = Signal()  # the expander takes stage 1's record this clock
+        load_1 = Signal()  # stage 1 may load a new index this clock
+        start_1 = Signal(fmt.address_width)
+        length_1 = Signal(fmt.length_width)
+        m.d.comb += [
+            load_1.eq(~valid_1 | take_1),
+            self.indices.ready.eq(load_1),
+        ]
+        with m.If(load_1):
+            m.d.sync += valid_1.eq(self.indices.valid)
+        if fmt.fixed:
+            with m.If(load_1):
+                m.d.sync += start_1.eq(self.indices.payload * fmt.record_size)
+            m.d.comb += length_1.eq(fmt.record_size)
+        else:
+            entry = table_entry_layout(fmt)(self.table_port.read_data)
+            m.d.comb += [
+                self.table_port.address.eq(self.indices.payload),
+                self.table_port.read_enable.eq(load_1),
+                start_1.eq(entry.start),
+                length_1.eq(entry.length),
+            ]
+
+        # Stage 2: expander.
+        busy_2 = Signal()
+        address_2 = Signal(fmt.address_width)
+        remaining_2 = Signal(fmt.length_width)
+        first_2 = Signal()
+        last_2 = Signal()
+        m.d.comb += [
+            last_2.eq(remaining_2 == 1),
+            take_1.eq(valid_1 & advance & (~busy_2 | last_2)),
+        ]
+        with m.If(take_1):
+            m.d.sync += [
+                busy_2.eq(1),
+                address_2.eq(start_1),
+                remaining_2.eq(length_1),
+                first_2.eq(1),
+            ]
+        with m.Elif(advance & busy_2):
+            m.d.sync += [
+                busy_2.eq(~last_2),
+                address_2.eq(address_2 + 1),
+                remaining_2.eq(remaining_2 - 1),
+                first_2.eq(0),
+            ]
+
+        # Stage 3: data read.
+        first_3, last_3 = Signal(), Signal()
+        m.d.comb += [
+            self.data_port.address.eq(address_2),
+            self.data_port.read_enable.eq(advance),
+        ]
+        with m.If(advance):
+            m.d.sync += [valid_3.eq(busy_2), first_3.eq(first_2), last_3.eq(last_2)]
+        m.d.comb += [
+            self.words.valid.eq(valid_3),
+            self.words.payload.data.eq(self.data_port.read_data),
+            self.words.payload.first.eq(first_3),
+            self.words.payload.last.eq(last_3),
+            self.busy.eq(valid_1 | busy_2 | valid_3),
+        ]
+        assert_stream_stable(m, self.words, "words")
+        return m

@@ -1,0 +1,63 @@
+"""Storage backends: the memory that holds records, behind one single-port interface.
+
+A backend is a component with the flipped :class:`StorageSignature`: one address, a write strobe
+and a read strobe per clock. Read latency is one clock; ``read_data`` holds its value while
+``read_enable`` is low (so a stalled pipeline keeps its word). A write and a read never happen in
+the same clock here: appending and reading out are separate commands of the core.
+
+:class:`LibMemoryStorage` maps onto ``lib.memory`` (block RAM); a board may substitute its own
+backend (for example iCE40 SPRAM) with the same signature.
+"""
+
+from amaranth.hdl import Module
+from amaranth.lib import wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+__all__ = ["StorageSignature", "LibMemoryStorage"]
+
+
+class StorageSignature(wiring.Signature):
+    """The user's side of a storage port (the backend takes the flipped signature)."""
+
+    def __init__(self, address_width, data_width):
+        self.address_width = address_width
+        self.data_width = data_width
+        super().__init__(
+            {
+                "address": Out(address_width),
+                "write_data": Out(data_width),
+                "write_enable": Out(1),
+                "read_enable": Out(1),
+                "read_data": In(data_width),
+            }
+        )
+
+
+class LibMemoryStorage(wiring.Component):
+    """``depth`` words of ``width`` bits in a ``lib.memory.Memory``.
+
+    One write port and one synchronous read port share the address. Read latency 1 clock,
+    not transparent (a same-clock write is not seen; the core never does both). Zero-initialised.
+    """
+
+    def __init__(self, depth, width):
+        self.depth = depth
+        self.width = width
+        address_width = max(1, (depth - 1).bit_length())
+        super().__init__({"port": In(StorageSignature(address_width, width))})
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.memory = memory = Memory(shape=self.width, depth=self.depth, init=[])
+        write = memory.write_port()
+        read = memory.read_port()
+        m.d.comb += [
+            write.addr.eq(self.port.address),
+            write.data.eq(self.port.write_data),
+            write.en.eq(self.port.write_enable),
+            read.addr.eq(self.port.address),
+            read.en.eq(self.port.read_enable),
+            self.port.read_data.eq(read.data),
+        ]
+        return m

@@ -1,0 +1,142 @@
+"""Reference model of the MemGen core: Algorithm 1 plus the bit-exact generator.
+
+MemGEN ("learning by heart")::
+
+    TrainModel(data): memory = []; for x in data: memory.append(x); return memory
+    Sample(memory):   return memory[randint(len(memory))]
+
+:class:`MemGenReference` is that algorithm with the hardware's limits (capacity, record length,
+refusal rules) and the hardware's random index stream
+(:class:`~memgen.hdl.index_generator.IndexGeneratorModel`), so the same seed and records give
+the gateware's samples exactly. :meth:`MemGenReference.respond` answers a command packet with the
+response packets the core sends.
+"""
+
+from memgen.hdl.index_generator import IndexGeneratorModel
+from memgen.hdl.protocol import (
+    ARGUMENT_BYTES,
+    DEFAULT_SEED,
+
+    ErrorCode,
+    Generator,
+    Opcode,
+    ResponseKind,
+    encode_status,
+)
+
+__all__ = ["MemGenReference", "train_model", "sample"]
+
+
+def train_model(data):
+    """Algorithm 1, TrainModel."""
+    memory = []
+    for x in data:
+        memory.append(x)
+    return memory
+
+
+def sample(memory, randint):
+    """Algorithm 1, Sample (``randint(n)`` draws uniformly from ``range(n)``)."""
+    return memory[randint(len(memory))]
+
+
+class MemGenReference:
+    """Software twin of :class:`memgen.hdl.core.MemGen`.
+
+    Parameters
+    ----------
+    record_format : RecordFormat
+    generator : str
+        ``"scrambled"`` or ``"lfsr"``.
+    seed : int
+        Engine seed at reset.
+    """
+
+    def __init__(self, record_format, generator="scrambled", seed=DEFAULT_SEED):
+        self.format = record_format
+        self.generator = generator
+        self.indices = IndexGeneratorModel(record_format.max_records, generator, seed)
+        self.memory = []
+        self.bytes_used = 0
+
+    # Algorithm 1 with the hardware's limits
+    def append(self, record):
+        """Store one record; return ``None`` or the :class:`ErrorCode` of the refusal."""
+        record = bytes(record)
+        fmt = self.format
+        if len(record) == 0:
+            return ErrorCode.BAD_COMMAND
+        if len(self.memory) == fmt.max_records:
+            return ErrorCode.FULL
+        limit = fmt.max_length
+        # bytes are checked in order, as the gateware sees them
+        for offset in range(len(record)):
+            if offset == limit:
+                return ErrorCode.WRONG_SIZE if fmt.fixed else ErrorCode.TOO_LONG
+            if self.bytes_used + offset >= fmt.byte_capacity:
+                return ErrorCode.FULL
+        if fmt.fixed and len(record) != fmt.record_size:
+            return ErrorCode.WRONG_SIZE
+        self.memory.append(record)
+        self.bytes_used += len(record)
+        return None
+
+    def sample(self, count):
+        """``count`` samples, or :data:`ErrorCode.EMPTY`."""
+        if not self.memory:
+            return ErrorCode.EMPTY
+        if count == 0:
+            return []
+        return [self.memory[i] for i in self.indices.request(count, len(self.memory))]
+
+    def recite(self):
+        return list(self.memory) if self.memory else ErrorCode.EMPTY
+
+    def clear(self):
+        self.memory = []
+        self.bytes_used = 0
+
+    def seed(self, seed):
+        self.indices.seed(seed)
+
+    def status(self):
+        fmt = self.format
+        generator = Generator.LFSR if self.generator == "lfsr" else Generator.SCRAMBLED
+        return {
+            "records": len(self.memory),
+            "bytes_used": self.bytes_used,
+            "record_capacity": fmt.max_records,
+            "byte_capacity": fmt.byte_capacity,
+            "max_length": fmt.max_length,
+            "flags": int(fmt.fixed) | (generator << 1),
+        }
+
+    # The command interface
+    def _error(self, code):
+        return [(ResponseKind.ERROR, bytes([code]) + encode_status(self.status()))]
+
+    def respond(self, packet):
+        """Response packets ``[(ResponseKind, bytes), ...]`` to one command packet."""
+        packet = bytes(packet)
+        opcode, arguments = packet[0], packet[1:]
+        if opcode == Opcode.APPEND:
+            code = self.append(arguments)
+            return [] if code is None else self._error(code)
+        if opcode not in ARGUMENT_BYTES or len(arguments) != ARGUMENT_BYTES[opcode]:
+            return self._error(ErrorCode.BAD_COMMAND)
+        value = int.from_bytes(arguments, "little")
+        if opcode == Opcode.SAMPLE:
+            result = self.sample(value)
+        elif opcode == Opcode.RECITE:
+            result = self.recite()
+        elif opcode == Opcode.CLEAR:
+            self.clear()
+            return []
+        elif opcode == Opcode.SEED:
+            self.seed(value)
+            return []
+        else:
+            return [(ResponseKind.STATUS, encode_status(self.status()))]
+        if isinstance(result, ErrorCode):
+            return self._error(result)
+        return [(ResponseKind.RECORD, record) for record in result]
