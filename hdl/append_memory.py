@@ -157,8 +157,17 @@ class AppendMemory(wiring.Component):
             with m.Elif(word.last):
                 m.d.sync += [self.refused.eq(1), self.refusal_code.eq(final_failure)]
 
-        # Properties: no stored byte ever changes; counts stay in range.
+        # Properties: no stored byte ever changes; counts stay in range; a refusal leaves the
+        # counts as they were (no partial record).
+        count_before = Signal.like(self.count)
+        bytes_before = Signal.like(self.bytes_used)
+        m.d.sync += [count_before.eq(self.count), bytes_before.eq(self.bytes_used)]
         m.d.sync += [
+            Assert(
+                ~self.refused
+                | ((self.count == count_before) & (self.bytes_used == bytes_before)),
+                "refused record changed the counts",
+            ),
             Assert(
                 ~self.data_port.write_enable | (self.data_port.address >= self.bytes_used),
                 "write into a stored record",

@@ -160,8 +160,8 @@ class IndexGenerator(wiring.Component):
     count : In(count_width)
         ``N``, the number of records. Must stay constant while ``busy`` (asserted).
     request : In(stream.Signature(32))
-        Amount of indices wanted. Taken when idle and the threshold for ``count`` is ready.
-        An amount of zero completes at once.
+        Amount of indices wanted. Taken when idle, ``count`` is not zero and the threshold for
+        ``count`` is ready. An amount of zero completes at once.
     indices : Out(stream.Signature(index_width))
         The indices. Valid and payload hold until taken.
     seed : In(stream.Signature(64))
@@ -224,7 +224,13 @@ class IndexGenerator(wiring.Component):
         running = Signal()
         m.d.comb += [
             self.busy.eq(running),
-            self.request.ready.eq(~running & threshold_ready & ~self.seed.valid),
+            self.request.ready.eq(
+                ~running
+                & threshold_ready
+                & (self.count == threshold_count)
+                & (self.count != 0)
+                & ~self.seed.valid
+            ),
         ]
 
         # Lock-step pipeline: engine -> s1 (sum) -> s2 (word) -> s3 (product) -> decision.
@@ -285,5 +291,9 @@ class IndexGenerator(wiring.Component):
             Assert(~running | (self.count == threshold_count), "count changed during a request"),
             Assert(~running | (self.count != 0), "request while the memory is empty"),
             Assert(~self.seed.valid | ~running, "seed loaded during a request"),
+            # invariants that make the properties above inductive
+            Assert(~threshold_ready | (threshold_steps == 0), "threshold ready while computing"),
+            Assert(~running | threshold_ready, "request running without its threshold"),
+            Assert(running | ~(valid_1 | valid_2 | valid_3), "words in flight while idle"),
         ]
         return m

@@ -205,8 +205,11 @@ class LFSR(wiring.Component):
     :func:`leap_matrix` (64-bit, 64 steps: at most 5 inputs per bit, about 100 LUT4s).
     """
 
-    def __init__(self, width, steps=1, reset_seed=1):
+    def __init__(self, width, steps=1, reset_seed=1, *, fault=None):
         _check_parameters(width, steps)
+        if fault not in (None, "zero_seed"):
+            raise ValueError(f"Unknown fault {fault!r}")
+        self._fault = fault  # test-only mutant: a zero seed is loaded as is
         self.width = width
         self.steps = steps
         self.taps = MAXIMAL_TAPS[width]
@@ -235,7 +238,7 @@ class LFSR(wiring.Component):
         seed_value = self.seed.payload
         replacement = seed_state(self.width, 0)
         with m.If(self.seed.valid):
-            with m.If(seed_value == 0):
+            with m.If((seed_value == 0) & (self._fault is None)):
                 m.d.sync += self.state.eq(replacement)
             with m.Else():
                 m.d.sync += self.state.eq(seed_value)

@@ -46,7 +46,10 @@ class Readout(wiring.Component):
         Reads the record table (variable-length mode only).
     """
 
-    def __init__(self, record_format):
+    def __init__(self, record_format, *, fault=None):
+        if fault not in (None, "unstable_data"):
+            raise ValueError(f"Unknown fault {fault!r}")
+        self._fault = fault  # test-only mutant: the data read port ignores stalls
         self.format = record_format
         members = {
             "indices": In(stream.Signature(record_format.index_width)),
@@ -120,7 +123,7 @@ class Readout(wiring.Component):
         first_3, last_3 = Signal(), Signal()
         m.d.comb += [
             self.data_port.address.eq(address_2),
-            self.data_port.read_enable.eq(advance),
+            self.data_port.read_enable.eq(advance if self._fault is None else 1),
         ]
         with m.If(advance):
             m.d.sync += [valid_3.eq(busy_2), first_3.eq(first_2), last_3.eq(last_2)]

