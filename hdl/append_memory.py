@@ -164,8 +164,7 @@ class AppendMemory(wiring.Component):
         m.d.sync += [count_before.eq(self.count), bytes_before.eq(self.bytes_used)]
         m.d.sync += [
             Assert(
-                ~self.refused
-                | ((self.count == count_before) & (self.bytes_used == bytes_before)),
+                ~self.refused | ((self.count == count_before) & (self.bytes_used == bytes_before)),
                 "refused record changed the counts",
             ),
             Assert(

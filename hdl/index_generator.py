@@ -83,7 +83,9 @@ def scramble(state, generator="scrambled"):
 
 def _check_parameters(max_count, generator):
     if not isinstance(max_count, int) or not 1 <= max_count < (1 << 24):
-        raise ValueError(f"Record capacity must be an integer from 1 to 2**24 - 1, not {max_count!r}")
+        raise ValueError(
+            f"Record capacity must be an integer from 1 to 2**24 - 1, not {max_count!r}"
+        )
     if generator not in GENERATORS:
         raise ValueError(f"Generator must be one of {GENERATORS}, not {generator!r}")
 

@@ -79,9 +79,7 @@ def leap_matrix(width, taps, steps):
         for _ in range(steps):
             state = _step(state, width, feedback_mask)
         columns.append(state)
-    return [
-        sum(((columns[col] >> row) & 1) << col for col in range(width)) for row in range(width)
-    ]
+    return [sum(((columns[col] >> row) & 1) << col for col in range(width)) for row in range(width)]
 
 
 def _poly_mulmod(a, b, modulus, width):

@@ -16,7 +16,6 @@ from memgen.hdl.index_generator import IndexGeneratorModel
 from memgen.hdl.protocol import (
     ARGUMENT_BYTES,
     DEFAULT_SEED,
-
     ErrorCode,
     Generator,
     Opcode,

@@ -12,7 +12,6 @@ import random
 import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import ReadOnly, RisingEdge
-
 from memgen.hdl.core import MemGen
 from memgen.hdl.protocol import (
     ErrorCode,
@@ -111,7 +110,7 @@ async def sample_100k_words(dut):
     while stored < config["records"]:
         length = fmt.record_size or rng.choice([1, 1, 2, 3, 5, 8, fmt.max_length])
         packet = command_append(rng.randbytes(length))
-        await _exchange(driver, reference, packet)
+        assert await _exchange(driver, reference, packet) == 0, "memory full while training"
         stored = len(reference.memory)
     words = 0
     while words < config["words"]:
@@ -131,3 +130,55 @@ async def _exchange(driver, reference, packet, count=False):
         if got[0] == ResponseKind.ERROR:
             assert got[1][0] in (ErrorCode.EMPTY, ErrorCode.FULL) or not count
     return words if count else len(expected)
+
+
+@cocotb.test()
+async def bench_throughput(dut):
+    """Words per clock while sampling, output always ready, for each record count of a sweep.
+
+    Trains records in increasing number; at each count of ``config["sweep"]`` samples
+    ``config["samples"]`` records and counts the clocks from the first sampled byte to the last.
+    Results go to the JSON file named by ``MEMGEN_BENCH_OUT``.
+    """
+    import time
+
+    config, fmt = _config()
+    driver = CoreDriver(dut, 1, 1.0)
+    reference = MemGenReference(fmt, config.get("generator", "scrambled"))
+    await driver.start()
+    rng = random.Random(5)
+    rows = []
+    started = time.monotonic()
+    for count in config["sweep"]:
+        while len(reference.memory) < count:
+            length = fmt.record_size or rng.choice(config.get("lengths", [1]))
+            packet = command_append(rng.randbytes(length))
+            assert await _exchange(driver, reference, packet) == 0, f"memory full below {count}"
+        expected = reference.respond(command_sample(config["samples"]))
+        await driver.send(command_sample(config["samples"]))
+        dut.responses__ready.value = 1
+        words, first_cycle, cycle = 0, None, 0
+        total = sum(len(body) for _, body in expected)
+        while words < total:
+            await RisingEdge(dut.clk)
+            cycle += 1
+            if int(dut.responses__valid.value):
+                if first_cycle is None:
+                    first_cycle = cycle
+                words += 1
+        last_cycle = cycle
+        driver.cycles += cycle
+        rows.append(
+            {
+                "records": count,
+                "samples": config["samples"],
+                "words": words,
+                "clocks": last_cycle - first_cycle + 1,
+                "words_per_clock": words / (last_cycle - first_cycle + 1),
+            }
+        )
+        dut.responses__ready.value = 0
+    elapsed = time.monotonic() - started
+    result = {"rows": rows, "cycles": driver.cycles, "seconds": elapsed}
+    with open(os.environ["MEMGEN_BENCH_OUT"], "w") as file:
+        json.dump(result, file)

@@ -46,7 +46,9 @@ def export_core(config, path, simulator="verilator"):
     return path
 
 
-def run_cocotb(simulator, config, build_dir, test_module="memgen.sim.cocotb_core", testcase=None):
+def run_cocotb(
+    simulator, config, build_dir, test_module="memgen.sim.cocotb_core", testcase=None, env=None
+):
     """Build and run the cocotb tests of ``test_module``; returns (results file, seconds)."""
     from cocotb_tools.runner import get_runner
 
@@ -75,6 +77,6 @@ def run_cocotb(simulator, config, build_dir, test_module="memgen.sim.cocotb_core
         testcase=testcase,
         build_dir=build_dir,
         test_dir=build_dir,
-        extra_env={"MEMGEN_CONFIG": json.dumps(config)},
+        extra_env={"MEMGEN_CONFIG": json.dumps(config), **(env or {})},
     )
     return Path(results), time.monotonic() - started

@@ -2,7 +2,8 @@
 
 :func:`send_packet` and :func:`receive_packet` move whole packets through the core's streams
 (with :class:`~memgen.sim.amaranth_sim.Stalls` on either side); :func:`run_script` plays a list
-of command packets and checks every response against :class:`~memgen.host.reference.MemGenReference`.
+of command packets and checks every response against
+:class:`~memgen.host.reference.MemGenReference`.
 """
 
 from memgen.hdl.protocol import ResponseKind
@@ -40,5 +41,6 @@ async def run_script(ctx, dut, reference, packets, stalls_in=None, stalls_out=No
             got = await receive_packet(ctx, dut.responses, stalls_out)
             assert got == want, (
                 f"command {number} (opcode {packet[0]:#x}) response {position}: "
-                f"got {got[0].name} {got[1][:16].hex()}..., want {want[0].name} {want[1][:16].hex()}..."
+                f"got {got[0].name} {got[1][:16].hex()}..., "
+                f"want {want[0].name} {want[1][:16].hex()}..."
             )

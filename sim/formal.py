@@ -13,11 +13,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from amaranth.back import rtlil
 from amaranth.asserts import AnySeq
+from amaranth.back import rtlil
 from amaranth.hdl import Assume, Cover, Elaboratable, Module, Signal, Value
 from amaranth.lib import wiring
-
 from memgen.hdl.append_memory import AppendMemory, table_entry_layout
 from memgen.hdl.index_generator import IndexGenerator
 from memgen.hdl.lfsr import LFSR
@@ -39,7 +38,6 @@ def _stall_counter(m, stream, name):
     with m.Else():
         m.d.sync += stalled_for.eq(0)
     return stalled_for
-
 
 
 def _flatten(component):
@@ -142,7 +140,6 @@ class ReadoutHarness(Elaboratable):
     def ports(self):
         return [self.dut.indices.valid, self.dut.indices.payload, self.dut.words.ready]
 
-
     def elaborate(self, platform):
         m = Module()
         fmt = self.format
@@ -175,7 +172,10 @@ HARNESSES = {
     "index_generator": (IndexGeneratorHarness, "index_overflow"),
     "index_generator_stall": (IndexGeneratorHarness, "unstable_output"),
     "append_memory": (AppendMemoryHarness, "overwrite"),
-    "append_memory_fixed": (lambda fault=None: AppendMemoryHarness(SMALL_FIXED, fault), "overwrite"),
+    "append_memory_fixed": (
+        lambda fault=None: AppendMemoryHarness(SMALL_FIXED, fault),
+        "overwrite",
+    ),
     "readout": (ReadoutHarness, "unstable_data"),
     "readout_fixed": (lambda fault=None: ReadoutHarness(SMALL_FIXED, fault), "unstable_data"),
 }

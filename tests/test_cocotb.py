@@ -2,7 +2,6 @@
 
 import pytest
 from cocotb_tools.runner import get_results
-
 from memgen.sim.cocotb_runner import SIMULATORS, run_cocotb
 
 CONFIGS = {
@@ -22,6 +21,8 @@ CONFIGS = {
 @pytest.mark.parametrize("simulator", SIMULATORS)
 def test_cocotb_core(simulator, config_name, tmp_path):
     config = dict(CONFIGS[config_name], words=100_000, seed=11, ready_probability=0.6)
-    results, _ = run_cocotb(simulator, config, tmp_path / f"{simulator}_{config_name}")
+    results, _ = run_cocotb(
+        simulator, config, tmp_path / f"{simulator}_{config_name}", testcase="sample_100k_words"
+    )
     tests, failed = get_results(results)
     assert (tests, failed) == (1, 0)

@@ -3,7 +3,6 @@
 import random
 
 import pytest
-
 from memgen.hdl.core import MemGen
 from memgen.hdl.protocol import (
     ErrorCode,

@@ -1,7 +1,6 @@
 """SymbiYosys proofs (k-induction) of the in-design properties, covers, and caught mutants."""
 
 import pytest
-
 from memgen.sim.formal import HARNESSES, run_sby
 
 COVERED = ["index_generator", "append_memory", "append_memory_fixed", "readout", "readout_fixed"]

@@ -4,9 +4,8 @@ Run on the model, which the gateware tests show to be bit-exact.
 """
 
 import pytest
-from scipy import stats
-
 from memgen.hdl.index_generator import IndexGeneratorModel
+from scipy import stats
 
 
 def words(generator, count, seed=2024):

@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-
 from memgen.hdl.index_generator import (
     PIPELINE_DEPTH,
     IndexGenerator,
