@@ -27,9 +27,9 @@ from .protocol import (
     STATUS_BYTES,
     STATUS_FIELDS,
     ErrorCode,
-    Generator,
     Opcode,
     ResponseKind,
+    status_flags,
 )
 from .readout import Readout
 from .records import RecordWord
@@ -128,16 +128,13 @@ class MemGen(wiring.Component):
         m.d.comb += appender.clear.eq(clear)
 
         # Status fields, little-endian, as one bit vector; an ERROR packet prefixes the code.
-        flags = int(fmt.fixed) | (
-            (Generator.LFSR if self.generator == "lfsr" else Generator.SCRAMBLED) << 1
-        )
         values = {
             "records": appender.count,
             "bytes_used": appender.bytes_used,
             "record_capacity": Const(fmt.max_records, 32),
             "byte_capacity": Const(fmt.byte_capacity, 32),
             "max_length": Const(fmt.max_length, 32),
-            "flags": Const(flags, 8),
+            "flags": Const(status_flags(fmt.fixed, self.generator), 8),
         }
         fields = []
         for name, size in STATUS_FIELDS:

@@ -74,6 +74,12 @@ class Generator(enum.IntEnum):
     LFSR = 1
 
 
+def status_flags(fixed, generator):
+    """The status ``flags`` byte: bit 0 fixed-size mode, bits 1-2 the :class:`Generator`."""
+    kind = Generator.LFSR if generator == "lfsr" else Generator.SCRAMBLED
+    return int(fixed) | (kind << 1)
+
+
 #: Status fields: (name, bytes). ``flags`` bit 0: fixed-size mode; bits 1-2: :class:`Generator`.
 STATUS_FIELDS = (
     ("records", 4),

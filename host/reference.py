@@ -17,10 +17,10 @@ from memgen.hdl.protocol import (
     ARGUMENT_BYTES,
     DEFAULT_SEED,
     ErrorCode,
-    Generator,
     Opcode,
     ResponseKind,
     encode_status,
+    status_flags,
 )
 
 __all__ = ["MemGenReference", "train_model", "sample"]
@@ -100,14 +100,13 @@ class MemGenReference:
 
     def status(self):
         fmt = self.format
-        generator = Generator.LFSR if self.generator == "lfsr" else Generator.SCRAMBLED
         return {
             "records": len(self.memory),
             "bytes_used": self.bytes_used,
             "record_capacity": fmt.max_records,
             "byte_capacity": fmt.byte_capacity,
             "max_length": fmt.max_length,
-            "flags": int(fmt.fixed) | (generator << 1),
+            "flags": status_flags(fmt.fixed, self.generator),
         }
 
     # The command interface
