@@ -16,21 +16,14 @@ comparators of the address width, the counters, and one table write per record.
 """
 
 from amaranth.hdl import Assert, Module, Mux, Signal
-from amaranth.lib import data, stream, wiring
+from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .protocol import ErrorCode
-from .records import RecordWord
-from .storage import StorageSignature
+from .records import RecordWord, table_entry_layout
+from .storage import storage_ports
 
-__all__ = ["AppendMemory", "table_entry_layout"]
-
-
-def table_entry_layout(record_format):
-    """Record table entry: where a record starts and how many bytes it has."""
-    return data.StructLayout(
-        {"start": record_format.address_width, "length": record_format.length_width}
-    )
+__all__ = ["AppendMemory"]
 
 
 class AppendMemory(wiring.Component):
@@ -73,11 +66,8 @@ class AppendMemory(wiring.Component):
             "bytes_used": Out(record_format.bytes_width),
             "refused": Out(1),
             "refusal_code": Out(3),
-            "data_port": Out(StorageSignature(record_format.address_width, 8)),
+            **storage_ports(record_format),
         }
-        if not record_format.fixed:
-            entry = table_entry_layout(record_format)
-            members["table_port"] = Out(StorageSignature(record_format.index_width, entry.size))
         super().__init__(members)
 
     def elaborate(self, platform):

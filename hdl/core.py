@@ -19,7 +19,7 @@ from amaranth.hdl import Assert, Cat, Const, Module, Mux, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from .append_memory import AppendMemory, table_entry_layout
+from .append_memory import AppendMemory
 from .index_generator import GENERATORS, IndexGenerator
 from .protocol import (
     ARGUMENT_BYTES,
@@ -32,7 +32,7 @@ from .protocol import (
     status_flags,
 )
 from .readout import Readout
-from .records import RecordWord
+from .records import RecordWord, table_entry_layout
 from .storage import LibMemoryStorage
 
 __all__ = ["MemGen", "ResponseWord"]

@@ -17,10 +17,9 @@ from amaranth.hdl import Module, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from .append_memory import table_entry_layout
 from .checks import assert_stream_stable
-from .records import RecordWord
-from .storage import StorageSignature
+from .records import RecordWord, table_entry_layout
+from .storage import storage_ports
 
 __all__ = ["Readout"]
 
@@ -55,11 +54,8 @@ class Readout(wiring.Component):
             "indices": In(stream.Signature(record_format.index_width)),
             "words": Out(stream.Signature(RecordWord)),
             "busy": Out(1),
-            "data_port": Out(StorageSignature(record_format.address_width, 8)),
+            **storage_ports(record_format),
         }
-        if not record_format.fixed:
-            entry = table_entry_layout(record_format)
-            members["table_port"] = Out(StorageSignature(record_format.index_width, entry.size))
         super().__init__(members)
 
     def elaborate(self, platform):

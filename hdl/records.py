@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from amaranth.lib import data
 
-__all__ = ["RecordWord", "RecordFormat"]
+__all__ = ["RecordWord", "RecordFormat", "table_entry_layout"]
 
 RecordWord = data.StructLayout({"data": 8, "first": 1, "last": 1})
 
@@ -92,3 +92,10 @@ class RecordFormat:
     @property
     def length_width(self):
         return self.max_length.bit_length()
+
+
+def table_entry_layout(record_format):
+    """Record table entry (variable-length mode): where a record starts and how many bytes."""
+    return data.StructLayout(
+        {"start": record_format.address_width, "length": record_format.length_width}
+    )

@@ -14,7 +14,9 @@ from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-__all__ = ["StorageSignature", "LibMemoryStorage"]
+from .records import table_entry_layout
+
+__all__ = ["StorageSignature", "LibMemoryStorage", "storage_ports"]
 
 
 class StorageSignature(wiring.Signature):
@@ -32,6 +34,18 @@ class StorageSignature(wiring.Signature):
                 "read_data": In(data_width),
             }
         )
+
+
+def storage_ports(record_format):
+    """Signature members of a component that uses a memory's storage.
+
+    ``data_port`` (bytes) always; ``table_port`` (record table entries) in variable-length mode.
+    """
+    members = {"data_port": Out(StorageSignature(record_format.address_width, 8))}
+    if not record_format.fixed:
+        entry = table_entry_layout(record_format)
+        members["table_port"] = Out(StorageSignature(record_format.index_width, entry.size))
+    return members
 
 
 class LibMemoryStorage(wiring.Component):

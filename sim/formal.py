@@ -17,11 +17,11 @@ from amaranth.asserts import AnySeq
 from amaranth.back import rtlil
 from amaranth.hdl import Assume, Cover, Elaboratable, Module, Signal, Value
 from amaranth.lib import wiring
-from memgen.hdl.append_memory import AppendMemory, table_entry_layout
+from memgen.hdl.append_memory import AppendMemory
 from memgen.hdl.index_generator import IndexGenerator
 from memgen.hdl.lfsr import LFSR
 from memgen.hdl.readout import Readout
-from memgen.hdl.records import RecordFormat
+from memgen.hdl.records import RecordFormat, table_entry_layout
 
 __all__ = ["HARNESSES", "run_sby"]
 

@@ -4,10 +4,10 @@ import random
 
 import pytest
 from amaranth.hdl import Elaboratable, Module, Mux, Signal
-from memgen.hdl.append_memory import AppendMemory, table_entry_layout
+from memgen.hdl.append_memory import AppendMemory
 from memgen.hdl.protocol import ErrorCode
 from memgen.hdl.readout import Readout
-from memgen.hdl.records import RecordFormat
+from memgen.hdl.records import RecordFormat, table_entry_layout
 from memgen.hdl.storage import LibMemoryStorage
 from memgen.sim.amaranth_sim import STALL_PATTERNS, Stalls, run_simulation, stream_get, stream_put
 
