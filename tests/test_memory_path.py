@@ -123,7 +123,8 @@ def records_for(record_format, rng, count):
     ids=["records-bound", "bytes-bound", "fixed"],
 )
 @pytest.mark.parametrize("stalls", STALL_PATTERNS)
-def test_append_then_read_back(record_format, stalls):
-    rng = random.Random(stalls)
-    stored = run_path(record_format, records_for(record_format, rng, 40), 60, stalls, seed=4)
+@pytest.mark.parametrize("seed", [4, 5])
+def test_append_then_read_back(record_format, stalls, seed):
+    rng = random.Random(f"{stalls}{seed}")
+    stored = run_path(record_format, records_for(record_format, rng, 40), 60, stalls, seed=seed)
     assert stored, "the test must store something"
