@@ -1,0 +1,142 @@
+"""UART: loopback, baud-rate error, framing errors, breaks, glitches, overrun."""
+
+import random
+
+import pytest
+from amaranth.hdl import Elaboratable, Module
+from memgen.hdl.uart import UARTReceiver, UARTTransmitter, divisor_for
+from memgen.sim.amaranth_sim import Stalls, run_simulation, stream_get, stream_put
+
+
+def line_levels(frames, divisor, error=0.0, idle_bits=2.0):
+    """Per-clock levels of ``rx`` for ``frames``: (byte, stop_bit) pairs or ("break", bits).
+
+    Bits last ``divisor * (1 + error)`` clocks, so ``error`` is the sender's baud-rate error.
+    """
+    bit = divisor * (1 + error)
+    edges = []  # (duration in clocks, level)
+    for frame in frames:
+        if frame[0] == "break":
+            edges.append((frame[1] * divisor, 0))
+        elif frame[0] == "glitch":
+            edges.append((frame[1], 0))
+        else:
+            byte, stop = frame
+            edges.append((bit, 0))
+            edges += [(bit, (byte >> i) & 1) for i in range(8)]
+            edges.append((bit, stop))
+        edges.append((idle_bits * bit, 1))
+    levels, time, clock = [], 0.0, 0
+    for duration, level in edges:
+        time += duration
+        while clock < time:
+            levels.append(level)
+            clock += 1
+    return levels
+
+
+def receive(levels, divisor, ready=True):
+    """Drive ``levels`` into a receiver; return received bytes, framing errors and overruns."""
+    dut = UARTReceiver()
+    seen = {"bytes": [], "framing": 0, "overrun": 0}
+
+    async def driver(ctx):
+        ctx.set(dut.divisor, divisor)
+        ctx.set(dut.bytes.ready, int(ready))
+        for level in levels + [1] * (30 * divisor):
+            ctx.set(dut.rx, level)
+            await ctx.tick()
+
+    async def monitor(ctx):
+        async for _clk, _rst, valid, ready_now, payload, framing, overrun in ctx.tick().sample(
+            dut.bytes.valid, dut.bytes.ready, dut.bytes.payload, dut.framing_error, dut.overrun
+        ):
+            if valid and ready_now:
+                seen["bytes"].append(payload)
+            seen["framing"] += framing
+            seen["overrun"] += overrun
+
+    run_simulation(dut, driver, processes=[monitor], name="uart_rx")
+    return seen
+
+
+class Loopback(Elaboratable):
+    def __init__(self):
+        self.tx = UARTTransmitter()
+        self.rx = UARTReceiver()
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.tx, m.submodules.rx = self.tx, self.rx
+        m.d.comb += self.rx.rx.eq(self.tx.tx)
+        return m
+
+
+@pytest.mark.parametrize("divisor", [4, 5, 16, 27])
+def test_loopback(divisor):
+    dut = Loopback()
+    rng = random.Random(divisor)
+    data = [0x00, 0xFF, 0x55, 0xAA] + [rng.getrandbits(8) for _ in range(40)]
+
+    async def sender(ctx):
+        ctx.set(dut.tx.divisor, divisor)
+        ctx.set(dut.rx.divisor, divisor)
+        for byte in data:
+            await stream_put(ctx, dut.tx.bytes, byte, Stalls("random", divisor))
+
+    async def receiver(ctx):
+        for byte in data:
+            assert (
+                await stream_get(ctx, dut.rx.bytes, Stalls("random", divisor + 1, rate=0.3)) == byte
+            )
+
+    run_simulation(dut, sender, receiver, name=f"uart_loopback_{divisor}")
+
+
+@pytest.mark.parametrize("error", [-0.02, 0.0, 0.02])
+def test_baud_error_within_two_percent(error):
+    rng = random.Random(3)
+    data = [rng.getrandbits(8) for _ in range(30)]
+    seen = receive(line_levels([(b, 1) for b in data], 16, error, idle_bits=0.0), 16)
+    assert seen == {"bytes": data, "framing": 0, "overrun": 0}
+
+
+@pytest.mark.parametrize("error", [-0.05, 0.05])
+def test_five_percent_error_does_not_hang(error):
+    """At +-5% bytes may be lost or garbled (the link CRC rejects them), never more bytes than
+    were sent; after one frame time of idle line, bytes at the right rate arrive intact."""
+    rng = random.Random(4)
+    burst = [rng.getrandbits(8) for _ in range(30)]
+    good = [rng.getrandbits(8) for _ in range(10)]
+    levels = line_levels([(b, 1) for b in burst], 16, error, idle_bits=0.0)
+    levels += [1] * (10 * 16)
+    levels += line_levels([(b, 1) for b in good], 16, 0.0)
+    seen = receive(levels, 16)
+    assert len(seen["bytes"]) + seen["framing"] <= len(burst) + len(good)
+    assert seen["bytes"][-len(good) :] == good
+
+
+def test_framing_error_then_recovery():
+    seen = receive(line_levels([(0x41, 0), (0x42, 1)], 16), 16)
+    assert seen == {"bytes": [0x42], "framing": 1, "overrun": 0}
+
+
+def test_break_counts_once():
+    seen = receive(line_levels([(0x10, 1), ("break", 50), (0x20, 1)], 16), 16)
+    assert seen == {"bytes": [0x10, 0x20], "framing": 1, "overrun": 0}
+
+
+def test_short_glitch_is_ignored():
+    seen = receive(line_levels([("glitch", 5), (0x33, 1)], 16), 16)
+    assert seen == {"bytes": [0x33], "framing": 0, "overrun": 0}
+
+
+def test_overrun_keeps_the_held_byte():
+    seen = receive(line_levels([(0x01, 1), (0x02, 1), (0x03, 1)], 16), 16, ready=False)
+    assert seen["overrun"] == 2 and seen["framing"] == 0
+
+
+def test_divisor_for():
+    assert divisor_for(48_000_000, 3_000_000) == 16
+    with pytest.raises(ValueError, match="at least 4 clocks"):
+        divisor_for(12_000_000, 6_000_000)
