@@ -126,3 +126,117 @@ def decode_status(payload):
         status[name] = int.from_bytes(payload[offset : offset + size], "little")
         offset += size
     return status
+
+
+# Link layer -------------------------------------------------------------------------------------
+#
+# A frame on the wire is ``END escaped(body) END`` with SLIP delimiting (RFC 1055): END (0xC0)
+# bytes inside the body are sent as ESC ESC_END, ESC (0xDB) as ESC ESC_ESC. The body is
+# ``sequence (1 byte) | length (2 bytes) | payload | crc (2 bytes)``, big-endian, the CRC being
+# CRC-16/CCITT-FALSE (polynomial 0x1021, initial value 0xFFFF, no reflection, no final XOR) over
+# everything before it. The length field matters: without a final XOR, crc(m + crc(m)) == 0, so
+# for the 1 frame in 256 whose CRC ends in 0x00, a duplicated last byte would pass the CRC; with
+# the length checked, every inserted or dropped byte is rejected. A receiver that sees garbage
+# resynchronises at the next END. SLIP needs no lookahead (a gateware framer escapes byte by
+# byte) and costs 2 bytes in 256 on random data.
+
+SLIP_END = 0xC0
+SLIP_ESC = 0xDB
+SLIP_ESC_END = 0xDC
+SLIP_ESC_ESC = 0xDD
+#: Longest payload of one frame; the body (sequence, length, payload, CRC) fits 512 bytes.
+MAX_PAYLOAD = 507
+FRAME_OVERHEAD = 5
+MAX_BODY = MAX_PAYLOAD + FRAME_OVERHEAD
+
+
+def crc16(data, crc=0xFFFF):
+    """CRC-16/CCITT-FALSE of ``data`` (check value of b"123456789": 0x29B1)."""
+    for byte in data:
+        crc ^= byte << 8
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else crc << 1
+            crc &= 0xFFFF
+    return crc
+
+
+def encode_frame(sequence, payload):
+    """The bytes on the wire for one frame."""
+    payload = bytes(payload)
+    if not 0 <= sequence <= 0xFF:
+        raise ValueError(f"Sequence number must be 0 to 255, not {sequence}")
+    if len(payload) > MAX_PAYLOAD:
+        raise ValueError(f"Frame payload is at most {MAX_PAYLOAD} bytes, not {len(payload)}")
+    body = bytes([sequence]) + len(payload).to_bytes(2, "big") + payload
+    body += crc16(body).to_bytes(2, "big")
+    escaped = body.replace(bytes([SLIP_ESC]), bytes([SLIP_ESC, SLIP_ESC_ESC])).replace(
+        bytes([SLIP_END]), bytes([SLIP_ESC, SLIP_ESC_END])
+    )
+    return bytes([SLIP_END]) + escaped + bytes([SLIP_END])
+
+
+class FrameError(enum.Enum):
+    BAD_ESCAPE = "escape byte followed by something other than ESC_END or ESC_ESC"
+    SHORT = "frame shorter than its header and CRC"
+    BAD_LENGTH = "length field does not match the frame"
+    TOO_LONG = f"frame body longer than {MAX_BODY} bytes"
+    BAD_CRC = "CRC mismatch"
+
+
+class FrameDecoder:
+    """Turns received bytes into frames, whatever arrives.
+
+    :meth:`feed` returns, in order, a ``(sequence, payload)`` tuple for every good frame and a
+    :class:`FrameError` for every rejected one. Empty frames (END END) are idle fill, not errors.
+    Nothing that arrives can make it raise or lose the next good frame.
+    """
+
+    def __init__(self):
+        self._body = bytearray()
+        self._escaped = False
+        self._error = None
+
+    def feed(self, data):
+        results = []
+        for byte in bytes(data):
+            if byte == SLIP_END:
+                result = self._finish()
+                if result is not None:
+                    results.append(result)
+                continue
+            if self._error is not None:
+                continue
+            if self._escaped:
+                self._escaped = False
+                if byte == SLIP_ESC_END:
+                    byte = SLIP_END
+                elif byte == SLIP_ESC_ESC:
+                    byte = SLIP_ESC
+                else:
+                    self._error = FrameError.BAD_ESCAPE
+                    continue
+            elif byte == SLIP_ESC:
+                self._escaped = True
+                continue
+            if len(self._body) == MAX_BODY:
+                self._error = FrameError.TOO_LONG
+                continue
+            self._body.append(byte)
+        return results
+
+    def _finish(self):
+        body, error = bytes(self._body), self._error
+        self._body.clear()
+        self._escaped = False
+        self._error = None
+        if error is not None:
+            return error
+        if not body:
+            return None
+        if len(body) < FRAME_OVERHEAD:
+            return FrameError.SHORT
+        if int.from_bytes(body[1:3], "big") != len(body) - FRAME_OVERHEAD:
+            return FrameError.BAD_LENGTH
+        if crc16(body[:-2]) != int.from_bytes(body[-2:], "big"):
+            return FrameError.BAD_CRC
+        return body[0], body[3:-2]
