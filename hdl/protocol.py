@@ -175,12 +175,16 @@ def encode_frame(sequence, payload):
     return bytes([SLIP_END]) + escaped + bytes([SLIP_END])
 
 
-class FrameError(enum.Enum):
-    BAD_ESCAPE = "escape byte followed by something other than ESC_END or ESC_ESC"
-    SHORT = "frame shorter than its header and CRC"
-    BAD_LENGTH = "length field does not match the frame"
-    TOO_LONG = f"frame body longer than {MAX_BODY} bytes"
-    BAD_CRC = "CRC mismatch"
+class FrameError(enum.IntEnum):
+    """Why a frame was rejected (host decoder and gateware deframer alike)."""
+
+    BAD_ESCAPE = 1  # ESC followed by something other than ESC_END or ESC_ESC
+    SHORT = 2  # shorter than the header and CRC
+    BAD_LENGTH = 3  # the length field does not match the frame
+    BAD_CRC = 4
+    TOO_LONG = 5  # body longer than MAX_BODY
+    OVERFLOW = 6  # gateware only: no room in the frame buffer
+    TIMEOUT = 7  # gateware only: the line went idle in the middle of a frame
 
 
 class FrameDecoder:
@@ -226,6 +230,8 @@ class FrameDecoder:
 
     def _finish(self):
         body, error = bytes(self._body), self._error
+        if error is None and self._escaped:
+            error = FrameError.BAD_ESCAPE  # ESC right before END
         self._body.clear()
         self._escaped = False
         self._error = None

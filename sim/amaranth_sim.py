@@ -4,14 +4,24 @@ All testbenches are async (``sim.add_testbench``). Waveforms are written only wh
 environment variable ``MEMGEN_VCD`` names a folder; never by default.
 """
 
+import gc
 import os
 import random
-from contextlib import nullcontext
+import warnings
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
+from amaranth.hdl import UnusedElaboratable
 from amaranth.sim import Simulator
 
-__all__ = ["STALL_PATTERNS", "Stalls", "run_simulation", "stream_put", "stream_get"]
+__all__ = [
+    "STALL_PATTERNS",
+    "Stalls",
+    "refused_component",
+    "run_simulation",
+    "stream_put",
+    "stream_get",
+]
 
 #: The stall patterns every stream test runs under (the cocotbext-axi matrix).
 STALL_PATTERNS = ("none", "periodic", "random")
@@ -94,3 +104,13 @@ def run_simulation(dut, *testbenches, processes=(), name="sim", deadline=None):
             simulator.run()
         else:
             simulator.run_until(deadline)
+
+
+@contextmanager
+def refused_component():
+    """Wrap a test that builds a component with bad parameters: the half-built component is never
+    elaborated, so Amaranth's UnusedElaboratable warning for it is silenced (and only that)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnusedElaboratable)
+        yield
+        gc.collect()

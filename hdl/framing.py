@@ -1,0 +1,238 @@
+"""Deframer: SLIP frames from the UART in, checked frame bodies out.
+
+The wire format is :mod:`memgen.hdl.protocol`'s: ``END escaped(sequence | length | payload |
+crc) END``. Bytes are unescaped and written into a frame buffer as they arrive (always ready, one
+byte per clock); the CRC register runs over every body byte, so a good frame, CRC included, leaves
+it at zero (CRC-16/CCITT-FALSE has no final XOR). At the closing END the frame is checked (length
+field, CRC) and either committed, so the reader streams ``sequence | length | payload`` with
+first/last, or rolled back, so nothing of it is ever seen. Rejections are one-clock strobes with a
+:class:`~memgen.hdl.protocol.FrameError` code: BAD_ESCAPE, SHORT, BAD_LENGTH, BAD_CRC, TOO_LONG,
+OVERFLOW (the buffer is full: the reader is behind), TIMEOUT (the line went idle for
+``idle_timeout`` clocks in the middle of a frame; the half frame is dropped).
+
+Resources: a ``buffer_depth``-byte memory (one block RAM), a 16-bit CRC as an XOR matrix (each bit
+XORs at most 8 inputs), a small FIFO of committed frame lengths.
+"""
+
+from amaranth.hdl import Cat, Module, Signal
+from amaranth.lib import fifo, stream, wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from .checks import assert_stream_stable
+from .protocol import (
+    FRAME_OVERHEAD,
+    MAX_BODY,
+    SLIP_END,
+    SLIP_ESC,
+    SLIP_ESC_END,
+    SLIP_ESC_ESC,
+    FrameError,
+    crc16,
+)
+from .records import RecordWord
+
+__all__ = ["Deframer", "crc16_update"]
+
+
+def _crc_rows():
+    """GF(2) matrix of one byte's CRC update: bit i of the new CRC is the parity of
+    ``crc & crc_rows[i]`` XOR the parity of ``byte & byte_rows[i]``."""
+    crc_columns = [crc16(b"\x00", 1 << bit) for bit in range(16)]
+    byte_columns = [crc16(bytes([1 << bit]), 0) for bit in range(8)]
+
+    def rows(columns):
+        return [sum(((c >> i) & 1) << j for j, c in enumerate(columns)) for i in range(16)]
+
+    return rows(crc_columns), rows(byte_columns)
+
+
+def crc16_update(crc, byte):
+    """Amaranth expression: ``crc`` after one more ``byte`` (CRC-16/CCITT-FALSE, no init)."""
+    crc_rows, byte_rows = _crc_rows()
+    bits = []
+    for i in range(16):
+        terms = [crc[j] for j in range(16) if (crc_rows[i] >> j) & 1]
+        terms += [byte[j] for j in range(8) if (byte_rows[i] >> j) & 1]
+        bit = terms[0]
+        for term in terms[1:]:
+            bit = bit ^ term
+        bits.append(bit)
+    return Cat(*bits)
+
+
+class Deframer(wiring.Component):
+    """Checked frames out of a byte stream.
+
+    Parameters
+    ----------
+    buffer_depth : int
+        Frame buffer bytes, a power of two of at least ``MAX_BODY``.
+    idle_timeout : int
+        Clocks without a byte after which a half-received frame is dropped.
+    length_slots : int
+        Committed frames the buffer can queue.
+
+    Members
+    -------
+    bytes : In(stream.Signature(8))
+        Bytes from the line; always ready.
+    frames : Out(stream.Signature(RecordWord))
+        ``sequence | length (2 bytes) | payload`` of each good frame, first/last marked.
+    rejected : Out(1)
+        Strobe: a frame was dropped, for the reason in ``rejection``.
+    rejection : Out(3)
+        A :class:`FrameError`.
+    """
+
+    def __init__(self, buffer_depth=1024, idle_timeout=100_000, length_slots=8):
+        if buffer_depth < MAX_BODY or buffer_depth & (buffer_depth - 1):
+            raise ValueError(
+                f"buffer_depth must be a power of two >= {MAX_BODY}, not {buffer_depth}"
+            )
+        self.buffer_depth = buffer_depth
+        self.idle_timeout = idle_timeout
+        self.length_slots = length_slots
+        super().__init__(
+            {
+                "bytes": In(stream.Signature(8)),
+                "frames": Out(stream.Signature(RecordWord)),
+                "rejected": Out(1),
+                "rejection": Out(3),
+            }
+        )
+
+    def elaborate(self, platform):
+        m = Module()
+        depth = self.buffer_depth
+        pointer_width = depth.bit_length()  # one wrap bit more than the address
+        m.submodules.buffer = buffer = Memory(shape=8, depth=depth, init=[])
+        write_port = buffer.write_port()
+        read_port = buffer.read_port()
+        m.submodules.lengths = lengths = fifo.SyncFIFO(
+            width=MAX_BODY.bit_length(), depth=self.length_slots
+        )
+
+        # Writer: unescape, buffer, check, commit or roll back.
+        committed = Signal(pointer_width)  # end of the last committed frame
+        write_pointer = Signal(pointer_width)
+        read_pointer = Signal(pointer_width)  # next byte the reader will issue
+        body_length = Signal(range(MAX_BODY + 1))
+        length_field = Signal(16)
+        crc = Signal(16, init=0xFFFF)
+        escaped = Signal()
+        failure = Signal(3)  # FrameError of the frame in progress, 0 while fine
+        idle = Signal(range(self.idle_timeout + 1))
+
+        byte = self.bytes.payload
+        arriving = self.bytes.valid
+        decoded = Signal(8)
+        m.d.comb += [
+            self.bytes.ready.eq(1),
+            decoded.eq(byte),
+            write_port.addr.eq(write_pointer),
+            write_port.data.eq(decoded),
+        ]
+        with m.If(escaped & (byte == SLIP_ESC_END)):
+            m.d.comb += decoded.eq(SLIP_END)
+        with m.Elif(escaped & (byte == SLIP_ESC_ESC)):
+            m.d.comb += decoded.eq(SLIP_ESC)
+        full = (write_pointer - read_pointer)[:pointer_width] == depth
+        in_frame = (body_length != 0) | escaped | (failure != 0)
+
+        def reset_frame(rollback):
+            m.d.sync += [
+                body_length.eq(0),
+                crc.eq(0xFFFF),
+                escaped.eq(0),
+                failure.eq(0),
+                idle.eq(0),
+            ]
+            if rollback:
+                m.d.sync += write_pointer.eq(committed)
+
+        def reject(code):
+            m.d.sync += [self.rejected.eq(1), self.rejection.eq(code)]
+            reset_frame(rollback=True)
+
+        m.d.sync += self.rejected.eq(0)
+        with m.If(arriving & (byte == SLIP_END)):
+            with m.If(failure != 0):
+                reject(failure)
+            with m.Elif(escaped):
+                reject(FrameError.BAD_ESCAPE)
+            with m.Elif(body_length == 0):
+                reset_frame(rollback=False)  # idle fill
+            with m.Elif(body_length < FRAME_OVERHEAD):
+                reject(FrameError.SHORT)
+            with m.Elif(length_field + FRAME_OVERHEAD != body_length):
+                reject(FrameError.BAD_LENGTH)
+            with m.Elif(crc != 0):
+                reject(FrameError.BAD_CRC)
+            with m.Elif(~lengths.w_rdy):
+                reject(FrameError.OVERFLOW)
+            with m.Else():
+                end = write_pointer - 2  # the CRC is not passed on
+                m.d.comb += [lengths.w_en.eq(1), lengths.w_data.eq(body_length - 2)]
+                m.d.sync += [committed.eq(end), write_pointer.eq(end)]
+                reset_frame(rollback=False)
+        with m.Elif(arriving):
+            m.d.sync += idle.eq(0)
+            with m.If(failure != 0):
+                pass  # discard until END
+            with m.Elif(escaped & (byte != SLIP_ESC_END) & (byte != SLIP_ESC_ESC)):
+                m.d.sync += failure.eq(FrameError.BAD_ESCAPE)
+            with m.Elif(~escaped & (byte == SLIP_ESC)):
+                m.d.sync += escaped.eq(1)
+            with m.Elif(body_length == MAX_BODY):
+                m.d.sync += failure.eq(FrameError.TOO_LONG)
+            with m.Elif(full):
+                m.d.sync += failure.eq(FrameError.OVERFLOW)
+            with m.Else():
+                m.d.comb += write_port.en.eq(1)
+                m.d.sync += [
+                    escaped.eq(0),
+                    write_pointer.eq(write_pointer + 1),
+                    body_length.eq(body_length + 1),
+                    crc.eq(crc16_update(crc, decoded)),
+                ]
+                with m.If(body_length == 1):
+                    m.d.sync += length_field[8:].eq(decoded)
+                with m.If(body_length == 2):
+                    m.d.sync += length_field[:8].eq(decoded)
+        with m.Elif(in_frame):
+            with m.If(idle == self.idle_timeout):
+                reject(FrameError.TIMEOUT)
+            with m.Else():
+                m.d.sync += idle.eq(idle + 1)
+
+        # Reader: stream each committed frame, first/last marked; read port holds while stalled.
+        remaining = Signal(range(MAX_BODY + 1))
+        first = Signal()
+        out_valid, out_first, out_last = Signal(), Signal(), Signal()
+        advance = Signal()
+        m.d.comb += [
+            advance.eq(~out_valid | self.frames.ready),
+            read_port.addr.eq(read_pointer),
+            read_port.en.eq(advance),
+            self.frames.valid.eq(out_valid),
+            self.frames.payload.data.eq(read_port.data),
+            self.frames.payload.first.eq(out_first),
+            self.frames.payload.last.eq(out_last),
+        ]
+        with m.If(advance):
+            m.d.sync += out_valid.eq(remaining != 0)
+            with m.If(remaining != 0):
+                m.d.sync += [
+                    out_first.eq(first),
+                    out_last.eq(remaining == 1),
+                    read_pointer.eq(read_pointer + 1),
+                    remaining.eq(remaining - 1),
+                    first.eq(0),
+                ]
+            with m.Elif(lengths.r_rdy):
+                m.d.comb += lengths.r_en.eq(1)
+                m.d.sync += [remaining.eq(lengths.r_data), first.eq(1)]
+
+        assert_stream_stable(m, self.frames, "frames")
+        return m

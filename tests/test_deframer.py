@@ -1,0 +1,148 @@
+"""Gateware deframer against the host codec: good, corrupted (10,000), timed-out, overflowing."""
+
+import random
+
+import pytest
+from memgen.hdl.framing import Deframer
+from memgen.hdl.protocol import SLIP_END, FrameDecoder, FrameError, encode_frame
+from memgen.sim.amaranth_sim import (
+    STALL_PATTERNS,
+    Stalls,
+    refused_component,
+    run_simulation,
+    stream_get,
+)
+
+
+def body(sequence, payload):
+    """What the deframer passes on for a good frame: sequence, length, payload."""
+    return bytes([sequence]) + len(payload).to_bytes(2, "big") + payload
+
+
+def corrupt(frame, rng):
+    """One corruption the protocol must always catch: 1-3 bit flips, a dropped, duplicated or
+    truncated tail, or garbage before the closing END."""
+    frame = bytearray(frame)
+    action = rng.choice(["flip1", "flip2", "flip3", "drop", "duplicate", "truncate", "garbage"])
+    inner = range(1, len(frame) - 1)
+    original = bytes(frame)
+    if action.startswith("flip"):
+        flips = min(int(action[-1]), len(inner))
+        for position in rng.sample(inner, flips):
+            frame[position] ^= 1 << rng.randrange(8)
+    elif action == "drop":
+        del frame[rng.choice(inner)]
+    elif action == "duplicate":
+        position = rng.choice(inner)
+        frame.insert(position, frame[position])
+    elif action == "truncate":
+        frame = frame[: rng.choice(inner)] + bytes([SLIP_END])
+    else:
+        garbage = bytes(rng.choice([b for b in range(256) if b != SLIP_END]) for _ in range(3))
+        frame = frame[:-1] + garbage + bytes([SLIP_END])
+    assert bytes(frame) != original
+    return bytes(frame)
+
+
+def run_deframer(stream_bytes, expected_bodies, stalls="none", seed=0, gap_at=None, **params):
+    """Feed bytes (with a pause after byte ``gap_at``); read frames; return rejection codes."""
+    dut = Deframer(**params)
+    rejections = []
+    feeder = Stalls(stalls, seed)
+
+    async def writer(ctx):
+        for position, byte in enumerate(stream_bytes):
+            while feeder.pause():
+                await ctx.tick()
+            ctx.set(dut.bytes.valid, 1)
+            ctx.set(dut.bytes.payload, byte)
+            await ctx.tick()
+            ctx.set(dut.bytes.valid, 0)
+            if gap_at is not None and position == gap_at[0]:
+                for _ in range(gap_at[1]):
+                    await ctx.tick()
+        for _ in range(50):
+            await ctx.tick()
+
+    async def reader(ctx):
+        out_stalls = Stalls(stalls, seed + 1, rate=0.5)
+        for number, want in enumerate(expected_bodies):
+            got = bytearray()
+            while True:
+                word = await stream_get(ctx, dut.frames, out_stalls)
+                assert word.first == (len(got) == 0)
+                got.append(word.data)
+                if word.last:
+                    break
+            assert bytes(got) == want, f"frame {number}: {bytes(got).hex()} != {want.hex()}"
+
+    frames_out = []
+
+    async def monitor(ctx):
+        samples = ctx.tick().sample(
+            dut.rejected, dut.rejection, dut.frames.valid, dut.frames.ready, dut.frames.payload
+        )
+        async for _clk, _rst, rejected, code, valid, ready, word in samples:
+            if rejected:
+                rejections.append(FrameError(code))
+            if valid and ready and word.last:
+                frames_out.append(1)
+
+    run_simulation(dut, writer, reader, processes=[monitor], name=f"deframer_{stalls}")
+    assert len(frames_out) == len(expected_bodies), "a frame came out that should not have"
+    return rejections
+
+
+@pytest.mark.parametrize("stalls", STALL_PATTERNS)
+def test_good_frames(stalls):
+    rng = random.Random(stalls)
+    frames = [(n, rng.randbytes(rng.choice([0, 1, 2, 30, 507]))) for n in range(12)]
+    frames.append((0xC0, bytes([0xC0, 0xDB] * 20)))  # every byte escaped
+    wire = b"".join(encode_frame(s, p) for s, p in frames)
+    assert run_deframer(wire, [body(s, p) for s, p in frames], stalls, seed=2) == []
+
+
+def test_ten_thousand_corrupted_frames_are_all_rejected():
+    rng = random.Random(2026)
+    wire, good, corrupted = bytearray(), [], 0
+    for number in range(10_000):
+        sequence, payload = number & 0xFF, rng.randbytes(rng.randint(0, 8))
+        frame = encode_frame(sequence, payload)
+        bad = corrupt(frame, rng)
+        # the host decoder is the reference: it must reject it too
+        assert not [r for r in FrameDecoder().feed(bad) if not isinstance(r, FrameError)]
+        wire += bad
+        corrupted += 1
+        if number % 4 == 0:  # a good frame after every fourth: each must get through
+            wire += frame
+            good.append(body(sequence, payload))
+    host = FrameDecoder().feed(bytes(wire))
+    assert [r for r in host if not isinstance(r, FrameError)] == [(b[0], b[3:]) for b in good], (
+        "the host decoder must accept exactly the good frames"
+    )
+    rejections = run_deframer(bytes(wire), good, "random", seed=9, buffer_depth=1024)
+    assert rejections == [r for r in host if isinstance(r, FrameError)]
+    assert len(rejections) >= corrupted * 0.95  # a truncation to a bare END leaves nothing
+    assert {FrameError.BAD_CRC, FrameError.BAD_LENGTH, FrameError.BAD_ESCAPE} <= set(rejections)
+
+
+def test_idle_timeout_drops_a_half_frame():
+    frame = encode_frame(5, b"hello")
+    half = frame[:6]
+    # the next frame comes without its leading END: only the timeout can have reset the state
+    wire = half + frame[1:]
+    rejections = run_deframer(wire, [body(5, b"hello")], gap_at=(5, 300), idle_timeout=200)
+    assert rejections == [FrameError.TIMEOUT]
+
+
+def test_full_buffer_rejects_then_recovers():
+    """Nobody reads: frames beyond the buffer are refused (OVERFLOW), stored ones stay intact."""
+    frames = [(n, bytes([n]) * 200) for n in range(8)]
+    wire = b"".join(encode_frame(s, p) for s, p in frames)
+    rejections = run_deframer(wire, [], buffer_depth=1024)
+    assert rejections and set(rejections) == {FrameError.OVERFLOW}
+
+
+def test_buffer_depth_is_checked():
+    with refused_component(), pytest.raises(ValueError, match="power of two"):
+        Deframer(buffer_depth=1000)
