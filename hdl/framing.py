@@ -1,11 +1,11 @@
 """Deframer: SLIP frames from the UART in, checked frame bodies out.
 
-The wire format is :mod:`memgen.hdl.protocol`'s: ``END escaped(sequence | length | payload |
+The wire format is :mod:`memgen.hdl.protocol`'s: ``END escaped(sequence | payload | length |
 crc) END``. Bytes are unescaped and written into a frame buffer as they arrive (always ready, one
 byte per clock); the CRC register runs over every body byte, so a good frame, CRC included, leaves
 it at zero (CRC-16/CCITT-FALSE has no final XOR). At the closing END the frame is checked (length
-field, CRC) and either committed, so the reader streams ``sequence | length | payload`` with
-first/last, or rolled back, so nothing of it is ever seen. Rejections are one-clock strobes with a
+field, CRC) and either committed, so the reader streams ``sequence | payload`` with first/last,
+or rolled back, so nothing of it is ever seen. Rejections are one-clock strobes with a
 :class:`~memgen.hdl.protocol.FrameError` code: BAD_ESCAPE, SHORT, BAD_LENGTH, BAD_CRC, TOO_LONG,
 OVERFLOW (the buffer is full: the reader is behind), TIMEOUT (the line went idle for
 ``idle_timeout`` clocks in the middle of a frame; the half frame is dropped).
@@ -78,7 +78,7 @@ class Deframer(wiring.Component):
     bytes : In(stream.Signature(8))
         Bytes from the line; always ready.
     frames : Out(stream.Signature(RecordWord))
-        ``sequence | length (2 bytes) | payload`` of each good frame, first/last marked.
+        ``sequence | payload`` of each good frame, first/last marked.
     rejected : Out(1)
         Strobe: a frame was dropped, for the reason in ``rejection``.
     rejection : Out(3)
@@ -118,7 +118,8 @@ class Deframer(wiring.Component):
         write_pointer = Signal(pointer_width)
         read_pointer = Signal(pointer_width)  # next byte the reader will issue
         body_length = Signal(range(MAX_BODY + 1))
-        length_field = Signal(16)
+        tail = Signal(32)  # the last four body bytes: length and CRC once the frame ends
+        length_field = tail[16:]
         crc = Signal(16, init=0xFFFF)
         escaped = Signal()
         failure = Signal(3)  # FrameError of the frame in progress, 0 while fine
@@ -172,8 +173,8 @@ class Deframer(wiring.Component):
             with m.Elif(~lengths.w_rdy):
                 reject(FrameError.OVERFLOW)
             with m.Else():
-                end = write_pointer - 2  # the CRC is not passed on
-                m.d.comb += [lengths.w_en.eq(1), lengths.w_data.eq(body_length - 2)]
+                end = write_pointer - 4  # length and CRC are not passed on
+                m.d.comb += [lengths.w_en.eq(1), lengths.w_data.eq(body_length - 4)]
                 m.d.sync += [committed.eq(end), write_pointer.eq(end)]
                 reset_frame(rollback=False)
         with m.Elif(arriving):
@@ -195,11 +196,8 @@ class Deframer(wiring.Component):
                     write_pointer.eq(write_pointer + 1),
                     body_length.eq(body_length + 1),
                     crc.eq(crc16_update(crc, decoded)),
+                    tail.eq(Cat(decoded, tail[:24])),
                 ]
-                with m.If(body_length == 1):
-                    m.d.sync += length_field[8:].eq(decoded)
-                with m.If(body_length == 2):
-                    m.d.sync += length_field[:8].eq(decoded)
         with m.Elif(in_frame):
             with m.If(idle == self.idle_timeout):
                 reject(FrameError.TIMEOUT)

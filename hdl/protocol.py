@@ -132,19 +132,20 @@ def decode_status(payload):
 #
 # A frame on the wire is ``END escaped(body) END`` with SLIP delimiting (RFC 1055): END (0xC0)
 # bytes inside the body are sent as ESC ESC_END, ESC (0xDB) as ESC ESC_ESC. The body is
-# ``sequence (1 byte) | length (2 bytes) | payload | crc (2 bytes)``, big-endian, the CRC being
-# CRC-16/CCITT-FALSE (polynomial 0x1021, initial value 0xFFFF, no reflection, no final XOR) over
-# everything before it. The length field matters: without a final XOR, crc(m + crc(m)) == 0, so
-# for the 1 frame in 256 whose CRC ends in 0x00, a duplicated last byte would pass the CRC; with
-# the length checked, every inserted or dropped byte is rejected. A receiver that sees garbage
-# resynchronises at the next END. SLIP needs no lookahead (a gateware framer escapes byte by
-# byte) and costs 2 bytes in 256 on random data.
+# ``sequence (1 byte) | payload | length (2 bytes) | crc (2 bytes)``, big-endian, ``length``
+# counting the payload bytes and the CRC being CRC-16/CCITT-FALSE (polynomial 0x1021, initial
+# value 0xFFFF, no reflection, no final XOR) over everything before it. The length field matters:
+# without a final XOR, crc(m + crc(m)) == 0, so for the 1 frame in 256 whose CRC ends in 0x00 a
+# duplicated last byte would pass the CRC; with the length checked, every inserted or dropped
+# byte is rejected. It is a trailer so that both ends stream: a gateware framer counts and
+# escapes byte by byte with no buffer. A receiver that sees garbage resynchronises at the next
+# END. SLIP costs 2 bytes in 256 on random data.
 
 SLIP_END = 0xC0
 SLIP_ESC = 0xDB
 SLIP_ESC_END = 0xDC
 SLIP_ESC_ESC = 0xDD
-#: Longest payload of one frame; the body (sequence, length, payload, CRC) fits 512 bytes.
+#: Longest payload of one frame; the body (sequence, payload, length, CRC) fits 512 bytes.
 MAX_PAYLOAD = 507
 FRAME_OVERHEAD = 5
 MAX_BODY = MAX_PAYLOAD + FRAME_OVERHEAD
@@ -167,7 +168,7 @@ def encode_frame(sequence, payload):
         raise ValueError(f"Sequence number must be 0 to 255, not {sequence}")
     if len(payload) > MAX_PAYLOAD:
         raise ValueError(f"Frame payload is at most {MAX_PAYLOAD} bytes, not {len(payload)}")
-    body = bytes([sequence]) + len(payload).to_bytes(2, "big") + payload
+    body = bytes([sequence]) + payload + len(payload).to_bytes(2, "big")
     body += crc16(body).to_bytes(2, "big")
     escaped = body.replace(bytes([SLIP_ESC]), bytes([SLIP_ESC, SLIP_ESC_ESC])).replace(
         bytes([SLIP_END]), bytes([SLIP_ESC, SLIP_ESC_END])
@@ -241,8 +242,8 @@ class FrameDecoder:
             return None
         if len(body) < FRAME_OVERHEAD:
             return FrameError.SHORT
-        if int.from_bytes(body[1:3], "big") != len(body) - FRAME_OVERHEAD:
+        if int.from_bytes(body[-4:-2], "big") != len(body) - FRAME_OVERHEAD:
             return FrameError.BAD_LENGTH
         if crc16(body[:-2]) != int.from_bytes(body[-2:], "big"):
             return FrameError.BAD_CRC
-        return body[0], body[3:-2]
+        return body[0], body[1:-4]

@@ -15,8 +15,8 @@ from memgen.sim.amaranth_sim import (
 
 
 def body(sequence, payload):
-    """What the deframer passes on for a good frame: sequence, length, payload."""
-    return bytes([sequence]) + len(payload).to_bytes(2, "big") + payload
+    """What the deframer passes on for a good frame: sequence and payload."""
+    return bytes([sequence]) + payload
 
 
 def corrupt(frame, rng):
@@ -117,7 +117,7 @@ def test_ten_thousand_corrupted_frames_are_all_rejected():
             wire += frame
             good.append(body(sequence, payload))
     host = FrameDecoder().feed(bytes(wire))
-    assert [r for r in host if not isinstance(r, FrameError)] == [(b[0], b[3:]) for b in good], (
+    assert [r for r in host if not isinstance(r, FrameError)] == [(b[0], b[1:]) for b in good], (
         "the host decoder must accept exactly the good frames"
     )
     rejections = run_deframer(bytes(wire), good, "random", seed=9, buffer_depth=1024)
@@ -128,7 +128,7 @@ def test_ten_thousand_corrupted_frames_are_all_rejected():
 
 def test_idle_timeout_drops_a_half_frame():
     frame = encode_frame(5, b"hello")
-    half = frame[:6]
+    half = frame[:6]  # END, sequence, four payload bytes
     # the next frame comes without its leading END: only the timeout can have reset the state
     wire = half + frame[1:]
     rejections = run_deframer(wire, [body(5, b"hello")], gap_at=(5, 300), idle_timeout=200)

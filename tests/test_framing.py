@@ -31,9 +31,9 @@ def slip_escape(data):
 
 def test_escaping_known_answer():
     payload = bytes([SLIP_END, SLIP_ESC, 0x00])
-    crc = crc16(bytes([0x01, 0x00, 0x03]) + payload).to_bytes(2, "big")
+    crc = crc16(bytes([0x01]) + payload + b"\x00\x03").to_bytes(2, "big")
     frame = encode_frame(0x01, payload)
-    head = bytes([0xC0, 0x01, 0x00, 0x03, 0xDB, 0xDC, 0xDB, 0xDD, 0x00])
+    head = bytes([0xC0, 0x01, 0xDB, 0xDC, 0xDB, 0xDD, 0x00, 0x00, 0x03])
     assert frame == head + slip_escape(crc) + b"\xc0"
     assert FrameDecoder().feed(frame) == [(0x01, payload)]
 
@@ -78,13 +78,13 @@ def test_specific_errors():
     assert decoder.feed(bytes([SLIP_END, SLIP_END])) == []  # idle fill
     assert decoder.feed(bytes([SLIP_END, 1, 2, SLIP_END])) == [FrameError.SHORT]
     long_claim = bytearray(encode_frame(3, b"abc"))
-    long_claim[3] = 4  # length says 4, three bytes follow
+    long_claim[6] = 4  # the length trailer says 4; three payload bytes came
     assert decoder.feed(long_claim) == [FrameError.BAD_LENGTH]
     assert decoder.feed(bytes([SLIP_END, SLIP_ESC, 0x00, 1, 2, 3, SLIP_END])) == [
         FrameError.BAD_ESCAPE
     ]
     bad_crc = bytearray(encode_frame(3, b"abc"))
-    bad_crc[4] ^= 0x01  # a payload byte
+    bad_crc[2] ^= 0x01  # a payload byte
     assert decoder.feed(bad_crc) == [FrameError.BAD_CRC]
     oversize = bytes([SLIP_END]) + bytes(MAX_PAYLOAD + 10) + bytes([SLIP_END])
     assert decoder.feed(oversize) == [FrameError.TOO_LONG]
