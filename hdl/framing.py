@@ -14,7 +14,7 @@ Resources: a ``buffer_depth``-byte memory (one block RAM), a 16-bit CRC as an XO
 XORs at most 8 inputs), a small FIFO of committed frame lengths.
 """
 
-from amaranth.hdl import Cat, Module, Signal
+from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import fifo, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -32,7 +32,7 @@ from .protocol import (
 )
 from .records import RecordWord
 
-__all__ = ["Deframer", "crc16_update"]
+__all__ = ["Deframer", "Framer", "crc16_update"]
 
 
 def _crc_rows():
@@ -233,4 +233,106 @@ class Deframer(wiring.Component):
                 m.d.sync += [remaining.eq(lengths.r_data), first.eq(1)]
 
         assert_stream_stable(m, self.frames, "frames")
+        return m
+
+
+class Framer(wiring.Component):
+    """Frames a packet stream onto the line: ``END escaped(sequence | payload | length | crc) END``.
+
+    Streams: no buffer, the length and CRC are counted as the payload passes. One wire byte per
+    clock when the line takes it; an escaped byte takes two. Packets must have at least one byte.
+
+    Members
+    -------
+    packets : In(stream.Signature(RecordWord))
+        Payload bytes, first/last marked.
+    sequence : In(8)
+        The frame's sequence number, sampled with the packet's first byte.
+    bytes : Out(stream.Signature(8))
+        Wire bytes (to the UART transmitter).
+    """
+
+    def __init__(self):
+        super().__init__(
+            {
+                "packets": In(stream.Signature(RecordWord)),
+                "sequence": In(8),
+                "bytes": Out(stream.Signature(8)),
+            }
+        )
+
+    def elaborate(self, platform):
+        m = Module()
+
+        # Escaper: one logical byte in, one or two wire bytes out.
+        logical, logical_valid, raw = Signal(8), Signal(), Signal()
+        out_byte, out_valid = Signal(8), Signal()
+        second, second_valid = Signal(8), Signal()
+        escaper_ready = Signal()
+        m.d.comb += [
+            escaper_ready.eq(~second_valid & (~out_valid | self.bytes.ready)),
+            self.bytes.valid.eq(out_valid),
+            self.bytes.payload.eq(out_byte),
+        ]
+        needs_escape = ~raw & ((logical == SLIP_END) | (logical == SLIP_ESC))
+        with m.If(logical_valid & escaper_ready):
+            m.d.sync += out_valid.eq(1)
+            with m.If(needs_escape):
+                m.d.sync += [
+                    out_byte.eq(SLIP_ESC),
+                    second.eq(Mux(logical == SLIP_END, SLIP_ESC_END, SLIP_ESC_ESC)),
+                    second_valid.eq(1),
+                ]
+            with m.Else():
+                m.d.sync += out_byte.eq(logical)
+        with m.Elif(out_valid & self.bytes.ready):
+            with m.If(second_valid):
+                m.d.sync += [out_byte.eq(second), second_valid.eq(0)]
+            with m.Else():
+                m.d.sync += out_valid.eq(0)
+
+        # Frame sequencer: delimiter, sequence, payload, length, CRC, delimiter.
+        crc = Signal(16)
+        length = Signal(16)
+        sequence = Signal(8)
+        taken = logical_valid & escaper_ready
+        with m.FSM():
+            with m.State("IDLE"):
+                m.d.comb += [logical.eq(SLIP_END), raw.eq(1), logical_valid.eq(self.packets.valid)]
+                with m.If(taken):
+                    m.d.sync += [sequence.eq(self.sequence), crc.eq(0xFFFF), length.eq(0)]
+                    m.next = "SEQUENCE"
+            with m.State("SEQUENCE"):
+                m.d.comb += [logical.eq(sequence), logical_valid.eq(1)]
+                with m.If(taken):
+                    m.d.sync += crc.eq(crc16_update(crc, sequence))
+                    m.next = "PAYLOAD"
+            with m.State("PAYLOAD"):
+                m.d.comb += [
+                    logical.eq(self.packets.payload.data),
+                    logical_valid.eq(self.packets.valid),
+                    self.packets.ready.eq(escaper_ready),
+                ]
+                with m.If(taken):
+                    m.d.sync += [crc.eq(crc16_update(crc, logical)), length.eq(length + 1)]
+                    with m.If(self.packets.payload.last):
+                        m.next = "LENGTH_HIGH"
+            for state, value, following, update in (
+                ("LENGTH_HIGH", length[8:], "LENGTH_LOW", True),
+                ("LENGTH_LOW", length[:8], "CRC_HIGH", True),
+                ("CRC_HIGH", crc[8:], "CRC_LOW", False),
+                ("CRC_LOW", crc[:8], "END", False),
+            ):
+                with m.State(state):
+                    m.d.comb += [logical.eq(value), logical_valid.eq(1)]
+                    with m.If(taken):
+                        if update:
+                            m.d.sync += crc.eq(crc16_update(crc, logical))
+                        m.next = following
+            with m.State("END"):
+                m.d.comb += [logical.eq(SLIP_END), raw.eq(1), logical_valid.eq(1)]
+                with m.If(taken):
+                    m.next = "IDLE"
+
+        assert_stream_stable(m, self.bytes, "framer")
         return m
