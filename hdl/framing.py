@@ -1,4 +1,4 @@
-"""Deframer: SLIP frames from the UART in, checked frame bodies out.
+"""Deframer and framer: SLIP frames from the UART in, checked frame bodies out.
 
 The wire format is :mod:`memgen.hdl.protocol`'s: ``END escaped(sequence | payload | length |
 crc) END``. Bytes are unescaped and written into a frame buffer as they arrive (always ready, one
@@ -14,12 +14,15 @@ Resources: a ``buffer_depth``-byte memory (one block RAM), a 16-bit CRC as an XO
 XORs at most 8 inputs), a small FIFO of committed frame lengths.
 """
 
+from functools import cache
+
 from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import fifo, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from .checks import assert_stream_stable
+from .gf2 import gf2_product
 from .protocol import (
     FRAME_OVERHEAD,
     MAX_BODY,
@@ -35,30 +38,18 @@ from .records import RecordWord
 __all__ = ["Deframer", "Framer", "crc16_update"]
 
 
+@cache
 def _crc_rows():
-    """GF(2) matrix of one byte's CRC update: bit i of the new CRC is the parity of
-    ``crc & crc_rows[i]`` XOR the parity of ``byte & byte_rows[i]``."""
+    """GF(2) rows of one byte's CRC update over the input ``Cat(crc, byte)`` (24 bits)."""
     crc_columns = [crc16(b"\x00", 1 << bit) for bit in range(16)]
     byte_columns = [crc16(bytes([1 << bit]), 0) for bit in range(8)]
-
-    def rows(columns):
-        return [sum(((c >> i) & 1) << j for j, c in enumerate(columns)) for i in range(16)]
-
-    return rows(crc_columns), rows(byte_columns)
+    columns = crc_columns + byte_columns
+    return tuple(sum(((c >> i) & 1) << j for j, c in enumerate(columns)) for i in range(16))
 
 
 def crc16_update(crc, byte):
-    """Amaranth expression: ``crc`` after one more ``byte`` (CRC-16/CCITT-FALSE, no init)."""
-    crc_rows, byte_rows = _crc_rows()
-    bits = []
-    for i in range(16):
-        terms = [crc[j] for j in range(16) if (crc_rows[i] >> j) & 1]
-        terms += [byte[j] for j in range(8) if (byte_rows[i] >> j) & 1]
-        bit = terms[0]
-        for term in terms[1:]:
-            bit = bit ^ term
-        bits.append(bit)
-    return Cat(*bits)
+    """Amaranth value: ``crc`` after one more ``byte`` (CRC-16/CCITT-FALSE step)."""
+    return gf2_product(_crc_rows(), Cat(crc, byte))
 
 
 class Deframer(wiring.Component):

@@ -23,6 +23,8 @@ from amaranth.hdl import Assert, Module, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from .gf2 import gf2_product
+
 __all__ = [
     "MAXIMAL_TAPS",
     "ZERO_SEED_REPLACEMENT",
@@ -222,16 +224,10 @@ class LFSR(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        rows = leap_matrix(self.width, self.taps, self.steps)
-        next_bits = []
-        for row in rows:
-            terms = [self.state[col] for col in range(self.width) if (row >> col) & 1]
-            bit = terms[0]
-            for term in terms[1:]:
-                bit = bit ^ term
-            next_bits.append(bit)
         next_state = Signal(self.width)
-        m.d.comb += [next_state[i].eq(bit) for i, bit in enumerate(next_bits)]
+        m.d.comb += next_state.eq(
+            gf2_product(leap_matrix(self.width, self.taps, self.steps), self.state)
+        )
 
         seed_value = self.seed.payload
         replacement = seed_state(self.width, 0)
