@@ -76,7 +76,10 @@ class Deframer(wiring.Component):
         A :class:`FrameError`.
     """
 
-    def __init__(self, buffer_depth=1024, idle_timeout=100_000, length_slots=8):
+    def __init__(self, buffer_depth=1024, idle_timeout=100_000, length_slots=8, *, fault=None):
+        if fault not in (None, "unstable_output"):
+            raise ValueError(f"Unknown fault {fault!r}")
+        self._fault = fault  # test-only mutant: the buffer read port ignores stalls
         if buffer_depth < MAX_BODY or buffer_depth & (buffer_depth - 1):
             raise ValueError(
                 f"buffer_depth must be a power of two >= {MAX_BODY}, not {buffer_depth}"
@@ -203,7 +206,7 @@ class Deframer(wiring.Component):
         m.d.comb += [
             advance.eq(~out_valid | self.frames.ready),
             read_port.addr.eq(read_pointer),
-            read_port.en.eq(advance),
+            read_port.en.eq(advance if self._fault is None else 1),
             self.frames.valid.eq(out_valid),
             self.frames.payload.data.eq(read_port.data),
             self.frames.payload.first.eq(out_first),
@@ -243,7 +246,10 @@ class Framer(wiring.Component):
         Wire bytes (to the UART transmitter).
     """
 
-    def __init__(self):
+    def __init__(self, *, fault=None):
+        if fault not in (None, "drop_hold"):
+            raise ValueError(f"Unknown fault {fault!r}")
+        self._fault = fault  # test-only mutant: a wire byte is withdrawn before it is taken
         super().__init__(
             {
                 "packets": In(stream.Signature(RecordWord)),
@@ -276,7 +282,7 @@ class Framer(wiring.Component):
                 ]
             with m.Else():
                 m.d.sync += out_byte.eq(logical)
-        with m.Elif(out_valid & self.bytes.ready):
+        with m.Elif(out_valid & (self.bytes.ready if self._fault is None else 1)):
             with m.If(second_valid):
                 m.d.sync += [out_byte.eq(second), second_valid.eq(0)]
             with m.Else():

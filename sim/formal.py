@@ -18,6 +18,7 @@ from amaranth.back import rtlil
 from amaranth.hdl import Assume, Cover, Elaboratable, Module, Signal, Value
 from amaranth.lib import wiring
 from memgen.hdl.append_memory import AppendMemory
+from memgen.hdl.framing import Deframer, Framer
 from memgen.hdl.index_generator import IndexGenerator
 from memgen.hdl.lfsr import LFSR
 from memgen.hdl.readout import Readout
@@ -166,6 +167,38 @@ class ReadoutHarness(Elaboratable):
         return m
 
 
+class DeframerHarness(Elaboratable):
+    """Any bytes on the line, any backpressure: checked frames come out stable."""
+
+    def __init__(self, fault=None):
+        self.dut = Deframer(buffer_depth=512, idle_timeout=20, length_slots=2, fault=fault)
+
+    def ports(self):
+        return list(_flatten(self.dut))
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.dut = self.dut
+        stalled_for = _stall_counter(m, self.dut.frames, "frames")
+        m.d.comb += Cover(stalled_for == 8)
+        return m
+
+
+class FramerHarness(Elaboratable):
+    """Any packets, any backpressure: wire bytes come out stable."""
+
+    def __init__(self, fault=None):
+        self.dut = Framer(fault=fault)
+
+    def ports(self):
+        return list(_flatten(self.dut))
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.dut = self.dut
+        return m
+
+
 #: name -> (harness factory taking ``fault``, the fault the proof must catch)
 HARNESSES = {
     "lfsr": (LFSRHarness, "zero_seed"),
@@ -178,6 +211,8 @@ HARNESSES = {
     ),
     "readout": (ReadoutHarness, "unstable_data"),
     "readout_fixed": (lambda fault=None: ReadoutHarness(SMALL_FIXED, fault), "unstable_data"),
+    "deframer": (DeframerHarness, "unstable_output"),
+    "framer": (FramerHarness, "drop_hold"),
 }
 
 SBY_TEMPLATE = """\

@@ -3,7 +3,14 @@
 import pytest
 from memgen.sim.formal import HARNESSES, run_sby
 
-COVERED = ["index_generator", "append_memory", "append_memory_fixed", "readout", "readout_fixed"]
+COVERED = [
+    "index_generator",
+    "append_memory",
+    "append_memory_fixed",
+    "readout",
+    "readout_fixed",
+    "deframer",
+]
 
 
 @pytest.mark.parametrize("name", HARNESSES)
