@@ -49,33 +49,39 @@ def _flatten(component):
             yield value
 
 
-class LFSRHarness(Elaboratable):
-    """Any seeds, any enables: the state is never zero."""
+class _Harness(Elaboratable):
+    """One component with its ports left free; :meth:`contract` adds its assumptions and covers."""
 
-    def __init__(self, fault=None):
-        self.dut = LFSR(64, steps=64, fault=fault)
+    def __init__(self, dut):
+        self.dut = dut
 
     def ports(self):
         return list(_flatten(self.dut))
+
+    def contract(self, m, dut):
+        pass
 
     def elaborate(self, platform):
         m = Module()
         m.submodules.dut = self.dut
+        self.contract(m, self.dut)
         return m
 
 
-class IndexGeneratorHarness(Elaboratable):
+class LFSRHarness(_Harness):
+    """Any seeds, any enables: the state is never zero."""
+
+    def __init__(self, fault=None):
+        super().__init__(LFSR(64, steps=64, fault=fault))
+
+
+class IndexGeneratorHarness(_Harness):
     """Indices below count and stable while stalled, for any request and backpressure."""
 
     def __init__(self, fault=None):
-        self.dut = IndexGenerator(12, fault=fault)
+        super().__init__(IndexGenerator(12, fault=fault))
 
-    def ports(self):
-        return list(_flatten(self.dut))
-
-    def elaborate(self, platform):
-        m = Module()
-        m.submodules.dut = dut = self.dut
+    def contract(self, m, dut):
         last_count = Signal.like(dut.count)
         m.d.sync += last_count.eq(dut.count)
         # contract: count stays put during a request; seeds only while idle
@@ -85,29 +91,22 @@ class IndexGeneratorHarness(Elaboratable):
         ]
         stalled_for = _stall_counter(m, dut.indices, "indices")
         m.d.comb += Cover(stalled_for == 8)
-        return m
 
 
-class AppendMemoryHarness(Elaboratable):
+class AppendMemoryHarness(_Harness):
     """Any record stream: writes only beyond the stored bytes, counts in range, clean refusals."""
 
     def __init__(self, record_format=SMALL_VARIABLE, fault=None):
-        self.dut = AppendMemory(record_format, fault=fault)
+        super().__init__(AppendMemory(record_format, fault=fault))
         self.format = record_format
 
-    def ports(self):
-        return list(_flatten(self.dut))
-
-    def elaborate(self, platform):
-        m = Module()
-        m.submodules.dut = dut = self.dut
+    def contract(self, m, dut):
         fmt = self.format
         full = (dut.count == fmt.max_records) | (dut.bytes_used == fmt.byte_capacity)
         m.d.comb += [
             Cover(full),
             Cover(full & dut.refused & (dut.refusal_code == 2)),
         ]
-        return m
 
 
 class _AbstractStorage(wiring.Component):
@@ -131,20 +130,18 @@ class _AbstractStorage(wiring.Component):
         return m
 
 
-class ReadoutHarness(Elaboratable):
+class ReadoutHarness(_Harness):
     """Any indices, any memory contents, any backpressure: the output holds while stalled."""
 
     def __init__(self, record_format=SMALL_VARIABLE, fault=None):
+        super().__init__(Readout(record_format, fault=fault))
         self.format = record_format
-        self.dut = Readout(record_format, fault=fault)
 
-    def ports(self):
+    def ports(self):  # the storage ports are driven by abstract storage inside the harness
         return [self.dut.indices.valid, self.dut.indices.payload, self.dut.words.ready]
 
-    def elaborate(self, platform):
-        m = Module()
+    def contract(self, m, dut):
         fmt = self.format
-        m.submodules.dut = dut = self.dut
         m.submodules.data = data = _AbstractStorage(dut.data_port.signature)
         wiring.connect(m, dut.data_port, data.port)
         if not fmt.fixed:
@@ -164,39 +161,24 @@ class ReadoutHarness(Elaboratable):
         stalled_for = _stall_counter(m, dut.words, "words")
         boundary_stall = dut.words.valid & ~dut.words.ready & dut.words.payload.last & dut.busy
         m.d.comb += [Cover(stalled_for == 8), Cover(boundary_stall & (stalled_for == 3))]
-        return m
 
 
-class DeframerHarness(Elaboratable):
+class DeframerHarness(_Harness):
     """Any bytes on the line, any backpressure: checked frames come out stable."""
 
     def __init__(self, fault=None):
-        self.dut = Deframer(buffer_depth=512, idle_timeout=20, length_slots=2, fault=fault)
+        super().__init__(Deframer(buffer_depth=512, idle_timeout=20, length_slots=2, fault=fault))
 
-    def ports(self):
-        return list(_flatten(self.dut))
-
-    def elaborate(self, platform):
-        m = Module()
-        m.submodules.dut = self.dut
-        stalled_for = _stall_counter(m, self.dut.frames, "frames")
+    def contract(self, m, dut):
+        stalled_for = _stall_counter(m, dut.frames, "frames")
         m.d.comb += Cover(stalled_for == 8)
-        return m
 
 
-class FramerHarness(Elaboratable):
+class FramerHarness(_Harness):
     """Any packets, any backpressure: wire bytes come out stable."""
 
     def __init__(self, fault=None):
-        self.dut = Framer(fault=fault)
-
-    def ports(self):
-        return list(_flatten(self.dut))
-
-    def elaborate(self, platform):
-        m = Module()
-        m.submodules.dut = self.dut
-        return m
+        super().__init__(Framer(fault=fault))
 
 
 #: name -> (harness factory taking ``fault``, the fault the proof must catch)
