@@ -15,7 +15,7 @@ the default is ``lib.memory``. The core multiplexes each backend's single port b
 append memory (while appending) and the readout (while sampling or reciting).
 """
 
-from amaranth.hdl import Assert, Cat, Const, Module, Mux, Signal
+from amaranth.hdl import Assert, Cat, Const, Module, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -33,7 +33,7 @@ from .protocol import (
 )
 from .readout import Readout
 from .records import RecordWord, table_entry_layout
-from .storage import LibMemoryStorage
+from .storage import LibMemoryStorage, share_storage_port
 
 __all__ = ["MemGen", "ResponseWord"]
 
@@ -107,13 +107,7 @@ class MemGen(wiring.Component):
 
         reading = Signal()  # the readout owns the storage ports
         for backend, writer, reader in ports:
-            m.d.comb += [
-                backend.address.eq(Mux(reading, reader.address, writer.address)),
-                backend.write_data.eq(writer.write_data),
-                backend.write_enable.eq(~reading & writer.write_enable),
-                backend.read_enable.eq(reading & reader.read_enable),
-                reader.read_data.eq(backend.read_data),
-            ]
+            share_storage_port(m, backend, writer, reader, reading)
         m.d.comb += generator.count.eq(appender.count)
 
         command = self.commands.payload
@@ -142,8 +136,6 @@ class MemGen(wiring.Component):
             m.d.comb += field.eq(values[name])
             fields.append(field)
         error_bits = Cat(error_code, *fields)
-
-        records_out = readout.words.valid & readout.words.ready & readout.words.payload.last
 
         with m.FSM():
             with m.State("IDLE"):
@@ -222,13 +214,8 @@ class MemGen(wiring.Component):
                     m.next = "SAMPLING"
 
             with m.State("SAMPLING"):
-                m.d.comb += reading.eq(1)
                 wiring.connect(m, generator.indices, readout.indices)
-                self._send_records(m, readout)
-                with m.If(records_out):
-                    m.d.sync += amount.eq(amount - 1)
-                    with m.If(amount == 1):
-                        m.next = "IDLE"
+                self._send_records(m, readout, reading, amount)
 
             with m.State("START_RECITE"):
                 with m.If(appender.count == 0):
@@ -240,17 +227,12 @@ class MemGen(wiring.Component):
 
             with m.State("RECITING"):
                 m.d.comb += [
-                    reading.eq(1),
                     readout.indices.valid.eq(recite_index < appender.count),
                     readout.indices.payload.eq(recite_index),
                 ]
                 with m.If(readout.indices.valid & readout.indices.ready):
                     m.d.sync += recite_index.eq(recite_index + 1)
-                self._send_records(m, readout)
-                with m.If(records_out):
-                    m.d.sync += amount.eq(amount - 1)
-                    with m.If(amount == 1):
-                        m.next = "IDLE"
+                self._send_records(m, readout, reading, amount)
 
             for state, kind, start in (
                 ("SEND_STATUS", ResponseKind.STATUS, 1),
@@ -288,8 +270,11 @@ class MemGen(wiring.Component):
             appender.records.payload.last.eq(command.last),
         ]
 
-    def _send_records(self, m, readout):
+    def _send_records(self, m, readout, reading, amount):
+        """While sampling or reciting: the readout owns the storage and its bytes go out as
+        RECORD responses; back to IDLE when the last of ``amount`` records has been taken."""
         m.d.comb += [
+            reading.eq(1),
             self.responses.valid.eq(readout.words.valid),
             self.responses.payload.kind.eq(ResponseKind.RECORD),
             self.responses.payload.data.eq(readout.words.payload.data),
@@ -297,3 +282,8 @@ class MemGen(wiring.Component):
             self.responses.payload.last.eq(readout.words.payload.last),
             readout.words.ready.eq(self.responses.ready),
         ]
+        words = readout.words
+        with m.If(words.valid & words.ready & words.payload.last):
+            m.d.sync += amount.eq(amount - 1)
+            with m.If(amount == 1):
+                m.next = "IDLE"

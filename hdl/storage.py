@@ -9,14 +9,14 @@ the same clock here: appending and reading out are separate commands of the core
 backend (for example iCE40 SPRAM) with the same signature.
 """
 
-from amaranth.hdl import Module
+from amaranth.hdl import Module, Mux
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from .records import table_entry_layout
 
-__all__ = ["StorageSignature", "LibMemoryStorage", "storage_ports"]
+__all__ = ["StorageSignature", "LibMemoryStorage", "share_storage_port", "storage_ports"]
 
 
 class StorageSignature(wiring.Signature):
@@ -46,6 +46,18 @@ def storage_ports(record_format):
         entry = table_entry_layout(record_format)
         members["table_port"] = Out(StorageSignature(record_format.index_width, entry.size))
     return members
+
+
+def share_storage_port(m, backend, writer, reader, reading):
+    """Give one backend port to ``writer`` (the append memory) or, while ``reading``, to
+    ``reader`` (the readout). Only the owner's strobes reach the backend."""
+    m.d.comb += [
+        backend.address.eq(Mux(reading, reader.address, writer.address)),
+        backend.write_data.eq(writer.write_data),
+        backend.write_enable.eq(~reading & writer.write_enable),
+        backend.read_enable.eq(reading & reader.read_enable),
+        reader.read_data.eq(backend.read_data),
+    ]
 
 
 class LibMemoryStorage(wiring.Component):

@@ -3,12 +3,12 @@
 import random
 
 import pytest
-from amaranth.hdl import Elaboratable, Module, Mux, Signal
+from amaranth.hdl import Elaboratable, Module, Signal
 from memgen.hdl.append_memory import AppendMemory
 from memgen.hdl.protocol import ErrorCode
 from memgen.hdl.readout import Readout
 from memgen.hdl.records import RecordFormat, table_entry_layout
-from memgen.hdl.storage import LibMemoryStorage
+from memgen.hdl.storage import LibMemoryStorage, share_storage_port
 from memgen.sim.amaranth_sim import STALL_PATTERNS, Stalls, run_simulation, stream_get, stream_put
 
 
@@ -33,13 +33,7 @@ class MemoryPath(Elaboratable):
             m.submodules.table = table
             pairs.append((table.port, self.appender.table_port, self.readout.table_port))
         for backend, writer, reader in pairs:
-            m.d.comb += [
-                backend.address.eq(Mux(self.reading, reader.address, writer.address)),
-                backend.write_data.eq(writer.write_data),
-                backend.write_enable.eq(~self.reading & writer.write_enable),
-                backend.read_enable.eq(self.reading & reader.read_enable),
-                reader.read_data.eq(backend.read_data),
-            ]
+            share_storage_port(m, backend, writer, reader, self.reading)
         return m
 
 
