@@ -29,7 +29,7 @@ from memgen.host.reference import MemGenReference
 
 from .amaranth_sim import run_simulation
 from .cocotb_runner import run_cocotb
-from .core_bench import receive_packet, send_packet
+from .core_bench import run_script
 
 SINGLE = {"byte_capacity": 70000, "record_size": 1}
 MULTI = {"byte_capacity": 65536, "max_records": 8192, "max_length": 64}
@@ -67,16 +67,14 @@ def measure_amaranth_speed():
         async for _ in ctx.tick():
             clocks["count"] += 1
 
+    packets = [
+        command_append(rng.randbytes(rng.choice(MULTI_LENGTHS))) for _ in range(SPEED["sweep"][0])
+    ]
+    packets.append(command_sample(SPEED["samples"]))
+
     async def testbench(ctx):
         started = time.monotonic()
-        for _ in range(SPEED["sweep"][0]):
-            packet = command_append(rng.randbytes(rng.choice(MULTI_LENGTHS)))
-            reference.respond(packet)
-            await send_packet(ctx, dut.commands, packet)
-        expected = reference.respond(command_sample(SPEED["samples"]))
-        await send_packet(ctx, dut.commands, command_sample(SPEED["samples"]))
-        for want in expected:
-            assert await receive_packet(ctx, dut.responses) == want
+        await run_script(ctx, dut, reference, packets)
         result["seconds"] = time.monotonic() - started
         result["cycles"] = clocks["count"]
 

@@ -33,7 +33,11 @@ async def receive_packet(ctx, responses, stalls=None):
 
 
 async def run_script(ctx, dut, reference, packets, stalls_in=None, stalls_out=None):
-    """Send each packet; the responses must equal the reference's, packet for packet."""
+    """Send each packet; the responses must equal the reference's, packet for packet.
+
+    Returns the responses, a list of ``(ResponseKind, bytes)`` packets per command.
+    """
+    responses = []
     for number, packet in enumerate(packets):
         expected = reference.respond(packet)
         await send_packet(ctx, dut.commands, packet, stalls_in)
@@ -44,3 +48,5 @@ async def run_script(ctx, dut, reference, packets, stalls_in=None, stalls_out=No
                 f"got {got[0].name} {got[1][:16].hex()}..., "
                 f"want {want[0].name} {want[1][:16].hex()}..."
             )
+        responses.append(expected)
+    return responses

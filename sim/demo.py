@@ -28,7 +28,7 @@ from memgen.hdl.records import RecordFormat
 from memgen.host.reference import MemGenReference
 
 from .amaranth_sim import run_simulation
-from .core_bench import receive_packet, send_packet
+from .core_bench import run_script
 
 
 def pi_digits(count):
@@ -60,7 +60,8 @@ def zen_lines():
 def play(record_format, records, commands):
     """Train ``records`` into the simulated core, then run ``commands``; verify every response.
 
-    Returns (responses per command, stored record count, refusal error code or None, clocks).
+    Training stops at the first refused record. Returns a dict: ``responses`` (per command),
+    ``refused`` (the refusal's ErrorCode or None), ``stored`` (records kept), ``clocks``.
     """
     dut = MemGen(record_format)
     reference = MemGenReference(record_format)
@@ -72,24 +73,11 @@ def play(record_format, records, commands):
 
     async def driver(ctx):
         for record in records:
-            packet = command_append(record)
-            expected = reference.respond(packet)
-            await send_packet(ctx, dut.commands, packet)
-            if expected:
-                got = await receive_packet(ctx, dut.responses)
-                assert got == expected[0], "refusal differs from the reference"
-                outcome["refused"] = ErrorCode(got[1][0])
+            [answer] = await run_script(ctx, dut, reference, [command_append(record)])
+            if answer:  # refused: memory full, the paper's segmentation fault
+                outcome["refused"] = ErrorCode(answer[0][1][0])
                 break
-        for packet in commands:
-            expected = reference.respond(packet)
-            await send_packet(ctx, dut.commands, packet)
-            answers = []
-            for want in expected:
-                got = await receive_packet(ctx, dut.responses)
-                if got != want:
-                    raise AssertionError(f"sample differs from the reference: {got} != {want}")
-                answers.append(got)
-            outcome["responses"].append(answers)
+        outcome["responses"] = await run_script(ctx, dut, reference, commands)
 
     run_simulation(dut, driver, processes=[clock], name="demo")
     outcome["stored"] = len(reference.memory)
