@@ -62,6 +62,11 @@ class MemGen(wiring.Component):
         Command packets.
     responses : Out(stream.Signature(ResponseWord))
         Response packets.
+    record_length : Out(length_width)
+        While a RECORD packet is on ``responses``: its length in bytes.
+    idle : Out(1)
+        The core has finished every command it took (all its responses taken) and waits for the
+        next one.
     """
 
     def __init__(
@@ -84,6 +89,8 @@ class MemGen(wiring.Component):
             {
                 "commands": In(stream.Signature(RecordWord)),
                 "responses": Out(stream.Signature(ResponseWord)),
+                "record_length": Out(record_format.length_width),
+                "idle": Out(1),
             }
         )
 
@@ -139,7 +146,7 @@ class MemGen(wiring.Component):
 
         with m.FSM():
             with m.State("IDLE"):
-                m.d.comb += self.commands.ready.eq(1)
+                m.d.comb += [self.commands.ready.eq(1), self.idle.eq(1)]
                 with m.If(self.commands.valid):
                     m.d.sync += [opcode.eq(command.data), arguments.eq(0), argument_count.eq(0)]
                     with m.If(command.last):
@@ -275,6 +282,7 @@ class MemGen(wiring.Component):
         RECORD responses; back to IDLE when the last of ``amount`` records has been taken."""
         m.d.comb += [
             reading.eq(1),
+            self.record_length.eq(readout.length),
             self.responses.valid.eq(readout.words.valid),
             self.responses.payload.kind.eq(ResponseKind.RECORD),
             self.responses.payload.data.eq(readout.words.payload.data),

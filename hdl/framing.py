@@ -70,6 +70,8 @@ class Deframer(wiring.Component):
         Bytes from the line; always ready.
     frames : Out(stream.Signature(RecordWord))
         ``sequence | payload`` of each good frame, first/last marked.
+    frame_length : Out(range(MAX_BODY + 1))
+        Bytes of the frame on ``frames`` (sequence and payload), known from its first byte.
     rejected : Out(1)
         Strobe: a frame was dropped, for the reason in ``rejection``.
     rejection : Out(3)
@@ -91,6 +93,7 @@ class Deframer(wiring.Component):
             {
                 "bytes": In(stream.Signature(8)),
                 "frames": Out(stream.Signature(RecordWord)),
+                "frame_length": Out(range(MAX_BODY + 1)),
                 "rejected": Out(1),
                 "rejection": Out(3),
             }
@@ -224,7 +227,11 @@ class Deframer(wiring.Component):
                 ]
             with m.Elif(lengths.r_rdy):
                 m.d.comb += lengths.r_en.eq(1)
-                m.d.sync += [remaining.eq(lengths.r_data), first.eq(1)]
+                m.d.sync += [
+                    remaining.eq(lengths.r_data),
+                    self.frame_length.eq(lengths.r_data),
+                    first.eq(1),
+                ]
 
         assert_stream_stable(m, self.frames, "frames")
         return m

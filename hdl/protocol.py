@@ -67,6 +67,7 @@ class ErrorCode(enum.IntEnum):
     TOO_LONG = 3  # APPEND refused: longer than the maximum record length
     WRONG_SIZE = 4  # APPEND refused: fixed-size mode and the record is not the fixed size
     BAD_COMMAND = 5  # unknown opcode, wrong argument length, or empty record
+    MALFORMED = 6  # link only: APPEND lengths that do not parse, or a frame with no opcode
 
 
 class Generator(enum.IntEnum):
@@ -186,6 +187,7 @@ class FrameError(enum.IntEnum):
     TOO_LONG = 5  # body longer than MAX_BODY
     OVERFLOW = 6  # gateware only: no room in the frame buffer
     TIMEOUT = 7  # gateware only: the line went idle in the middle of a frame
+    SEQUENCE = 8  # command processor: not the expected sequence number, not executed
 
 
 class FrameDecoder:
@@ -247,3 +249,143 @@ class FrameDecoder:
         if crc16(body[:-2]) != int.from_bytes(body[-2:], "big"):
             return FrameError.BAD_CRC
         return body[0], body[1:-4]
+
+
+# Command layer over frames ------------------------------------------------------------------
+#
+# A host frame's payload is ``opcode | arguments``. APPEND carries a batch of records: in
+# variable-length mode each as ``length (varint) | bytes``, in fixed-size mode the records back to
+# back (``record_size`` bytes each). The other opcodes take the core's arguments (above).
+#
+# The device answers each executed frame with zero or more DATA frames (the record stream of
+# SAMPLE or RECITE) and then exactly one DONE frame, all carrying the request's sequence number.
+# Frames the device cannot execute get a REJECTED frame instead.
+#
+# Sequence numbers: the device executes a frame only if its sequence number is the one it
+# expects (then it expects the next, modulo 256); any other is rejected with SEQUENCE and not
+# executed, so nothing runs twice or out of order (go-back-N). STATUS is the exception: it runs
+# whatever its sequence number and does not move the expected one, so a host uses it to
+# synchronise and as a barrier.
+#
+# Varint: lengths below 128 are one byte; 128 to 16383 are two, ``0x80 | (length & 0x7F)`` then
+# ``length >> 7``.
+
+
+class Reply(enum.IntEnum):
+    """First payload byte of every device frame."""
+
+    DATA = 0x00  # record stream bytes of SAMPLE or RECITE
+    DONE = 0x01  # a command finished: DONE_FIELDS
+    REJECTED = 0x02  # a frame was not executed: code (a FrameError), expected sequence
+
+
+#: Link error counters in a DONE frame, 16 bits each, saturating.
+LINK_COUNTERS = (
+    "crc_errors",  # BAD_CRC
+    "malformed_frames",  # BAD_ESCAPE, SHORT, BAD_LENGTH, TOO_LONG
+    "overflows",  # OVERFLOW: frames lost because the device was behind
+    "timeouts",  # TIMEOUT
+    "sequence_errors",  # frames not executed for their sequence number
+    "uart_errors",  # UART framing errors (break included) and overruns
+)
+
+#: DONE frame payload after the Reply byte: (name, bytes), little-endian. ``code`` is 0 or an
+#: :class:`ErrorCode`; ``stored`` counts the records of this frame that were appended (APPEND);
+#: then the core's status; ``expected`` is the next sequence number the device will execute;
+#: ``seed`` the last seed set; then the link counters.
+DONE_FIELDS = (
+    ("code", 1),
+    ("stored", 2),
+    *STATUS_FIELDS,
+    ("expected", 1),
+    ("seed", 8),
+    *((name, 2) for name in LINK_COUNTERS),
+)
+DONE_BYTES = 1 + sum(size for _, size in DONE_FIELDS)
+
+#: The longest record an APPEND frame can carry (opcode and a two-byte varint besides).
+MAX_LINK_RECORD = MAX_PAYLOAD - 3
+
+
+def varint(length):
+    """The varint bytes of a record length (1 to 16383)."""
+    if not 0 < length < 1 << 14:
+        raise ValueError(f"Record length must be 1 to 16383, not {length}")
+    if length < 0x80:
+        return bytes([length])
+    return bytes([0x80 | (length & 0x7F), length >> 7])
+
+
+def append_frames(records, record_size=None, max_payload=MAX_PAYLOAD):
+    """Split ``records`` into APPEND frame payloads; yields ``(payload, records in it)``.
+
+    Fixed-size mode (``record_size`` set) packs records back to back; variable mode prefixes each
+    with its varint length.
+    """
+    payload, count = bytearray([Opcode.APPEND]), 0
+    for record in records:
+        record = bytes(record)
+        encoded = record if record_size is not None else varint(len(record)) + record
+        if len(encoded) + 1 > max_payload:
+            raise ValueError(
+                f"A record of {len(record)} bytes does not fit a frame "
+                f"(at most {MAX_LINK_RECORD} bytes)"
+            )
+        if len(payload) + len(encoded) > max_payload:
+            yield bytes(payload), count
+            payload, count = bytearray([Opcode.APPEND]), 0
+        payload += encoded
+        count += 1
+    if count:
+        yield bytes(payload), count
+
+
+def decode_done(payload):
+    """A DONE frame's payload (Reply byte included) to a dict of :data:`DONE_FIELDS`."""
+    if len(payload) != DONE_BYTES or payload[0] != Reply.DONE:
+        raise ValueError(f"Not a DONE frame: {bytes(payload[:8]).hex()}...")
+    fields, offset = {}, 1
+    for name, size in DONE_FIELDS:
+        fields[name] = int.from_bytes(payload[offset : offset + size], "little")
+        offset += size
+    return fields
+
+
+def encode_done(fields):
+    return bytes([Reply.DONE]) + b"".join(
+        int(fields[name]).to_bytes(size, "little") for name, size in DONE_FIELDS
+    )
+
+
+class RecordStream:
+    """Parses the concatenated DATA payloads of one SAMPLE or RECITE back into records."""
+
+    def __init__(self, record_size=None):
+        self.record_size = record_size
+        self.records = []
+        self._buffer = bytearray()
+
+    def feed(self, data):
+        self._buffer += data
+        buffer, position = self._buffer, 0
+        while True:
+            if self.record_size is not None:
+                start, length = position, self.record_size
+            else:
+                if position >= len(buffer):
+                    break
+                length, start = buffer[position], position + 1
+                if length & 0x80:
+                    if start >= len(buffer):
+                        break
+                    length, start = (length & 0x7F) | (buffer[start] << 7), start + 1
+            if start + length > len(buffer):
+                break
+            self.records.append(bytes(buffer[start : start + length]))
+            position = start + length
+        del buffer[:position]
+
+    @property
+    def pending(self):
+        """Bytes of an incomplete record at the end (0 after a complete stream)."""
+        return len(self._buffer)

@@ -37,6 +37,8 @@ class Readout(wiring.Component):
         Records to read; each must be below the stored count.
     words : Out(stream.Signature(RecordWord))
         The records' bytes, ``first`` on a record's first byte, ``last`` on its last.
+    length : Out(length_width)
+        Length of the record whose byte is on ``words``.
     busy : Out(1)
         Some record is still in the pipeline.
     data_port : Out(StorageSignature(address_width, 8))
@@ -53,6 +55,7 @@ class Readout(wiring.Component):
         members = {
             "indices": In(stream.Signature(record_format.index_width)),
             "words": Out(stream.Signature(RecordWord)),
+            "length": Out(record_format.length_width),
             "busy": Out(1),
             **storage_ports(record_format),
         }
@@ -94,6 +97,7 @@ class Readout(wiring.Component):
         busy_2 = Signal()
         address_2 = Signal(fmt.address_width)
         remaining_2 = Signal(fmt.length_width)
+        length_2 = Signal(fmt.length_width)
         first_2 = Signal()
         last_2 = Signal()
         m.d.comb += [
@@ -105,6 +109,7 @@ class Readout(wiring.Component):
                 busy_2.eq(1),
                 address_2.eq(start_1),
                 remaining_2.eq(length_1),
+                length_2.eq(length_1),
                 first_2.eq(1),
             ]
         with m.Elif(advance & busy_2):
@@ -122,7 +127,12 @@ class Readout(wiring.Component):
             self.data_port.read_enable.eq(advance if self._fault is None else 1),
         ]
         with m.If(advance):
-            m.d.sync += [valid_3.eq(busy_2), first_3.eq(first_2), last_3.eq(last_2)]
+            m.d.sync += [
+                valid_3.eq(busy_2),
+                first_3.eq(first_2),
+                last_3.eq(last_2),
+                self.length.eq(length_2),
+            ]
         m.d.comb += [
             self.words.valid.eq(valid_3),
             self.words.payload.data.eq(self.data_port.read_data),

@@ -1,0 +1,440 @@
+"""Command processor: checked frames in, core commands out; core responses in, reply frames out.
+
+It sits between the :class:`~memgen.hdl.framing.Deframer` and :class:`~memgen.hdl.core.MemGen`
+on the way in and between the core and the :class:`~memgen.hdl.framing.Framer` on the way out,
+and implements the command layer of :mod:`memgen.hdl.protocol`:
+
+* sequence numbers (go-back-N): a frame runs only if its number is the expected one (STATUS runs
+  whatever its number); any other is drained and answered REJECTED SEQUENCE;
+* APPEND batches: each record of the frame becomes one APPEND packet for the core; after each the
+  processor waits for the core's verdict, and on a refusal stops, drains the rest of the frame and
+  answers the refusal with the number of the frame's records stored. Lengths that do not parse
+  (zero, or past the end of the frame, which is known from its first byte) answer MALFORMED
+  before a byte of that record reaches the core;
+* other opcodes pass to the core as they are;
+* every executed frame ends with one DONE frame: after a command the processor asks the core for
+  STATUS (a barrier: every response of the command has passed by then) unless the core already
+  answered ERROR, and wraps that packet with the code, the stored count, the expected sequence,
+  the last seed and the link counters;
+* the record stream of SAMPLE and RECITE goes out in DATA frames of up to ``MAX_PAYLOAD`` bytes,
+  each record prefixed by its varint length in variable-length mode. A record's last byte is held
+  one clock, by which time the core is idle if it was the last record, so the last DATA frame
+  ends exactly with the stream; no count is needed;
+* rejected frames (from the deframer, or out of sequence) answer REJECTED with the code; while a
+  command runs, further rejections only count, and one REJECTED (the latest) follows the command.
+
+Flow control toward the host is the host's: it asks for at most as many samples per SAMPLE as it
+can take; the device streams them at the line rate.
+"""
+
+from amaranth.hdl import Cat, Const, Module, Mux, Signal
+from amaranth.lib import stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from .checks import assert_stream_stable
+from .core import ResponseWord
+from .protocol import (
+    DEFAULT_SEED,
+    LINK_COUNTERS,
+    MAX_BODY,
+    MAX_PAYLOAD,
+    ErrorCode,
+    FrameError,
+    Opcode,
+    Reply,
+    ResponseKind,
+)
+from .records import RecordWord
+
+__all__ = ["CommandProcessor"]
+
+_COUNTED_REJECTIONS = {
+    "crc_errors": (FrameError.BAD_CRC,),
+    "malformed_frames": (
+        FrameError.BAD_ESCAPE,
+        FrameError.SHORT,
+        FrameError.BAD_LENGTH,
+        FrameError.TOO_LONG,
+    ),
+    "overflows": (FrameError.OVERFLOW,),
+    "timeouts": (FrameError.TIMEOUT,),
+}
+
+
+class CommandProcessor(wiring.Component):
+    """The command layer between the link and the core.
+
+    Parameters
+    ----------
+    record_format : RecordFormat
+        The core's format (fixed-size mode changes how APPEND and DATA carry records).
+
+    Members
+    -------
+    frames : In(stream.Signature(RecordWord))
+        ``sequence | payload`` of good frames (from the deframer).
+    frame_length : In(range(MAX_BODY + 1))
+        Bytes of the frame on ``frames``.
+    rejected, rejection : In(1), In(3)
+        The deframer's rejection strobe and code.
+    uart_error : In(1)
+        Strobe: a UART framing error or overrun.
+    commands : Out(stream.Signature(RecordWord))
+        To the core.
+    responses : In(stream.Signature(ResponseWord))
+        From the core.
+    record_length, core_idle : In(length_width), In(1)
+        The core's ``record_length`` and ``idle``.
+    packets : Out(stream.Signature(RecordWord))
+        Reply frame payloads (to the framer).
+    sequence : Out(8)
+        The sequence number of the reply on ``packets``.
+    """
+
+    def __init__(self, record_format):
+        self.format = record_format
+        super().__init__(
+            {
+                "frames": In(stream.Signature(RecordWord)),
+                "frame_length": In(range(MAX_BODY + 1)),
+                "rejected": In(1),
+                "rejection": In(3),
+                "uart_error": In(1),
+                "commands": Out(stream.Signature(RecordWord)),
+                "responses": In(stream.Signature(ResponseWord)),
+                "record_length": In(record_format.length_width),
+                "core_idle": In(1),
+                "packets": Out(stream.Signature(RecordWord)),
+                "sequence": Out(8),
+            }
+        )
+
+    def elaborate(self, platform):
+        m = Module()
+        fmt = self.format
+        frames, commands = self.frames, self.commands
+        responses, packets = self.responses, self.packets
+
+        expected = Signal(8)  # next sequence number to execute
+        reply_sequence = Signal(8)
+        opcode = Signal(8)
+        frame_remaining = Signal(range(MAX_BODY + 1))  # frame bytes not yet taken
+        record_remaining = Signal(range(MAX_PAYLOAD + 1))
+        length_low = Signal(7)
+        stored = Signal(16)
+        code = Signal(8)  # ErrorCode of the DONE frame, 0 when fine
+        core_error = Signal()  # the core answered ERROR to this frame
+        seed = Signal(64, init=DEFAULT_SEED)
+        seed_shift = Signal(64)
+        pending_reject = Signal()
+        reject_code = Signal(4)
+        reject_request = Signal()
+        reply_sent = Signal()  # the response side finished this frame's DONE or REJECTED
+        response_idle = Signal()
+        sequence_error = Signal()
+
+        # Link counters: 16 bits, saturating.
+        counters = {name: Signal(16, name=name) for name in LINK_COUNTERS}
+        events = {
+            name: self.rejected & Cat(self.rejection == c for c in codes).any()
+            for name, codes in _COUNTED_REJECTIONS.items()
+        }
+        events["sequence_errors"] = sequence_error
+        events["uart_errors"] = self.uart_error
+        for name, counter in counters.items():
+            with m.If(events[name] & (counter != 0xFFFF)):
+                m.d.sync += counter.eq(counter + 1)
+
+        # ---- Command side ---------------------------------------------------------------
+        frame_byte = frames.payload.data
+        taken = frames.valid & frames.ready
+        with m.If(taken):
+            m.d.sync += frame_remaining.eq(frame_remaining - 1)
+
+        def forward(first, last):
+            """Pass the frame's byte to the core."""
+            m.d.comb += [
+                commands.valid.eq(frames.valid),
+                commands.payload.data.eq(frame_byte),
+                commands.payload.first.eq(first),
+                commands.payload.last.eq(last),
+                frames.ready.eq(commands.ready),
+            ]
+
+        def send(byte, first, last):
+            """Send a byte of the processor's own to the core; True-valued when taken."""
+            m.d.comb += [
+                commands.valid.eq(1),
+                commands.payload.data.eq(byte),
+                commands.payload.first.eq(first),
+                commands.payload.last.eq(last),
+            ]
+            return commands.ready
+
+        next_record = "RECORD_OPCODE" if fmt.fixed else "LENGTH"
+
+        def start_record(length):
+            """A record length was just read (this clock's frame byte ends it)."""
+            last = frames.payload.last
+            with m.If((length == 0) | (length >= frame_remaining) | last):
+                m.d.sync += code.eq(ErrorCode.MALFORMED)
+                m.next = "DRAIN_TO_STATUS"
+                with m.If(last):
+                    m.next = "STATUS_COMMAND"
+            with m.Else():
+                m.d.sync += record_remaining.eq(length)
+                m.next = "RECORD_OPCODE"
+
+        with m.FSM(name="command"):
+            with m.State("IDLE"):
+                m.d.sync += reply_sent.eq(0)
+                with m.If(pending_reject):
+                    m.next = "REJECT"
+                with m.Elif(frames.valid):
+                    m.d.comb += frames.ready.eq(1)
+                    m.d.sync += [
+                        reply_sequence.eq(frame_byte),
+                        frame_remaining.eq(self.frame_length - 1),
+                        code.eq(0),
+                        stored.eq(0),
+                        core_error.eq(0),
+                    ]
+                    with m.If(frames.payload.last):  # no opcode
+                        with m.If(frame_byte == expected):
+                            m.d.sync += [expected.eq(expected + 1), code.eq(ErrorCode.MALFORMED)]
+                            m.next = "STATUS_COMMAND"
+                        with m.Else():
+                            m.d.comb += sequence_error.eq(1)
+                            m.d.sync += [pending_reject.eq(1), reject_code.eq(FrameError.SEQUENCE)]
+                    with m.Else():
+                        m.next = "OPCODE"
+
+            with m.State("OPCODE"):
+                is_status = frame_byte == Opcode.STATUS
+                in_sequence = reply_sequence == expected
+                with m.If(frames.valid & ~is_status & ~in_sequence):
+                    m.d.comb += [frames.ready.eq(1), sequence_error.eq(1)]
+                    m.d.sync += [pending_reject.eq(1), reject_code.eq(FrameError.SEQUENCE)]
+                    m.next = "DRAIN_TO_IDLE"
+                    with m.If(frames.payload.last):
+                        m.next = "IDLE"
+                with m.Elif(frames.valid & is_status & frames.payload.last):
+                    m.d.comb += frames.ready.eq(1)  # the processor asks the core itself
+                    m.d.sync += opcode.eq(Opcode.STATUS)
+                    m.next = "STATUS_COMMAND"
+                with m.Elif(frames.valid & (frame_byte == Opcode.APPEND)):
+                    m.d.comb += frames.ready.eq(1)
+                    m.d.sync += [opcode.eq(Opcode.APPEND), expected.eq(expected + 1)]
+                    m.next = next_record
+                    with m.If(frames.payload.last):
+                        m.next = "STATUS_COMMAND"  # an empty batch
+                with m.Else():
+                    forward(first=1, last=frames.payload.last)
+                    with m.If(taken):
+                        m.d.sync += opcode.eq(frame_byte)
+                        with m.If(~is_status):
+                            m.d.sync += expected.eq(expected + 1)
+                        m.next = "FORWARD"
+                        with m.If(frames.payload.last):
+                            m.next = "WAIT_CORE"
+
+            with m.State("FORWARD"):
+                forward(first=0, last=frames.payload.last)
+                with m.If(taken):
+                    m.d.sync += seed_shift.eq(Cat(seed_shift[8:], frame_byte))
+                    with m.If(frames.payload.last):
+                        m.next = "WAIT_CORE"
+
+            with m.State("WAIT_CORE"):
+                with m.If(core_error):
+                    m.next = "DONE_WAIT"
+                with m.Elif(self.core_idle & response_idle):
+                    with m.If(opcode == Opcode.SEED):
+                        m.d.sync += seed.eq(seed_shift)
+                    m.next = "STATUS_COMMAND"
+
+            if not fmt.fixed:
+                with m.State("LENGTH"):
+                    m.d.comb += frames.ready.eq(1)
+                    with m.If(frames.valid):
+                        with m.If(frame_byte[7]):
+                            m.d.sync += length_low.eq(frame_byte[:7])
+                            m.next = "LENGTH_HIGH"
+                            with m.If(frames.payload.last):
+                                m.d.sync += code.eq(ErrorCode.MALFORMED)
+                                m.next = "STATUS_COMMAND"
+                        with m.Else():
+                            start_record(frame_byte)
+
+                with m.State("LENGTH_HIGH"):
+                    m.d.comb += frames.ready.eq(1)
+                    with m.If(frames.valid):
+                        start_record(Cat(length_low, frame_byte))
+
+            with m.State("RECORD_OPCODE"):
+                with m.If(send(Opcode.APPEND, first=1, last=0)):
+                    if fmt.fixed:
+                        m.d.sync += record_remaining.eq(fmt.record_size)
+                    m.next = "RECORD"
+
+            with m.State("RECORD"):
+                record_last = (record_remaining == 1) | frames.payload.last
+                forward(first=0, last=record_last)
+                with m.If(taken):
+                    m.d.sync += record_remaining.eq(record_remaining - 1)
+                    with m.If(record_last):
+                        m.next = "APPEND_WAIT"
+
+            with m.State("APPEND_WAIT"):  # the core's verdict on the record
+                with m.If(core_error):
+                    m.next = "DONE_WAIT"
+                    with m.If(frame_remaining != 0):
+                        m.next = "DRAIN_TO_DONE"
+                with m.Elif(self.core_idle):
+                    m.d.sync += stored.eq(stored + 1)
+                    m.next = next_record
+                    with m.If(frame_remaining == 0):
+                        m.next = "STATUS_COMMAND"
+
+            with m.State("STATUS_COMMAND"):
+                with m.If(send(Opcode.STATUS, first=1, last=1)):
+                    m.next = "DONE_WAIT"
+
+            for state, following in (
+                ("DRAIN_TO_IDLE", "IDLE"),
+                ("DRAIN_TO_STATUS", "STATUS_COMMAND"),
+                ("DRAIN_TO_DONE", "DONE_WAIT"),
+            ):
+                with m.State(state):
+                    m.d.comb += frames.ready.eq(1)
+                    with m.If(frames.valid & frames.payload.last):
+                        m.next = following
+
+            with m.State("DONE_WAIT"):
+                with m.If(reply_sent):
+                    m.next = "IDLE"
+
+            with m.State("REJECT"):
+                m.d.comb += reject_request.eq(~reply_sent)
+                with m.If(reply_sent):
+                    m.d.sync += pending_reject.eq(0)
+                    m.next = "IDLE"
+
+        with m.If(self.rejected):  # after the clear above, so a new rejection is never lost
+            m.d.sync += [pending_reject.eq(1), reject_code.eq(self.rejection)]
+
+        # ---- Response side --------------------------------------------------------------
+        response = responses.payload
+        frame_open = Signal()  # a DATA frame is open
+        frame_count = Signal(range(MAX_PAYLOAD + 1))  # its payload bytes so far
+        held = Signal(8)
+        index = Signal(range(32))
+        header = Cat(Const(Reply.DONE, 8), code, stored)
+        extras = Cat(expected, seed, *counters.values())
+        m.d.comb += self.sequence.eq(Mux(reject_request, expected, reply_sequence))
+
+        def emit(byte, first, last):
+            """Offer one reply byte; True-valued when taken."""
+            m.d.comb += [
+                packets.valid.eq(1),
+                packets.payload.data.eq(byte),
+                packets.payload.first.eq(first),
+                packets.payload.last.eq(last),
+            ]
+            return packets.ready
+
+        def emit_data(byte, end):
+            """Offer one byte of the record stream, opening a DATA frame first if none is open.
+
+            True-valued when the byte itself was taken."""
+            sent = Signal(name="data_sent")
+            with m.If(~frame_open):
+                with m.If(emit(Reply.DATA, first=1, last=0)):
+                    m.d.sync += [frame_open.eq(1), frame_count.eq(1)]
+            with m.Else():
+                last = end | (frame_count == MAX_PAYLOAD - 1)
+                with m.If(emit(byte, first=0, last=last)):
+                    m.d.comb += sent.eq(1)
+                    m.d.sync += frame_count.eq(frame_count + 1)
+                    with m.If(last):
+                        m.d.sync += frame_open.eq(0)
+            return sent
+
+        def emit_vector(vector, size, first_at_zero, last_at_end, then):
+            """Offer ``vector``'s bytes one per clock, from ``index`` 0."""
+            last = (index == size - 1) if last_at_end else 0
+            with m.If(
+                emit(vector.word_select(index, 8), first=first_at_zero & (index == 0), last=last)
+            ):
+                m.d.sync += index.eq(index + 1)
+                with m.If(index == size - 1):
+                    m.d.sync += index.eq(0)
+                    m.next = then
+                    if last_at_end:
+                        m.d.sync += reply_sent.eq(1)
+
+        with m.FSM(name="response"):
+            with m.State("IDLE"):
+                m.d.comb += response_idle.eq(1)
+                with m.If(responses.valid):
+                    with m.Switch(response.kind):
+                        with m.Case(ResponseKind.RECORD):
+                            m.next = "BYTES" if fmt.fixed else "LENGTH_LOW"
+                        with m.Case(ResponseKind.ERROR):
+                            m.d.comb += responses.ready.eq(1)
+                            m.d.sync += [code.eq(response.data), core_error.eq(1)]
+                            m.next = "DONE_HEADER"
+                        with m.Default():
+                            m.next = "DONE_HEADER"
+                with m.Elif(reject_request):
+                    m.next = "REJECTED"
+
+            length = self.record_length
+            with m.State("LENGTH_LOW"):
+                two = length >= 0x80
+                with m.If(emit_data(Mux(two, 0x80 | length[:7], length), end=0)):
+                    m.next = "BYTES"
+                    with m.If(two):
+                        m.next = "LENGTH_HIGH"
+
+            with m.State("LENGTH_HIGH"):
+                with m.If(emit_data(length[7:], end=0)):
+                    m.next = "BYTES"
+
+            with m.State("BYTES"):
+                with m.If(response.last):
+                    m.d.comb += responses.ready.eq(1)
+                    with m.If(responses.valid):
+                        m.d.sync += held.eq(response.data)
+                        m.next = "HELD"
+                with m.Elif(responses.valid):
+                    m.d.comb += responses.ready.eq(emit_data(response.data, end=0))
+
+            with m.State("HELD"):  # a record's last byte; the core is idle iff it was the last
+                with m.If(emit_data(held, end=self.core_idle)):
+                    m.next = "IDLE"
+
+            with m.State("DONE_HEADER"):
+                emit_vector(header, 4, first_at_zero=True, last_at_end=False, then="DONE_STATUS")
+
+            with m.State("DONE_STATUS"):
+                m.d.comb += [
+                    packets.valid.eq(responses.valid),
+                    packets.payload.data.eq(response.data),
+                    responses.ready.eq(packets.ready),
+                ]
+                with m.If(responses.valid & responses.ready & response.last):
+                    m.next = "DONE_EXTRAS"
+
+            with m.State("DONE_EXTRAS"):
+                emit_vector(
+                    extras, len(extras) // 8, first_at_zero=False, last_at_end=True, then="IDLE"
+                )
+
+            with m.State("REJECTED"):
+                reply = Cat(Const(Reply.REJECTED, 8), reject_code, Const(0, 4))
+                emit_vector(reply, 2, first_at_zero=True, last_at_end=True, then="IDLE")
+
+        assert_stream_stable(m, packets, "packets")
+        assert_stream_stable(m, commands, "commands")
+        return m

@@ -1,0 +1,152 @@
+"""The whole device: UART, deframer, command processor, MemGen core, framer.
+
+:class:`LinkDevice` is everything between the UART and the memory, with byte streams at both ends
+(the ``sim`` device of the host driver runs it in Amaranth's simulator, fed the bytes a board
+gets). :class:`MemGenTop` adds the UART receiver and transmitter, so its ports are the two pins.
+
+::
+
+    rx -> UARTReceiver -> Deframer -> CommandProcessor -> MemGen
+                                            |               |
+    tx <- UARTTransmitter <- Framer <-------+<--------------+
+"""
+
+from amaranth.hdl import Module, Signal
+from amaranth.lib import stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from .command_processor import CommandProcessor
+from .core import MemGen
+from .framing import Deframer, Framer
+from .protocol import DEFAULT_SEED, MAX_LINK_RECORD
+from .uart import UARTReceiver, UARTTransmitter, divisor_for
+
+__all__ = ["LinkDevice", "MemGenTop", "DEFAULT_BAUD"]
+
+#: Line rate of the boards' UART.
+DEFAULT_BAUD = 3_000_000
+
+
+class LinkDevice(wiring.Component):
+    """Deframer, command processor, core and framer, with byte streams at both ends.
+
+    Parameters
+    ----------
+    record_format : RecordFormat
+        Records must fit a frame: ``max_length`` at most ``MAX_LINK_RECORD``.
+    generator, reset_seed, data_storage, table_storage
+        As for :class:`~memgen.hdl.core.MemGen`.
+    idle_timeout : int
+        Clocks of silence after which a half-received frame is dropped.
+
+    Members
+    -------
+    rx_bytes : In(stream.Signature(8))
+        Bytes from the line (always ready).
+    tx_bytes : Out(stream.Signature(8))
+        Bytes to the line.
+    uart_error : In(1)
+        Strobe counted in the DONE frame's ``uart_errors``.
+    """
+
+    def __init__(
+        self,
+        record_format,
+        generator="scrambled",
+        reset_seed=DEFAULT_SEED,
+        *,
+        data_storage=None,
+        table_storage=None,
+        idle_timeout=100_000,
+    ):
+        if record_format.max_length > MAX_LINK_RECORD:
+            raise ValueError(
+                f"Records of up to {record_format.max_length} bytes do not fit a frame: "
+                f"max_length must be at most {MAX_LINK_RECORD}"
+            )
+        self.format = record_format
+        self.core = MemGen(
+            record_format,
+            generator,
+            reset_seed,
+            data_storage=data_storage,
+            table_storage=table_storage,
+        )
+        self.idle_timeout = idle_timeout
+        super().__init__(
+            {
+                "rx_bytes": In(stream.Signature(8)),
+                "tx_bytes": Out(stream.Signature(8)),
+                "uart_error": In(1),
+            }
+        )
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.deframer = deframer = Deframer(idle_timeout=self.idle_timeout)
+        m.submodules.processor = processor = CommandProcessor(self.format)
+        m.submodules.core = core = self.core
+        m.submodules.framer = framer = Framer()
+
+        wiring.connect(m, wiring.flipped(self.rx_bytes), deframer.bytes)
+        wiring.connect(m, deframer.frames, processor.frames)
+        wiring.connect(m, processor.commands, core.commands)
+        wiring.connect(m, core.responses, processor.responses)
+        wiring.connect(m, processor.packets, framer.packets)
+        wiring.connect(m, framer.bytes, wiring.flipped(self.tx_bytes))
+        m.d.comb += [
+            processor.frame_length.eq(deframer.frame_length),
+            processor.rejected.eq(deframer.rejected),
+            processor.rejection.eq(deframer.rejection),
+            processor.uart_error.eq(self.uart_error),
+            processor.record_length.eq(core.record_length),
+            processor.core_idle.eq(core.idle),
+            framer.sequence.eq(processor.sequence),
+        ]
+        return m
+
+
+class MemGenTop(wiring.Component):
+    """The device on two pins.
+
+    Parameters
+    ----------
+    record_format : RecordFormat
+    clock_hz : int
+        The clock the design runs at.
+    baud : int
+        Line rate; the UART divisor register resets to ``clock_hz / baud``.
+    **kwargs
+        Passed to :class:`LinkDevice`.
+
+    Members
+    -------
+    rx : In(1)
+        UART receive pin (idles high).
+    tx : Out(1)
+        UART transmit pin.
+    """
+
+    def __init__(self, record_format, clock_hz, baud=DEFAULT_BAUD, **kwargs):
+        self.clock_hz = clock_hz
+        self.baud = baud
+        self.divisor = divisor_for(clock_hz, baud)
+        self.link = LinkDevice(record_format, **kwargs)
+        super().__init__({"rx": In(1, init=1), "tx": Out(1, init=1)})
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.receiver = receiver = UARTReceiver()
+        m.submodules.transmitter = transmitter = UARTTransmitter()
+        m.submodules.link = link = self.link
+        divisor = Signal(16, init=self.divisor)
+        wiring.connect(m, receiver.bytes, link.rx_bytes)
+        wiring.connect(m, link.tx_bytes, transmitter.bytes)
+        m.d.comb += [
+            receiver.rx.eq(self.rx),
+            self.tx.eq(transmitter.tx),
+            receiver.divisor.eq(divisor),
+            transmitter.divisor.eq(divisor),
+            link.uart_error.eq(receiver.framing_error | receiver.overrun),
+        ]
+        return m

@@ -1,0 +1,64 @@
+"""The link device in Amaranth's simulator, driven like a serial port.
+
+:class:`SimulatedLink` holds a running simulation of :class:`~memgen.hdl.top.LinkDevice`:
+:meth:`write` queues wire bytes (one enters per clock, as from a UART but faster),
+:meth:`run` advances the clock, :meth:`read` returns the wire bytes the device sent. The driver's
+``sim`` device and the link tests use it, so both feed the gateware the frame bytes a board gets.
+"""
+
+from collections import deque
+
+from amaranth.sim import Simulator
+
+__all__ = ["SimulatedLink"]
+
+
+class SimulatedLink:
+    """A live simulation of a device with ``rx_bytes``/``tx_bytes`` streams.
+
+    Parameters
+    ----------
+    device : LinkDevice
+    stalls : Stalls or None
+        Backpressure on ``tx_bytes`` (the line taking the device's bytes), for tests.
+    """
+
+    def __init__(self, device, stalls=None):
+        self.device = device
+        self.stalls = stalls
+        self.clocks = 0
+        self._input = deque()
+        self._output = bytearray()
+        self._simulator = Simulator(device)
+        self._simulator.add_clock(1e-6)
+        self._simulator.add_testbench(self._bench, background=True)
+
+    async def _bench(self, ctx):
+        rx, tx = self.device.rx_bytes, self.device.tx_bytes
+        while True:
+            if self._input:
+                ctx.set(rx.valid, 1)
+                ctx.set(rx.payload, self._input.popleft())
+            else:
+                ctx.set(rx.valid, 0)
+            ready = self.stalls is None or not self.stalls.pause()
+            ctx.set(tx.ready, ready)
+            _, _, valid, byte = await ctx.tick().sample(tx.valid, tx.payload)
+            if valid and ready:
+                self._output.append(byte)
+
+    def write(self, data):
+        self._input.extend(bytes(data))
+
+    def run(self, clocks):
+        self.clocks += clocks
+        self._simulator.run_until(self.clocks * 1e-6)
+
+    def read(self):
+        data = bytes(self._output)
+        self._output.clear()
+        return data
+
+    @property
+    def pending_input(self):
+        return len(self._input)
