@@ -1,0 +1,155 @@
+"""Byte pipes to a MemGen device: the software model, the simulated gateware, a serial port.
+
+Every transport has ``write(data)``, ``read(timeout)`` (the bytes that have arrived, waiting up
+to ``timeout`` seconds for the first; ``b""`` if none), ``close()`` and ``timeout``, a sensible
+inactivity limit for that device. :func:`open_transport` builds one from a device name:
+
+``reference``
+    :class:`~memgen.host.link_reference.LinkReference`, the software model.
+``sim``
+    :class:`~memgen.hdl.top.LinkDevice` (command processor and core, no UART) in Amaranth's
+    simulator, fed the same frame bytes a board gets.
+``verilator``
+    :class:`~memgen.hdl.top.MemGenTop` with its UART pins, compiled by Verilator.
+``serial:PORT``
+    A board on a serial port (pyserial), at ``baud``.
+
+The simulated devices are built for a :class:`~memgen.hdl.records.RecordFormat` given by the
+caller; a board has the format it was built with.
+"""
+
+import time
+
+from memgen.hdl.protocol import DEFAULT_SEED
+
+from .link_reference import LinkReference
+
+__all__ = ["DEVICES", "DeviceNotFound", "open_transport"]
+
+#: Device names (``serial:PORT`` takes a port).
+DEVICES = ("reference", "sim", "verilator", "serial:PORT")
+
+
+class DeviceNotFound(Exception):
+    """The device name is unknown, or the port cannot be opened."""
+
+
+class ReferenceTransport:
+    timeout = 1.0
+
+    def __init__(self, record_format, generator="scrambled", seed=DEFAULT_SEED):
+        self.model = LinkReference(record_format, generator, seed)
+        self._output = bytearray()
+
+    def write(self, data):
+        self._output += self.model.receive(data)
+
+    def read(self, timeout):
+        data = bytes(self._output)
+        self._output.clear()
+        return data
+
+    def close(self):
+        pass
+
+
+class SimTransport:
+    """The link device in Amaranth's simulator (about 4,000 clocks per second)."""
+
+    timeout = 30.0
+    chunk = 500  # clocks simulated per step while waiting for bytes
+
+    def __init__(self, record_format, generator="scrambled", seed=DEFAULT_SEED):
+        from memgen.hdl.top import LinkDevice
+        from memgen.sim.link_sim import SimulatedLink
+
+        self.link = SimulatedLink(LinkDevice(record_format, generator, seed))
+
+    def write(self, data):
+        self.link.write(data)
+
+    def read(self, timeout):
+        deadline = time.monotonic() + timeout
+        while True:
+            self.link.run(self.chunk)
+            data = self.link.read()
+            if data or time.monotonic() > deadline:
+                return data
+
+    def close(self):
+        pass
+
+
+class VerilatorTransport:
+    """The full top level, UART included, compiled by Verilator (about 10^6 clocks per second)."""
+
+    timeout = 10.0
+
+    def __init__(self, record_format, generator="scrambled", seed=DEFAULT_SEED):
+        from memgen.hdl.top import MemGenTop
+        from memgen.sim.verilator_link import (
+            SIM_BAUD,
+            SIM_CLOCK_HZ,
+            VerilatorLink,
+            build_uart_model,
+        )
+
+        top = MemGenTop(record_format, SIM_CLOCK_HZ, SIM_BAUD, generator=generator, reset_seed=seed)
+        self.link = VerilatorLink(build_uart_model(top), top.divisor)
+
+    def write(self, data):
+        self.link.write(data)
+
+    def read(self, timeout):
+        return self.link.read(timeout)
+
+    def close(self):
+        self.link.close()
+
+
+class SerialTransport:
+    """A board behind a serial port."""
+
+    timeout = 2.0
+
+    def __init__(self, port, baud):
+        import serial
+
+        try:
+            self.port = serial.Serial(port, baud, timeout=0, write_timeout=10, exclusive=True)
+        except (serial.SerialException, OSError, ValueError) as error:
+            reason = str(error).split(": ", 1)[-1] if "could not open" in str(error) else error
+            raise DeviceNotFound(f"cannot open serial port {port}: {reason}") from None
+
+    def write(self, data):
+        self.port.write(bytes(data))
+
+    def read(self, timeout):
+        deadline = time.monotonic() + timeout
+        while True:
+            waiting = self.port.in_waiting
+            if waiting:
+                return self.port.read(waiting)
+            if time.monotonic() > deadline:
+                return b""
+            time.sleep(0.0005)
+
+    def close(self):
+        self.port.close()
+
+
+def open_transport(device, record_format=None, *, baud=3_000_000, generator="scrambled"):
+    """A transport for a device name (see the module documentation)."""
+    if device.startswith("serial:"):
+        port = device.removeprefix("serial:")
+        if not port:
+            raise DeviceNotFound("serial:PORT needs a port, for example serial:/dev/ttyUSB1")
+        return SerialTransport(port, baud)
+    simulated = {
+        "reference": ReferenceTransport,
+        "sim": SimTransport,
+        "verilator": VerilatorTransport,
+    }
+    if device not in simulated:
+        raise DeviceNotFound(f"unknown device {device!r}: choose one of {', '.join(DEVICES)}")
+    return simulated[device](record_format, generator)
