@@ -135,8 +135,6 @@ class Driver:
     # Public API ------------------------------------------------------------------------------
     def status(self):
         """The DONE fields of a STATUS: records, bytes used, capacities, seed, link counters."""
-        if self._next is None:
-            self._synchronise()
         return self._run([_Command(command_plain(Opcode.STATUS), consumes=False)])[0].done
 
     def clear(self):
@@ -247,7 +245,7 @@ class Driver:
         while self.transport.read(0.05):
             pass
         self.decoder = FrameDecoder()
-        self._next = 0
+        self._next = 0  # any number: STATUS runs whatever its sequence number
         done = self._run([_Command(command_plain(Opcode.STATUS), consumes=False)])[0].done
         self._next = done["expected"]
 
@@ -260,6 +258,8 @@ class Driver:
     def _run(self, commands, on_done=None, window_frames=None):
         """Send ``commands`` (windowed), collect their DATA and DONE; returns them."""
         window_frames = window_frames or self.window_frames
+        if self._next is None:
+            self._synchronise()
         pending = list(reversed(commands))
         unanswered = []
         recoveries = 0

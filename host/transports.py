@@ -18,6 +18,7 @@ The simulated devices are built for a :class:`~memgen.hdl.records.RecordFormat` 
 caller; a board has the format it was built with.
 """
 
+import errno
 import time
 
 from memgen.hdl.protocol import DEFAULT_SEED
@@ -118,8 +119,15 @@ class SerialTransport:
         try:
             self.port = serial.Serial(port, baud, timeout=0, write_timeout=10, exclusive=True)
         except (serial.SerialException, OSError, ValueError) as error:
-            reason = str(error).split(": ", 1)[-1] if "could not open" in str(error) else error
-            raise DeviceNotFound(f"cannot open serial port {port}: {reason}") from None
+            reasons = {
+                errno.ENOENT: "no such port",
+                errno.EACCES: "permission denied (is your user in the dialout group?)",
+                errno.EBUSY: "the port is busy",
+            }
+            reason = reasons.get(getattr(error, "errno", None))
+            if reason is None and "lock" in str(error):
+                reason = "the port is in use by another program"
+            raise DeviceNotFound(f"cannot open serial port {port}: {reason or error}") from None
 
     def write(self, data):
         self.port.write(bytes(data))

@@ -1,0 +1,319 @@
+"""The ``memgen`` command: train a MemGen device with a file and draw samples from it.
+
+::
+
+    memgen sample DATA [--n N] [--seed S] [--records lines|bytes|fixed:K] [--device D]
+                       [--baud B] [--verify] [--out FILE] [--capacity BYTES]
+    memgen recite DATA [same options]
+    memgen status [--device D] [--baud B] [--json]
+
+``sample`` clears the device, seeds it (the default seed is fixed, so runs repeat), trains it with
+the records of DATA in order and writes N samples; ``recite`` writes every record back. In
+``lines`` mode a record is a line with its line ending, written back exactly as it appeared (a
+last line without one gets a newline); otherwise output is the records' raw bytes. ``--verify``
+runs the same commands on the software model and stops at the first sample that differs.
+
+The simulated devices (``reference``, ``sim``, ``verilator``) are built for the records mode:
+variable-length records for ``lines``, fixed-size ones for ``bytes`` (1 byte) and ``fixed:K``,
+with ``--capacity`` bytes of memory. A board (``serial:PORT``) has the memory it was built with.
+"""
+
+import argparse
+import json
+import sys
+
+from memgen.hdl.protocol import DEFAULT_SEED, MAX_LINK_RECORD, ErrorCode, Generator
+from memgen.hdl.records import RecordFormat
+
+from .driver import DeviceError, Driver, MemGenError
+from .transports import DEVICES, DeviceNotFound, open_transport
+
+__all__ = ["main"]
+
+DEFAULT_CAPACITY = 65536
+#: Variable-length mode of the simulated devices: one record-table entry per this many bytes.
+BYTES_PER_TABLE_ENTRY = 16
+
+
+class UserError(Exception):
+    """One line for the user, exit status 1."""
+
+
+def parse_records_mode(text):
+    if text in ("lines", "bytes"):
+        return text, None
+    if text.startswith("fixed:"):
+        try:
+            size = int(text.removeprefix("fixed:"))
+        except ValueError:
+            size = 0
+        if 1 <= size <= MAX_LINK_RECORD:
+            return "fixed", size
+        raise argparse.ArgumentTypeError(
+            f"fixed:K needs a record size K from 1 to {MAX_LINK_RECORD}, not {text!r}"
+        )
+    raise argparse.ArgumentTypeError(f"records must be lines, bytes or fixed:K, not {text!r}")
+
+
+def read_records(path, mode, size):
+    """The records of DATA (a path or "-")."""
+    try:
+        if path == "-":
+            data = sys.stdin.buffer.read()
+        else:
+            with open(path, "rb") as file:
+                data = file.read()
+    except OSError as error:
+        raise UserError(f"cannot read {path}: {error.strerror}") from None
+    if not data:
+        raise UserError(f"{path} is empty: there is nothing to learn")
+    if mode == "lines":
+        records = data.splitlines(keepends=True)
+    elif mode == "bytes":
+        records = [data[i : i + 1] for i in range(len(data))]
+    else:
+        if len(data) % size:
+            raise UserError(
+                f"{path} is {len(data)} bytes, not a whole number of {size}-byte records"
+            )
+        records = [data[i : i + size] for i in range(0, len(data), size)]
+    for number, record in enumerate(records, 1):
+        if len(record) > MAX_LINK_RECORD:
+            what = "line" if mode == "lines" else "record"
+            raise UserError(
+                f"{what} {number} of {path} is {len(record)} bytes; records are at most "
+                f"{MAX_LINK_RECORD} bytes"
+            )
+    return records
+
+
+def simulated_format(mode, size, capacity):
+    if mode == "lines":
+        return RecordFormat(
+            capacity,
+            max_records=max(1, capacity // BYTES_PER_TABLE_ENTRY),
+            max_length=min(capacity, MAX_LINK_RECORD),
+        )
+    return RecordFormat(capacity, record_size=1 if mode == "bytes" else size)
+
+
+def format_of(status):
+    """The RecordFormat a device reports."""
+    if status["flags"] & 1:
+        return RecordFormat(status["byte_capacity"], record_size=status["max_length"])
+    return RecordFormat(
+        status["byte_capacity"],
+        max_records=status["record_capacity"],
+        max_length=status["max_length"],
+    )
+
+
+def generator_of(status):
+    return "lfsr" if (status["flags"] >> 1) & 3 == Generator.LFSR else "scrambled"
+
+
+class Progress:
+    """A one-line progress counter on stderr, only when stderr is a terminal."""
+
+    def __init__(self, what):
+        self.what = what
+        self.active = sys.stderr.isatty()
+        self.shown = False
+
+    def __call__(self, done, total):
+        if self.active and total >= 1000:
+            print(f"\r{self.what} {done:,}/{total:,}", end="", file=sys.stderr, flush=True)
+            self.shown = True
+
+    def finish(self):
+        if self.shown:
+            print(file=sys.stderr)
+            self.shown = False
+
+
+def open_driver(arguments, record_format=None):
+    try:
+        transport = open_transport(arguments.device, record_format, baud=arguments.baud)
+    except DeviceNotFound as error:
+        raise UserError(str(error)) from None
+    return Driver(transport)
+
+
+def train(driver, records, arguments):
+    """Clear, seed and train; returns the status after."""
+    driver.clear()
+    driver.seed(arguments.seed)
+    status = driver.status()
+    fixed = status["flags"] & 1
+    if fixed and arguments.mode == "lines":
+        raise UserError(
+            f"the device stores fixed-size records of {status['max_length']} bytes; "
+            f"use --records fixed:{status['max_length']}"
+        )
+    progress = Progress("training")
+    try:
+        return driver.train(records, progress)
+    except DeviceError as error:
+        progress.finish()
+        done, stored = error.done, error.stored
+        what = "line" if arguments.mode == "lines" else "record"
+        if error.code == ErrorCode.FULL:
+            raise UserError(
+                f"{arguments.data} does not fit: the device stored {stored:,} of "
+                f"{len(records):,} records ({done['bytes_used']:,} of {done['byte_capacity']:,} "
+                f"bytes, {done['records']:,} of {done['record_capacity']:,} records) and "
+                "refused the rest"
+            ) from None
+        if error.code in (ErrorCode.TOO_LONG, ErrorCode.WRONG_SIZE):
+            limit = "exactly" if error.code == ErrorCode.WRONG_SIZE else "at most"
+            raise UserError(
+                f"{what} {stored + 1} of {arguments.data} is {len(records[stored])} bytes; the "
+                f"device's records are {limit} {done['max_length']} bytes"
+            ) from None
+        raise
+    finally:
+        progress.finish()
+
+
+def write_records(records, arguments):
+    out = sys.stdout.buffer if arguments.out in (None, "-") else None
+    try:
+        if out is None:
+            out = open(arguments.out, "wb")  # noqa: SIM115 - closed below
+        for record in records:
+            out.write(record)
+            if arguments.mode == "lines" and not record.endswith(b"\n"):
+                out.write(b"\n")
+        out.flush()
+    except OSError as error:
+        raise UserError(f"cannot write {arguments.out or 'stdout'}: {error.strerror}") from None
+    finally:
+        if out is not None and out is not sys.stdout.buffer:
+            out.close()
+
+
+def run_data_command(arguments):
+    records = read_records(arguments.data, arguments.mode, arguments.size)
+    simulated = simulated_format(arguments.mode, arguments.size, arguments.capacity)
+    with open_driver(arguments, simulated) as driver:
+        status = train(driver, records, arguments)
+        if arguments.command == "sample":
+            progress = Progress("sampling")
+            try:
+                results = driver.sample(arguments.n, progress)
+            finally:
+                progress.finish()
+        else:
+            results = driver.recite()
+    if arguments.verify:
+        verify(results, records, status, arguments)
+    write_records(results, arguments)
+
+
+def verify(results, records, status, arguments):
+    """The same commands on the software model; the first difference is an error."""
+    from .transports import ReferenceTransport
+
+    reference = Driver(ReferenceTransport(format_of(status), generator_of(status)))
+    reference.clear()
+    reference.seed(arguments.seed)
+    reference.train(records)
+    expected = reference.sample(arguments.n) if arguments.command == "sample" else records
+    for number, (got, want) in enumerate(zip(results, expected, strict=False)):
+        if got != want:
+            raise UserError(
+                f"verify: {arguments.command} result {number} differs from the reference: "
+                f"device {got[:32]!r}, reference {want[:32]!r}"
+            )
+    if len(results) != len(expected):
+        raise UserError(
+            f"verify: the device returned {len(results)} records, the reference {len(expected)}"
+        )
+    print(f"memgen: verified {len(results):,} records against the reference", file=sys.stderr)
+
+
+def run_status(arguments):
+    simulated = simulated_format("lines", None, arguments.capacity)
+    with open_driver(arguments, simulated) as driver:
+        status = driver.status()
+    status = {"generator": generator_of(status), "fixed_size": bool(status["flags"] & 1), **status}
+    del status["code"], status["stored"], status["flags"]
+    if arguments.json:
+        print(json.dumps(status, indent=2))
+    else:
+        for name, value in status.items():
+            print(f"{name:18} {value}")
+
+
+def parser():
+    main_parser = argparse.ArgumentParser(
+        prog="memgen", description="MemGEN in hardware: learn records by heart, sample them."
+    )
+    commands = main_parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    device = argparse.ArgumentParser(add_help=False)
+    device.add_argument(
+        "--device",
+        default="sim",
+        metavar="DEVICE",
+        help=f"{' | '.join(DEVICES)} (default: sim)",
+    )
+    device.add_argument("--baud", type=int, default=3_000_000, help="serial line rate")
+    device.add_argument(
+        "--capacity",
+        type=int,
+        default=DEFAULT_CAPACITY,
+        help="memory bytes of a simulated device (default: %(default)s)",
+    )
+
+    data = argparse.ArgumentParser(add_help=False, parents=[device])
+    data.add_argument("data", metavar="DATA", help="training data: a file, or - for stdin")
+    data.add_argument(
+        "--records",
+        type=parse_records_mode,
+        default=("lines", None),
+        metavar="MODE",
+        help="lines | bytes | fixed:K (default: lines)",
+    )
+    data.add_argument("--seed", type=lambda text: int(text, 0), default=DEFAULT_SEED)
+    data.add_argument("--verify", action="store_true", help="check against the reference model")
+    data.add_argument("--out", metavar="FILE", help="write here instead of stdout")
+
+    sample = commands.add_parser(
+        "sample", parents=[data], help="train with DATA, write N samples"
+    )
+    sample.add_argument("--n", type=int, default=10, help="samples to draw (default: 10)")
+    commands.add_parser("recite", parents=[data], help="train with DATA, write it back")
+    status = commands.add_parser("status", parents=[device], help="show the device's status")
+    status.add_argument("--json", action="store_true")
+    return main_parser
+
+
+def main(argv=None):
+    arguments = parser().parse_args(argv)
+    if hasattr(arguments, "records"):
+        arguments.mode, arguments.size = arguments.records
+    try:
+        if arguments.capacity < 1:
+            raise UserError("--capacity must be positive")
+        if getattr(arguments, "n", 0) < 0:
+            raise UserError("--n cannot be negative")
+        if hasattr(arguments, "seed") and not 0 <= arguments.seed < 1 << 64:
+            raise UserError("--seed must be a 64-bit unsigned number")
+        if arguments.command == "status":
+            run_status(arguments)
+        else:
+            run_data_command(arguments)
+    except (UserError, MemGenError) as error:
+        print(f"memgen: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("memgen: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
