@@ -279,9 +279,7 @@ def parser():
     data.add_argument("--verify", action="store_true", help="check against the reference model")
     data.add_argument("--out", metavar="FILE", help="write here instead of stdout")
 
-    sample = commands.add_parser(
-        "sample", parents=[data], help="train with DATA, write N samples"
-    )
+    sample = commands.add_parser("sample", parents=[data], help="train with DATA, write N samples")
     sample.add_argument("--n", type=int, default=10, help="samples to draw (default: 10)")
     commands.add_parser("recite", parents=[data], help="train with DATA, write it back")
     status = commands.add_parser("status", parents=[device], help="show the device's status")

@@ -51,6 +51,8 @@ class SimulatedLink:
         self._input.extend(bytes(data))
 
     def run(self, clocks):
+        if clocks <= 0:
+            return
         self.clocks += clocks
         self._simulator.run_until(self.clocks * 1e-6)
 

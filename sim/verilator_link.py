@@ -39,8 +39,10 @@ def _verilator_env():
     return env
 
 
-def build_uart_model(top, quiet=False):
-    """Compile ``top`` (a :class:`MemGenTop`) with the UART harness; returns the executable."""
+def build_uart_model(top):
+    """Compile ``top`` (a :class:`MemGenTop`) with the UART harness; returns the executable.
+
+    The first build of a design says so on stderr when stderr is a terminal."""
     text = verilog.convert(top, name=TOPLEVEL)
     digest = hashlib.sha256(text.encode() + HARNESS.read_bytes()).hexdigest()[:16]
     directory = cache_dir() / "verilator" / digest
@@ -50,7 +52,7 @@ def build_uart_model(top, quiet=False):
     directory.mkdir(parents=True, exist_ok=True)
     source = directory / f"{TOPLEVEL}.v"
     source.write_text(text)
-    if not quiet:
+    if sys.stderr.isatty():
         print("memgen: compiling the Verilator model (once per design)...", file=sys.stderr)
     command = [
         "verilator",
@@ -71,7 +73,8 @@ def build_uart_model(top, quiet=False):
     ]
     result = subprocess.run(command, env=_verilator_env(), capture_output=True, text=True)
     if result.returncode != 0 or not executable.exists():
-        raise RuntimeError(f"Verilator build failed:\n{result.stdout[-2000:]}{result.stderr[-4000:]}")
+        log = result.stdout[-2000:] + result.stderr[-4000:]
+        raise RuntimeError(f"Verilator build failed:\n{log}")
     return executable
 
 

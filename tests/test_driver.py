@@ -1,0 +1,126 @@
+"""The host driver against the simulated gateware (the ``sim`` transport), with the software
+model (the ``reference`` transport) as the expectation."""
+
+import pytest
+from memgen.hdl.protocol import ErrorCode
+from memgen.hdl.records import RecordFormat
+from memgen.host.driver import SAMPLE_CHUNK, DeviceError, Driver, LinkError, fitting_records
+from memgen.host.transports import ReferenceTransport, SimTransport
+
+VARIABLE = RecordFormat(2048, max_records=64, max_length=200)
+FIXED = RecordFormat(SAMPLE_CHUNK + 512, record_size=1)
+
+
+def pair(fmt):
+    return Driver(SimTransport(fmt)), Driver(ReferenceTransport(fmt))
+
+
+def both(drivers, call):
+    """Run ``call`` on the simulated device and the model; their answers must be equal."""
+    device, reference = drivers
+    got, want = call(device), call(reference)
+    assert got == want
+    return got
+
+
+@pytest.mark.parametrize("fmt", [VARIABLE, FIXED], ids=["variable", "fixed"])
+def test_driver_matches_reference(fmt):
+    drivers = pair(fmt)
+    if fmt.fixed:
+        records = [bytes([b]) for b in b"3.14159265358979323846264338327950288"]
+        count = SAMPLE_CHUNK + 300  # two SAMPLE commands
+    else:
+        records = [f"record {i}\n".encode() * (1 + i % 5) for i in range(40)]
+        count = 500
+    both(drivers, lambda d: d.clear())
+    both(drivers, lambda d: d.seed(0xC0FFEE))
+    both(drivers, lambda d: d.train(records)["records"])
+    samples = both(drivers, lambda d: d.sample(count))
+    assert len(samples) == count and set(samples) == set(records)
+    assert both(drivers, lambda d: d.recite()) == records
+    status = both(drivers, lambda d: d.status())
+    assert status["records"] == len(records)
+    assert status["bytes_used"] == sum(map(len, records))
+    assert status["seed"] == 0xC0FFEE
+
+
+def test_refusals():
+    """Full memory: the driver says how many were stored and they read back intact; a record
+    that is too long; sampling an empty memory."""
+    device, reference = pair(VARIABLE)
+    records = [bytes([65 + i % 26]) * 100 for i in range(30)]
+    for driver in (device, reference):
+        with pytest.raises(DeviceError) as refusal:
+            driver.train(records)
+        assert refusal.value.code == ErrorCode.FULL
+        assert (
+            refusal.value.stored
+            == 20
+            == fitting_records(records, driver.status() | {"records": 0, "bytes_used": 0})
+        )
+        assert driver.recite() == records[:20]
+        driver.clear()
+        with pytest.raises(DeviceError) as refusal:
+            driver.train([b"ok", bytes(201), b"never sent"])
+        assert (refusal.value.code, refusal.value.stored) == (ErrorCode.TOO_LONG, 1)
+        assert driver.recite() == [b"ok"]
+        driver.clear()
+        with pytest.raises(DeviceError) as refusal:
+            driver.sample(5)
+        assert refusal.value.code == ErrorCode.EMPTY
+        with pytest.raises(DeviceError):
+            driver.recite()
+
+
+class Faulty:
+    """A transport that corrupts chosen frames on the way to the device or back."""
+
+    def __init__(self, inner, corrupt_out=(), corrupt_in=()):
+        self.inner = inner
+        self.timeout = 3.0
+        self.corrupt_out = set(corrupt_out)
+        self.corrupt_in = set(corrupt_in)
+        self.written = 0
+        self.received = 0
+
+    def write(self, data):
+        if self.written in self.corrupt_out:
+            data = bytearray(data)
+            data[len(data) // 2] ^= 0x01
+        self.written += 1
+        self.inner.write(bytes(data))
+
+    def read(self, timeout):
+        data = self.inner.read(min(timeout, self.timeout))
+        if data and self.received in self.corrupt_in:
+            data = bytearray(data)
+            data[-3] ^= 0x01
+        if data:
+            self.received += 1
+        return bytes(data)
+
+    def close(self):
+        pass
+
+
+def test_recovery_from_corrupted_requests():
+    """Frames corrupted on the way to the device are rejected and sent again (go-back-N); the
+    records end up stored exactly once, in order, and the samples are the reference's."""
+    records = [f"line {i}".encode() for i in range(200)]
+    device = Driver(Faulty(SimTransport(VARIABLE), corrupt_out={2, 4, 5}))
+    reference = Driver(ReferenceTransport(VARIABLE))
+    for driver in (device, reference):
+        driver.train(records[:60])
+    assert device.recite() == reference.recite() == records[:60]
+    assert device.sample(300) == reference.sample(300)
+    status = device.status()
+    assert status["crc_errors"] + status["malformed_frames"] >= 1
+
+
+def test_lost_answer_is_reported():
+    """An answer corrupted on its way back after its command ran cannot be repaired: the driver
+    says so instead of guessing."""
+    device = Driver(Faulty(SimTransport(VARIABLE), corrupt_in={2}))
+    with pytest.raises(LinkError, match="lost"):
+        for _ in range(4):
+            device.clear()

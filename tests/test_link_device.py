@@ -1,0 +1,278 @@
+"""The link device (deframer, command processor, core, framer) against the link reference model.
+
+Wire bytes go into the gateware in Amaranth's simulator and into
+:class:`~memgen.host.link_reference.LinkReference`; the bytes that come back must be equal, byte
+for byte, whatever the command, the error, the corruption or the backpressure on the line.
+"""
+
+import random
+
+import pytest
+from memgen.hdl.protocol import (
+    MAX_PAYLOAD,
+    ErrorCode,
+    FrameDecoder,
+    FrameError,
+    Opcode,
+    RecordStream,
+    Reply,
+    append_frames,
+    command_plain,
+    command_sample,
+    command_seed,
+    decode_done,
+    encode_frame,
+)
+from memgen.hdl.records import RecordFormat
+from memgen.hdl.top import LinkDevice
+from memgen.host.link_reference import LinkReference
+from memgen.sim.amaranth_sim import Stalls
+from memgen.sim.link_sim import SimulatedLink
+
+VARIABLE = RecordFormat(640, max_records=24, max_length=300)
+FIXED = RecordFormat(240, record_size=3)
+
+
+class Session:
+    """One device in the simulator and its reference, fed the same bytes."""
+
+    def __init__(self, fmt, stalls=None, idle_timeout=2000):
+        self.fmt = fmt
+        self.link = SimulatedLink(LinkDevice(fmt, idle_timeout=idle_timeout), stalls)
+        self.reference = LinkReference(fmt)
+        self.sequence = 0
+
+    def frame(self, payload, sequence=None):
+        """A frame with the next sequence number (STATUS does not use one up)."""
+        if sequence is None:
+            sequence = self.sequence
+            if payload[:1] != bytes([Opcode.STATUS]):
+                self.sequence = (self.sequence + 1) & 0xFF
+        return encode_frame(sequence, payload)
+
+    def exchange(self, wire, settle=600):
+        """Send ``wire``; returns the decoded answer after checking it equals the reference's."""
+        want = self.reference.receive(wire)
+        self.link.write(wire)
+        got = bytearray()
+        for _ in range(2000):
+            self.link.run(200)
+            got += self.link.read()
+            if len(got) >= len(want) and not self.link.pending_input:
+                break
+        self.link.run(settle)  # nothing more may come
+        got += self.link.read()
+        assert bytes(got) == want, self._explain(bytes(got), want)
+        return FrameDecoder().feed(got)
+
+    @staticmethod
+    def _explain(got, want):
+        def show(wire):
+            return [
+                frame if isinstance(frame, FrameError) else (frame[0], frame[1][:24].hex())
+                for frame in FrameDecoder().feed(wire)
+            ]
+
+        return f"gateware {show(got)}\nreference {show(want)}"
+
+    def command(self, payload, sequence=None):
+        return self.exchange(self.frame(payload, sequence))
+
+
+def done_of(frames):
+    sequence, payload = frames[-1]
+    assert payload[0] == Reply.DONE
+    return decode_done(payload)
+
+
+def records_of(frames, fmt):
+    stream = RecordStream(fmt.record_size)
+    for _, payload in frames[:-1]:
+        assert payload[0] == Reply.DATA
+        assert len(payload) <= MAX_PAYLOAD
+        stream.feed(payload[1:])
+    assert stream.pending == 0
+    return stream.records
+
+
+def train(session, records):
+    stored = 0
+    for payload, count in append_frames(records, session.fmt.record_size):
+        done = done_of(session.command(payload))
+        assert done["code"] == 0
+        assert done["stored"] == count
+        stored += count
+    return stored
+
+
+@pytest.mark.parametrize("fmt", [VARIABLE, FIXED], ids=["variable", "fixed"])
+def test_commands(fmt):
+    """Every opcode, in the order a user would, with records that need escaping and (variable
+    mode) two-byte lengths; samples span several DATA frames."""
+    session = Session(fmt)
+    rng = random.Random(1)
+    if fmt.fixed:
+        records = [bytes([0xC0, 0xDB, i]) for i in range(20)]
+    else:
+        records = [
+            bytes([0xC0, 0xDB]) + bytes(rng.randrange(256) for _ in range(n))
+            for n in (1, 5, 126, 127, 200, 3, 40)
+        ]
+    done = done_of(session.command(command_plain(Opcode.STATUS), sequence=99))
+    assert done["records"] == 0 and done["expected"] == 0
+    done = done_of(session.command(command_sample(5)))
+    assert done["code"] == ErrorCode.EMPTY
+    assert train(session, records) == len(records)
+    frames = session.command(command_plain(Opcode.RECITE))
+    assert records_of(frames, fmt) == records
+    frames = session.command(command_sample(400))
+    samples = records_of(frames, fmt)
+    assert len(samples) == 400 and set(samples) <= set(records)
+    assert len(frames) > 3  # several DATA frames
+    session.command(command_seed(0x1234))
+    done = done_of(session.command(command_sample(0)))
+    assert done["seed"] == 0x1234 and done["code"] == 0
+    session.command(command_plain(Opcode.CLEAR))
+    done = done_of(session.command(command_plain(Opcode.STATUS)))
+    assert done["records"] == 0 and done["bytes_used"] == 0
+
+
+@pytest.mark.parametrize("fmt", [VARIABLE, FIXED], ids=["variable", "fixed"])
+def test_bad_commands(fmt):
+    """Unknown opcodes, wrong argument lengths, no opcode, malformed APPEND batches: each answers
+    its code, runs nothing, and the next good command works."""
+    session = Session(fmt)
+    record = b"abc"
+    train(session, [record])
+    cases = [
+        (bytes([0x00]), ErrorCode.BAD_COMMAND),
+        (bytes([0x7F, 1, 2]), ErrorCode.BAD_COMMAND),
+        (bytes([Opcode.SAMPLE, 1, 2]), ErrorCode.BAD_COMMAND),
+        (bytes([Opcode.SEED]) + bytes(9), ErrorCode.BAD_COMMAND),
+        (bytes([Opcode.CLEAR, 0]), ErrorCode.BAD_COMMAND),
+        (bytes([Opcode.STATUS, 0]), ErrorCode.BAD_COMMAND),
+        (b"", ErrorCode.MALFORMED),
+    ]
+    if not fmt.fixed:
+        cases += [
+            (bytes([Opcode.APPEND, 0]), ErrorCode.MALFORMED),  # zero length
+            (bytes([Opcode.APPEND, 5, 1, 2]), ErrorCode.MALFORMED),  # past the end
+            (bytes([Opcode.APPEND, 0x81]), ErrorCode.MALFORMED),  # cut-off varint
+            (bytes([Opcode.APPEND, 0x80, 0x00, 1]), ErrorCode.MALFORMED),
+            (bytes([Opcode.APPEND, 1, 9, 4, 1]), ErrorCode.MALFORMED),  # 1 stored, then bad
+        ]
+    else:
+        cases += [(bytes([Opcode.APPEND, 1, 2, 3, 4]), ErrorCode.WRONG_SIZE)]  # 1 stored
+    expected_records = 1
+    for payload, code in cases:
+        done = done_of(session.command(payload))
+        assert done["code"] == code, payload.hex()
+        expected_records += done["stored"]
+        assert done["records"] == expected_records
+    frames = session.command(command_plain(Opcode.RECITE))
+    assert records_of(frames, fmt)[0] == record
+
+
+@pytest.mark.parametrize("fmt", [VARIABLE, FIXED], ids=["variable", "fixed"])
+def test_full_memory_in_a_batch(fmt):
+    """A batch that overfills the memory: the records before the refusal are stored, the rest of
+    the frame is not, and every stored record reads back intact."""
+    session = Session(fmt)
+    size = fmt.record_size or 100
+    records = [bytes([i]) * size for i in range(fmt.byte_capacity // size + 3)]
+    fits = fmt.byte_capacity // size if fmt.fixed else min(fmt.max_records, 640 // size)
+    stored = 0
+    for payload, _ in append_frames(records, fmt.record_size):
+        done = done_of(session.command(payload))
+        stored += done["stored"]
+        if done["code"]:
+            assert done["code"] == ErrorCode.FULL
+            break
+    assert stored == fits
+    assert done["records"] == fits
+    frames = session.command(command_plain(Opcode.RECITE))
+    assert records_of(frames, fmt) == records[:fits]
+    if not fmt.fixed:
+        too_long = bytes(fmt.max_length + 1)
+        session.command(command_plain(Opcode.CLEAR))
+        ((payload, _),) = append_frames([b"ok", too_long], None)
+        done = done_of(session.command(payload))
+        assert (done["code"], done["stored"], done["records"]) == (ErrorCode.TOO_LONG, 1, 1)
+
+
+def test_sequence_numbers():
+    """Frames out of sequence are rejected and not run; STATUS runs with any number and does not
+    move the expected one; the sequence number wraps at 256."""
+    session = Session(FIXED)
+    frames = session.command(command_plain(Opcode.CLEAR), sequence=5)
+    assert frames == [(0, bytes([Reply.REJECTED, FrameError.SEQUENCE]))]
+    done = done_of(session.command(command_plain(Opcode.STATUS), sequence=200))
+    assert done["expected"] == 0 and done["sequence_errors"] == 1
+    for _ in range(260):  # wrap around
+        session.exchange(session.frame(command_sample(0)), settle=0)
+    done = done_of(session.command(command_plain(Opcode.STATUS)))
+    assert done["expected"] == 260 % 256
+
+
+def test_corrupted_frames_answered():
+    """Corrupted frames are answered REJECTED with their code and counted; nothing runs."""
+    session = Session(VARIABLE)
+    good = session.frame(command_plain(Opcode.CLEAR))
+    body = bytearray(good)
+    body[2] ^= 0x10  # the opcode
+    cases = {
+        FrameError.BAD_CRC: bytes(body),
+        FrameError.SHORT: b"\xc0\x01\x02\xc0",
+        FrameError.BAD_LENGTH: good[:-2] + b"\x00" + good[-2:],
+        FrameError.BAD_ESCAPE: b"\xc0\x00\xdb\x01\x00\x00\x00\x00\xc0",
+        FrameError.TOO_LONG: b"\xc0" + b"\x01" * 600 + b"\xc0",
+    }
+    for code, wire in cases.items():
+        assert session.exchange(wire) == [(0, bytes([Reply.REJECTED, code]))]
+    done = done_of(session.exchange(good))
+    assert done["crc_errors"] == 1 and done["malformed_frames"] == 4
+    assert done["expected"] == 1
+
+
+def test_backpressure_on_the_line():
+    """The line taking the device's bytes with random pauses changes nothing."""
+    session = Session(VARIABLE, stalls=Stalls("random", seed=3, rate=0.6))
+    train(session, [b"x" * n for n in (1, 2, 130, 7)])
+    records = records_of(session.command(command_sample(300)), VARIABLE)
+    assert len(records) == 300
+
+
+def test_timeout_and_overflow_never_hang():
+    """A half frame is dropped after the idle timeout; a flood of frames while the device is
+    busy overflows the frame buffer; both are counted and the device answers afterwards with
+    every stored record intact."""
+    session = Session(VARIABLE, idle_timeout=300)
+    records = [bytes([i]) * 20 for i in range(10)]
+    train(session, records)
+    link = session.link
+    link.write(session.frame(command_plain(Opcode.STATUS))[:6])  # half a frame, then silence
+    link.run(1000)
+    assert FrameDecoder().feed(link.read()) == [(session.sequence, bytes([2, 7]))]
+    # Flood: a long SAMPLE keeps the device busy while 40 more frames arrive, all numbered as
+    # the one after the SAMPLE: the first that finds room runs, the rest are rejected.
+    sequence = session.sequence
+    link.write(encode_frame(sequence, command_sample(500)))
+    for _ in range(40):
+        link.write(encode_frame((sequence + 1) & 0xFF, command_sample(1)))
+    got = bytearray()
+    for _ in range(60):
+        link.run(500)
+        got += link.read()
+    kinds = [payload[0] for _, payload in FrameDecoder().feed(got)]
+    assert Reply.REJECTED in kinds
+    assert kinds.count(Reply.DONE) == 2  # the SAMPLE and one queued frame ran
+    link.write(encode_frame((sequence + 2) & 0xFF, command_plain(Opcode.RECITE)))
+    got = bytearray()
+    for _ in range(20):
+        link.run(500)
+        got += link.read()
+    answer = [frame for frame in FrameDecoder().feed(got) if frame[1][0] != Reply.REJECTED]
+    done = decode_done(answer[-1][1])
+    assert done["timeouts"] == 1 and done["overflows"] >= 1
+    assert done["overflows"] + done["sequence_errors"] == 39
+    assert records_of(answer, VARIABLE) == records
