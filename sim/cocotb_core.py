@@ -12,7 +12,6 @@ import random
 import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import ReadOnly, RisingEdge
-from memgen.hdl.core import MemGen
 from memgen.hdl.protocol import (
     ErrorCode,
     Opcode,
@@ -23,12 +22,6 @@ from memgen.hdl.protocol import (
 )
 from memgen.hdl.records import RecordFormat
 from memgen.host.reference import MemGenReference
-
-__all__ = ["core_from_config"]
-
-
-def core_from_config(config):
-    return MemGen(RecordFormat(**config["format"]), generator=config.get("generator", "scrambled"))
 
 
 def _config():

