@@ -128,7 +128,8 @@ class UARTTransmitter(wiring.Component):
     Members
     -------
     bytes : In(stream.Signature(8))
-        Bytes to send; taken when the previous byte's stop bit has been sent.
+        Bytes to send; taken in the last clock of the previous byte's stop bit, so a stream of
+        bytes leaves no idle time on the line.
     divisor : In(divisor_width)
         Clocks per bit, at least 4.
     tx : Out(1)
@@ -150,7 +151,8 @@ class UARTTransmitter(wiring.Component):
         frame = Signal(10, init=0x3FF)  # stop bit, data LSB first, start bit; shifted out LSB first
         bits_left = Signal(range(11))
         timer = Signal(self.divisor_width)
-        m.d.comb += [self.tx.eq(frame[0]), self.bytes.ready.eq(bits_left == 0)]
+        last_clock = (bits_left == 1) & (timer == 0)
+        m.d.comb += [self.tx.eq(frame[0]), self.bytes.ready.eq((bits_left == 0) | last_clock)]
         with m.If(self.bytes.valid & self.bytes.ready):
             m.d.sync += [
                 frame.eq((1 << 9) | (self.bytes.payload << 1)),

@@ -93,6 +93,33 @@ def test_loopback(divisor):
     run_simulation(dut, sender, receiver, name=f"uart_loopback_{divisor}")
 
 
+@pytest.mark.parametrize("divisor", [4, 16])
+def test_transmitter_streams_without_idle_time(divisor):
+    """Bytes offered back to back leave the line at exactly 10 bit times per byte, each 8N1 frame
+    bit-exact."""
+    dut = UARTTransmitter()
+    data = [0x00, 0xFF, 0x5A, 0xC0, 0x01]
+    levels = []
+
+    async def sender(ctx):
+        ctx.set(dut.divisor, divisor)
+        for byte in data:
+            await stream_put(ctx, dut.bytes, byte)
+        await ctx.tick().repeat(10 * divisor + 2)  # the last byte leaves the line
+
+    async def line(ctx):
+        async for _clk, _rst, tx in ctx.tick().sample(dut.tx):
+            levels.append(tx)
+
+    run_simulation(dut, sender, processes=[line], name=f"uart_tx_stream_{divisor}")
+    start = levels.index(0)
+    want = []
+    for byte in data:
+        for bit in [0] + [(byte >> i) & 1 for i in range(8)] + [1]:
+            want += [bit] * divisor
+    assert levels[start : start + len(want)] == want
+
+
 @pytest.mark.parametrize("error", [-0.02, 0.0, 0.02])
 def test_baud_error_within_two_percent(error):
     rng = random.Random(3)
