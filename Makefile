@@ -32,6 +32,7 @@ test-fast: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m memgen.sim.bench --out results/core.json
+	$(PY) -m memgen.sim.link_bench --out results/link.json
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check hdl sim host boards tests

@@ -86,7 +86,7 @@ class VerilatorTransport:
 
     timeout = 10.0
 
-    def __init__(self, record_format, generator="scrambled", seed=DEFAULT_SEED):
+    def __init__(self, record_format, generator="scrambled", seed=DEFAULT_SEED, stamps=None):
         from memgen.hdl.top import MemGenTop
         from memgen.sim.verilator_link import (
             SIM_BAUD,
@@ -96,7 +96,8 @@ class VerilatorTransport:
         )
 
         top = MemGenTop(record_format, SIM_CLOCK_HZ, SIM_BAUD, generator=generator, reset_seed=seed)
-        self.link = VerilatorLink(build_uart_model(top), top.divisor)
+        self.divisor = top.divisor
+        self.link = VerilatorLink(build_uart_model(top), top.divisor, stamps=stamps)
 
     def write(self, data):
         self.link.write(data)

@@ -6,6 +6,8 @@
 //             different value models a baud-rate mismatch)
 //   stdout <- bytes the design sent, sampled at mid-bit with DIVISOR clocks per bit
 //   stderr <- "clocks N" on exit
+// With MEMGEN_TX_STAMPS=FILE set, the clock at which each byte from the design was complete is
+// appended to FILE as a little-endian 64-bit integer (the benchmark times streaming with it).
 // The clock runs while anything is in flight; when both lines have been idle for QUIET_CLOCKS
 // (longer than the device ever works without sending, such as a full APPEND frame of 1-byte
 // records) the harness blocks on stdin, so an idle device costs no CPU. EOF on stdin ends it.
@@ -13,6 +15,7 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
@@ -44,6 +47,13 @@ int main(int argc, char **argv) {
   top.rst = 1;
   for (int i = 0; i < 4; ++i) tick();
   top.rst = 0;
+
+  const char *stamps_path = std::getenv("MEMGEN_TX_STAMPS");
+  FILE *stamps = stamps_path ? std::fopen(stamps_path, "wb") : nullptr;
+  if (stamps_path && !stamps) {
+    std::perror(stamps_path);
+    return 2;
+  }
 
   std::deque<unsigned char> input;
   std::vector<unsigned char> output;
@@ -111,7 +121,13 @@ int main(int argc, char **argv) {
       } else if (bit_index <= 8) {
         shift = (shift >> 1) | (top.tx ? 0x80 : 0);
       } else {
-        if (top.tx) output.push_back(shift);  // a byte with a bad stop bit is dropped
+        if (top.tx) {  // a byte with a bad stop bit is dropped
+          output.push_back(shift);
+          if (stamps) {
+            uint64_t stamp = clocks;
+            std::fwrite(&stamp, sizeof stamp, 1, stamps);
+          }
+        }
         receiving = false;
       }
       ++bit_index;
@@ -130,6 +146,7 @@ int main(int argc, char **argv) {
     }
   }
   flush_output();
+  if (stamps) std::fclose(stamps);
   std::fprintf(stderr, "clocks %llu\n", clocks);
   top.final();
   return 0;
