@@ -7,6 +7,7 @@ design under test reaches the testbench as JSON in the ``MEMGEN_CONFIG`` environ
 
 import json
 import os
+import re
 import shutil
 import time
 from pathlib import Path
@@ -22,6 +23,8 @@ __all__ = [
 ]
 
 SIMULATORS = ("verilator", "icarus")
+#: The register Yosys's Verilog backend adds to each module to wake its ``always @*`` blocks.
+_WAKE_UP = re.compile(r"(reg (\\\$auto\$verilog_backend\.cc:\d+:dump_module\$\d+ ) = 0;)")
 TOPLEVEL = "memgen_core"
 
 
@@ -72,16 +75,21 @@ def design_from_config(config):
 def export_core(config, path, simulator="verilator"):
     """Write the design that ``config`` (see :func:`design_from_config`) describes.
 
-    For Icarus, ``always @*`` becomes ``always_comb``: Yosys wakes ``always @*`` blocks at time 0
-    with a ``reg trigger = 0`` initialiser, which SystemVerilog simulators (Icarus in ``-g2012``,
-    the mode cocotb uses) rightly treat as no event, leaving combinational outputs at X until an
-    input changes. ``always_comb`` runs at time 0 by definition.
+    For Icarus, each module's wake-up register gets an event at time 0. Yosys wakes ``always @*``
+    blocks at time 0 with a ``reg trigger = 0`` initialiser that they read, which SystemVerilog
+    simulators (Icarus in ``-g2012``, the mode cocotb uses) rightly treat as no event, leaving
+    combinational outputs at X until an input changes. ``initial #0 trigger = 1`` is an event
+    after every block waits on its ``@*``. (Turning the blocks into ``always_comb`` also runs them
+    at time 0, but Icarus 11 makes an ``always_comb`` that reads part of a vector sensitive to all
+    of it, including bits the block itself writes: the full top level then loops at time 0.)
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     text = verilog.convert(design_from_config(config), name=TOPLEVEL)
     if simulator == "icarus":
-        text = text.replace("always @*", "always_comb")
+        text, count = _WAKE_UP.subn(r"\1\n  initial #0 \2 = 1'h1;", text)
+        if count == 0 and "always @*" in text:
+            raise RuntimeError("Yosys's Verilog has no wake-up register: update _WAKE_UP")
     path.write_text(text)
     return path
 
