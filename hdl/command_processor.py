@@ -48,6 +48,19 @@ from .records import RecordWord
 
 __all__ = ["CommandProcessor"]
 
+
+def _offer(m, port, byte, first, last):
+    """Drive a packet-byte stream (``data``, ``first``, ``last``) this clock; returns its
+    ``ready``, true when the byte is taken."""
+    m.d.comb += [
+        port.valid.eq(1),
+        port.payload.data.eq(byte),
+        port.payload.first.eq(first),
+        port.payload.last.eq(last),
+    ]
+    return port.ready
+
+
 _COUNTED_REJECTIONS = {
     "crc_errors": (FrameError.BAD_CRC,),
     "malformed_frames": (
@@ -163,13 +176,7 @@ class CommandProcessor(wiring.Component):
 
         def send(byte, first, last):
             """Send a byte of the processor's own to the core; True-valued when taken."""
-            m.d.comb += [
-                commands.valid.eq(1),
-                commands.payload.data.eq(byte),
-                commands.payload.first.eq(first),
-                commands.payload.last.eq(last),
-            ]
-            return commands.ready
+            return _offer(m, commands, byte, first, last)
 
         next_record = "RECORD_OPCODE" if fmt.fixed else "LENGTH"
 
@@ -335,13 +342,7 @@ class CommandProcessor(wiring.Component):
 
         def emit(byte, first, last):
             """Offer one reply byte; True-valued when taken."""
-            m.d.comb += [
-                packets.valid.eq(1),
-                packets.payload.data.eq(byte),
-                packets.payload.first.eq(first),
-                packets.payload.last.eq(last),
-            ]
-            return packets.ready
+            return _offer(m, packets, byte, first, last)
 
         def emit_data(byte, end):
             """Offer one byte of the record stream, opening a DATA frame first if none is open.

@@ -118,15 +118,20 @@ def encode_status(status):
     return b"".join(int(status[name]).to_bytes(size, "little") for name, size in STATUS_FIELDS)
 
 
+def _unpack(data, fields):
+    """Little-endian fields, (name, size) in order, from ``data`` to a dict."""
+    values, offset = {}, 0
+    for name, size in fields:
+        values[name] = int.from_bytes(data[offset : offset + size], "little")
+        offset += size
+    return values
+
+
 def decode_status(payload):
     """Bytes of a STATUS packet (or an ERROR packet after its code byte) to a dict."""
     if len(payload) != STATUS_BYTES:
         raise ValueError(f"Status is {STATUS_BYTES} bytes, not {len(payload)}")
-    status, offset = {}, 0
-    for name, size in STATUS_FIELDS:
-        status[name] = int.from_bytes(payload[offset : offset + size], "little")
-        offset += size
-    return status
+    return _unpack(payload, STATUS_FIELDS)
 
 
 # Link layer -------------------------------------------------------------------------------------
@@ -344,11 +349,7 @@ def decode_done(payload):
     """A DONE frame's payload (Reply byte included) to a dict of :data:`DONE_FIELDS`."""
     if len(payload) != DONE_BYTES or payload[0] != Reply.DONE:
         raise ValueError(f"Not a DONE frame: {bytes(payload[:8]).hex()}...")
-    fields, offset = {}, 1
-    for name, size in DONE_FIELDS:
-        fields[name] = int.from_bytes(payload[offset : offset + size], "little")
-        offset += size
-    return fields
+    return _unpack(payload[1:], DONE_FIELDS)
 
 
 def encode_done(fields):
