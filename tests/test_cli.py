@@ -2,6 +2,8 @@
 level with its UART compiled by Verilator (``verilator``)."""
 
 import json
+import os
+import pty
 import subprocess
 import sys
 
@@ -139,3 +141,28 @@ def test_console_script(tmp_path):
     assert result.returncode == 0 and result.stdout == b"a\nb\n"
     result = subprocess.run([*script, "sample", str(tmp_path / "nope")], capture_output=True)
     assert result.returncode == 1 and result.stderr.count(b"\n") == 1
+
+
+def test_progress_only_on_a_terminal(tmp_path):
+    """Long transfers show progress on stderr when it is a terminal, and nothing when not."""
+    data = tmp_path / "many.txt"
+    data.write_bytes(b"".join(b"%d\n" % i for i in range(3000)))
+    argv = [sys.executable, "-m", "memgen.host.cli", "sample", str(data), "--n", "5000"]
+    argv += ["--device", "reference"]
+    quiet = subprocess.run(argv, capture_output=True)
+    assert quiet.returncode == 0 and quiet.stderr == b""
+    leader, follower = pty.openpty()
+    with subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=follower) as process:
+        os.close(follower)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # the terminal closed with the process
+                break
+            if not chunk:
+                break
+            shown += chunk
+    os.close(leader)
+    assert process.returncode == 0
+    assert b"training 3,000/3,000" in shown and b"sampling 5,000/5,000" in shown, shown
