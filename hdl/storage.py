@@ -9,14 +9,20 @@ the same clock here: appending and reading out are separate commands of the core
 backend (for example iCE40 SPRAM) with the same signature.
 """
 
-from amaranth.hdl import Module, Mux
+from amaranth.hdl import Assert, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from .records import table_entry_layout
 
-__all__ = ["StorageSignature", "LibMemoryStorage", "share_storage_port", "storage_ports"]
+__all__ = [
+    "StorageSignature",
+    "LibMemoryStorage",
+    "RegisteredWrites",
+    "share_storage_port",
+    "storage_ports",
+]
 
 
 class StorageSignature(wiring.Signature):
@@ -85,5 +91,44 @@ class LibMemoryStorage(wiring.Component):
             read.addr.eq(self.port.address),
             read.en.eq(self.port.read_enable),
             self.port.read_data.eq(read.data),
+        ]
+        return m
+
+
+class RegisteredWrites(wiring.Component):
+    """A backend whose writes are registered for one clock on the way in, for timing.
+
+    The append memory decides each write in the clock its byte arrives (capacity check, record
+    length check); registering the write cuts that decision off the memory's own setup time.
+    Reads pass through. A read must not come in the clock after a write (the write is still on
+    its way): the core never reads right after appending, which an assertion checks.
+    """
+
+    def __init__(self, backend):
+        self.backend = backend
+        signature = backend.port.signature.flip()
+        self.address_width = signature.address_width
+        self.data_width = signature.data_width
+        super().__init__({"port": In(StorageSignature(self.address_width, self.data_width))})
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.backend = backend = self.backend
+        port = self.port
+        pending = Signal()
+        address = Signal(self.address_width)
+        data = Signal(self.data_width)
+        m.d.sync += [
+            pending.eq(port.write_enable),
+            address.eq(port.address),
+            data.eq(port.write_data),
+        ]
+        m.d.comb += [
+            backend.port.address.eq(Mux(pending, address, port.address)),
+            backend.port.write_data.eq(data),
+            backend.port.write_enable.eq(pending),
+            backend.port.read_enable.eq(port.read_enable),
+            port.read_data.eq(backend.port.read_data),
+            Assert(~(pending & port.read_enable), "storage read in the clock after a write"),
         ]
         return m

@@ -19,6 +19,7 @@ from .command_processor import CommandProcessor
 from .core import MemGen
 from .framing import Deframer, Framer
 from .protocol import DEFAULT_SEED, MAX_LINK_RECORD
+from .skid import SkidBuffer
 from .uart import UARTReceiver, UARTTransmitter, divisor_for
 
 __all__ = ["LinkDevice", "MemGenTop", "DEFAULT_BAUD"]
@@ -141,7 +142,11 @@ class MemGenTop(wiring.Component):
         m.submodules.link = link = self.link
         divisor = Signal(16, init=self.divisor)
         wiring.connect(m, receiver.bytes, link.rx_bytes)
-        wiring.connect(m, link.tx_bytes, transmitter.bytes)
+        # The transmitter's ready would otherwise start a combinational chain through the framer,
+        # the command processor and the readout to the storage address.
+        m.submodules.tx_slice = tx_slice = SkidBuffer(8)
+        wiring.connect(m, link.tx_bytes, tx_slice.input)
+        wiring.connect(m, tx_slice.output, transmitter.bytes)
         m.d.comb += [
             receiver.rx.eq(self.rx),
             self.tx.eq(transmitter.tx),

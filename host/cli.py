@@ -6,6 +6,8 @@
                        [--baud B] [--verify] [--out FILE] [--capacity BYTES]
     memgen recite DATA [same options]
     memgen status [--device D] [--baud B] [--json]
+    memgen build BOARD [--seed N] [--out DIR] [--json]
+    memgen program BOARD [--bitstream FILE]
 
 ``sample`` clears the device, seeds it (the default seed is fixed, so runs repeat), trains it with
 the records of DATA in order and writes N samples; ``recite`` writes every record back. In
@@ -15,7 +17,13 @@ runs the same commands on the software model and stops at the first sample that 
 
 The simulated devices (``reference``, ``sim``, ``verilator``) are built for the records mode:
 variable-length records for ``lines``, fixed-size ones for ``bytes`` (1 byte) and ``fixed:K``,
-with ``--capacity`` bytes of memory. A board (``serial:PORT``) has the memory it was built with.
+with ``--capacity`` bytes of memory, or with ``--board NAME`` the memory and backends of that
+board (simulation models of its primitives). A board (``serial:PORT``) has the memory it was built
+with.
+
+``build`` makes a board's bitstream with Yosys and nextpnr from PyPI and reports timing, resources
+and capacity; it exits 1 when the design misses the board's clock target. ``program`` loads the
+bitstream with iceprog or openFPGALoader.
 """
 
 import argparse
@@ -133,7 +141,9 @@ class Progress:
 
 def open_driver(arguments, record_format=None):
     try:
-        transport = open_transport(arguments.device, record_format, baud=arguments.baud)
+        transport = open_transport(
+            arguments.device, record_format, baud=arguments.baud, board=arguments.board
+        )
     except DeviceNotFound as error:
         raise UserError(str(error)) from None
     return Driver(transport)
@@ -245,6 +255,79 @@ def run_status(arguments):
             print(f"{name:18} {value}")
 
 
+def board_argument(name):
+    from memgen.boards import board
+
+    try:
+        return board(name)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def run_build(arguments):
+    from memgen.boards.build import build
+
+    board = arguments.board_name
+    out = arguments.out or f"build/{board.name}"
+    if not arguments.json:
+        print(
+            f"memgen: building {board.title} in {out} (seed {arguments.seed})...", file=sys.stderr
+        )
+    try:
+        report = build(board, out, seed=arguments.seed)
+    except RuntimeError as error:
+        raise UserError(str(error)) from None
+    if arguments.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(format_report(report))
+    clock = report["fmax"][report["design_clock"]]
+    if not report["timing_met"]:
+        raise UserError(
+            f"timing not met on {board.name}: {clock['achieved_mhz']} MHz, the design needs "
+            f"{clock['target_mhz']} MHz (report in {out}/memgen.tim)"
+        )
+
+
+def format_report(report):
+    clock = report["fmax"][report["design_clock"]]
+    lines = [
+        f"board          {report['title']}, {report['device']}",
+        f"clock          {clock['achieved_mhz']} MHz achieved, {clock['target_mhz']} MHz target"
+        f" ({'met' if report['timing_met'] else 'NOT MET'})",
+    ]
+    for cell, use in report["utilisation"].items():
+        share = use["used"] / use["available"] if use["available"] else 0
+        lines.append(f"{cell:14} {use['used']:,} of {use['available']:,} ({share:.0%})")
+    capacity = report["capacity"]
+    lines += [
+        f"capacity       {capacity['bytes']:,} bytes, {capacity['records']:,} records",
+        f"memory         {report['memory']}",
+        f"uart           {report['uart']}",
+        f"bitstream      {report['bitstream']}",
+    ]
+    return "\n".join(lines)
+
+
+def run_program(arguments):
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    board = arguments.board_name
+    bitstream = Path(arguments.bitstream or f"build/{board.name}/memgen.{board.bitstream}")
+    if not bitstream.exists():
+        raise UserError(f"no bitstream at {bitstream}: run `memgen build {board.name}` first")
+    for tool, options in board.programmer:
+        if shutil.which(tool):
+            result = subprocess.run([tool, *options, str(bitstream)])
+            if result.returncode:
+                raise UserError(f"{tool} failed (exit status {result.returncode})")
+            return
+    tools = " or ".join(tool for tool, _ in board.programmer)
+    raise UserError(f"cannot program {board.name}: {tools} is not installed")
+
+
 def parser():
     main_parser = argparse.ArgumentParser(
         prog="memgen", description="MemGEN in hardware: learn records by heart, sample them."
@@ -259,6 +342,12 @@ def parser():
         help=f"{' | '.join(DEVICES)} (default: sim)",
     )
     device.add_argument("--baud", type=int, default=3_000_000, help="serial line rate")
+    device.add_argument(
+        "--board",
+        type=board_argument,
+        metavar="BOARD",
+        help="a simulated device with this board's memory (icebreaker, ulx3s-85f)",
+    )
     device.add_argument(
         "--capacity",
         type=int,
@@ -284,6 +373,14 @@ def parser():
     commands.add_parser("recite", parents=[data], help="train with DATA, write it back")
     status = commands.add_parser("status", parents=[device], help="show the device's status")
     status.add_argument("--json", action="store_true")
+    build = commands.add_parser("build", help="build a board's bitstream")
+    build.add_argument("board_name", type=board_argument, metavar="BOARD")
+    build.add_argument("--seed", type=int, default=1, help="nextpnr placement seed")
+    build.add_argument("--out", metavar="DIR", help="build folder (default: build/BOARD)")
+    build.add_argument("--json", action="store_true", help="print the report as JSON")
+    program = commands.add_parser("program", help="load a board's bitstream")
+    program.add_argument("board_name", type=board_argument, metavar="BOARD")
+    program.add_argument("--bitstream", metavar="FILE")
     return main_parser
 
 
@@ -292,6 +389,10 @@ def main(argv=None):
     if hasattr(arguments, "records"):
         arguments.mode, arguments.size = arguments.records
     try:
+        if arguments.command == "build":
+            return run_build(arguments) or 0
+        if arguments.command == "program":
+            return run_program(arguments) or 0
         if arguments.capacity < 1:
             raise UserError("--capacity must be positive")
         if getattr(arguments, "n", 0) < 0:

