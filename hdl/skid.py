@@ -33,7 +33,7 @@ class SkidBuffer(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         skid_valid = Signal()
-        skid = Signal.like(self.input.payload)
+        skid = Signal(self.shape)
         m.d.comb += self.input.ready.eq(~skid_valid)
         with m.If(self.output.ready | ~self.output.valid):
             with m.If(skid_valid):

@@ -12,13 +12,14 @@ gets). :class:`MemGenTop` adds the UART receiver and transmitter, so its ports a
 """
 
 from amaranth.hdl import Module, Signal
-from amaranth.lib import stream, wiring
+from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .command_processor import CommandProcessor
 from .core import MemGen
 from .framing import Deframer, Framer
 from .protocol import DEFAULT_SEED, MAX_LINK_RECORD
+from .records import RecordWord
 from .skid import SkidBuffer
 from .uart import UARTReceiver, UARTTransmitter, divisor_for
 
@@ -93,7 +94,22 @@ class LinkDevice(wiring.Component):
         wiring.connect(m, deframer.frames, processor.frames)
         wiring.connect(m, processor.commands, core.commands)
         wiring.connect(m, core.responses, processor.responses)
-        wiring.connect(m, processor.packets, framer.packets)
+        # The reply packets reach the framer through a register slice, their sequence number
+        # with them: it cuts the path from the storage's read data through the readout and the
+        # processor into the framer's CRC.
+        m.submodules.packet_slice = packet_slice = SkidBuffer(
+            data.StructLayout({"word": RecordWord, "sequence": 8})
+        )
+        m.d.comb += [
+            packet_slice.input.valid.eq(processor.packets.valid),
+            packet_slice.input.payload.word.eq(processor.packets.payload),
+            packet_slice.input.payload.sequence.eq(processor.sequence),
+            processor.packets.ready.eq(packet_slice.input.ready),
+            framer.packets.valid.eq(packet_slice.output.valid),
+            framer.packets.payload.eq(packet_slice.output.payload.word),
+            framer.sequence.eq(packet_slice.output.payload.sequence),
+            packet_slice.output.ready.eq(framer.packets.ready),
+        ]
         wiring.connect(m, framer.bytes, wiring.flipped(self.tx_bytes))
         m.d.comb += [
             processor.frame_length.eq(deframer.frame_length),
@@ -102,7 +118,6 @@ class LinkDevice(wiring.Component):
             processor.uart_error.eq(self.uart_error),
             processor.record_length.eq(core.record_length),
             processor.core_idle.eq(core.idle),
-            framer.sequence.eq(processor.sequence),
         ]
         return m
 

@@ -16,7 +16,7 @@ from memgen.hdl.protocol import (
     command_sample,
 )
 from memgen.hdl.records import RecordFormat
-from memgen.hdl.spram import SPRAMStorage
+from memgen.hdl.spram import SPRAM_BLOCK_BYTES, SPRAMStorage
 from memgen.hdl.storage import RegisteredWrites
 from memgen.host.reference import MemGenReference
 from memgen.sim.amaranth_sim import run_simulation
@@ -73,6 +73,6 @@ def test_board_format_uses_the_memory(name):
     """Each board's record format matches the memory it says it has."""
     spec = board(name)
     if name == "icebreaker":
-        assert spec.record_format.byte_capacity == SPRAMStorage(4).byte_capacity == 131072
+        assert spec.record_format.byte_capacity == 4 * SPRAM_BLOCK_BYTES == 131072
     else:
         assert spec.record_format.byte_capacity >= 384 * 1024

@@ -41,7 +41,7 @@ def test_build(name, reports):
 @pytest.mark.slow
 @pytest.mark.xfail(
     strict=True,
-    reason="issue 4 open: the full design reaches 24.6 MHz of 48 MHz on the UP5K and 50 MHz "
+    reason="issue 4 open: the full design reaches 25.8 MHz of 48 MHz on the UP5K and 55.6 MHz "
     "of 100 MHz on the ECP5-85F (results/boards.json); the core's command and append paths are "
     "not yet pipelined",
 )
