@@ -33,6 +33,7 @@ from .protocol import (
 )
 from .readout import Readout
 from .records import RecordWord, table_entry_layout
+from .skid import SkidBuffer
 from .storage import LibMemoryStorage, share_storage_port
 
 __all__ = ["MemGen", "ResponseWord"]
@@ -105,17 +106,22 @@ class MemGen(wiring.Component):
         m.submodules.readout = readout = Readout(fmt)
         data_storage = self.data_storage or LibMemoryStorage(fmt.byte_capacity, 8)
         m.submodules.data_storage = data_storage
-        ports = [(data_storage.port, appender.data_port, readout.data_port)]
+        ports = [(data_storage, appender.data_port, readout.data_port)]
         if not fmt.fixed:
             entry_width = table_entry_layout(fmt).size
             table_storage = self.table_storage or LibMemoryStorage(fmt.max_records, entry_width)
             m.submodules.table_storage = table_storage
-            ports.append((table_storage.port, appender.table_port, readout.table_port))
+            ports.append((table_storage, appender.table_port, readout.table_port))
 
         reading = Signal()  # the readout owns the storage ports
         for backend, writer, reader in ports:
             share_storage_port(m, backend, writer, reader, reading)
         m.d.comb += generator.count.eq(appender.count)
+        # Indices reach the readout through a register slice: it cuts the ready chain from the
+        # response stream through the readout into the generator's LFSR enables. The generator
+        # makes exactly the n indices of a request, so the slice is empty after each SAMPLE.
+        m.submodules.index_slice = index_slice = SkidBuffer(generator.indices.payload.shape())
+        wiring.connect(m, generator.indices, index_slice.input)
 
         command = self.commands.payload
         opcode = Signal(8)
@@ -221,7 +227,7 @@ class MemGen(wiring.Component):
                     m.next = "SAMPLING"
 
             with m.State("SAMPLING"):
-                wiring.connect(m, generator.indices, readout.indices)
+                wiring.connect(m, index_slice.output, readout.indices)
                 self._send_records(m, readout, reading, amount)
 
             with m.State("START_RECITE"):

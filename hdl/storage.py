@@ -55,14 +55,20 @@ def storage_ports(record_format):
 
 
 def share_storage_port(m, backend, writer, reader, reading):
-    """Give one backend port to ``writer`` (the append memory) or, while ``reading``, to
-    ``reader`` (the readout). Only the owner's strobes reach the backend."""
+    """Give the ``backend`` component's port to ``writer`` (the append memory) or, while
+    ``reading``, to ``reader`` (the readout). Only the owner's strobes reach the backend.
+
+    A backend with its own ``share`` method (:class:`RegisteredWrites`) wires the two itself."""
+    if hasattr(backend, "share"):
+        backend.share(m, writer, reader, reading)
+        return
+    port = backend.port
     m.d.comb += [
-        backend.address.eq(Mux(reading, reader.address, writer.address)),
-        backend.write_data.eq(writer.write_data),
-        backend.write_enable.eq(~reading & writer.write_enable),
-        backend.read_enable.eq(reading & reader.read_enable),
-        reader.read_data.eq(backend.read_data),
+        port.address.eq(Mux(reading, reader.address, writer.address)),
+        port.write_data.eq(writer.write_data),
+        port.write_enable.eq(~reading & writer.write_enable),
+        port.read_enable.eq(reading & reader.read_enable),
+        reader.read_data.eq(port.read_data),
     ]
 
 
@@ -99,8 +105,10 @@ class RegisteredWrites(wiring.Component):
     """A backend whose writes are registered for one clock on the way in, for timing.
 
     The append memory decides each write in the clock its byte arrives (capacity check, record
-    length check); registering the write cuts that decision off the memory's own setup time.
-    Reads pass through. A read must not come in the clock after a write (the write is still on
+    length check, address sum); registering the write cuts that decision off the memory's own
+    setup time. Writer and reader have a port each (``writes``, ``reads``), so the reader's
+    address reaches the memory without passing the writer's: the one multiplexer is steered by
+    the registered write. A read must not come in the clock after a write (the write is still on
     its way): the core never reads right after appending, which an assertion checks.
     """
 
@@ -109,26 +117,37 @@ class RegisteredWrites(wiring.Component):
         signature = backend.port.signature.flip()
         self.address_width = signature.address_width
         self.data_width = signature.data_width
-        super().__init__({"port": In(StorageSignature(self.address_width, self.data_width))})
+        side = StorageSignature(self.address_width, self.data_width)
+        super().__init__({"writes": In(side), "reads": In(side)})
+
+    def share(self, m, writer, reader, reading):
+        """Connect the append memory's port and the readout's (see :func:`share_storage_port`)."""
+        m.d.comb += [
+            self.writes.address.eq(writer.address),
+            self.writes.write_data.eq(writer.write_data),
+            self.writes.write_enable.eq(~reading & writer.write_enable),
+            self.reads.address.eq(reader.address),
+            self.reads.read_enable.eq(reading & reader.read_enable),
+            reader.read_data.eq(self.reads.read_data),
+        ]
 
     def elaborate(self, platform):
         m = Module()
         m.submodules.backend = backend = self.backend
-        port = self.port
         pending = Signal()
         address = Signal(self.address_width)
         data = Signal(self.data_width)
         m.d.sync += [
-            pending.eq(port.write_enable),
-            address.eq(port.address),
-            data.eq(port.write_data),
+            pending.eq(self.writes.write_enable),
+            address.eq(self.writes.address),
+            data.eq(self.writes.write_data),
         ]
         m.d.comb += [
-            backend.port.address.eq(Mux(pending, address, port.address)),
+            backend.port.address.eq(Mux(pending, address, self.reads.address)),
             backend.port.write_data.eq(data),
             backend.port.write_enable.eq(pending),
-            backend.port.read_enable.eq(port.read_enable),
-            port.read_data.eq(backend.port.read_data),
-            Assert(~(pending & port.read_enable), "storage read in the clock after a write"),
+            backend.port.read_enable.eq(self.reads.read_enable),
+            self.reads.read_data.eq(backend.port.read_data),
+            Assert(~(pending & self.reads.read_enable), "storage read in the clock after a write"),
         ]
         return m

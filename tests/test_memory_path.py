@@ -27,11 +27,11 @@ class MemoryPath(Elaboratable):
         m.submodules.appender = self.appender
         m.submodules.readout = self.readout
         m.submodules.data = data = LibMemoryStorage(fmt.byte_capacity, 8)
-        pairs = [(data.port, self.appender.data_port, self.readout.data_port)]
+        pairs = [(data, self.appender.data_port, self.readout.data_port)]
         if not fmt.fixed:
             table = LibMemoryStorage(fmt.max_records, table_entry_layout(fmt).size)
             m.submodules.table = table
-            pairs.append((table.port, self.appender.table_port, self.readout.table_port))
+            pairs.append((table, self.appender.table_port, self.readout.table_port))
         for backend, writer, reader in pairs:
             share_storage_port(m, backend, writer, reader, self.reading)
         return m
