@@ -9,8 +9,9 @@
 
 from amaranth.hdl import Instance, Signal
 from amaranth_boards.ulx3s import ULX3S_85F_Platform
+from memgen.hdl.dp16kd import DP16KD_BYTES, DP16KDBank
 from memgen.hdl.records import RecordFormat, table_entry_layout
-from memgen.hdl.storage import LibMemoryStorage, RegisteredWrites
+from memgen.hdl.storage import BankedStorage
 
 from .board import Board
 
@@ -70,11 +71,23 @@ def _pll(m, platform):
 
 
 def _storage(record_format, primitive):
-    """``lib.memory`` (Yosys maps it onto DP16KD), writes registered for timing."""
+    """Records in 192 banks of one DP16KD each (2,048 x 8), read through a registered bank
+    multiplexer (see :class:`BankedStorage`); the table (4,096 entries) in DP16KDs of 4,096 x 4,
+    also with their output registers. Writes registered (by the banked storage itself)."""
     entry = table_entry_layout(record_format).size
     return {
-        "data_storage": RegisteredWrites(LibMemoryStorage(record_format.byte_capacity, 8)),
-        "table_storage": RegisteredWrites(LibMemoryStorage(record_format.max_records, entry)),
+        "data_storage": BankedStorage(
+            record_format.byte_capacity,
+            8,
+            bank_depth=DP16KD_BYTES,
+            bank_factory=lambda: DP16KDBank(primitive=primitive),
+        ),
+        "table_storage": BankedStorage(
+            record_format.max_records,
+            entry,
+            bank_depth=record_format.max_records,
+            bank_factory=lambda: DP16KDBank(entry, record_format.max_records, primitive=primitive),
+        ),
     }
 
 
@@ -86,7 +99,7 @@ ULX3S_85F = Board(
     clock_hz=100_000_000,
     record_format=RecordFormat(393216, max_records=4096, max_length=504),
     uart="FT231X: rx pin M1, tx pin L4",
-    memory="records and record table in DP16KD (384 KiB of records)",
+    memory="records in 192 DP16KD banks (384 KiB), record table in DP16KD",
     pll=_pll,
     storage=_storage,
     targets={"fmax_hz": 100_000_000},

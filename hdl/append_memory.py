@@ -80,44 +80,58 @@ class AppendMemory(wiring.Component):
         offset = Signal(range(fmt.max_length + 1))  # bytes of the current record so far
         failure = Signal(3)  # ErrorCode of the current record, 0 while it is fine
 
+        # ``pointer`` = ``bytes_used + offset``, kept as a register of its own (with its
+        # successor and capacity flag computed from registers alone), so the write address and
+        # the checks are a multiplexer away from the flops, never an adder behind the incoming
+        # word's ``first`` flag.
+        pointer = Signal(fmt.bytes_width + 1)
         starting = Signal()
         current_offset = Signal.like(offset)
         current_failure = Signal.like(failure)
         new_failure = Signal.like(failure)
         final_failure = Signal.like(failure)
         position = Signal(fmt.bytes_width + 1)
+        following = Signal(fmt.bytes_width + 1)  # position + 1
+        beyond = Signal()  # position >= byte_capacity
+        at_limit = Signal()  # current_offset == max_length
+        length = Signal(range(fmt.max_length + 2))  # current_offset + 1
         m.d.comb += [
             self.records.ready.eq(1),
             starting.eq(word.first | ~in_record),
             current_offset.eq(Mux(starting, 0, offset)),
             current_failure.eq(Mux(starting, 0, failure)),
-            position.eq(self.bytes_used + current_offset),
+            position.eq(Mux(starting, self.bytes_used, pointer)),
+            following.eq(Mux(starting, self.bytes_used + 1, pointer + 1)),
+            beyond.eq(
+                Mux(starting, self.bytes_used >= fmt.byte_capacity, pointer >= fmt.byte_capacity)
+            ),
+            at_limit.eq(~starting & (offset == fmt.max_length)),
+            length.eq(Mux(starting, 1, offset + 1)),
         ]
-        if self._fault == "overwrite":  # test-only mutant: records land over stored ones
-            m.d.comb += position.eq(current_offset)
 
         with m.If(current_failure != 0):
             m.d.comb += new_failure.eq(current_failure)
         with m.Elif(self.count == fmt.max_records):
             m.d.comb += new_failure.eq(ErrorCode.FULL)
-        with m.Elif(current_offset == fmt.max_length):
+        with m.Elif(at_limit):
             m.d.comb += new_failure.eq(ErrorCode.WRONG_SIZE if fmt.fixed else ErrorCode.TOO_LONG)
-        with m.Elif(position >= fmt.byte_capacity):
+        with m.Elif(beyond):
             m.d.comb += new_failure.eq(ErrorCode.FULL)
         if fmt.fixed:
-            with m.If((new_failure == 0) & word.last & (current_offset + 1 != fmt.record_size)):
+            with m.If((new_failure == 0) & word.last & (length != fmt.record_size)):
                 m.d.comb += final_failure.eq(ErrorCode.WRONG_SIZE)
             with m.Else():
                 m.d.comb += final_failure.eq(new_failure)
         else:
             m.d.comb += final_failure.eq(new_failure)
 
-        length = current_offset + 1
         m.d.comb += [
             self.data_port.address.eq(position),
             self.data_port.write_data.eq(word.data),
             self.data_port.write_enable.eq(valid & (new_failure == 0) & ~self.clear),
         ]
+        if self._fault == "overwrite":  # test-only mutant: records land over stored ones
+            m.d.comb += self.data_port.address.eq(current_offset)
         commit = Signal()
         m.d.comb += commit.eq(valid & word.last & (final_failure == 0) & ~self.clear)
         if not fmt.fixed:
@@ -132,17 +146,24 @@ class AppendMemory(wiring.Component):
 
         m.d.sync += self.refused.eq(0)
         with m.If(self.clear):
-            m.d.sync += [self.count.eq(0), self.bytes_used.eq(0), in_record.eq(0)]
+            m.d.sync += [
+                self.count.eq(0),
+                self.bytes_used.eq(0),
+                pointer.eq(0),
+                in_record.eq(0),
+            ]
         with m.Elif(valid):
+            stored = new_failure == 0
             m.d.sync += [
                 in_record.eq(~word.last),
-                offset.eq(Mux(new_failure == 0, length, current_offset)),
+                offset.eq(Mux(stored, length, current_offset)),
+                pointer.eq(Mux(stored, following, position)),
                 failure.eq(new_failure),
             ]
             with m.If(commit):
                 m.d.sync += [
                     self.count.eq(self.count + 1),
-                    self.bytes_used.eq(self.bytes_used + length),
+                    self.bytes_used.eq(following),
                 ]
             with m.Elif(word.last):
                 m.d.sync += [self.refused.eq(1), self.refusal_code.eq(final_failure)]
@@ -166,6 +187,9 @@ class AppendMemory(wiring.Component):
                 "write beyond capacity",
             ),
             Assert(self.bytes_used <= fmt.byte_capacity, "bytes_used beyond capacity"),
+            # invariants that make the properties above inductive
+            Assert(~in_record | (pointer == self.bytes_used + offset), "pointer out of step"),
+            Assert(offset <= fmt.max_length, "offset beyond max_length"),
             Assert(self.count <= fmt.max_records, "count beyond the record capacity"),
         ]
         return m

@@ -103,17 +103,25 @@ class MemGen(wiring.Component):
         m.submodules.index_generator = generator = IndexGenerator(
             fmt.max_records, self.generator, self.reset_seed
         )
-        m.submodules.readout = readout = Readout(fmt)
         data_storage = self.data_storage or LibMemoryStorage(fmt.byte_capacity, 8)
         m.submodules.data_storage = data_storage
-        ports = [(data_storage, appender.data_port, readout.data_port)]
+        table_storage = None
         if not fmt.fixed:
             entry_width = table_entry_layout(fmt).size
             table_storage = self.table_storage or LibMemoryStorage(fmt.max_records, entry_width)
             m.submodules.table_storage = table_storage
+        m.submodules.readout = readout = Readout(
+            fmt,
+            read_latency=getattr(data_storage, "read_latency", 1),
+            table_latency=getattr(table_storage, "read_latency", 1),
+        )
+        ports = [(data_storage, appender.data_port, readout.data_port)]
+        if table_storage is not None:
             ports.append((table_storage, appender.table_port, readout.table_port))
 
-        reading = Signal()  # the readout owns the storage ports
+        # The readout owns the storage ports: a flop equal to "in SAMPLING or RECITING", set and
+        # cleared with those transitions, so the read enables reach the storage one LUT from flops.
+        reading = Signal()
         for backend, writer, reader in ports:
             share_storage_port(m, backend, writer, reader, reading)
         m.d.comb += generator.count.eq(appender.count)
@@ -154,7 +162,7 @@ class MemGen(wiring.Component):
             with m.State("IDLE"):
                 m.d.comb += [self.commands.ready.eq(1), self.idle.eq(1)]
                 with m.If(self.commands.valid):
-                    m.d.sync += [opcode.eq(command.data), arguments.eq(0), argument_count.eq(0)]
+                    m.d.sync += [opcode.eq(command.data), argument_count.eq(0)]
                     with m.If(command.last):
                         with m.Switch(command.data):
                             with m.Case(Opcode.RECITE):
@@ -224,6 +232,7 @@ class MemGen(wiring.Component):
                     generator.request.payload.eq(amount),
                 ]
                 with m.If(generator.request.ready):
+                    m.d.sync += reading.eq(1)
                     m.next = "SAMPLING"
 
             with m.State("SAMPLING"):
@@ -235,7 +244,7 @@ class MemGen(wiring.Component):
                     m.d.sync += error_code.eq(ErrorCode.EMPTY)
                     m.next = "SEND_ERROR"
                 with m.Else():
-                    m.d.sync += [amount.eq(appender.count), recite_index.eq(0)]
+                    m.d.sync += [amount.eq(appender.count), recite_index.eq(0), reading.eq(1)]
                     m.next = "RECITING"
 
             with m.State("RECITING"):
@@ -267,6 +276,8 @@ class MemGen(wiring.Component):
                             m.d.sync += response_index.eq(0)
                             m.next = "IDLE"
 
+        # The readout holds nothing outside SAMPLING and RECITING, so its ready needs no state.
+        m.d.comb += readout.words.ready.eq(self.responses.ready)
         m.d.sync += Assert(
             ~generator.busy | reading, "index generator running outside a SAMPLE command"
         )
@@ -287,17 +298,16 @@ class MemGen(wiring.Component):
         """While sampling or reciting: the readout owns the storage and its bytes go out as
         RECORD responses; back to IDLE when the last of ``amount`` records has been taken."""
         m.d.comb += [
-            reading.eq(1),
             self.record_length.eq(readout.length),
             self.responses.valid.eq(readout.words.valid),
             self.responses.payload.kind.eq(ResponseKind.RECORD),
             self.responses.payload.data.eq(readout.words.payload.data),
             self.responses.payload.first.eq(readout.words.payload.first),
             self.responses.payload.last.eq(readout.words.payload.last),
-            readout.words.ready.eq(self.responses.ready),
         ]
         words = readout.words
         with m.If(words.valid & words.ready & words.payload.last):
             m.d.sync += amount.eq(amount - 1)
             with m.If(amount == 1):
+                m.d.sync += reading.eq(0)
                 m.next = "IDLE"

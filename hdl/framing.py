@@ -58,7 +58,9 @@ class Deframer(wiring.Component):
     Parameters
     ----------
     buffer_depth : int
-        Frame buffer bytes, a power of two of at least ``MAX_BODY``.
+        Frame buffer bytes, a power of two above ``MAX_BODY`` (a byte is refused when the
+        buffer held ``buffer_depth - 1`` bytes the clock before, so one frame of ``MAX_BODY``
+        always fits).
     idle_timeout : int
         Clocks without a byte after which a half-received frame is dropped.
     length_slots : int
@@ -82,9 +84,9 @@ class Deframer(wiring.Component):
         if fault not in (None, "unstable_output"):
             raise ValueError(f"Unknown fault {fault!r}")
         self._fault = fault  # test-only mutant: the buffer read port ignores stalls
-        if buffer_depth < MAX_BODY or buffer_depth & (buffer_depth - 1):
+        if buffer_depth <= MAX_BODY or buffer_depth & (buffer_depth - 1):
             raise ValueError(
-                f"buffer_depth must be a power of two >= {MAX_BODY}, not {buffer_depth}"
+                f"buffer_depth must be a power of two above {MAX_BODY}, not {buffer_depth}"
             )
         self.buffer_depth = buffer_depth
         self.idle_timeout = idle_timeout
@@ -135,7 +137,11 @@ class Deframer(wiring.Component):
             m.d.comb += decoded.eq(SLIP_END)
         with m.Elif(escaped & (byte == SLIP_ESC_ESC)):
             m.d.comb += decoded.eq(SLIP_ESC)
-        full = (write_pointer - read_pointer)[:pointer_width] == depth
+        # "Full" comes from a flop: the occupancy one clock back was at least depth - 1. At most
+        # one byte is written per clock, so the buffer is never overrun; at the boundary a byte
+        # may be refused one clock early (the frame answers OVERFLOW and is sent again).
+        full = Signal()
+        m.d.sync += full.eq((write_pointer - read_pointer)[:pointer_width] >= depth - 1)
         in_frame = (body_length != 0) | escaped | (failure != 0)
 
         def reset_frame(rollback):

@@ -59,7 +59,7 @@ STATE_WIDTH = 64
 #: Random word width after the output stage.
 WORD_WIDTH = 32
 #: Words in flight between the LFSR and the accept decision; discarded after each request.
-PIPELINE_DEPTH = 3
+PIPELINE_DEPTH = 4
 #: Bits of a request's amount field.
 AMOUNT_WIDTH = 32
 
@@ -235,21 +235,26 @@ class IndexGenerator(wiring.Component):
             ),
         ]
 
-        # Lock-step pipeline: engine -> s1 (sum) -> s2 (word) -> s3 (product) -> decision.
+        # Lock-step pipeline: engine -> s1 (sum) -> s2 (word) -> s3 (product) -> s4 (index and
+        # decision). The decision is registered so that the output's valid is a flop: the
+        # advance strobe that enables every stage and the LFSR (a global buffer) is then one
+        # LUT away from flops.
         m.submodules.lfsr = lfsr = LFSR(STATE_WIDTH, steps=STATE_WIDTH, reset_seed=self.reset_seed)
         wiring.connect(m, wiring.flipped(self.seed), lfsr.seed)
         advance = Signal()
-        valid_1, valid_2, valid_3 = Signal(), Signal(), Signal()
+        valid_1, valid_2, valid_3, valid_4 = Signal(), Signal(), Signal(), Signal()
         low_1, sum_1 = Signal(WORD_WIDTH), Signal(WORD_WIDTH)
         word_2 = Signal(WORD_WIDTH)
         product_3 = Signal(b + self.count_width)
         accepted = Signal()
+        index_4 = Signal(self.index_width)
+        accepted_4 = Signal()
 
         lo, hi = lfsr.state[:WORD_WIDTH], lfsr.state[WORD_WIDTH:]
-        index = product_3[b:]
+        index = index_4
         m.d.comb += [
             accepted.eq(product_3[:b] >= threshold),
-            self.indices.valid.eq(valid_3 & accepted),
+            self.indices.valid.eq(valid_4 & accepted_4),
             self.indices.payload.eq(index),
             advance.eq(running & (~self.indices.valid | self.indices.ready)),
             lfsr.enable.eq(advance),
@@ -268,6 +273,9 @@ class IndexGenerator(wiring.Component):
                 valid_2.eq(valid_1),
                 valid_3.eq(valid_2),
                 product_3.eq(word_2[WORD_WIDTH - b :] * self.count),
+                valid_4.eq(valid_3),
+                index_4.eq(product_3[b:]),
+                accepted_4.eq(accepted),
             ]
             if self.generator == "scrambled":
                 m.d.sync += [
@@ -282,7 +290,13 @@ class IndexGenerator(wiring.Component):
                 m.d.sync += remaining.eq(remaining - 1)
                 with m.If(remaining == 1):
                     # Done: discard the words in flight.
-                    m.d.sync += [running.eq(0), valid_1.eq(0), valid_2.eq(0), valid_3.eq(0)]
+                    m.d.sync += [
+                        running.eq(0),
+                        valid_1.eq(0),
+                        valid_2.eq(0),
+                        valid_3.eq(0),
+                        valid_4.eq(0),
+                    ]
         with m.Elif(self.request.valid & self.request.ready):
             m.d.sync += [remaining.eq(self.request.payload), running.eq(self.request.payload != 0)]
 
@@ -296,6 +310,8 @@ class IndexGenerator(wiring.Component):
             # invariants that make the properties above inductive
             Assert(~threshold_ready | (threshold_steps == 0), "threshold ready while computing"),
             Assert(~running | threshold_ready, "request running without its threshold"),
-            Assert(running | ~(valid_1 | valid_2 | valid_3), "words in flight while idle"),
+            Assert(
+                running | ~(valid_1 | valid_2 | valid_3 | valid_4), "words in flight while idle"
+            ),
         ]
         return m

@@ -6,14 +6,16 @@ Pipeline, advancing together whenever the output is empty or taken (``advance``)
    multiplied by the record size (fixed mode, one register);
 2. expander: walks the record's addresses, one per clock; while it issues a record's last address
    it already loads the next record, so records follow each other with no bubble;
-3. data read: the storage's read port (one-clock latency, held while stalled) and the flags.
+3. data read: the storage's read port (one clock, or the backend's ``read_latency``; held while
+   stalled) and the flags beside it.
 
 Throughput: one byte per clock for any mix of record lengths, 1-byte records included, as long as
-indices arrive one per clock. Latency: 3 clocks from index to first byte. Under backpressure the
-whole pipeline holds, so no byte is dropped, duplicated or reordered (asserted: output stable).
+indices arrive one per clock. Latency from index to first byte: 1 clock plus the table and data
+read latencies (3 with one-clock memories). Under backpressure the whole pipeline holds, so no
+byte is dropped, duplicated or reordered (asserted: output stable).
 """
 
-from amaranth.hdl import Module, Signal
+from amaranth.hdl import Cat, Module, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -30,6 +32,12 @@ class Readout(wiring.Component):
     Parameters
     ----------
     record_format : RecordFormat
+    read_latency : int
+        Clocks from ``data_port.read_enable`` to its ``read_data`` (the storage backend's
+        ``read_latency``; every register of the backend's read pipeline must advance with
+        ``read_enable`` only).
+    table_latency : int
+        The same for ``table_port`` (variable-length mode).
 
     Members
     -------
@@ -47,9 +55,15 @@ class Readout(wiring.Component):
         Reads the record table (variable-length mode only).
     """
 
-    def __init__(self, record_format, *, fault=None):
+    def __init__(self, record_format, *, read_latency=1, table_latency=1, fault=None):
         if fault not in (None, "unstable_data"):
             raise ValueError(f"Unknown fault {fault!r}")
+        if not isinstance(read_latency, int) or read_latency < 1:
+            raise ValueError(f"Read latency must be a positive integer, not {read_latency!r}")
+        if not isinstance(table_latency, int) or table_latency < 1:
+            raise ValueError(f"Table latency must be a positive integer, not {table_latency!r}")
+        self.read_latency = read_latency
+        self.table_latency = table_latency
         self._fault = fault  # test-only mutant: the data read port ignores stalls
         self.format = record_format
         members = {
@@ -78,8 +92,19 @@ class Readout(wiring.Component):
             load_1.eq(~valid_1 | take_1),
             self.indices.ready.eq(load_1),
         ]
+        # Variable mode: the table read takes ``table_latency`` clocks; the index's valid flag
+        # travels beside it, every stage advancing with ``load_1``.
+        stages = 1 if fmt.fixed else self.table_latency
+        valid = self.indices.valid
+        in_table = []
+        for stage in range(stages - 1):
+            delayed = Signal(name=f"valid_1_d{stage}")
+            with m.If(load_1):
+                m.d.sync += delayed.eq(valid)
+            valid = delayed
+            in_table.append(delayed)
         with m.If(load_1):
-            m.d.sync += valid_1.eq(self.indices.valid)
+            m.d.sync += valid_1.eq(valid)
         if fmt.fixed:
             with m.If(load_1):
                 m.d.sync += start_1.eq(self.indices.payload * fmt.record_size)
@@ -120,25 +145,35 @@ class Readout(wiring.Component):
                 first_2.eq(0),
             ]
 
-        # Stage 3: data read.
+        # Stage 3: data read, ``read_latency`` clocks; the flags travel beside the storage's
+        # pipeline, every register of which advances with ``read_enable``.
         first_3, last_3 = Signal(), Signal()
         m.d.comb += [
             self.data_port.address.eq(address_2),
             self.data_port.read_enable.eq(advance if self._fault is None else 1),
         ]
-        with m.If(advance):
-            m.d.sync += [
-                valid_3.eq(busy_2),
-                first_3.eq(first_2),
-                last_3.eq(last_2),
-                self.length.eq(length_2),
-            ]
+        flags = [(busy_2, first_2, last_2, length_2)]
+        for stage in range(self.read_latency):
+            final = stage == self.read_latency - 1
+            registers = (
+                (valid_3, first_3, last_3, self.length)
+                if final
+                else (
+                    Signal(name=f"valid_d{stage}"),
+                    Signal(name=f"first_d{stage}"),
+                    Signal(name=f"last_d{stage}"),
+                    Signal(fmt.length_width, name=f"length_d{stage}"),
+                )
+            )
+            with m.If(advance):
+                m.d.sync += [r.eq(v) for r, v in zip(registers, flags[-1], strict=True)]
+            flags.append(registers)
         m.d.comb += [
             self.words.valid.eq(valid_3),
             self.words.payload.data.eq(self.data_port.read_data),
             self.words.payload.first.eq(first_3),
             self.words.payload.last.eq(last_3),
-            self.busy.eq(valid_1 | busy_2 | valid_3),
+            self.busy.eq(valid_1 | busy_2 | Cat(*(f[0] for f in flags[1:]), *in_table).any()),
         ]
         assert_stream_stable(m, self.words, "words")
         return m

@@ -1,15 +1,18 @@
 """Storage backends: the memory that holds records, behind one single-port interface.
 
 A backend is a component with the flipped :class:`StorageSignature`: one address, a write strobe
-and a read strobe per clock. Read latency is one clock; ``read_data`` holds its value while
-``read_enable`` is low (so a stalled pipeline keeps its word). A write and a read never happen in
+and a read strobe per clock. Read latency is one clock unless the backend says otherwise in a
+``read_latency`` attribute; ``read_data`` holds its value while ``read_enable`` is low (so a
+stalled pipeline keeps its word). A write and a read never happen in
 the same clock here: appending and reading out are separate commands of the core.
 
 :class:`LibMemoryStorage` maps onto ``lib.memory`` (block RAM); a board may substitute its own
-backend (for example iCE40 SPRAM) with the same signature.
+backend (for example iCE40 SPRAM) with the same signature. Backends built for timing
+(:class:`RegisteredWrites`, :class:`BankedStorage`) have a side each for the writer and the
+reader (``writes``, ``reads``) and a ``share`` method that :func:`share_storage_port` uses.
 """
 
-from amaranth.hdl import Assert, Module, Mux, Signal
+from amaranth.hdl import Assert, Cat, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -18,7 +21,9 @@ from .records import table_entry_layout
 
 __all__ = [
     "StorageSignature",
+    "BankedStorage",
     "LibMemoryStorage",
+    "RegisteredBank",
     "RegisteredWrites",
     "share_storage_port",
     "storage_ports",
@@ -101,6 +106,154 @@ class LibMemoryStorage(wiring.Component):
         return m
 
 
+def _share_sides(backend, m, writer, reader, reading):
+    """Wire a backend with separate ``writes`` and ``reads`` sides to the append memory's port
+    and the readout's. Reads are not gated (see :class:`RegisteredWrites`); a read the readout
+    uses must not come within two clocks of a write (asserted)."""
+    m.d.comb += [
+        backend.writes.address.eq(writer.address),
+        backend.writes.write_data.eq(writer.write_data),
+        backend.writes.write_enable.eq(~reading & writer.write_enable),
+        backend.reads.address.eq(reader.address),
+        backend.reads.read_enable.eq(reader.read_enable),
+        reader.read_data.eq(backend.reads.read_data),
+    ]
+    recent = Signal(2)  # writes in the last two clocks
+    m.d.sync += recent.eq(Cat(backend.writes.write_enable, recent[0]))
+    m.d.comb += Assert(
+        ~(reading & reader.read_enable & recent.any()), "storage read within two clocks of a write"
+    )
+
+
+class RegisteredBank(wiring.Component):
+    """``depth`` words in ``lib.memory``, read latency two: a synchronous read and a register,
+    both advancing with ``read_enable`` only."""
+
+    def __init__(self, depth, width):
+        self.depth = depth
+        super().__init__(
+            {
+                "address": In(max(1, (depth - 1).bit_length())),
+                "write_data": In(width),
+                "write_enable": In(1),
+                "read_enable": In(1),
+                "read_data": Out(width),
+            }
+        )
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.memory = memory = Memory(shape=len(self.write_data), depth=self.depth, init=[])
+        write = memory.write_port()
+        read = memory.read_port()
+        m.d.comb += [
+            write.addr.eq(self.address),
+            write.data.eq(self.write_data),
+            write.en.eq(self.write_enable),
+            read.addr.eq(self.address),
+            read.en.eq(self.read_enable),
+        ]
+        with m.If(self.read_enable):
+            m.d.sync += self.read_data.eq(read.data)
+        return m
+
+
+class BankedStorage(wiring.Component):
+    """``depth`` words of ``width`` bits in banks of ``bank_depth``, read through registers.
+
+    For a memory spread over a whole die (the ECP5-85F's 192 DP16KD): one bank per block RAM,
+    each with a register on its output, so no logic sits between a block and its register.
+    ``bank_factory`` makes a bank (ports ``address``, ``write_data``, ``write_enable``,
+    ``read_enable``, ``read_data``; read latency two clocks): by default a
+    :class:`RegisteredBank`, on the ULX3S a :class:`~memgen.hdl.dp16kd.DP16KDBank` whose register
+    is the block's own. The bank multiplexer is a tree of ``fan_in``-way
+    multiplexers with a register after each level, so no path crosses the die and a multiplexer
+    at once. Every read register advances with ``read_enable`` only (the bank select travels
+    with them), so ``read_data`` holds while reads stall, as the readout needs.
+
+    ``read_latency`` = 2 + levels of the tree (4 for 192 banks of 16).
+    """
+
+    def __init__(self, depth, width, *, bank_depth=2048, fan_in=16, bank_factory=None):
+        if depth < 1 or bank_depth < 2 or bank_depth & (bank_depth - 1):
+            raise ValueError("Depth must be positive and bank depth a power of two of 2 or more")
+        self.bank_factory = bank_factory or (lambda: RegisteredBank(bank_depth, width))
+        if fan_in < 2 or fan_in & (fan_in - 1):
+            raise ValueError(f"Fan-in must be a power of two of 2 or more, not {fan_in}")
+        self.depth = depth
+        self.width = width
+        self.bank_depth = bank_depth
+        self.fan_in = fan_in
+        self.banks = -(-depth // bank_depth)
+        self.levels = 0
+        while fan_in**self.levels < self.banks:
+            self.levels += 1
+        self.read_latency = 2 + self.levels
+        address_width = max(1, (depth - 1).bit_length())
+        side = StorageSignature(address_width, width)
+        super().__init__({"writes": In(side), "reads": In(side)})
+
+    def share(self, m, writer, reader, reading):
+        """Connect the append memory's port and the readout's (see :func:`share_storage_port`)."""
+        _share_sides(self, m, writer, reader, reading)
+
+    def elaborate(self, platform):
+        m = Module()
+        writes, reads = self.writes, self.reads
+        low_bits = (self.bank_depth - 1).bit_length()
+        bank = writes.address[low_bits:]
+
+        # Writes are registered, the bank decoded into one write enable flop per bank (placed
+        # next to its block), so no decoder sits in front of a die-wide route; each block's
+        # address is one multiplexer of flops (the registered write's or the readout's).
+        write_pending = Signal()
+        write_offset = Signal(low_bits)
+        write_data = Signal(self.width)
+        m.d.sync += [
+            write_pending.eq(writes.write_enable),
+            write_offset.eq(writes.address[:low_bits]),
+            write_data.eq(writes.write_data),
+        ]
+        level = []
+        for index in range(self.banks):
+            block = self.bank_factory()
+            m.submodules[f"bank{index}"] = block
+            write_enable = Signal(name=f"bank{index}_write")
+            m.d.sync += write_enable.eq(writes.write_enable & (bank == index))
+            m.d.comb += [
+                block.address.eq(Mux(write_pending, write_offset, reads.address[:low_bits])),
+                block.write_data.eq(write_data),
+                block.write_enable.eq(write_enable),
+                block.read_enable.eq(reads.read_enable),
+            ]
+            level.append(block.read_data)
+
+        # The bank number of each read, two registers behind (block RAM and bank register).
+        select = reads.address[low_bits:]
+        for stage in range(2):
+            delayed = Signal(len(bank), name=f"select_d{stage}")
+            with m.If(reads.read_enable):
+                m.d.sync += delayed.eq(select)
+            select = delayed
+
+        step = (self.fan_in - 1).bit_length()
+        for depth in range(self.levels):
+            chosen = select[:step]
+            outputs = []
+            for group in range(-(-len(level) // self.fan_in)):
+                inputs = level[group * self.fan_in : (group + 1) * self.fan_in]
+                output = Signal(self.width, name=f"mux{depth}_{group}")
+                with m.If(reads.read_enable):
+                    m.d.sync += output.eq(Cat(*inputs).word_select(chosen, self.width))
+                outputs.append(output)
+            rest = Signal(max(1, len(select) - step), name=f"select_l{depth}")
+            with m.If(reads.read_enable):
+                m.d.sync += rest.eq(select[step:])
+            level, select = outputs, rest
+        m.d.comb += reads.read_data.eq(level[0])
+        return m
+
+
 class RegisteredWrites(wiring.Component):
     """A backend whose writes are registered for one clock on the way in, for timing.
 
@@ -108,8 +261,12 @@ class RegisteredWrites(wiring.Component):
     length check, address sum); registering the write cuts that decision off the memory's own
     setup time. Writer and reader have a port each (``writes``, ``reads``), so the reader's
     address reaches the memory without passing the writer's: the one multiplexer is steered by
-    the registered write. A read must not come in the clock after a write (the write is still on
-    its way): the core never reads right after appending, which an assertion checks.
+    the registered write. Reads are not gated: the readout's read strobe (its pipeline advance,
+    high whenever it is idle) reaches the memory one LUT from flops, which matters where it fans
+    out over a whole die. A read outside the readout's turn returns nothing anyone uses, and the
+    port's clock enable then also serves the writes. A read the readout uses must not come
+    within two clocks of a write (writes may be registered once more in the backend): the core
+    never reads right after appending, which an assertion checks.
     """
 
     def __init__(self, backend):
@@ -117,19 +274,13 @@ class RegisteredWrites(wiring.Component):
         signature = backend.port.signature.flip()
         self.address_width = signature.address_width
         self.data_width = signature.data_width
+        self.read_latency = getattr(backend, "read_latency", 1)
         side = StorageSignature(self.address_width, self.data_width)
         super().__init__({"writes": In(side), "reads": In(side)})
 
     def share(self, m, writer, reader, reading):
         """Connect the append memory's port and the readout's (see :func:`share_storage_port`)."""
-        m.d.comb += [
-            self.writes.address.eq(writer.address),
-            self.writes.write_data.eq(writer.write_data),
-            self.writes.write_enable.eq(~reading & writer.write_enable),
-            self.reads.address.eq(reader.address),
-            self.reads.read_enable.eq(reading & reader.read_enable),
-            reader.read_data.eq(self.reads.read_data),
-        ]
+        _share_sides(self, m, writer, reader, reading)
 
     def elaborate(self, platform):
         m = Module()
@@ -148,6 +299,5 @@ class RegisteredWrites(wiring.Component):
             backend.port.write_enable.eq(pending),
             backend.port.read_enable.eq(self.reads.read_enable),
             self.reads.read_data.eq(backend.port.read_data),
-            Assert(~(pending & self.reads.read_enable), "storage read in the clock after a write"),
         ]
         return m

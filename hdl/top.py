@@ -29,6 +29,24 @@ __all__ = ["LinkDevice", "MemGenTop", "DEFAULT_BAUD"]
 DEFAULT_BAUD = 3_000_000
 
 
+def _side_slice(m, name, source, sink, side_in, side_out):
+    """Connect stream ``source`` to ``sink`` through a :class:`SkidBuffer` that carries the
+    signal ``side_in`` (which belongs to the word on ``source``) along to ``side_out``."""
+    layout = data.StructLayout({"word": source.payload.shape(), "side": len(side_in)})
+    m.submodules[name] = buffer = SkidBuffer(layout)
+    m.d.comb += [
+        buffer.input.valid.eq(source.valid),
+        buffer.input.payload.word.eq(source.payload),
+        buffer.input.payload.side.eq(side_in),
+        source.ready.eq(buffer.input.ready),
+        sink.valid.eq(buffer.output.valid),
+        sink.payload.eq(buffer.output.payload.word),
+        side_out.eq(buffer.output.payload.side),
+        buffer.output.ready.eq(sink.ready),
+    ]
+    return buffer
+
+
 class LinkDevice(wiring.Component):
     """Deframer, command processor, core and framer, with byte streams at both ends.
 
@@ -91,33 +109,54 @@ class LinkDevice(wiring.Component):
         m.submodules.framer = framer = Framer()
 
         wiring.connect(m, wiring.flipped(self.rx_bytes), deframer.bytes)
-        wiring.connect(m, deframer.frames, processor.frames)
-        wiring.connect(m, processor.commands, core.commands)
-        wiring.connect(m, core.responses, processor.responses)
+        # Frames reach the processor through a register slice, each byte with its frame's
+        # length: it cuts the path from the deframer's buffer (a block RAM, slow to its output
+        # on both families) into the processor's parsing.
+        _side_slice(
+            m,
+            "frame_slice",
+            deframer.frames,
+            processor.frames,
+            deframer.frame_length,
+            processor.frame_length,
+        )
+        # Commands reach the core through a register slice: it cuts the path from the
+        # processor's parsing into the core's decoding and the append memory's checks.
+        m.submodules.command_slice = command_slice = SkidBuffer(RecordWord)
+        wiring.connect(m, processor.commands, command_slice.input)
+        wiring.connect(m, command_slice.output, core.commands)
+        # The core's responses reach the processor through a register slice, each record byte
+        # with its record's length: it cuts the ready chain from the processor's reply logic
+        # back through the readout into the index generator. For the processor the core is idle
+        # only once both slices are empty too (a slice's output valid is a flop, and its skid
+        # is never full while the output is empty).
+        response_slice = _side_slice(
+            m,
+            "response_slice",
+            core.responses,
+            processor.responses,
+            core.record_length,
+            processor.record_length,
+        )
+        m.d.comb += processor.core_idle.eq(
+            core.idle & ~command_slice.output.valid & ~response_slice.output.valid
+        )
         # The reply packets reach the framer through a register slice, their sequence number
         # with them: it cuts the path from the storage's read data through the readout and the
         # processor into the framer's CRC.
-        m.submodules.packet_slice = packet_slice = SkidBuffer(
-            data.StructLayout({"word": RecordWord, "sequence": 8})
+        _side_slice(
+            m,
+            "packet_slice",
+            processor.packets,
+            framer.packets,
+            processor.sequence,
+            framer.sequence,
         )
-        m.d.comb += [
-            packet_slice.input.valid.eq(processor.packets.valid),
-            packet_slice.input.payload.word.eq(processor.packets.payload),
-            packet_slice.input.payload.sequence.eq(processor.sequence),
-            processor.packets.ready.eq(packet_slice.input.ready),
-            framer.packets.valid.eq(packet_slice.output.valid),
-            framer.packets.payload.eq(packet_slice.output.payload.word),
-            framer.sequence.eq(packet_slice.output.payload.sequence),
-            packet_slice.output.ready.eq(framer.packets.ready),
-        ]
         wiring.connect(m, framer.bytes, wiring.flipped(self.tx_bytes))
         m.d.comb += [
-            processor.frame_length.eq(deframer.frame_length),
             processor.rejected.eq(deframer.rejected),
             processor.rejection.eq(deframer.rejection),
             processor.uart_error.eq(self.uart_error),
-            processor.record_length.eq(core.record_length),
-            processor.core_idle.eq(core.idle),
         ]
         return m
 

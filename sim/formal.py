@@ -167,7 +167,7 @@ class DeframerHarness(_Harness):
     """Any bytes on the line, any backpressure: checked frames come out stable."""
 
     def __init__(self, fault=None):
-        super().__init__(Deframer(buffer_depth=512, idle_timeout=20, length_slots=2, fault=fault))
+        super().__init__(Deframer(buffer_depth=1024, idle_timeout=20, length_slots=2, fault=fault))
 
     def contract(self, m, dut):
         stalled_for = _stall_counter(m, dut.frames, "frames")

@@ -1,0 +1,122 @@
+"""ECP5 block RAM with its output register: one DP16KD as 2,048 bytes, read latency two clocks.
+
+Yosys maps ``lib.memory`` onto DP16KD without the block's output register (``REGMODE`` NOREG),
+and then the block's clock-to-output (about 5.6 ns on the LFE5U-85F, speed grade 6) plus the route
+to the nearest flop uses most of a 10 ns clock; across the 192 blocks of the ULX3S record
+storage the placer cannot keep every such flop next to its block. With ``REGMODE_A = "OUTREG"`` the
+register is inside the block. :class:`DP16KDBank` instantiates the primitive on an ECP5 platform
+and otherwise (the Amaranth simulator, Verilog for cocotb or Verilator) a model with the same
+timing (:class:`~memgen.hdl.storage.RegisteredBank`): a synchronous read and a register, both
+advancing with ``read_enable`` only.
+"""
+
+from amaranth.hdl import ClockSignal, Const, Instance, Module
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from .storage import RegisteredBank
+
+__all__ = ["DP16KDBank", "DP16KD_BYTES"]
+
+#: One DP16KD in its 2,048 x 9 configuration, eight bits used.
+DP16KD_BYTES = 2048
+#: Port widths of a DP16KD by depth (the configurations without byte enables).
+_WIDTH_BY_DEPTH = {16384: 1, 8192: 2, 4096: 4, 2048: 9}
+
+
+class DP16KDBank(wiring.Component):
+    """``depth`` words of ``width`` bits on port A of DP16KDs side by side, output registered.
+
+    ``read_data`` is the word at the ``address`` of the read two ``read_enable`` clocks back and
+    holds while ``read_enable`` is low. A write (``write_enable``) stores ``write_data`` and does
+    not disturb the output (``WRITEMODE_A`` NORMAL).
+
+    Parameters
+    ----------
+    width : int
+    depth : int
+        2,048 (9 bits per block), 4,096 (4), 8,192 (2) or 16,384 (1).
+    """
+
+    def __init__(self, width=8, depth=DP16KD_BYTES, *, primitive=None):
+        if depth not in _WIDTH_BY_DEPTH:
+            raise ValueError(f"DP16KD depth must be one of {sorted(_WIDTH_BY_DEPTH)}, not {depth}")
+        self.width = width
+        self.depth = depth
+        self.primitive = primitive
+        super().__init__(
+            {
+                "address": In((depth - 1).bit_length()),
+                "write_data": In(width),
+                "write_enable": In(1),
+                "read_enable": In(1),
+                "read_data": Out(width),
+            }
+        )
+
+    def _use_primitive(self, platform):
+        if self.primitive is not None:
+            return self.primitive
+        return platform is not None and str(getattr(platform, "family", "")).lower() == "ecp5"
+
+    def _primitive(self, block_width, address_bits, write_data, read_data):
+        ports = {
+            "p_DATA_WIDTH_A": block_width,
+            "p_DATA_WIDTH_B": block_width,
+            "p_REGMODE_A": "OUTREG",
+            "p_REGMODE_B": "NOREG",
+            "p_RESETMODE": "SYNC",
+            "p_ASYNC_RESET_RELEASE": "SYNC",
+            "p_CSDECODE_A": "0b000",
+            "p_CSDECODE_B": "0b000",
+            "p_WRITEMODE_A": "NORMAL",
+            "p_WRITEMODE_B": "NORMAL",
+            "p_GSR": "DISABLED",
+            "i_CLKA": ClockSignal(),
+            "i_CEA": self.read_enable | self.write_enable,
+            "i_OCEA": self.read_enable,
+            "i_WEA": self.write_enable,
+            "i_RSTA": Const(0),
+            "i_CLKB": Const(0),
+            "i_CEB": Const(0),
+            "i_OCEB": Const(0),
+            "i_WEB": Const(0),
+            "i_RSTB": Const(0),
+        }
+        unused = 14 - address_bits  # the word address is ADA13 down to ADA(14 - address_bits)
+        for bit in range(3):
+            ports[f"i_CSA{bit}"] = Const(0)
+            ports[f"i_CSB{bit}"] = Const(0)
+        for bit in range(14):
+            ports[f"i_ADB{bit}"] = Const(0)
+            ports[f"i_ADA{bit}"] = self.address[bit - unused] if bit >= unused else Const(0)
+        for bit in range(18):
+            ports[f"i_DIA{bit}"] = write_data[bit] if bit < len(write_data) else Const(0)
+            ports[f"i_DIB{bit}"] = Const(0)
+            if bit < len(read_data):
+                ports[f"o_DOA{bit}"] = read_data[bit]
+        return Instance("DP16KD", **ports)
+
+    def elaborate(self, platform):
+        m = Module()
+        if self._use_primitive(platform):
+            block_width = _WIDTH_BY_DEPTH[self.depth]
+            address_bits = len(self.address)
+            for block, low in enumerate(range(0, self.width, block_width)):
+                bits = min(block_width, self.width - low)
+                m.submodules[f"dp16kd{block}"] = self._primitive(
+                    block_width,
+                    address_bits,
+                    self.write_data[low : low + bits],
+                    self.read_data[low : low + bits],
+                )
+            return m
+        m.submodules.model = model = RegisteredBank(self.depth, self.width)
+        m.d.comb += [
+            model.address.eq(self.address),
+            model.write_data.eq(self.write_data),
+            model.write_enable.eq(self.write_enable),
+            model.read_enable.eq(self.read_enable),
+            self.read_data.eq(model.read_data),
+        ]
+        return m
