@@ -310,6 +310,8 @@ class IndexGenerator(wiring.Component):
             # invariants that make the properties above inductive
             Assert(~threshold_ready | (threshold_steps == 0), "threshold ready while computing"),
             Assert(~running | threshold_ready, "request running without its threshold"),
+            Assert(~valid_3 | (product_3[b:] < self.count), "product beyond count"),
+            Assert(~valid_4 | (index_4 < self.count), "candidate index >= count"),
             Assert(
                 running | ~(valid_1 | valid_2 | valid_3 | valid_4), "words in flight while idle"
             ),
