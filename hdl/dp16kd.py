@@ -12,9 +12,8 @@ advancing with ``read_enable`` only.
 
 from amaranth.hdl import ClockSignal, Const, Instance, Module
 from amaranth.lib import wiring
-from amaranth.lib.wiring import In, Out
 
-from .storage import RegisteredBank
+from .storage import RegisteredBank, bank_signature
 
 __all__ = ["DP16KDBank", "DP16KD_BYTES"]
 
@@ -44,15 +43,7 @@ class DP16KDBank(wiring.Component):
         self.width = width
         self.depth = depth
         self.primitive = primitive
-        super().__init__(
-            {
-                "address": In((depth - 1).bit_length()),
-                "write_data": In(width),
-                "write_enable": In(1),
-                "read_enable": In(1),
-                "read_data": Out(width),
-            }
-        )
+        super().__init__(bank_signature(depth, width))
 
     def _use_primitive(self, platform):
         if self.primitive is not None:

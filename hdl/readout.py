@@ -20,6 +20,7 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .checks import assert_stream_stable
+from .pipeline import delay_line
 from .records import RecordWord, table_entry_layout
 from .storage import storage_ports
 
@@ -95,16 +96,9 @@ class Readout(wiring.Component):
         # Variable mode: the table read takes ``table_latency`` clocks; the index's valid flag
         # travels beside it, every stage advancing with ``load_1``.
         stages = 1 if fmt.fixed else self.table_latency
-        valid = self.indices.valid
-        in_table = []
-        for stage in range(stages - 1):
-            delayed = Signal(name=f"valid_1_d{stage}")
-            with m.If(load_1):
-                m.d.sync += delayed.eq(valid)
-            valid = delayed
-            in_table.append(delayed)
+        in_table = delay_line(m, self.indices.valid, stages - 1, load_1, "valid_1")
         with m.If(load_1):
-            m.d.sync += valid_1.eq(valid)
+            m.d.sync += valid_1.eq(in_table[-1] if in_table else self.indices.valid)
         if fmt.fixed:
             with m.If(load_1):
                 m.d.sync += start_1.eq(self.indices.payload * fmt.record_size)
@@ -152,28 +146,20 @@ class Readout(wiring.Component):
             self.data_port.address.eq(address_2),
             self.data_port.read_enable.eq(advance if self._fault is None else 1),
         ]
-        flags = [(busy_2, first_2, last_2, length_2)]
-        for stage in range(self.read_latency):
-            final = stage == self.read_latency - 1
-            registers = (
-                (valid_3, first_3, last_3, self.length)
-                if final
-                else (
-                    Signal(name=f"valid_d{stage}"),
-                    Signal(name=f"first_d{stage}"),
-                    Signal(name=f"last_d{stage}"),
-                    Signal(fmt.length_width, name=f"length_d{stage}"),
-                )
+        flags = Cat(busy_2, first_2, last_2, length_2)
+        in_read = delay_line(m, flags, self.read_latency - 1, advance, "flags")
+        with m.If(advance):
+            m.d.sync += Cat(valid_3, first_3, last_3, self.length).eq(
+                in_read[-1] if in_read else flags
             )
-            with m.If(advance):
-                m.d.sync += [r.eq(v) for r, v in zip(registers, flags[-1], strict=True)]
-            flags.append(registers)
         m.d.comb += [
             self.words.valid.eq(valid_3),
             self.words.payload.data.eq(self.data_port.read_data),
             self.words.payload.first.eq(first_3),
             self.words.payload.last.eq(last_3),
-            self.busy.eq(valid_1 | busy_2 | Cat(*(f[0] for f in flags[1:]), *in_table).any()),
+            self.busy.eq(
+                valid_1 | busy_2 | valid_3 | Cat(*in_table, *(f[0] for f in in_read)).any()
+            ),
         ]
         assert_stream_stable(m, self.words, "words")
         return m

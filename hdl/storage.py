@@ -17,11 +17,13 @@ from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
+from .pipeline import delay_line
 from .records import table_entry_layout
 
 __all__ = [
     "StorageSignature",
     "BankedStorage",
+    "bank_signature",
     "LibMemoryStorage",
     "RegisteredBank",
     "RegisteredWrites",
@@ -63,7 +65,8 @@ def share_storage_port(m, backend, writer, reader, reading):
     """Give the ``backend`` component's port to ``writer`` (the append memory) or, while
     ``reading``, to ``reader`` (the readout). Only the owner's strobes reach the backend.
 
-    A backend with its own ``share`` method (:class:`RegisteredWrites`) wires the two itself."""
+    A backend with its own ``share`` method (:class:`RegisteredWrites`, :class:`BankedStorage`)
+    wires the two itself."""
     if hasattr(backend, "share"):
         backend.share(m, writer, reader, reading)
         return
@@ -125,21 +128,27 @@ def _share_sides(backend, m, writer, reader, reading):
     )
 
 
+def bank_signature(depth, width):
+    """The ports of one bank of :class:`BankedStorage` (``read_data`` two ``read_enable``
+    clocks after its ``address``)."""
+    return wiring.Signature(
+        {
+            "address": In(max(1, (depth - 1).bit_length())),
+            "write_data": In(width),
+            "write_enable": In(1),
+            "read_enable": In(1),
+            "read_data": Out(width),
+        }
+    )
+
+
 class RegisteredBank(wiring.Component):
     """``depth`` words in ``lib.memory``, read latency two: a synchronous read and a register,
     both advancing with ``read_enable`` only."""
 
     def __init__(self, depth, width):
         self.depth = depth
-        super().__init__(
-            {
-                "address": In(max(1, (depth - 1).bit_length())),
-                "write_data": In(width),
-                "write_enable": In(1),
-                "read_enable": In(1),
-                "read_data": Out(width),
-            }
-        )
+        super().__init__(bank_signature(depth, width))
 
     def elaborate(self, platform):
         m = Module()
@@ -163,8 +172,7 @@ class BankedStorage(wiring.Component):
 
     For a memory spread over a whole die (the ECP5-85F's 192 DP16KD): one bank per block RAM,
     each with a register on its output, so no logic sits between a block and its register.
-    ``bank_factory`` makes a bank (ports ``address``, ``write_data``, ``write_enable``,
-    ``read_enable``, ``read_data``; read latency two clocks): by default a
+    ``bank_factory`` makes a bank (a component with :func:`bank_signature`): by default a
     :class:`RegisteredBank`, on the ULX3S a :class:`~memgen.hdl.dp16kd.DP16KDBank` whose register
     is the block's own. The bank multiplexer is a tree of ``fan_in``-way
     multiplexers with a register after each level, so no path crosses the die and a multiplexer
@@ -177,9 +185,9 @@ class BankedStorage(wiring.Component):
     def __init__(self, depth, width, *, bank_depth=2048, fan_in=16, bank_factory=None):
         if depth < 1 or bank_depth < 2 or bank_depth & (bank_depth - 1):
             raise ValueError("Depth must be positive and bank depth a power of two of 2 or more")
-        self.bank_factory = bank_factory or (lambda: RegisteredBank(bank_depth, width))
         if fan_in < 2 or fan_in & (fan_in - 1):
             raise ValueError(f"Fan-in must be a power of two of 2 or more, not {fan_in}")
+        self.bank_factory = bank_factory or (lambda: RegisteredBank(bank_depth, width))
         self.depth = depth
         self.width = width
         self.bank_depth = bank_depth
@@ -201,7 +209,6 @@ class BankedStorage(wiring.Component):
         m = Module()
         writes, reads = self.writes, self.reads
         low_bits = (self.bank_depth - 1).bit_length()
-        bank = writes.address[low_bits:]
 
         # Writes are registered, the bank decoded into one write enable flop per bank (placed
         # next to its block), so no decoder sits in front of a die-wide route; each block's
@@ -219,7 +226,7 @@ class BankedStorage(wiring.Component):
             block = self.bank_factory()
             m.submodules[f"bank{index}"] = block
             write_enable = Signal(name=f"bank{index}_write")
-            m.d.sync += write_enable.eq(writes.write_enable & (bank == index))
+            m.d.sync += write_enable.eq(writes.write_enable & (writes.address[low_bits:] == index))
             m.d.comb += [
                 block.address.eq(Mux(write_pending, write_offset, reads.address[:low_bits])),
                 block.write_data.eq(write_data),
@@ -229,12 +236,7 @@ class BankedStorage(wiring.Component):
             level.append(block.read_data)
 
         # The bank number of each read, two registers behind (block RAM and bank register).
-        select = reads.address[low_bits:]
-        for stage in range(2):
-            delayed = Signal(len(bank), name=f"select_d{stage}")
-            with m.If(reads.read_enable):
-                m.d.sync += delayed.eq(select)
-            select = delayed
+        select = delay_line(m, reads.address[low_bits:], 2, reads.read_enable, "select")[-1]
 
         step = (self.fan_in - 1).bit_length()
         for depth in range(self.levels):

@@ -41,7 +41,7 @@ def test_build(name, reports):
 @pytest.mark.slow
 @pytest.mark.xfail(
     strict=True,
-    reason="issue 4 open: the full design reaches 32.6 MHz of 48 MHz on the UP5K and 90.2 MHz "
+    reason="issue 4 open: the full design reaches 31.6 MHz of 48 MHz on the UP5K and 85.4 MHz "
     "of 100 MHz on the ECP5-85F (results/boards.json); the processor's parsing, the deframer's "
     "end-of-frame checks and the readout's stall chain are not yet pipelined",
 )
