@@ -71,8 +71,8 @@ def _pll(m, platform):
 
 
 def _storage(record_format, primitive):
-    """Records in 192 banks of one DP16KD each (2,048 x 8), read through a registered bank
-    multiplexer (see :class:`BankedStorage`); the table (4,096 entries) in DP16KDs of 4,096 x 4,
+    """Records in 192 banks of one DP16KD each (2,048 x 8), read through a registered tree of
+    8-way bank multiplexers (see :class:`BankedStorage`); the table (4,096 entries) in DP16KDs of 4,096 x 4,
     also with their output registers. Writes registered (by the banked storage itself)."""
     entry = table_entry_layout(record_format).size
     return {
@@ -80,6 +80,7 @@ def _storage(record_format, primitive):
             record_format.byte_capacity,
             8,
             bank_depth=DP16KD_BYTES,
+            fan_in=8,  # an 8-way multiplexer is one slice pair (PFUMX and L6MUX), one level
             bank_factory=lambda: DP16KDBank(primitive=primitive),
         ),
         "table_storage": BankedStorage(

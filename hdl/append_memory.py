@@ -92,7 +92,7 @@ class AppendMemory(wiring.Component):
         final_failure = Signal.like(failure)
         position = Signal(fmt.bytes_width + 1)
         following = Signal(fmt.bytes_width + 1)  # position + 1
-        beyond = Signal()  # position >= byte_capacity
+        beyond = Signal()  # position >= byte_capacity (never above it)
         at_limit = Signal()  # current_offset == max_length
         length = Signal(range(fmt.max_length + 2))  # current_offset + 1
         m.d.comb += [
@@ -102,8 +102,10 @@ class AppendMemory(wiring.Component):
             current_failure.eq(Mux(starting, 0, failure)),
             position.eq(Mux(starting, self.bytes_used, pointer)),
             following.eq(Mux(starting, self.bytes_used + 1, pointer + 1)),
+            # Neither count ever passes the capacity (asserted), so "at or beyond" is an
+            # equality with a constant: a LUT tree, no carry chain.
             beyond.eq(
-                Mux(starting, self.bytes_used >= fmt.byte_capacity, pointer >= fmt.byte_capacity)
+                Mux(starting, self.bytes_used == fmt.byte_capacity, pointer == fmt.byte_capacity)
             ),
             at_limit.eq(~starting & (offset == fmt.max_length)),
             length.eq(Mux(starting, 1, offset + 1)),
@@ -190,6 +192,7 @@ class AppendMemory(wiring.Component):
             # invariants that make the properties above inductive
             Assert(~in_record | (pointer == self.bytes_used + offset), "pointer out of step"),
             Assert(offset <= fmt.max_length, "offset beyond max_length"),
+            Assert(pointer <= fmt.byte_capacity, "pointer beyond capacity"),
             Assert(self.count <= fmt.max_records, "count beyond the record capacity"),
         ]
         return m

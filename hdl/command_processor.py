@@ -159,19 +159,45 @@ class CommandProcessor(wiring.Component):
                 m.d.sync += counter.eq(counter + 1)
 
         # ---- Command side ---------------------------------------------------------------
-        frame_byte = frames.payload.data
-        taken = frames.valid & frames.ready
+        # Frame bytes are taken into a register (``current``), a byte every other clock at most,
+        # with the comparisons the parser needs decoded on the way in: the parser works on flops
+        # only and ``frames.ready`` is a flop, so neither the slice's output nor the parser's
+        # decisions start a long path. The line brings a byte every few tens of clocks anyway.
+        current = Signal(RecordWord)
+        current_valid = Signal()
+        current_frame_length = Signal.like(self.frame_length)
+        consume = Signal()  # the parser takes ``current`` this clock
+        is_status, is_append = Signal(), Signal()
+        short_length_bad, long_length_bad = Signal(), Signal()
+        incoming = frames.payload.data
+        long_length = Cat(length_low, incoming)
+        m.d.comb += frames.ready.eq(~current_valid)
+        with m.If(frames.valid & ~current_valid):
+            m.d.sync += [
+                current_valid.eq(1),
+                current.eq(frames.payload),
+                current_frame_length.eq(self.frame_length),
+                is_status.eq(incoming == Opcode.STATUS),
+                is_append.eq(incoming == Opcode.APPEND),
+                # A record length that is zero or does not fit in the rest of the frame (which
+                # counts the length byte itself). ``frame_remaining`` and ``length_low`` do not
+                # change between a byte's arrival here and its parsing.
+                short_length_bad.eq((incoming == 0) | (incoming >= frame_remaining)),
+                long_length_bad.eq((long_length == 0) | (long_length >= frame_remaining)),
+            ]
+        taken = current_valid & consume
         with m.If(taken):
+            m.d.sync += current_valid.eq(0)
             m.d.sync += frame_remaining.eq(frame_remaining - 1)
 
         def forward(first, last):
             """Pass the frame's byte to the core."""
             m.d.comb += [
-                commands.valid.eq(frames.valid),
-                commands.payload.data.eq(frame_byte),
+                commands.valid.eq(current_valid),
+                commands.payload.data.eq(current.data),
                 commands.payload.first.eq(first),
                 commands.payload.last.eq(last),
-                frames.ready.eq(commands.ready),
+                consume.eq(commands.ready),
             ]
 
         def send(byte, first, last):
@@ -180,16 +206,22 @@ class CommandProcessor(wiring.Component):
 
         next_record = "RECORD_OPCODE" if fmt.fixed else "LENGTH"
 
-        def start_record(length):
-            """A record length was just read (this clock's frame byte ends it)."""
-            last = frames.payload.last
-            with m.If((length == 0) | (length >= frame_remaining) | last):
+        record_at_one = Signal()  # record_remaining == 1
+
+        def set_record_remaining(value, at_one):
+            m.d.sync += [record_remaining.eq(value), record_at_one.eq(at_one)]
+
+        def start_record(length, bad):
+            """A record length was just read (this clock's frame byte ends it); ``bad``: it is
+            zero or longer than the rest of the frame."""
+            last = current.last
+            with m.If(bad | last):
                 m.d.sync += code.eq(ErrorCode.MALFORMED)
                 m.next = "DRAIN_TO_STATUS"
                 with m.If(last):
                     m.next = "STATUS_COMMAND"
             with m.Else():
-                m.d.sync += record_remaining.eq(length)
+                set_record_remaining(length, length == 1)
                 m.next = "RECORD_OPCODE"
 
         with m.FSM(name="command"):
@@ -197,17 +229,17 @@ class CommandProcessor(wiring.Component):
                 m.d.sync += reply_sent.eq(0)
                 with m.If(pending_reject):
                     m.next = "REJECT"
-                with m.Elif(frames.valid):
-                    m.d.comb += frames.ready.eq(1)
+                with m.Elif(current_valid):
+                    m.d.comb += consume.eq(1)
                     m.d.sync += [
-                        reply_sequence.eq(frame_byte),
-                        frame_remaining.eq(self.frame_length - 1),
+                        reply_sequence.eq(current.data),
+                        frame_remaining.eq(current_frame_length - 1),
                         code.eq(0),
                         stored.eq(0),
                         core_error.eq(0),
                     ]
-                    with m.If(frames.payload.last):  # no opcode
-                        with m.If(frame_byte == expected):
+                    with m.If(current.last):  # no opcode
+                        with m.If(current.data == expected):
                             m.d.sync += [expected.eq(expected + 1), code.eq(ErrorCode.MALFORMED)]
                             m.next = "STATUS_COMMAND"
                         with m.Else():
@@ -217,39 +249,38 @@ class CommandProcessor(wiring.Component):
                         m.next = "OPCODE"
 
             with m.State("OPCODE"):
-                is_status = frame_byte == Opcode.STATUS
                 in_sequence = reply_sequence == expected
-                with m.If(frames.valid & ~is_status & ~in_sequence):
-                    m.d.comb += [frames.ready.eq(1), sequence_error.eq(1)]
+                with m.If(current_valid & ~is_status & ~in_sequence):
+                    m.d.comb += [consume.eq(1), sequence_error.eq(1)]
                     m.d.sync += [pending_reject.eq(1), reject_code.eq(FrameError.SEQUENCE)]
                     m.next = "DRAIN_TO_IDLE"
-                    with m.If(frames.payload.last):
+                    with m.If(current.last):
                         m.next = "IDLE"
-                with m.Elif(frames.valid & is_status & frames.payload.last):
-                    m.d.comb += frames.ready.eq(1)  # the processor asks the core itself
+                with m.Elif(current_valid & is_status & current.last):
+                    m.d.comb += consume.eq(1)  # the processor asks the core itself
                     m.d.sync += opcode.eq(Opcode.STATUS)
                     m.next = "STATUS_COMMAND"
-                with m.Elif(frames.valid & (frame_byte == Opcode.APPEND)):
-                    m.d.comb += frames.ready.eq(1)
+                with m.Elif(current_valid & is_append):
+                    m.d.comb += consume.eq(1)
                     m.d.sync += [opcode.eq(Opcode.APPEND), expected.eq(expected + 1)]
                     m.next = next_record
-                    with m.If(frames.payload.last):
+                    with m.If(current.last):
                         m.next = "STATUS_COMMAND"  # an empty batch
                 with m.Else():
-                    forward(first=1, last=frames.payload.last)
+                    forward(first=1, last=current.last)
                     with m.If(taken):
-                        m.d.sync += opcode.eq(frame_byte)
+                        m.d.sync += opcode.eq(current.data)
                         with m.If(~is_status):
                             m.d.sync += expected.eq(expected + 1)
                         m.next = "FORWARD"
-                        with m.If(frames.payload.last):
+                        with m.If(current.last):
                             m.next = "WAIT_CORE"
 
             with m.State("FORWARD"):
-                forward(first=0, last=frames.payload.last)
+                forward(first=0, last=current.last)
                 with m.If(taken):
-                    m.d.sync += seed_shift.eq(Cat(seed_shift[8:], frame_byte))
-                    with m.If(frames.payload.last):
+                    m.d.sync += seed_shift.eq(Cat(seed_shift[8:], current.data))
+                    with m.If(current.last):
                         m.next = "WAIT_CORE"
 
             with m.State("WAIT_CORE"):
@@ -262,33 +293,33 @@ class CommandProcessor(wiring.Component):
 
             if not fmt.fixed:
                 with m.State("LENGTH"):
-                    m.d.comb += frames.ready.eq(1)
-                    with m.If(frames.valid):
-                        with m.If(frame_byte[7]):
-                            m.d.sync += length_low.eq(frame_byte[:7])
+                    m.d.comb += consume.eq(1)
+                    with m.If(current_valid):
+                        with m.If(current.data[7]):
+                            m.d.sync += length_low.eq(current.data[:7])
                             m.next = "LENGTH_HIGH"
-                            with m.If(frames.payload.last):
+                            with m.If(current.last):
                                 m.d.sync += code.eq(ErrorCode.MALFORMED)
                                 m.next = "STATUS_COMMAND"
                         with m.Else():
-                            start_record(frame_byte)
+                            start_record(current.data, short_length_bad)
 
                 with m.State("LENGTH_HIGH"):
-                    m.d.comb += frames.ready.eq(1)
-                    with m.If(frames.valid):
-                        start_record(Cat(length_low, frame_byte))
+                    m.d.comb += consume.eq(1)
+                    with m.If(current_valid):
+                        start_record(Cat(length_low, current.data), long_length_bad)
 
             with m.State("RECORD_OPCODE"):
                 with m.If(send(Opcode.APPEND, first=1, last=0)):
                     if fmt.fixed:
-                        m.d.sync += record_remaining.eq(fmt.record_size)
+                        set_record_remaining(fmt.record_size, fmt.record_size == 1)
                     m.next = "RECORD"
 
             with m.State("RECORD"):
-                record_last = (record_remaining == 1) | frames.payload.last
+                record_last = record_at_one | current.last
                 forward(first=0, last=record_last)
                 with m.If(taken):
-                    m.d.sync += record_remaining.eq(record_remaining - 1)
+                    set_record_remaining(record_remaining - 1, record_remaining == 2)
                     with m.If(record_last):
                         m.next = "APPEND_WAIT"
 
@@ -313,8 +344,8 @@ class CommandProcessor(wiring.Component):
                 ("DRAIN_TO_DONE", "DONE_WAIT"),
             ):
                 with m.State(state):
-                    m.d.comb += frames.ready.eq(1)
-                    with m.If(frames.valid & frames.payload.last):
+                    m.d.comb += consume.eq(1)
+                    with m.If(current_valid & current.last):
                         m.next = following
 
             with m.State("DONE_WAIT"):

@@ -1,10 +1,12 @@
 """Deframer and framer: SLIP frames from the UART in, checked frame bodies out.
 
 The wire format is :mod:`memgen.hdl.protocol`'s: ``END escaped(sequence | payload | length |
-crc) END``. Bytes are unescaped and written into a frame buffer as they arrive (always ready, one
-byte per clock); the CRC register runs over every body byte, so a good frame, CRC included, leaves
-it at zero (CRC-16/CCITT-FALSE has no final XOR). At the closing END the frame is checked (length
-field, CRC) and either committed, so the reader streams ``sequence | payload`` with first/last,
+crc) END``. Bytes are unescaped and written into a frame buffer as they arrive (one byte every
+other clock at most: a UART byte takes tens of clocks); the CRC register runs over every body
+byte, so a good frame, CRC included, leaves it at zero (CRC-16/CCITT-FALSE has no final XOR). The
+clock after each byte, while no byte is taken, the checks of the frame so far settle into flags
+(length field, CRC, size), so the closing END only chooses among flops: the frame is either
+committed, so the reader streams ``sequence | payload`` with first/last,
 or rolled back, so nothing of it is ever seen. Rejections are one-clock strobes with a
 :class:`~memgen.hdl.protocol.FrameError` code: BAD_ESCAPE, SHORT, BAD_LENGTH, BAD_CRC, TOO_LONG,
 OVERFLOW (the buffer is full: the reader is behind), TIMEOUT (the line went idle for
@@ -69,7 +71,7 @@ class Deframer(wiring.Component):
     Members
     -------
     bytes : In(stream.Signature(8))
-        Bytes from the line; always ready.
+        Bytes from the line; ready every other clock at most (a byte's checks settle for a clock).
     frames : Out(stream.Signature(RecordWord))
         ``sequence | payload`` of each good frame, first/last marked.
     frame_length : Out(range(MAX_BODY + 1))
@@ -125,10 +127,8 @@ class Deframer(wiring.Component):
         idle = Signal(range(self.idle_timeout + 1))
 
         byte = self.bytes.payload
-        arriving = self.bytes.valid
         decoded = Signal(8)
         m.d.comb += [
-            self.bytes.ready.eq(1),
             decoded.eq(byte),
             write_port.addr.eq(write_pointer),
             write_port.data.eq(decoded),
@@ -138,11 +138,31 @@ class Deframer(wiring.Component):
         with m.Elif(escaped & (byte == SLIP_ESC_ESC)):
             m.d.comb += decoded.eq(SLIP_ESC)
         # "Full" comes from a flop: the occupancy one clock back was at least depth - 1. At most
-        # one byte is written per clock, so the buffer is never overrun; at the boundary a byte
+        # one byte is written every other clock, so the buffer is never overrun; at the boundary a byte
         # may be refused one clock early (the frame answers OVERFLOW and is sent again).
         full = Signal()
         m.d.sync += full.eq((write_pointer - read_pointer)[:pointer_width] >= depth - 1)
-        in_frame = (body_length != 0) | escaped | (failure != 0)
+
+        # The frame's checks, registered: the clock after any change of the frame state no byte
+        # is taken (``settling``), so these flops describe the state the next byte meets and the
+        # verdict at the closing END is a choice among flops, not a chain of comparators.
+        settling = Signal()
+        empty = Signal(init=1)
+        short = Signal(init=1)
+        at_limit = Signal()
+        length_ok = Signal()
+        crc_ok = Signal()
+        m.d.sync += [
+            settling.eq(0),
+            empty.eq(body_length == 0),
+            short.eq(body_length < FRAME_OVERHEAD),
+            at_limit.eq(body_length == MAX_BODY),
+            length_ok.eq(length_field + FRAME_OVERHEAD == body_length),
+            crc_ok.eq(crc == 0),
+        ]
+        in_frame = ~empty | escaped | (failure != 0)
+        arriving = self.bytes.valid & ~settling
+        m.d.comb += self.bytes.ready.eq(~settling)
 
         def reset_frame(rollback):
             m.d.sync += [
@@ -151,6 +171,7 @@ class Deframer(wiring.Component):
                 escaped.eq(0),
                 failure.eq(0),
                 idle.eq(0),
+                settling.eq(1),
             ]
             if rollback:
                 m.d.sync += write_pointer.eq(committed)
@@ -165,13 +186,13 @@ class Deframer(wiring.Component):
                 reject(failure)
             with m.Elif(escaped):
                 reject(FrameError.BAD_ESCAPE)
-            with m.Elif(body_length == 0):
+            with m.Elif(empty):
                 reset_frame(rollback=False)  # idle fill
-            with m.Elif(body_length < FRAME_OVERHEAD):
+            with m.Elif(short):
                 reject(FrameError.SHORT)
-            with m.Elif(length_field + FRAME_OVERHEAD != body_length):
+            with m.Elif(~length_ok):
                 reject(FrameError.BAD_LENGTH)
-            with m.Elif(crc != 0):
+            with m.Elif(~crc_ok):
                 reject(FrameError.BAD_CRC)
             with m.Elif(~lengths.w_rdy):
                 reject(FrameError.OVERFLOW)
@@ -181,14 +202,14 @@ class Deframer(wiring.Component):
                 m.d.sync += [committed.eq(end), write_pointer.eq(end)]
                 reset_frame(rollback=False)
         with m.Elif(arriving):
-            m.d.sync += idle.eq(0)
+            m.d.sync += [idle.eq(0), settling.eq(1)]
             with m.If(failure != 0):
                 pass  # discard until END
             with m.Elif(escaped & (byte != SLIP_ESC_END) & (byte != SLIP_ESC_ESC)):
                 m.d.sync += failure.eq(FrameError.BAD_ESCAPE)
             with m.Elif(~escaped & (byte == SLIP_ESC)):
                 m.d.sync += escaped.eq(1)
-            with m.Elif(body_length == MAX_BODY):
+            with m.Elif(at_limit):
                 m.d.sync += failure.eq(FrameError.TOO_LONG)
             with m.Elif(full):
                 m.d.sync += failure.eq(FrameError.OVERFLOW)

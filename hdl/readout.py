@@ -1,22 +1,29 @@
 """Readout: streams the bytes of each indexed record with first/last flags.
 
-Pipeline, advancing together whenever the output is empty or taken (``advance``):
+Pipeline:
 
-1. record lookup: the index addresses the record table (variable mode, one-clock read) or is
-   multiplied by the record size (fixed mode, one register);
+1. record lookup: the index addresses the record table (variable mode, ``table_latency``
+   clocks) or is multiplied by the record size (fixed mode, one register);
 2. expander: walks the record's addresses, one per clock; while it issues a record's last address
    it already loads the next record, so records follow each other with no bubble;
-3. data read: the storage's read port (one clock, or the backend's ``read_latency``; held while
-   stalled) and the flags beside it.
+3. data read: the storage's read port, free-running (``read_latency`` clocks, never stalled), the
+   flags travelling beside it;
+4. output FIFO: the words wait here for the consumer.
+
+Backpressure never reaches the block RAMs: the expander issues an address only against a credit,
+a free FIFO slot reserved for the word (credits are returned as words leave), so every word in
+flight has a place and the output's ``ready`` only moves the FIFO and the credit counter. That
+keeps the stall out of the storage's clock enables, which on a large part span the die.
 
 Throughput: one byte per clock for any mix of record lengths, 1-byte records included, as long as
-indices arrive one per clock. Latency from index to first byte: 1 clock plus the table and data
-read latencies (3 with one-clock memories). Under backpressure the whole pipeline holds, so no
-byte is dropped, duplicated or reordered (asserted: output stable).
+indices arrive one per clock (the FIFO holds ``read_latency + 3`` words, enough credits to cover
+the round trip). Latency from index to first byte: 2 clocks plus the table and data read
+latencies. No byte is dropped, duplicated or reordered (asserted: output stable, the FIFO never
+written when full, credits + words in flight + words queued = FIFO depth).
 """
 
-from amaranth.hdl import Cat, Module, Signal
-from amaranth.lib import stream, wiring
+from amaranth.hdl import Assert, Cat, Module, Signal
+from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .checks import assert_stream_stable
@@ -34,9 +41,8 @@ class Readout(wiring.Component):
     ----------
     record_format : RecordFormat
     read_latency : int
-        Clocks from ``data_port.read_enable`` to its ``read_data`` (the storage backend's
-        ``read_latency``; every register of the backend's read pipeline must advance with
-        ``read_enable`` only).
+        Clocks from ``data_port.address`` to its ``read_data`` (the storage backend's
+        ``read_latency``); the readout holds ``read_enable`` high.
     table_latency : int
         The same for ``table_port`` (variable-length mode).
 
@@ -57,7 +63,7 @@ class Readout(wiring.Component):
     """
 
     def __init__(self, record_format, *, read_latency=1, table_latency=1, fault=None):
-        if fault not in (None, "unstable_data"):
+        if fault not in (None, "no_credit"):
             raise ValueError(f"Unknown fault {fault!r}")
         if not isinstance(read_latency, int) or read_latency < 1:
             raise ValueError(f"Read latency must be a positive integer, not {read_latency!r}")
@@ -65,7 +71,7 @@ class Readout(wiring.Component):
             raise ValueError(f"Table latency must be a positive integer, not {table_latency!r}")
         self.read_latency = read_latency
         self.table_latency = table_latency
-        self._fault = fault  # test-only mutant: the data read port ignores stalls
+        self._fault = fault  # test-only mutant: the expander issues without a credit
         self.format = record_format
         members = {
             "indices": In(stream.Signature(record_format.index_width)),
@@ -79,9 +85,14 @@ class Readout(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         fmt = self.format
-        advance = Signal()
-        valid_3 = Signal()
-        m.d.comb += advance.eq(~valid_3 | self.words.ready)
+        depth = self.read_latency + 3
+        word_layout = data.StructLayout(
+            {"data": 8, "first": 1, "last": 1, "length": fmt.length_width}
+        )
+        m.submodules.queue = queue = fifo.SyncFIFO(width=word_layout.size, depth=depth)
+        credits = Signal(range(depth + 1), init=depth)
+        issue = Signal()  # the expander sends an address to the storage this clock
+        has_credit = credits != 0 if self._fault is None else 1
 
         # Stage 1: record lookup.
         valid_1 = Signal()
@@ -94,7 +105,7 @@ class Readout(wiring.Component):
             self.indices.ready.eq(load_1),
         ]
         # Variable mode: the table read takes ``table_latency`` clocks; the index's valid flag
-        # travels beside it, every stage advancing with ``load_1``.
+        # travels beside it, every stage advancing with ``load_1`` (which depends on flops only).
         stages = 1 if fmt.fixed else self.table_latency
         in_table = delay_line(m, self.indices.valid, stages - 1, load_1, "valid_1")
         with m.If(load_1):
@@ -112,53 +123,71 @@ class Readout(wiring.Component):
                 length_1.eq(entry.length),
             ]
 
-        # Stage 2: expander.
+        # Stage 2: expander, one address per credit.
         busy_2 = Signal()
         address_2 = Signal(fmt.address_width)
         remaining_2 = Signal(fmt.length_width)
         length_2 = Signal(fmt.length_width)
         first_2 = Signal()
-        last_2 = Signal()
+        last_2 = Signal()  # remaining_2 == 1, a flop: it steers the table's clock enable
         m.d.comb += [
-            last_2.eq(remaining_2 == 1),
-            take_1.eq(valid_1 & advance & (~busy_2 | last_2)),
+            issue.eq(busy_2 & has_credit),
+            take_1.eq(valid_1 & has_credit & (~busy_2 | last_2)),
         ]
         with m.If(take_1):
             m.d.sync += [
                 busy_2.eq(1),
                 address_2.eq(start_1),
                 remaining_2.eq(length_1),
+                last_2.eq(length_1 == 1),
                 length_2.eq(length_1),
                 first_2.eq(1),
             ]
-        with m.Elif(advance & busy_2):
+        with m.Elif(issue):
             m.d.sync += [
                 busy_2.eq(~last_2),
                 address_2.eq(address_2 + 1),
                 remaining_2.eq(remaining_2 - 1),
+                last_2.eq(remaining_2 == 2),
                 first_2.eq(0),
             ]
 
-        # Stage 3: data read, ``read_latency`` clocks; the flags travel beside the storage's
-        # pipeline, every register of which advances with ``read_enable``.
-        first_3, last_3 = Signal(), Signal()
+        # Stage 3: data read, free-running; the flags travel beside the storage's pipeline.
         m.d.comb += [
             self.data_port.address.eq(address_2),
-            self.data_port.read_enable.eq(advance if self._fault is None else 1),
+            self.data_port.read_enable.eq(1),
         ]
-        flags = Cat(busy_2, first_2, last_2, length_2)
-        in_read = delay_line(m, flags, self.read_latency - 1, advance, "flags")
-        with m.If(advance):
-            m.d.sync += Cat(valid_3, first_3, last_3, self.length).eq(
-                in_read[-1] if in_read else flags
-            )
+        flags = Cat(issue, first_2, last_2, length_2)
+        in_read = delay_line(m, flags, self.read_latency, 1, "flags")
+        arriving = data.StructLayout(
+            {"issued": 1, "first": 1, "last": 1, "length": fmt.length_width}
+        )(in_read[-1])
+
+        # Stage 4: output FIFO; a credit comes back with every word taken.
+        word = word_layout(queue.r_data)
         m.d.comb += [
-            self.words.valid.eq(valid_3),
-            self.words.payload.data.eq(self.data_port.read_data),
-            self.words.payload.first.eq(first_3),
-            self.words.payload.last.eq(last_3),
-            self.busy.eq(
-                valid_1 | busy_2 | valid_3 | Cat(*in_table, *(f[0] for f in in_read)).any()
+            queue.w_en.eq(arriving.issued),
+            queue.w_data.eq(
+                Cat(self.data_port.read_data, arriving.first, arriving.last, arriving.length)
+            ),
+            queue.r_en.eq(self.words.ready),
+            self.words.valid.eq(queue.r_rdy),
+            self.words.payload.data.eq(word.data),
+            self.words.payload.first.eq(word.first),
+            self.words.payload.last.eq(word.last),
+            self.length.eq(word.length),
+        ]
+        returned = queue.r_rdy & queue.r_en
+        m.d.sync += credits.eq(credits - issue + returned)
+
+        in_flight = [f[0] for f in in_read]
+        m.d.comb += self.busy.eq(valid_1 | busy_2 | queue.r_rdy | Cat(*in_table, *in_flight).any())
+        m.d.sync += [
+            Assert(~busy_2 | (last_2 == (remaining_2 == 1)), "readout last flag out of step"),
+            Assert(~queue.w_en | queue.w_rdy, "readout FIFO written while full"),
+            Assert(
+                credits + sum(in_flight) + queue.level == depth,
+                "readout credits, words in flight and queued words do not add up",
             ),
         ]
         assert_stream_stable(m, self.words, "words")

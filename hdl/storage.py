@@ -112,7 +112,7 @@ class LibMemoryStorage(wiring.Component):
 def _share_sides(backend, m, writer, reader, reading):
     """Wire a backend with separate ``writes`` and ``reads`` sides to the append memory's port
     and the readout's. Reads are not gated (see :class:`RegisteredWrites`); a read the readout
-    uses must not come within two clocks of a write (asserted)."""
+    uses must not come within ``write_delay`` + 1 clocks of a write request (asserted)."""
     m.d.comb += [
         backend.writes.address.eq(writer.address),
         backend.writes.write_data.eq(writer.write_data),
@@ -121,10 +121,11 @@ def _share_sides(backend, m, writer, reader, reading):
         backend.reads.read_enable.eq(reader.read_enable),
         reader.read_data.eq(backend.reads.read_data),
     ]
-    recent = Signal(2)  # writes in the last two clocks
-    m.d.sync += recent.eq(Cat(backend.writes.write_enable, recent[0]))
+    window = backend.write_delay + 1
+    recent = Signal(window)  # write requests in the last ``window`` clocks
+    m.d.sync += recent.eq(Cat(backend.writes.write_enable, recent[:-1]))
     m.d.comb += Assert(
-        ~(reading & reader.read_enable & recent.any()), "storage read within two clocks of a write"
+        ~(reading & reader.read_enable & recent.any()), "storage read right after a write"
     )
 
 
@@ -179,8 +180,11 @@ class BankedStorage(wiring.Component):
     at once. Every read register advances with ``read_enable`` only (the bank select travels
     with them), so ``read_data`` holds while reads stall, as the readout needs.
 
-    ``read_latency`` = 2 + levels of the tree (4 for 192 banks of 16).
+    ``read_latency`` = 2 + levels of the tree (4 for 192 banks of 16). A write reaches its bank
+    two clocks after the request (``write_delay``).
     """
+
+    write_delay = 2
 
     def __init__(self, depth, width, *, bank_depth=2048, fan_in=16, bank_factory=None):
         if depth < 1 or bank_depth < 2 or bank_depth & (bank_depth - 1):
@@ -210,23 +214,33 @@ class BankedStorage(wiring.Component):
         writes, reads = self.writes, self.reads
         low_bits = (self.bank_depth - 1).bit_length()
 
-        # Writes are registered, the bank decoded into one write enable flop per bank (placed
-        # next to its block), so no decoder sits in front of a die-wide route; each block's
-        # address is one multiplexer of flops (the registered write's or the readout's).
+        # Writes are registered twice: the request as it comes (so the writer's decision only
+        # reaches a few flops), then the bank decoded from the registered request into one write
+        # enable flop per bank (placed next to its block), so no decoder sits in front of a
+        # die-wide route; each block's address is one multiplexer of flops (the registered
+        # write's or the readout's).
+        request_pending = Signal()
+        request_address = Signal.like(writes.address)
+        request_data = Signal(self.width)
+        m.d.sync += [
+            request_pending.eq(writes.write_enable),
+            request_address.eq(writes.address),
+            request_data.eq(writes.write_data),
+        ]
         write_pending = Signal()
         write_offset = Signal(low_bits)
         write_data = Signal(self.width)
         m.d.sync += [
-            write_pending.eq(writes.write_enable),
-            write_offset.eq(writes.address[:low_bits]),
-            write_data.eq(writes.write_data),
+            write_pending.eq(request_pending),
+            write_offset.eq(request_address[:low_bits]),
+            write_data.eq(request_data),
         ]
         level = []
         for index in range(self.banks):
             block = self.bank_factory()
             m.submodules[f"bank{index}"] = block
             write_enable = Signal(name=f"bank{index}_write")
-            m.d.sync += write_enable.eq(writes.write_enable & (writes.address[low_bits:] == index))
+            m.d.sync += write_enable.eq(request_pending & (request_address[low_bits:] == index))
             m.d.comb += [
                 block.address.eq(Mux(write_pending, write_offset, reads.address[:low_bits])),
                 block.write_data.eq(write_data),
@@ -263,16 +277,16 @@ class RegisteredWrites(wiring.Component):
     length check, address sum); registering the write cuts that decision off the memory's own
     setup time. Writer and reader have a port each (``writes``, ``reads``), so the reader's
     address reaches the memory without passing the writer's: the one multiplexer is steered by
-    the registered write. Reads are not gated: the readout's read strobe (its pipeline advance,
-    high whenever it is idle) reaches the memory one LUT from flops, which matters where it fans
-    out over a whole die. A read outside the readout's turn returns nothing anyone uses, and the
-    port's clock enable then also serves the writes. A read the readout uses must not come
-    within two clocks of a write (writes may be registered once more in the backend): the core
-    never reads right after appending, which an assertion checks.
+    the registered write. Reads are not gated: the readout reads every clock, and a read outside
+    its turn returns nothing anyone uses; the port's clock enable then also serves the writes.
+    A read the readout uses must not come within ``write_delay`` + 1 clocks of a write request
+    (1 here, plus the backend's own): the core never reads right after appending, which an
+    assertion checks.
     """
 
     def __init__(self, backend):
         self.backend = backend
+        self.write_delay = 1 + getattr(backend, "write_delay", 0)
         signature = backend.port.signature.flip()
         self.address_width = signature.address_width
         self.data_width = signature.data_width

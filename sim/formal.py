@@ -191,8 +191,8 @@ HARNESSES = {
         lambda fault=None: AppendMemoryHarness(SMALL_FIXED, fault),
         "overwrite",
     ),
-    "readout": (ReadoutHarness, "unstable_data"),
-    "readout_fixed": (lambda fault=None: ReadoutHarness(SMALL_FIXED, fault), "unstable_data"),
+    "readout": (ReadoutHarness, "no_credit"),
+    "readout_fixed": (lambda fault=None: ReadoutHarness(SMALL_FIXED, fault), "no_credit"),
     "deframer": (DeframerHarness, "unstable_output"),
     "framer": (FramerHarness, "drop_hold"),
 }

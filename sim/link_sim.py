@@ -1,7 +1,8 @@
 """The link device in Amaranth's simulator, driven like a serial port.
 
 :class:`SimulatedLink` holds a running simulation of :class:`~memgen.hdl.top.LinkDevice`:
-:meth:`write` queues wire bytes (one enters per clock, as from a UART but faster),
+:meth:`write` queues wire bytes (one enters whenever the device is ready, as from a UART but
+faster),
 :meth:`run` advances the clock, :meth:`read` returns the wire bytes the device sent. The driver's
 ``sim`` device and the link tests use it, so both feed the gateware the frame bytes a board gets.
 """
@@ -38,12 +39,14 @@ class SimulatedLink:
         while True:
             if self._input:
                 ctx.set(rx.valid, 1)
-                ctx.set(rx.payload, self._input.popleft())
+                ctx.set(rx.payload, self._input[0])
             else:
                 ctx.set(rx.valid, 0)
             ready = self.stalls is None or not self.stalls.pause()
             ctx.set(tx.ready, ready)
-            _, _, valid, byte = await ctx.tick().sample(tx.valid, tx.payload)
+            _, _, taken, valid, byte = await ctx.tick().sample(rx.ready, tx.valid, tx.payload)
+            if self._input and taken:
+                self._input.popleft()
             if valid and ready:
                 self._output.append(byte)
 

@@ -56,12 +56,7 @@ def run_deframer(stream_bytes, expected_bodies, stalls="none", seed=0, gap_at=No
 
     async def writer(ctx):
         for position, byte in enumerate(stream_bytes):
-            while feeder.pause():
-                await ctx.tick()
-            ctx.set(dut.bytes.valid, 1)
-            ctx.set(dut.bytes.payload, byte)
-            await ctx.tick()
-            ctx.set(dut.bytes.valid, 0)
+            await stream_put(ctx, dut.bytes, byte, feeder)
             if gap_at is not None and position == gap_at[0]:
                 for _ in range(gap_at[1]):
                     await ctx.tick()
