@@ -72,8 +72,8 @@ def _pll(m, platform):
 
 def _storage(record_format, primitive):
     """Records in 192 banks of one DP16KD each (2,048 x 8), read through a registered tree of
-    8-way bank multiplexers (see :class:`BankedStorage`); the table (4,096 entries) in DP16KDs of 4,096 x 4,
-    also with their output registers. Writes registered (by the banked storage itself)."""
+    8-way bank multiplexers (see :class:`BankedStorage`); the table (4,096 entries) in DP16KDs
+    of 4,096 x 4, also with their output registers. Writes registered by the banked storage."""
     entry = table_entry_layout(record_format).size
     return {
         "data_storage": BankedStorage(

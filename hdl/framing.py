@@ -138,8 +138,8 @@ class Deframer(wiring.Component):
         with m.Elif(escaped & (byte == SLIP_ESC_ESC)):
             m.d.comb += decoded.eq(SLIP_ESC)
         # "Full" comes from a flop: the occupancy one clock back was at least depth - 1. At most
-        # one byte is written every other clock, so the buffer is never overrun; at the boundary a byte
-        # may be refused one clock early (the frame answers OVERFLOW and is sent again).
+        # one byte is written every other clock, so the buffer is never overrun; at the boundary
+        # a byte may be refused early (the frame answers OVERFLOW and is sent again).
         full = Signal()
         m.d.sync += full.eq((write_pointer - read_pointer)[:pointer_width] >= depth - 1)
 
