@@ -3,9 +3,9 @@
 Per board: the nextpnr report as :func:`memgen.boards.build.build` summarises it (Fmax per clock
 against the target, cells against the part, capacity, seed, tool versions). For the UP5K also the
 core alone (:class:`~memgen.hdl.core.MemGen` with the board's memory backends, no UART, framing or
-command processor), synthesised by Yosys ``synth_ice40 -dsp`` without its assertions: its LUT4, carry and flip-flop
-counts, against the 600-logic-cell target (an iCE40 logic cell holds one LUT4, its carry and one
-flip-flop, so the LUT4 count is a lower bound on the cells).
+command processor), synthesised by Yosys ``synth_ice40 -dsp`` without its assertions: its LUT4,
+carry and flip-flop counts, against the 600-logic-cell target (an iCE40 logic cell holds one LUT4,
+its carry and one flip-flop, so the LUT4 count is a lower bound on the cells).
 """
 
 import argparse
