@@ -157,8 +157,21 @@ class MemGen(wiring.Component):
             m.d.comb += field.eq(values[name])
             fields.append(field)
         error_bits = Cat(error_code, *fields)
+        # The packet goes out of a shift register loaded in the state's first clock (by then
+        # ``error_code`` is set), so each byte is a flop, not a 21-way multiplexer.
+        status_shift = Signal(len(error_bits))
+        status_loaded = Signal()
+        # The append memory's strobes come from flops set with the APPEND states.
+        appending = Signal()
+        append_first = Signal()
+        m.d.comb += [
+            appender.records.valid.eq(self.commands.valid & appending),
+            appender.records.payload.data.eq(command.data),
+            appender.records.payload.first.eq(append_first),
+            appender.records.payload.last.eq(command.last),
+        ]
 
-        with m.FSM():
+        with m.FSM() as fsm:
             with m.State("IDLE"):
                 m.d.comb += [self.commands.ready.eq(1), self.idle.eq(1)]
                 with m.If(self.commands.valid):
@@ -175,20 +188,24 @@ class MemGen(wiring.Component):
                                 m.d.sync += error_code.eq(ErrorCode.BAD_COMMAND)
                                 m.next = "SEND_ERROR"
                     with m.Elif(command.data == Opcode.APPEND):
+                        m.d.sync += [appending.eq(1), append_first.eq(1)]
                         m.next = "APPEND_FIRST"
                     with m.Else():
                         m.next = "ARGUMENTS"
 
             with m.State("APPEND_FIRST"):
-                self._forward(m, appender, first=1)
+                m.d.comb += self.commands.ready.eq(appender.records.ready)
                 with m.If(self.commands.valid):
+                    m.d.sync += append_first.eq(0)
                     m.next = "APPEND"
                     with m.If(command.last):
+                        m.d.sync += appending.eq(0)
                         m.next = "APPEND_RESULT"
 
             with m.State("APPEND"):
-                self._forward(m, appender, first=0)
+                m.d.comb += self.commands.ready.eq(appender.records.ready)
                 with m.If(self.commands.valid & command.last):
+                    m.d.sync += appending.eq(0)
                     m.next = "APPEND_RESULT"
 
             with m.State("APPEND_RESULT"):  # the refusal strobe comes one clock after `last`
@@ -261,38 +278,40 @@ class MemGen(wiring.Component):
                 ("SEND_ERROR", ResponseKind.ERROR, 0),
             ):
                 with m.State(state):
-                    index = response_index + start
                     last = response_index == STATUS_BYTES - start
-                    m.d.comb += [
-                        self.responses.valid.eq(1),
-                        self.responses.payload.kind.eq(kind),
-                        self.responses.payload.data.eq(error_bits.word_select(index, 8)),
-                        self.responses.payload.first.eq(response_index == 0),
-                        self.responses.payload.last.eq(last),
-                    ]
-                    with m.If(self.responses.ready):
-                        m.d.sync += response_index.eq(response_index + 1)
-                        with m.If(last):
-                            m.d.sync += response_index.eq(0)
-                            m.next = "IDLE"
+                    with m.If(~status_loaded):
+                        m.d.sync += [
+                            status_shift.eq(error_bits[8 * start :]),
+                            status_loaded.eq(1),
+                        ]
+                    with m.Else():
+                        m.d.comb += [
+                            self.responses.valid.eq(1),
+                            self.responses.payload.kind.eq(kind),
+                            self.responses.payload.data.eq(status_shift[:8]),
+                            self.responses.payload.first.eq(response_index == 0),
+                            self.responses.payload.last.eq(last),
+                        ]
+                        with m.If(self.responses.ready):
+                            m.d.sync += [
+                                response_index.eq(response_index + 1),
+                                status_shift.eq(status_shift[8:]),
+                            ]
+                            with m.If(last):
+                                m.d.sync += [response_index.eq(0), status_loaded.eq(0)]
+                                m.next = "IDLE"
 
+        in_append = fsm.ongoing("APPEND_FIRST") | fsm.ongoing("APPEND")
+        m.d.sync += [
+            Assert(appending == in_append, "appending flag out of step with the state"),
+            Assert(append_first == fsm.ongoing("APPEND_FIRST"), "append_first out of step"),
+        ]
         # The readout holds nothing outside SAMPLING and RECITING, so its ready needs no state.
         m.d.comb += readout.words.ready.eq(self.responses.ready)
         m.d.sync += Assert(
             ~generator.busy | reading, "index generator running outside a SAMPLE command"
         )
         return m
-
-    def _forward(self, m, appender, first):
-        """Pass command bytes to the append memory as one record."""
-        command = self.commands.payload
-        m.d.comb += [
-            self.commands.ready.eq(appender.records.ready),
-            appender.records.valid.eq(self.commands.valid),
-            appender.records.payload.data.eq(command.data),
-            appender.records.payload.first.eq(first),
-            appender.records.payload.last.eq(command.last),
-        ]
 
     def _send_records(self, m, readout, reading, amount):
         """While sampling or reciting: the readout owns the storage and its bytes go out as

@@ -160,7 +160,8 @@ class IndexGenerator(wiring.Component):
     Members
     -------
     count : In(count_width)
-        ``N``, the number of records. Must stay constant while ``busy`` (asserted).
+        ``N``, the number of records. Must stay constant while ``busy`` and in the clock a
+        request is taken (asserted).
     request : In(stream.Signature(32))
         Amount of indices wanted. Taken when idle, ``count`` is not zero and the threshold for
         ``count`` is ready. An amount of zero completes at once.
@@ -221,18 +222,18 @@ class IndexGenerator(wiring.Component):
         with m.Else():
             m.d.sync += threshold_ready.eq(1)
 
-        # Request control.
+        # Request control. "The threshold belongs to the count" is a flop (one clock behind the
+        # comparison), so a request is taken on flops alone; the count must therefore not change
+        # in the clock a request is taken (asserted; the core samples long after any append).
         remaining = Signal(AMOUNT_WIDTH)
         running = Signal()
+        settled = Signal()  # last clock: threshold ready for a nonzero count
+        m.d.sync += settled.eq(
+            threshold_ready & (self.count == threshold_count) & (self.count != 0)
+        )
         m.d.comb += [
             self.busy.eq(running),
-            self.request.ready.eq(
-                ~running
-                & threshold_ready
-                & (self.count == threshold_count)
-                & (self.count != 0)
-                & ~self.seed.valid
-            ),
+            self.request.ready.eq(~running & settled & ~self.seed.valid),
         ]
 
         # Lock-step pipeline: engine -> s1 (sum) -> s2 (word) -> s3 (product) -> s4 (index and
@@ -306,6 +307,14 @@ class IndexGenerator(wiring.Component):
             Assert(~self.indices.valid | (self.indices.payload < self.count), "index >= count"),
             Assert(~running | (self.count == threshold_count), "count changed during a request"),
             Assert(~running | (self.count != 0), "request while the memory is empty"),
+            Assert(
+                ~(self.request.valid & self.request.ready) | (self.count == threshold_count),
+                "count changed as a request was taken",
+            ),
+            Assert(
+                ~settled | (threshold_count != 0) & (threshold_steps == 0),
+                "settled while the threshold is not ready",
+            ),
             Assert(~self.seed.valid | ~running, "seed loaded during a request"),
             # invariants that make the properties above inductive
             Assert(~threshold_ready | (threshold_steps == 0), "threshold ready while computing"),

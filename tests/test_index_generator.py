@@ -70,6 +70,7 @@ async def run_requests(ctx, dut, plan, model, stalls_in, stalls_out):
     """Drive (count, amount) requests; compare every index with the model."""
     for count, amount in plan:
         ctx.set(dut.count, count)
+        await ctx.tick()  # the contract: count settled a clock before the request is taken
         await stream_put(ctx, dut.request, amount, stalls_in)
         expected = model.request(amount, count)
         for position, want in enumerate(expected):
