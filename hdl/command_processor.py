@@ -145,6 +145,7 @@ class CommandProcessor(wiring.Component):
         reply_sent = Signal()  # the response side finished this frame's DONE or REJECTED
         response_idle = Signal()
         sequence_error = Signal()
+        in_sequence = Signal()  # the frame in hand carries the expected sequence number
 
         # Link counters: 16 bits, saturating.
         counters = {name: Signal(16, name=name) for name in LINK_COUNTERS}
@@ -190,19 +191,37 @@ class CommandProcessor(wiring.Component):
             m.d.sync += current_valid.eq(0)
             m.d.sync += frame_remaining.eq(frame_remaining - 1)
 
-        def forward(first, last):
-            """Pass the frame's byte to the core."""
-            m.d.comb += [
-                commands.valid.eq(current_valid),
-                commands.payload.data.eq(current.data),
-                commands.payload.first.eq(first),
-                commands.payload.last.eq(last),
-                consume.eq(commands.ready),
+        # Commands leave from a register too: a byte is put there only while it is empty, so
+        # ``commands.ready`` only clears it and never reaches the parser's decisions.
+        command_valid = Signal()
+        command_word = Signal(RecordWord)
+        m.d.comb += [commands.valid.eq(command_valid), commands.payload.eq(command_word)]
+        with m.If(command_valid & commands.ready):
+            m.d.sync += command_valid.eq(0)
+        command_free = ~command_valid
+
+        def put_command(byte, first, last):
+            m.d.sync += [
+                command_valid.eq(1),
+                command_word.data.eq(byte),
+                command_word.first.eq(first),
+                command_word.last.eq(last),
             ]
 
+        def forward(first, last):
+            """Pass the frame's byte to the core."""
+            m.d.comb += consume.eq(command_free)
+            with m.If(current_valid & command_free):
+                put_command(current.data, first, last)
+
         def send(byte, first, last):
-            """Send a byte of the processor's own to the core; True-valued when taken."""
-            return _offer(m, commands, byte, first, last)
+            """Send a byte of the processor's own to the core; True-valued when sent."""
+            with m.If(command_free):
+                put_command(byte, first, last)
+            return command_free
+
+        # The core has done everything it was given: nothing waits in the command register.
+        core_done = self.core_idle & command_free
 
         next_record = "RECORD_OPCODE" if fmt.fixed else "LENGTH"
 
@@ -233,6 +252,7 @@ class CommandProcessor(wiring.Component):
                     m.d.comb += consume.eq(1)
                     m.d.sync += [
                         reply_sequence.eq(current.data),
+                        in_sequence.eq(current.data == expected),
                         frame_remaining.eq(current_frame_length - 1),
                         code.eq(0),
                         stored.eq(0),
@@ -249,7 +269,6 @@ class CommandProcessor(wiring.Component):
                         m.next = "OPCODE"
 
             with m.State("OPCODE"):
-                in_sequence = reply_sequence == expected
                 with m.If(current_valid & ~is_status & ~in_sequence):
                     m.d.comb += [consume.eq(1), sequence_error.eq(1)]
                     m.d.sync += [pending_reject.eq(1), reject_code.eq(FrameError.SEQUENCE)]
@@ -286,7 +305,7 @@ class CommandProcessor(wiring.Component):
             with m.State("WAIT_CORE"):
                 with m.If(core_error):
                     m.next = "DONE_WAIT"
-                with m.Elif(self.core_idle & response_idle):
+                with m.Elif(core_done & response_idle):
                     with m.If(opcode == Opcode.SEED):
                         m.d.sync += seed.eq(seed_shift)
                     m.next = "STATUS_COMMAND"
@@ -328,7 +347,7 @@ class CommandProcessor(wiring.Component):
                     m.next = "DONE_WAIT"
                     with m.If(frame_remaining != 0):
                         m.next = "DRAIN_TO_DONE"
-                with m.Elif(self.core_idle):
+                with m.Elif(core_done):
                     m.d.sync += stored.eq(stored + 1)
                     m.next = next_record
                     with m.If(frame_remaining == 0):
