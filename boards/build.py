@@ -55,6 +55,10 @@ def _versions(family):
     return versions
 
 
+#: Names Amaranth gives the state registers of the design's FSMs (``m.FSM(name=...)``).
+FSM_STATE_REGISTERS = ("fsm_state", "command_state", "response_state")
+
+
 def build(board, build_dir, seed=1):
     """Build ``board``'s bitstream in ``build_dir``; returns the report (a dict)."""
     build_dir = Path(build_dir)
@@ -64,8 +68,12 @@ def build(board, build_dir, seed=1):
     started = time.monotonic()
     options = {
         # The design's assertions are for simulation and proofs; the hardware does not check
-        # them, so their helper registers are not built.
-        "script_after_read": "chformal -remove",
+        # them, so their helper registers are not built. The state registers of the state
+        # machines lose their power-up value, which lets Yosys re-encode them one-hot (it leaves
+        # registers with an initial value alone): safe because the board holds the design in
+        # reset until the PLL locks, and the reset puts every machine in its first state.
+        "script_after_read": "chformal -remove; setattr -unset init "
+        + " ".join(f"w:{name}" for name in FSM_STATE_REGISTERS),
         "nextpnr_opts": f"--seed {seed} --report report.json --timing-allow-fail",
     }
     if family == "ice40":

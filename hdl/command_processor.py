@@ -49,16 +49,23 @@ from .records import RecordWord
 __all__ = ["CommandProcessor"]
 
 
-def _offer(m, port, byte, first, last):
-    """Drive a packet-byte stream (``data``, ``first``, ``last``) this clock; returns its
-    ``ready``, true when the byte is taken."""
-    m.d.comb += [
-        port.valid.eq(1),
-        port.payload.data.eq(byte),
-        port.payload.first.eq(first),
-        port.payload.last.eq(last),
-    ]
-    return port.ready
+def _output_register(m, port, name):
+    """A packet-byte stream (``data``, ``first``, ``last``) driven from flops.
+
+    Returns ``(free, put)``: ``put(byte, first, last)`` fills the register and may be called only
+    while ``free``; the sink's ``ready`` empties it. Neither the sink's ``ready`` nor anything
+    behind it reaches the logic that decides what to put, and a byte goes out every other clock
+    at most."""
+    valid = Signal(name=f"{name}_valid")
+    word = Signal(RecordWord, name=f"{name}_word")
+    m.d.comb += [port.valid.eq(valid), port.payload.eq(word)]
+    with m.If(valid & port.ready):
+        m.d.sync += valid.eq(0)
+
+    def put(byte, first, last):
+        m.d.sync += [valid.eq(1), word.data.eq(byte), word.first.eq(first), word.last.eq(last)]
+
+    return ~valid, put
 
 
 _COUNTED_REJECTIONS = {
@@ -191,22 +198,8 @@ class CommandProcessor(wiring.Component):
             m.d.sync += current_valid.eq(0)
             m.d.sync += frame_remaining.eq(frame_remaining - 1)
 
-        # Commands leave from a register too: a byte is put there only while it is empty, so
-        # ``commands.ready`` only clears it and never reaches the parser's decisions.
-        command_valid = Signal()
-        command_word = Signal(RecordWord)
-        m.d.comb += [commands.valid.eq(command_valid), commands.payload.eq(command_word)]
-        with m.If(command_valid & commands.ready):
-            m.d.sync += command_valid.eq(0)
-        command_free = ~command_valid
-
-        def put_command(byte, first, last):
-            m.d.sync += [
-                command_valid.eq(1),
-                command_word.data.eq(byte),
-                command_word.first.eq(first),
-                command_word.last.eq(last),
-            ]
+        # Commands leave from a register too, so ``commands.ready`` never reaches the parser.
+        command_free, put_command = _output_register(m, commands, "command")
 
         def forward(first, last):
             """Pass the frame's byte to the core."""
@@ -388,11 +381,17 @@ class CommandProcessor(wiring.Component):
         index = Signal(range(32))
         header = Cat(Const(Reply.DONE, 8), code, stored)
         extras = Cat(expected, seed, *counters.values())
-        m.d.comb += self.sequence.eq(Mux(reject_request, expected, reply_sequence))
+        # Reply bytes leave from a register, their frame's sequence number beside them.
+        packet_free, put_packet = _output_register(m, packets, "packet")
+        packet_sequence = Signal(8)
+        m.d.comb += self.sequence.eq(packet_sequence)
 
         def emit(byte, first, last):
-            """Offer one reply byte; True-valued when taken."""
-            return _offer(m, packets, byte, first, last)
+            """Put one reply byte out if the register is free; True-valued when put."""
+            with m.If(packet_free):
+                put_packet(byte, first, last)
+                m.d.sync += packet_sequence.eq(Mux(reject_request, expected, reply_sequence))
+            return packet_free
 
         def emit_data(byte, end):
             """Offer one byte of the record stream, opening a DATA frame first if none is open.
@@ -469,11 +468,9 @@ class CommandProcessor(wiring.Component):
                 emit_vector(header, 4, first_at_zero=True, last_at_end=False, then="DONE_STATUS")
 
             with m.State("DONE_STATUS"):
-                m.d.comb += [
-                    packets.valid.eq(responses.valid),
-                    packets.payload.data.eq(response.data),
-                    responses.ready.eq(packets.ready),
-                ]
+                m.d.comb += responses.ready.eq(packet_free)
+                with m.If(responses.valid & packet_free):
+                    put_packet(response.data, first=0, last=0)
                 with m.If(responses.valid & responses.ready & response.last):
                     m.next = "DONE_EXTRAS"
 

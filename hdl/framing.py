@@ -267,8 +267,9 @@ class Deframer(wiring.Component):
 class Framer(wiring.Component):
     """Frames a packet stream onto the line: ``END escaped(sequence | payload | length | crc) END``.
 
-    Streams: no buffer, the length and CRC are counted as the payload passes. One wire byte per
-    clock when the line takes it; an escaped byte takes two. Packets must have at least one byte.
+    Streams: no buffer, the length and CRC are counted as the payload passes. One wire byte
+    every other clock at most (an escaped byte takes two clocks of the line); a UART byte takes
+    tens of clocks. Packets must have at least one byte.
 
     Members
     -------
@@ -295,7 +296,8 @@ class Framer(wiring.Component):
     def elaborate(self, platform):
         m = Module()
 
-        # Escaper: one logical byte in, one or two wire bytes out.
+        # Escaper: one logical byte in (from a register the sequencer fills), one or two wire
+        # bytes out.
         logical, logical_valid, raw = Signal(8), Signal(), Signal()
         out_byte, out_valid = Signal(8), Signal()
         second, second_valid = Signal(8), Signal()
@@ -307,7 +309,7 @@ class Framer(wiring.Component):
         ]
         needs_escape = ~raw & ((logical == SLIP_END) | (logical == SLIP_ESC))
         with m.If(logical_valid & escaper_ready):
-            m.d.sync += out_valid.eq(1)
+            m.d.sync += [out_valid.eq(1), logical_valid.eq(0)]
             with m.If(needs_escape):
                 m.d.sync += [
                     out_byte.eq(SLIP_ESC),
@@ -322,30 +324,34 @@ class Framer(wiring.Component):
             with m.Else():
                 m.d.sync += out_valid.eq(0)
 
-        # Frame sequencer: delimiter, sequence, payload, length, CRC, delimiter.
+        # Frame sequencer: delimiter, sequence, payload, length, CRC, delimiter. It puts one
+        # logical byte into the escaper's register whenever that is empty (``free``, a flop), so
+        # neither the line's ready nor the escaper's decision reaches the sequencer's.
         crc = Signal(16)
         length = Signal(16)
         sequence = Signal(8)
-        taken = logical_valid & escaper_ready
+        free = ~logical_valid
+
+        def put(value, is_raw=0):
+            m.d.sync += [logical.eq(value), raw.eq(is_raw), logical_valid.eq(1)]
+
         with m.FSM():
             with m.State("IDLE"):
-                m.d.comb += [logical.eq(SLIP_END), raw.eq(1), logical_valid.eq(self.packets.valid)]
-                with m.If(taken):
+                with m.If(free & self.packets.valid):
+                    put(SLIP_END, is_raw=1)
                     m.d.sync += [sequence.eq(self.sequence), crc.eq(0xFFFF), length.eq(0)]
                     m.next = "SEQUENCE"
             with m.State("SEQUENCE"):
-                m.d.comb += [logical.eq(sequence), logical_valid.eq(1)]
-                with m.If(taken):
+                with m.If(free):
+                    put(sequence)
                     m.d.sync += crc.eq(crc16_update(crc, sequence))
                     m.next = "PAYLOAD"
             with m.State("PAYLOAD"):
-                m.d.comb += [
-                    logical.eq(self.packets.payload.data),
-                    logical_valid.eq(self.packets.valid),
-                    self.packets.ready.eq(escaper_ready),
-                ]
-                with m.If(taken):
-                    m.d.sync += [crc.eq(crc16_update(crc, logical)), length.eq(length + 1)]
+                m.d.comb += self.packets.ready.eq(free)
+                with m.If(free & self.packets.valid):
+                    data = self.packets.payload.data
+                    put(data)
+                    m.d.sync += [crc.eq(crc16_update(crc, data)), length.eq(length + 1)]
                     with m.If(self.packets.payload.last):
                         m.next = "LENGTH_HIGH"
             for state, value, following, update in (
@@ -355,14 +361,14 @@ class Framer(wiring.Component):
                 ("CRC_LOW", crc[:8], "END", False),
             ):
                 with m.State(state):
-                    m.d.comb += [logical.eq(value), logical_valid.eq(1)]
-                    with m.If(taken):
+                    with m.If(free):
+                        put(value)
                         if update:
-                            m.d.sync += crc.eq(crc16_update(crc, logical))
+                            m.d.sync += crc.eq(crc16_update(crc, value))
                         m.next = following
             with m.State("END"):
-                m.d.comb += [logical.eq(SLIP_END), raw.eq(1), logical_valid.eq(1)]
-                with m.If(taken):
+                with m.If(free):
+                    put(SLIP_END, is_raw=1)
                     m.next = "IDLE"
 
         assert_stream_stable(m, self.bytes, "framer")
