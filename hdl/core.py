@@ -136,6 +136,11 @@ class MemGen(wiring.Component):
         arguments = Signal(64)
         argument_count = Signal(range(10))
         amount = Signal(32)  # records still to send (SAMPLE, RECITE)
+        amount_at_one = Signal()  # amount == 1
+
+        def set_amount(value):
+            m.d.sync += [amount.eq(value), amount_at_one.eq(value == 1)]
+
         recite_index = Signal(fmt.index_width + 1)
         error_code = Signal(8)
         response_index = Signal(range(STATUS_BYTES + 2))
@@ -222,21 +227,35 @@ class MemGen(wiring.Component):
                     with m.If(argument_count != 9):
                         m.d.sync += argument_count.eq(argument_count + 1)
                     with m.If(command.last):
-                        m.next = "EXECUTE"
+                        m.next = "DECODE"
+
+            # The command's checks are registered for a clock, so EXECUTE chooses among flops.
+            is_sample, is_seed, is_empty, no_records = Signal(), Signal(), Signal(), Signal()
+            with m.State("DECODE"):
+                m.d.sync += [
+                    is_sample.eq(
+                        (opcode == Opcode.SAMPLE)
+                        & (argument_count == ARGUMENT_BYTES[Opcode.SAMPLE])
+                    ),
+                    is_seed.eq(
+                        (opcode == Opcode.SEED) & (argument_count == ARGUMENT_BYTES[Opcode.SEED])
+                    ),
+                    is_empty.eq(appender.count == 0),
+                    no_records.eq(arguments[32:] == 0),
+                ]
+                m.next = "EXECUTE"
 
             with m.State("EXECUTE"):
-                sample_ok = argument_count == ARGUMENT_BYTES[Opcode.SAMPLE]
-                seed_ok = argument_count == ARGUMENT_BYTES[Opcode.SEED]
-                with m.If((opcode == Opcode.SAMPLE) & sample_ok):
-                    with m.If(appender.count == 0):
+                with m.If(is_sample):
+                    with m.If(is_empty):
                         m.d.sync += error_code.eq(ErrorCode.EMPTY)
                         m.next = "SEND_ERROR"
-                    with m.Elif(arguments[32:] == 0):
+                    with m.Elif(no_records):
                         m.next = "IDLE"
                     with m.Else():
-                        m.d.sync += amount.eq(arguments[32:])
+                        set_amount(arguments[32:])
                         m.next = "REQUEST"
-                with m.Elif((opcode == Opcode.SEED) & seed_ok):
+                with m.Elif(is_seed):
                     m.d.comb += [generator.seed.valid.eq(1), generator.seed.payload.eq(arguments)]
                     m.next = "IDLE"
                 with m.Else():
@@ -254,14 +273,15 @@ class MemGen(wiring.Component):
 
             with m.State("SAMPLING"):
                 wiring.connect(m, index_slice.output, readout.indices)
-                self._send_records(m, readout, reading, amount)
+                self._send_records(m, readout, reading, amount, amount_at_one)
 
             with m.State("START_RECITE"):
                 with m.If(appender.count == 0):
                     m.d.sync += error_code.eq(ErrorCode.EMPTY)
                     m.next = "SEND_ERROR"
                 with m.Else():
-                    m.d.sync += [amount.eq(appender.count), recite_index.eq(0), reading.eq(1)]
+                    set_amount(appender.count)
+                    m.d.sync += [recite_index.eq(0), reading.eq(1)]
                     m.next = "RECITING"
 
             with m.State("RECITING"):
@@ -271,7 +291,7 @@ class MemGen(wiring.Component):
                 ]
                 with m.If(readout.indices.valid & readout.indices.ready):
                     m.d.sync += recite_index.eq(recite_index + 1)
-                self._send_records(m, readout, reading, amount)
+                self._send_records(m, readout, reading, amount, amount_at_one)
 
             for state, kind, start in (
                 ("SEND_STATUS", ResponseKind.STATUS, 1),
@@ -301,6 +321,7 @@ class MemGen(wiring.Component):
                                 m.d.sync += [response_index.eq(0), status_loaded.eq(0)]
                                 m.next = "IDLE"
 
+        m.d.sync += Assert(amount_at_one == (amount == 1), "amount_at_one out of step")
         in_append = fsm.ongoing("APPEND_FIRST") | fsm.ongoing("APPEND")
         m.d.sync += [
             Assert(appending == in_append, "appending flag out of step with the state"),
@@ -313,7 +334,7 @@ class MemGen(wiring.Component):
         )
         return m
 
-    def _send_records(self, m, readout, reading, amount):
+    def _send_records(self, m, readout, reading, amount, amount_at_one):
         """While sampling or reciting: the readout owns the storage and its bytes go out as
         RECORD responses; back to IDLE when the last of ``amount`` records has been taken."""
         m.d.comb += [
@@ -326,7 +347,7 @@ class MemGen(wiring.Component):
         ]
         words = readout.words
         with m.If(words.valid & words.ready & words.payload.last):
-            m.d.sync += amount.eq(amount - 1)
-            with m.If(amount == 1):
+            m.d.sync += [amount.eq(amount - 1), amount_at_one.eq(amount == 2)]
+            with m.If(amount_at_one):
                 m.d.sync += reading.eq(0)
                 m.next = "IDLE"

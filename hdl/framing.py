@@ -3,11 +3,10 @@
 The wire format is :mod:`memgen.hdl.protocol`'s: ``END escaped(sequence | payload | length |
 crc) END``. Bytes are unescaped and written into a frame buffer as they arrive (one byte every
 other clock at most: a UART byte takes tens of clocks); the CRC register runs over every body
-byte, so a good frame, CRC included, leaves it at zero (CRC-16/CCITT-FALSE has no final XOR). The
-clock after each byte, while no byte is taken, the checks of the frame so far settle into flags
-(length field, CRC, size), so the closing END only chooses among flops: the frame is either
-committed, so the reader streams ``sequence | payload`` with first/last,
-or rolled back, so nothing of it is ever seen. Rejections are one-clock strobes with a
+byte, so a good frame, CRC included, leaves it at zero (CRC-16/CCITT-FALSE has no final XOR).
+Between two bytes the checks of the frame so far settle into flags (length field, CRC, size),
+so the closing END only chooses among flops: the frame is either committed, so the reader
+streams ``sequence | payload`` with first/last, or rolled back, so nothing of it is ever seen. Rejections are one-clock strobes with a
 :class:`~memgen.hdl.protocol.FrameError` code: BAD_ESCAPE, SHORT, BAD_LENGTH, BAD_CRC, TOO_LONG,
 OVERFLOW (the buffer is full: the reader is behind), TIMEOUT (the line went idle for
 ``idle_timeout`` clocks in the middle of a frame; the half frame is dropped).
@@ -114,28 +113,53 @@ class Deframer(wiring.Component):
             width=MAX_BODY.bit_length(), depth=self.length_slots
         )
 
-        # Writer: unescape, buffer, check, commit or roll back.
+        # Writer: unescape, buffer, check, commit or roll back. A byte from the line is first
+        # taken into a register with its class decoded (END, ESC, the two escape codes); it is
+        # processed the clock after, and the register takes no byte in the clock a byte is
+        # processed (nor while ``settling``, the clock after a frame's reset), so the checks of
+        # the frame so far (below) are settled flops when the next byte is processed.
         committed = Signal(pointer_width)  # end of the last committed frame
         write_pointer = Signal(pointer_width)
         read_pointer = Signal(pointer_width)  # next byte the reader will issue
         body_length = Signal(range(MAX_BODY + 1))
+        # body_length - FRAME_OVERHEAD, 16 bits wrapping: the length field a frame of this many
+        # bytes must carry
+        excess = Signal(16, init=-FRAME_OVERHEAD % (1 << 16))
         tail = Signal(32)  # the last four body bytes: length and CRC once the frame ends
         length_field = tail[16:]
         crc = Signal(16, init=0xFFFF)
         escaped = Signal()
         failure = Signal(3)  # FrameError of the frame in progress, 0 while fine
-        idle = Signal(range(self.idle_timeout + 1))
+        idle = Signal(range(self.idle_timeout + 2))
+        idle_expired = Signal()  # idle reached idle_timeout, a clock ago
 
-        byte = self.bytes.payload
+        byte, byte_valid = Signal(8), Signal()
+        is_end, is_esc, is_esc_end, is_esc_esc = Signal(), Signal(), Signal(), Signal()
+        settling = Signal()
+        m.d.comb += self.bytes.ready.eq(~byte_valid & ~settling)
+        with m.If(self.bytes.valid & self.bytes.ready):
+            incoming = self.bytes.payload
+            m.d.sync += [
+                byte_valid.eq(1),
+                byte.eq(incoming),
+                is_end.eq(incoming == SLIP_END),
+                is_esc.eq(incoming == SLIP_ESC),
+                is_esc_end.eq(incoming == SLIP_ESC_END),
+                is_esc_esc.eq(incoming == SLIP_ESC_ESC),
+            ]
+        with m.If(byte_valid):
+            m.d.sync += byte_valid.eq(0)
+        arriving = byte_valid
+
         decoded = Signal(8)
         m.d.comb += [
             decoded.eq(byte),
             write_port.addr.eq(write_pointer),
             write_port.data.eq(decoded),
         ]
-        with m.If(escaped & (byte == SLIP_ESC_END)):
+        with m.If(escaped & is_esc_end):
             m.d.comb += decoded.eq(SLIP_END)
-        with m.Elif(escaped & (byte == SLIP_ESC_ESC)):
+        with m.Elif(escaped & is_esc_esc):
             m.d.comb += decoded.eq(SLIP_ESC)
         # "Full" comes from a flop: the occupancy one clock back was at least depth - 1. At most
         # one byte is written every other clock, so the buffer is never overrun; at the boundary
@@ -143,10 +167,7 @@ class Deframer(wiring.Component):
         full = Signal()
         m.d.sync += full.eq((write_pointer - read_pointer)[:pointer_width] >= depth - 1)
 
-        # The frame's checks, registered: the clock after any change of the frame state no byte
-        # is taken (``settling``), so these flops describe the state the next byte meets and the
-        # verdict at the closing END is a choice among flops, not a chain of comparators.
-        settling = Signal()
+        # The frame's checks, registered every clock from the frame's state.
         empty = Signal(init=1)
         short = Signal(init=1)
         at_limit = Signal()
@@ -157,16 +178,16 @@ class Deframer(wiring.Component):
             empty.eq(body_length == 0),
             short.eq(body_length < FRAME_OVERHEAD),
             at_limit.eq(body_length == MAX_BODY),
-            length_ok.eq(length_field + FRAME_OVERHEAD == body_length),
+            length_ok.eq(length_field == excess),
             crc_ok.eq(crc == 0),
+            idle_expired.eq(idle == self.idle_timeout),
         ]
         in_frame = ~empty | escaped | (failure != 0)
-        arriving = self.bytes.valid & ~settling
-        m.d.comb += self.bytes.ready.eq(~settling)
 
         def reset_frame(rollback):
             m.d.sync += [
                 body_length.eq(0),
+                excess.eq(-FRAME_OVERHEAD % (1 << 16)),
                 crc.eq(0xFFFF),
                 escaped.eq(0),
                 failure.eq(0),
@@ -181,7 +202,7 @@ class Deframer(wiring.Component):
             reset_frame(rollback=True)
 
         m.d.sync += self.rejected.eq(0)
-        with m.If(arriving & (byte == SLIP_END)):
+        with m.If(arriving & is_end):
             with m.If(failure != 0):
                 reject(failure)
             with m.Elif(escaped):
@@ -202,12 +223,12 @@ class Deframer(wiring.Component):
                 m.d.sync += [committed.eq(end), write_pointer.eq(end)]
                 reset_frame(rollback=False)
         with m.Elif(arriving):
-            m.d.sync += [idle.eq(0), settling.eq(1)]
+            m.d.sync += idle.eq(0)
             with m.If(failure != 0):
                 pass  # discard until END
-            with m.Elif(escaped & (byte != SLIP_ESC_END) & (byte != SLIP_ESC_ESC)):
+            with m.Elif(escaped & ~is_esc_end & ~is_esc_esc):
                 m.d.sync += failure.eq(FrameError.BAD_ESCAPE)
-            with m.Elif(~escaped & (byte == SLIP_ESC)):
+            with m.Elif(~escaped & is_esc):
                 m.d.sync += escaped.eq(1)
             with m.Elif(at_limit):
                 m.d.sync += failure.eq(FrameError.TOO_LONG)
@@ -219,11 +240,12 @@ class Deframer(wiring.Component):
                     escaped.eq(0),
                     write_pointer.eq(write_pointer + 1),
                     body_length.eq(body_length + 1),
+                    excess.eq(excess + 1),
                     crc.eq(crc16_update(crc, decoded)),
                     tail.eq(Cat(decoded, tail[:24])),
                 ]
         with m.Elif(in_frame):
-            with m.If(idle == self.idle_timeout):
+            with m.If(idle_expired):
                 reject(FrameError.TIMEOUT)
             with m.Else():
                 m.d.sync += idle.eq(idle + 1)
