@@ -138,7 +138,8 @@ class CommandProcessor(wiring.Component):
         expected = Signal(8)  # next sequence number to execute
         reply_sequence = Signal(8)
         opcode = Signal(8)
-        frame_remaining = Signal(range(MAX_BODY + 1))  # frame bytes not yet taken
+        frame_remaining = Signal(range(MAX_BODY + 1))  # frame bytes not yet taken in
+        frame_end_loaded = Signal()  # the frame's last byte has been taken in
         record_remaining = Signal(range(MAX_PAYLOAD + 1))
         length_low = Signal(7)
         stored = Signal(16)
@@ -169,42 +170,51 @@ class CommandProcessor(wiring.Component):
         # ---- Command side ---------------------------------------------------------------
         # Frame bytes are taken into a register (``current``), a byte every other clock at most,
         # with the comparisons the parser needs decoded on the way in: the parser works on flops
-        # only and ``frames.ready`` is a flop, so neither the slice's output nor the parser's
-        # decisions start a long path. The line brings a byte every few tens of clocks anyway.
+        # only and ``frames.ready`` is two LUTs from flops, so neither the slice's output nor the
+        # parser's decisions start a long path. The line brings a byte every few tens of clocks
+        # anyway. No byte of the next frame is taken in before the parser is back in IDLE, so
+        # the frame's counts can follow the bytes taken in rather than the parser's progress.
         current = Signal(RecordWord)
         current_valid = Signal()
         current_frame_length = Signal.like(self.frame_length)
         consume = Signal()  # the parser takes ``current`` this clock
-        is_status, is_append = Signal(), Signal()
+        is_status, is_append, matches_expected = Signal(), Signal(), Signal()
         short_length_bad, long_length_bad = Signal(), Signal()
         incoming = frames.payload.data
         long_length = Cat(length_low, incoming)
-        m.d.comb += frames.ready.eq(~current_valid)
-        with m.If(frames.valid & ~current_valid):
+        parser_idle = Signal()  # the command FSM is in IDLE
+        m.d.comb += frames.ready.eq(~current_valid & (~frame_end_loaded | parser_idle))
+        with m.If(frames.valid & frames.ready):
             m.d.sync += [
                 current_valid.eq(1),
                 current.eq(frames.payload),
                 current_frame_length.eq(self.frame_length),
+                frame_remaining.eq(frame_remaining - 1),
+                frame_end_loaded.eq(frames.payload.last),
                 is_status.eq(incoming == Opcode.STATUS),
                 is_append.eq(incoming == Opcode.APPEND),
+                matches_expected.eq(incoming == expected),
                 # A record length that is zero or does not fit in the rest of the frame (which
-                # counts the length byte itself). ``frame_remaining`` and ``length_low`` do not
-                # change between a byte's arrival here and its parsing.
+                # counts the length byte itself). ``frame_remaining``, ``length_low`` and
+                # ``expected`` do not change between a byte's arrival here and its parsing.
                 short_length_bad.eq((incoming == 0) | (incoming >= frame_remaining)),
                 long_length_bad.eq((long_length == 0) | (long_length >= frame_remaining)),
             ]
-        taken = current_valid & consume
-        with m.If(taken):
+        with m.If(current_valid & consume):
             m.d.sync += current_valid.eq(0)
-            m.d.sync += frame_remaining.eq(frame_remaining - 1)
+        # bytes of the frame the parser has not finished with
+        more_in_frame = ~frame_end_loaded | current_valid
+        # ``consume`` is assembled after the state machine as one flat OR of (state, condition)
+        # terms, so it stays a few LUTs deep; the states below test their own conditions.
 
         # Commands leave from a register too, so ``commands.ready`` never reaches the parser.
         command_free, put_command = _output_register(m, commands, "command")
 
+        forwarded = current_valid & command_free
+
         def forward(first, last):
-            """Pass the frame's byte to the core."""
-            m.d.comb += consume.eq(command_free)
-            with m.If(current_valid & command_free):
+            """Pass the frame's byte to the core (``forwarded`` is true when it goes)."""
+            with m.If(forwarded):
                 put_command(current.data, first, last)
 
         def send(byte, first, last):
@@ -236,23 +246,22 @@ class CommandProcessor(wiring.Component):
                 set_record_remaining(length, length == 1)
                 m.next = "RECORD_OPCODE"
 
-        with m.FSM(name="command"):
+        with m.FSM(name="command") as command_fsm:
             with m.State("IDLE"):
                 m.d.sync += reply_sent.eq(0)
                 with m.If(pending_reject):
                     m.next = "REJECT"
                 with m.Elif(current_valid):
-                    m.d.comb += consume.eq(1)
                     m.d.sync += [
                         reply_sequence.eq(current.data),
-                        in_sequence.eq(current.data == expected),
+                        in_sequence.eq(matches_expected),
                         frame_remaining.eq(current_frame_length - 1),
                         code.eq(0),
                         stored.eq(0),
                         core_error.eq(0),
                     ]
                     with m.If(current.last):  # no opcode
-                        with m.If(current.data == expected):
+                        with m.If(matches_expected):
                             m.d.sync += [expected.eq(expected + 1), code.eq(ErrorCode.MALFORMED)]
                             m.next = "STATUS_COMMAND"
                         with m.Else():
@@ -263,24 +272,23 @@ class CommandProcessor(wiring.Component):
 
             with m.State("OPCODE"):
                 with m.If(current_valid & ~is_status & ~in_sequence):
-                    m.d.comb += [consume.eq(1), sequence_error.eq(1)]
+                    m.d.comb += sequence_error.eq(1)
                     m.d.sync += [pending_reject.eq(1), reject_code.eq(FrameError.SEQUENCE)]
                     m.next = "DRAIN_TO_IDLE"
                     with m.If(current.last):
                         m.next = "IDLE"
                 with m.Elif(current_valid & is_status & current.last):
-                    m.d.comb += consume.eq(1)  # the processor asks the core itself
+                    # the processor asks the core itself
                     m.d.sync += opcode.eq(Opcode.STATUS)
                     m.next = "STATUS_COMMAND"
                 with m.Elif(current_valid & is_append):
-                    m.d.comb += consume.eq(1)
                     m.d.sync += [opcode.eq(Opcode.APPEND), expected.eq(expected + 1)]
                     m.next = next_record
                     with m.If(current.last):
                         m.next = "STATUS_COMMAND"  # an empty batch
                 with m.Else():
                     forward(first=1, last=current.last)
-                    with m.If(taken):
+                    with m.If(forwarded):
                         m.d.sync += opcode.eq(current.data)
                         with m.If(~is_status):
                             m.d.sync += expected.eq(expected + 1)
@@ -290,7 +298,7 @@ class CommandProcessor(wiring.Component):
 
             with m.State("FORWARD"):
                 forward(first=0, last=current.last)
-                with m.If(taken):
+                with m.If(forwarded):
                     m.d.sync += seed_shift.eq(Cat(seed_shift[8:], current.data))
                     with m.If(current.last):
                         m.next = "WAIT_CORE"
@@ -305,7 +313,6 @@ class CommandProcessor(wiring.Component):
 
             if not fmt.fixed:
                 with m.State("LENGTH"):
-                    m.d.comb += consume.eq(1)
                     with m.If(current_valid):
                         with m.If(current.data[7]):
                             m.d.sync += length_low.eq(current.data[:7])
@@ -317,7 +324,6 @@ class CommandProcessor(wiring.Component):
                             start_record(current.data, short_length_bad)
 
                 with m.State("LENGTH_HIGH"):
-                    m.d.comb += consume.eq(1)
                     with m.If(current_valid):
                         start_record(Cat(length_low, current.data), long_length_bad)
 
@@ -330,7 +336,7 @@ class CommandProcessor(wiring.Component):
             with m.State("RECORD"):
                 record_last = record_at_one | current.last
                 forward(first=0, last=record_last)
-                with m.If(taken):
+                with m.If(forwarded):
                     set_record_remaining(record_remaining - 1, record_remaining == 2)
                     with m.If(record_last):
                         m.next = "APPEND_WAIT"
@@ -338,12 +344,12 @@ class CommandProcessor(wiring.Component):
             with m.State("APPEND_WAIT"):  # the core's verdict on the record
                 with m.If(core_error):
                     m.next = "DONE_WAIT"
-                    with m.If(frame_remaining != 0):
+                    with m.If(more_in_frame):
                         m.next = "DRAIN_TO_DONE"
                 with m.Elif(core_done):
                     m.d.sync += stored.eq(stored + 1)
                     m.next = next_record
-                    with m.If(frame_remaining == 0):
+                    with m.If(~more_in_frame):
                         m.next = "STATUS_COMMAND"
 
             with m.State("STATUS_COMMAND"):
@@ -356,7 +362,6 @@ class CommandProcessor(wiring.Component):
                 ("DRAIN_TO_DONE", "DONE_WAIT"),
             ):
                 with m.State(state):
-                    m.d.comb += consume.eq(1)
                     with m.If(current_valid & current.last):
                         m.next = following
 
@@ -369,6 +374,20 @@ class CommandProcessor(wiring.Component):
                 with m.If(reply_sent):
                     m.d.sync += pending_reject.eq(0)
                     m.next = "IDLE"
+
+        drains = ("DRAIN_TO_IDLE", "DRAIN_TO_STATUS", "DRAIN_TO_DONE")
+        consumes_always = drains + (() if fmt.fixed else ("LENGTH", "LENGTH_HIGH"))
+        opcode_consumes = (~is_status & ~in_sequence) | (is_status & current.last) | is_append
+        consume_terms = [
+            command_fsm.ongoing("IDLE") & ~pending_reject,
+            command_fsm.ongoing("OPCODE") & (opcode_consumes | command_free),
+            (command_fsm.ongoing("FORWARD") | command_fsm.ongoing("RECORD")) & command_free,
+            *(command_fsm.ongoing(state) for state in consumes_always),
+        ]
+        m.d.comb += [
+            consume.eq(Cat(*consume_terms).any()),
+            parser_idle.eq(command_fsm.ongoing("IDLE")),
+        ]
 
         with m.If(self.rejected):  # after the clear above, so a new rejection is never lost
             m.d.sync += [pending_reject.eq(1), reject_code.eq(self.rejection)]
