@@ -4,12 +4,13 @@ The wire format is :mod:`memgen.hdl.protocol`'s: ``END escaped(sequence | payloa
 crc) END``. Bytes are unescaped and written into a frame buffer as they arrive (one byte every
 other clock at most: a UART byte takes tens of clocks); the CRC register runs over every body
 byte, so a good frame, CRC included, leaves it at zero (CRC-16/CCITT-FALSE has no final XOR).
-Between two bytes the checks of the frame so far settle into flags (length field, CRC, size),
-so the closing END only chooses among flops: the frame is either committed, so the reader
-streams ``sequence | payload`` with first/last, or rolled back, so nothing of it is ever seen. Rejections are one-clock strobes with a
-:class:`~memgen.hdl.protocol.FrameError` code: BAD_ESCAPE, SHORT, BAD_LENGTH, BAD_CRC, TOO_LONG,
-OVERFLOW (the buffer is full: the reader is behind), TIMEOUT (the line went idle for
-``idle_timeout`` clocks in the middle of a frame; the half frame is dropped).
+Between two bytes the checks of the frame so far settle into flags (length field, CRC, size), so
+the closing END only chooses among flops; the clock after, the frame is either committed, so the
+reader streams ``sequence | payload`` with first/last, or rolled back, so nothing of it is ever
+seen. Rejections are one-clock strobes with a :class:`~memgen.hdl.protocol.FrameError` code:
+BAD_ESCAPE, SHORT, BAD_LENGTH, BAD_CRC, TOO_LONG, OVERFLOW (the buffer is full: the reader is
+behind), TIMEOUT (the line went idle for ``idle_timeout`` clocks in the middle of a frame; the
+half frame is dropped).
 
 Resources: a ``buffer_depth``-byte memory (one block RAM), a 16-bit CRC as an XOR matrix (each bit
 XORs at most 8 inputs), a small FIFO of committed frame lengths.
@@ -136,7 +137,13 @@ class Deframer(wiring.Component):
         byte, byte_valid = Signal(8), Signal()
         is_end, is_esc, is_esc_end, is_esc_esc = Signal(), Signal(), Signal(), Signal()
         settling = Signal()
-        m.d.comb += self.bytes.ready.eq(~byte_valid & ~settling)
+        # The verdict on a frame is taken when its END is processed and carried out the clock
+        # after (commit, roll back, or just reset for an idle END).
+        verdict_pending = Signal()
+        verdict_reject = Signal()
+        verdict_commit = Signal()
+        verdict_code = Signal(3)
+        m.d.comb += self.bytes.ready.eq(~byte_valid & ~settling & ~verdict_pending)
         with m.If(self.bytes.valid & self.bytes.ready):
             incoming = self.bytes.payload
             m.d.sync += [
@@ -201,27 +208,44 @@ class Deframer(wiring.Component):
             m.d.sync += [self.rejected.eq(1), self.rejection.eq(code)]
             reset_frame(rollback=True)
 
+        def decide(reject=0, commit=0, code=0):
+            m.d.sync += [
+                verdict_pending.eq(1),
+                verdict_reject.eq(reject),
+                verdict_commit.eq(commit),
+                verdict_code.eq(code),
+            ]
+
         m.d.sync += self.rejected.eq(0)
-        with m.If(arriving & is_end):
-            with m.If(failure != 0):
-                reject(failure)
-            with m.Elif(escaped):
-                reject(FrameError.BAD_ESCAPE)
-            with m.Elif(empty):
-                reset_frame(rollback=False)  # idle fill
-            with m.Elif(short):
-                reject(FrameError.SHORT)
-            with m.Elif(~length_ok):
-                reject(FrameError.BAD_LENGTH)
-            with m.Elif(~crc_ok):
-                reject(FrameError.BAD_CRC)
-            with m.Elif(~lengths.w_rdy):
-                reject(FrameError.OVERFLOW)
-            with m.Else():
+        with m.If(verdict_pending):
+            m.d.sync += verdict_pending.eq(0)
+            with m.If(verdict_reject):
+                reject(verdict_code)
+            with m.Elif(verdict_commit):
                 end = write_pointer - 4  # length and CRC are not passed on
                 m.d.comb += [lengths.w_en.eq(1), lengths.w_data.eq(body_length - 4)]
                 m.d.sync += [committed.eq(end), write_pointer.eq(end)]
                 reset_frame(rollback=False)
+            with m.Else():
+                reset_frame(rollback=False)  # idle fill
+        with m.Elif(arriving & is_end):
+            # (the length FIFO only drains meanwhile, so a slot free now is free next clock)
+            with m.If(failure != 0):
+                decide(reject=1, code=failure)
+            with m.Elif(escaped):
+                decide(reject=1, code=FrameError.BAD_ESCAPE)
+            with m.Elif(empty):
+                decide()
+            with m.Elif(short):
+                decide(reject=1, code=FrameError.SHORT)
+            with m.Elif(~length_ok):
+                decide(reject=1, code=FrameError.BAD_LENGTH)
+            with m.Elif(~crc_ok):
+                decide(reject=1, code=FrameError.BAD_CRC)
+            with m.Elif(~lengths.w_rdy):
+                decide(reject=1, code=FrameError.OVERFLOW)
+            with m.Else():
+                decide(commit=1)
         with m.Elif(arriving):
             m.d.sync += idle.eq(0)
             with m.If(failure != 0):
