@@ -142,6 +142,11 @@ class MemGen(wiring.Component):
             m.d.sync += [amount.eq(value), amount_at_one.eq(value == 1)]
 
         recite_index = Signal(fmt.index_width + 1)
+        recite_more = Signal()  # recite_index < count
+        # "No records", a clock behind the count: the count changes only while appending or
+        # clearing, and no command reads this flag in the clock after either.
+        memory_empty = Signal(init=1)
+        m.d.sync += memory_empty.eq(appender.count == 0)
         error_code = Signal(8)
         response_index = Signal(range(STATUS_BYTES + 2))
         clear = Signal()
@@ -240,7 +245,7 @@ class MemGen(wiring.Component):
                     is_seed.eq(
                         (opcode == Opcode.SEED) & (argument_count == ARGUMENT_BYTES[Opcode.SEED])
                     ),
-                    is_empty.eq(appender.count == 0),
+                    is_empty.eq(memory_empty),
                     no_records.eq(arguments[32:] == 0),
                 ]
                 m.next = "EXECUTE"
@@ -276,21 +281,24 @@ class MemGen(wiring.Component):
                 self._send_records(m, readout, reading, amount, amount_at_one)
 
             with m.State("START_RECITE"):
-                with m.If(appender.count == 0):
+                with m.If(memory_empty):
                     m.d.sync += error_code.eq(ErrorCode.EMPTY)
                     m.next = "SEND_ERROR"
                 with m.Else():
                     set_amount(appender.count)
-                    m.d.sync += [recite_index.eq(0), reading.eq(1)]
+                    m.d.sync += [recite_index.eq(0), recite_more.eq(1), reading.eq(1)]
                     m.next = "RECITING"
 
             with m.State("RECITING"):
                 m.d.comb += [
-                    readout.indices.valid.eq(recite_index < appender.count),
+                    readout.indices.valid.eq(recite_more),
                     readout.indices.payload.eq(recite_index),
                 ]
                 with m.If(readout.indices.valid & readout.indices.ready):
-                    m.d.sync += recite_index.eq(recite_index + 1)
+                    m.d.sync += [
+                        recite_index.eq(recite_index + 1),
+                        recite_more.eq(recite_index + 1 != appender.count),
+                    ]
                 self._send_records(m, readout, reading, amount, amount_at_one)
 
             for state, kind, start in (
@@ -321,7 +329,10 @@ class MemGen(wiring.Component):
                                 m.d.sync += [response_index.eq(0), status_loaded.eq(0)]
                                 m.next = "IDLE"
 
-        m.d.sync += Assert(amount_at_one == (amount == 1), "amount_at_one out of step")
+        m.d.sync += [
+            Assert(amount_at_one == (amount == 1), "amount_at_one out of step"),
+            Assert(~fsm.ongoing("RECITING") | (recite_more == (recite_index < appender.count))),
+        ]
         in_append = fsm.ongoing("APPEND_FIRST") | fsm.ongoing("APPEND")
         m.d.sync += [
             Assert(appending == in_append, "appending flag out of step with the state"),

@@ -134,8 +134,18 @@ class Deframer(wiring.Component):
         idle = Signal(range(self.idle_timeout + 2))
         idle_expired = Signal()  # idle reached idle_timeout, a clock ago
 
+        # "Full" comes from a flop: the occupancy one clock back was at least depth - 1. At most
+        # one byte is written every other clock, so the buffer is never overrun; at the boundary
+        # a byte may be refused early (the frame answers OVERFLOW and is sent again).
+        full = Signal()
+        m.d.sync += full.eq((write_pointer - read_pointer)[:pointer_width] >= depth - 1)
+
         byte, byte_valid = Signal(8), Signal()
-        is_end, is_esc, is_esc_end, is_esc_esc = Signal(), Signal(), Signal(), Signal()
+        is_end, is_esc_end, is_esc_esc = Signal(), Signal(), Signal()
+        # What a byte other than END will do, decided as it is taken in from the frame's state
+        # (which only the byte's own processing changes; no byte is taken in the clock a
+        # timeout fires): store it, start an escape, or fail the frame with a code.
+        will_store, will_escape, will_fail = Signal(), Signal(), Signal(3)
         settling = Signal()
         # The verdict on a frame is taken when its END is processed and carried out the clock
         # after (commit, roll back, or just reset for an idle END).
@@ -143,17 +153,38 @@ class Deframer(wiring.Component):
         verdict_reject = Signal()
         verdict_commit = Signal()
         verdict_code = Signal(3)
-        m.d.comb += self.bytes.ready.eq(~byte_valid & ~settling & ~verdict_pending)
+        m.d.comb += self.bytes.ready.eq(
+            ~byte_valid & ~settling & ~verdict_pending & ~idle_expired
+        )
         with m.If(self.bytes.valid & self.bytes.ready):
             incoming = self.bytes.payload
+            esc_end, esc_esc = incoming == SLIP_ESC_END, incoming == SLIP_ESC_ESC
+            bad_escape = escaped & ~esc_end & ~esc_esc
+            starts_escape = ~escaped & (incoming == SLIP_ESC)
+            at_limit_now = body_length == MAX_BODY
             m.d.sync += [
                 byte_valid.eq(1),
                 byte.eq(incoming),
                 is_end.eq(incoming == SLIP_END),
-                is_esc.eq(incoming == SLIP_ESC),
-                is_esc_end.eq(incoming == SLIP_ESC_END),
-                is_esc_esc.eq(incoming == SLIP_ESC_ESC),
+                is_esc_end.eq(esc_end),
+                is_esc_esc.eq(esc_esc),
+                will_store.eq(
+                    (failure == 0) & ~bad_escape & ~starts_escape & ~at_limit_now & ~full
+                ),
+                will_escape.eq((failure == 0) & starts_escape),
             ]
+            with m.If(failure != 0):
+                m.d.sync += will_fail.eq(0)  # already failed: discard until END
+            with m.Elif(bad_escape):
+                m.d.sync += will_fail.eq(FrameError.BAD_ESCAPE)
+            with m.Elif(starts_escape):
+                m.d.sync += will_fail.eq(0)
+            with m.Elif(at_limit_now):
+                m.d.sync += will_fail.eq(FrameError.TOO_LONG)
+            with m.Elif(full):
+                m.d.sync += will_fail.eq(FrameError.OVERFLOW)
+            with m.Else():
+                m.d.sync += will_fail.eq(0)
         with m.If(byte_valid):
             m.d.sync += byte_valid.eq(0)
         arriving = byte_valid
@@ -168,23 +199,16 @@ class Deframer(wiring.Component):
             m.d.comb += decoded.eq(SLIP_END)
         with m.Elif(escaped & is_esc_esc):
             m.d.comb += decoded.eq(SLIP_ESC)
-        # "Full" comes from a flop: the occupancy one clock back was at least depth - 1. At most
-        # one byte is written every other clock, so the buffer is never overrun; at the boundary
-        # a byte may be refused early (the frame answers OVERFLOW and is sent again).
-        full = Signal()
-        m.d.sync += full.eq((write_pointer - read_pointer)[:pointer_width] >= depth - 1)
 
         # The frame's checks, registered every clock from the frame's state.
         empty = Signal(init=1)
         short = Signal(init=1)
-        at_limit = Signal()
         length_ok = Signal()
         crc_ok = Signal()
         m.d.sync += [
             settling.eq(0),
             empty.eq(body_length == 0),
             short.eq(body_length < FRAME_OVERHEAD),
-            at_limit.eq(body_length == MAX_BODY),
             length_ok.eq(length_field == excess),
             crc_ok.eq(crc == 0),
             idle_expired.eq(idle == self.idle_timeout),
@@ -248,17 +272,11 @@ class Deframer(wiring.Component):
                 decide(commit=1)
         with m.Elif(arriving):
             m.d.sync += idle.eq(0)
-            with m.If(failure != 0):
-                pass  # discard until END
-            with m.Elif(escaped & ~is_esc_end & ~is_esc_esc):
-                m.d.sync += failure.eq(FrameError.BAD_ESCAPE)
-            with m.Elif(~escaped & is_esc):
+            with m.If(will_escape):
                 m.d.sync += escaped.eq(1)
-            with m.Elif(at_limit):
-                m.d.sync += failure.eq(FrameError.TOO_LONG)
-            with m.Elif(full):
-                m.d.sync += failure.eq(FrameError.OVERFLOW)
-            with m.Else():
+            with m.Elif(will_fail != 0):
+                m.d.sync += failure.eq(will_fail)
+            with m.Elif(will_store):
                 m.d.comb += write_port.en.eq(1)
                 m.d.sync += [
                     escaped.eq(0),

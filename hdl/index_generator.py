@@ -205,8 +205,10 @@ class IndexGenerator(wiring.Component):
         threshold_steps = Signal(range(b + 1))
         threshold_ready = Signal()
         doubled = Signal(self.count_width + 1)
+        count_changed = Signal()  # count != threshold_count, a clock ago
         m.d.comb += doubled.eq(threshold << 1)
-        with m.If(self.count != threshold_count):
+        m.d.sync += count_changed.eq(self.count != threshold_count)
+        with m.If(count_changed):
             m.d.sync += [
                 threshold_count.eq(self.count),
                 threshold.eq(self.count > 1),  # 2**0 mod count
@@ -229,7 +231,7 @@ class IndexGenerator(wiring.Component):
         running = Signal()
         settled = Signal()  # last clock: threshold ready for a nonzero count
         m.d.sync += settled.eq(
-            threshold_ready & (self.count == threshold_count) & (self.count != 0)
+            threshold_ready & ~count_changed & (self.count == threshold_count) & (self.count != 0)
         )
         m.d.comb += [
             self.busy.eq(running),
