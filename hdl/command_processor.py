@@ -429,18 +429,26 @@ class CommandProcessor(wiring.Component):
                         m.d.sync += frame_open.eq(0)
             return sent
 
+        # DONE and REJECTED bytes of the processor's own leave through a shift register loaded
+        # in the state's first clock (a snapshot: the counters may move meanwhile), so each
+        # byte is a flop, not a wide multiplexer.
+        vector_shift = Signal(max(len(header), len(extras), 16))
+        vector_loaded = Signal()
+
         def emit_vector(vector, size, first_at_zero, last_at_end, then):
-            """Offer ``vector``'s bytes one per clock, from ``index`` 0."""
+            """Put ``vector``'s bytes out, one per free register, from ``index`` 0."""
             last = (index == size - 1) if last_at_end else 0
-            with m.If(
-                emit(vector.word_select(index, 8), first=first_at_zero & (index == 0), last=last)
-            ):
-                m.d.sync += index.eq(index + 1)
-                with m.If(index == size - 1):
-                    m.d.sync += index.eq(0)
-                    m.next = then
-                    if last_at_end:
-                        m.d.sync += reply_sent.eq(1)
+            with m.If(~vector_loaded):
+                m.d.sync += [vector_shift.eq(vector), vector_loaded.eq(1)]
+            with m.Else():
+                first = first_at_zero & (index == 0)
+                with m.If(emit(vector_shift[:8], first=first, last=last)):
+                    m.d.sync += [index.eq(index + 1), vector_shift.eq(vector_shift[8:])]
+                    with m.If(index == size - 1):
+                        m.d.sync += [index.eq(0), vector_loaded.eq(0)]
+                        m.next = then
+                        if last_at_end:
+                            m.d.sync += reply_sent.eq(1)
 
         with m.FSM(name="response"):
             with m.State("IDLE"):

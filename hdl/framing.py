@@ -286,11 +286,10 @@ class Deframer(wiring.Component):
                     crc.eq(crc16_update(crc, decoded)),
                     tail.eq(Cat(decoded, tail[:24])),
                 ]
+        with m.Elif(in_frame & idle_expired & ~settling):
+            decide(reject=1, code=FrameError.TIMEOUT)
         with m.Elif(in_frame):
-            with m.If(idle_expired):
-                reject(FrameError.TIMEOUT)
-            with m.Else():
-                m.d.sync += idle.eq(idle + 1)
+            m.d.sync += idle.eq(idle + 1)
 
         # Reader: stream each committed frame, first/last marked; read port holds while stalled.
         remaining = Signal(range(MAX_BODY + 1))

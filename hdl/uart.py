@@ -15,7 +15,7 @@ Errors are one-clock strobes and never stop the receiver:
   the held one stays.
 """
 
-from amaranth.hdl import Cat, Module, Signal
+from amaranth.hdl import Assert, Cat, Module, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.cdc import FFSynchronizer
 from amaranth.lib.wiring import In, Out
@@ -151,20 +151,24 @@ class UARTTransmitter(wiring.Component):
         frame = Signal(10, init=0x3FF)  # stop bit, data LSB first, start bit; shifted out LSB first
         bits_left = Signal(range(11))
         timer = Signal(self.divisor_width)
-        last_clock = (bits_left == 1) & (timer == 0)
+        timer_zero = Signal(init=1)  # timer == 0, kept as a flop (the divisor is at least 4)
+        last_clock = (bits_left == 1) & timer_zero
         m.d.comb += [self.tx.eq(frame[0]), self.bytes.ready.eq((bits_left == 0) | last_clock)]
         with m.If(self.bytes.valid & self.bytes.ready):
             m.d.sync += [
                 frame.eq((1 << 9) | (self.bytes.payload << 1)),
                 bits_left.eq(10),
                 timer.eq(self.divisor - 1),
+                timer_zero.eq(0),
             ]
         with m.Elif(bits_left != 0):
-            m.d.sync += timer.eq(timer - 1)
-            with m.If(timer == 0):
+            m.d.sync += [timer.eq(timer - 1), timer_zero.eq(timer == 1)]
+            with m.If(timer_zero):
                 m.d.sync += [
                     frame.eq((1 << 9) | (frame >> 1)),
                     bits_left.eq(bits_left - 1),
                     timer.eq(self.divisor - 1),
+                    timer_zero.eq(0),
                 ]
+        m.d.sync += Assert(timer_zero == (timer == 0), "transmitter timer flag out of step")
         return m
