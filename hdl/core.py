@@ -143,14 +143,15 @@ class MemGen(wiring.Component):
 
         recite_index = Signal(fmt.index_width + 1)
         recite_more = Signal()  # recite_index < count
-        # "No records", a clock behind the count: the count changes only while appending or
-        # clearing, and no command reads this flag in the clock after either.
+        # CLEAR reaches the append memory from a flop, the clock after the command.
+        clear = Signal()
+        m.d.sync += appender.clear.eq(clear)
+        # "No records", a clock behind the count: the count changes only while appending (no
+        # command reads this flag in the clock after) or on a clear (which sets it at once).
         memory_empty = Signal(init=1)
-        m.d.sync += memory_empty.eq(appender.count == 0)
+        m.d.sync += memory_empty.eq((appender.count == 0) | appender.clear)
         error_code = Signal(8)
         response_index = Signal(range(STATUS_BYTES + 2))
-        clear = Signal()
-        m.d.comb += appender.clear.eq(clear)
 
         # Status fields, little-endian, as one bit vector; an ERROR packet prefixes the code.
         values = {

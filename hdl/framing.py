@@ -18,7 +18,7 @@ XORs at most 8 inputs), a small FIFO of committed frame lengths.
 
 from functools import cache
 
-from amaranth.hdl import Cat, Module, Mux, Signal
+from amaranth.hdl import Assert, Cat, Module, Mux, Signal
 from amaranth.lib import fifo, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -293,6 +293,8 @@ class Deframer(wiring.Component):
 
         # Reader: stream each committed frame, first/last marked; read port holds while stalled.
         remaining = Signal(range(MAX_BODY + 1))
+        # remaining != 0 and remaining == 1, kept as flops beside the count
+        remaining_any, remaining_one = Signal(), Signal()
         first = Signal()
         out_valid, out_first, out_last = Signal(), Signal(), Signal()
         advance = Signal()
@@ -306,24 +308,32 @@ class Deframer(wiring.Component):
             self.frames.payload.last.eq(out_last),
         ]
         with m.If(advance):
-            m.d.sync += out_valid.eq(remaining != 0)
-            with m.If(remaining != 0):
+            m.d.sync += out_valid.eq(remaining_any)
+            with m.If(remaining_any):
                 m.d.sync += [
                     out_first.eq(first),
-                    out_last.eq(remaining == 1),
+                    out_last.eq(remaining_one),
                     read_pointer.eq(read_pointer + 1),
                     remaining.eq(remaining - 1),
+                    remaining_any.eq(~remaining_one),
+                    remaining_one.eq(remaining == 2),
                     first.eq(0),
                 ]
             with m.Elif(lengths.r_rdy):
                 m.d.comb += lengths.r_en.eq(1)
                 m.d.sync += [
                     remaining.eq(lengths.r_data),
+                    remaining_any.eq(lengths.r_data != 0),
+                    remaining_one.eq(lengths.r_data == 1),
                     self.frame_length.eq(lengths.r_data),
                     first.eq(1),
                 ]
 
         assert_stream_stable(m, self.frames, "frames")
+        m.d.sync += [
+            Assert(remaining_any == (remaining != 0), "deframer remaining flag out of step"),
+            Assert(remaining_one == (remaining == 1), "deframer remaining flag out of step"),
+        ]
         return m
 
 
