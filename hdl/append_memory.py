@@ -140,15 +140,23 @@ class AppendMemory(wiring.Component):
         else:
             m.d.comb += final_failure.eq(new_failure)
 
+        # Whether this byte is stored, from flags only: a record's first byte needs a free slot
+        # and a free byte; a later byte needs its record to be fine so far with room for one
+        # more (``going``, kept with each byte). It equals ``new_failure == 0`` (asserted), which
+        # only the failure code and the refusal need.
+        going = Signal()
+        stored = Signal()
+        m.d.comb += stored.eq(Mux(starting, ~records_full & ~bytes_full, going))
         m.d.comb += [
             self.data_port.address.eq(position),
             self.data_port.write_data.eq(word.data),
-            self.data_port.write_enable.eq(valid & (new_failure == 0) & ~self.clear),
+            self.data_port.write_enable.eq(valid & stored & ~self.clear),
         ]
         if self._fault == "overwrite":  # test-only mutant: records land over stored ones
             m.d.comb += self.data_port.address.eq(current_offset)
         commit = Signal()
-        m.d.comb += commit.eq(valid & word.last & (final_failure == 0) & ~self.clear)
+        complete = Mux(starting, fmt.record_size == 1, offset_near) if fmt.fixed else 1
+        m.d.comb += commit.eq(valid & word.last & stored & complete & ~self.clear)
         if not fmt.fixed:
             entry = Signal(table_entry_layout(fmt))
             m.d.comb += [
@@ -171,9 +179,9 @@ class AppendMemory(wiring.Component):
                 pointer_full.eq(0),
                 pointer_near.eq(cap == 1),
                 records_full.eq(0),
+                going.eq(0),
             ]
         with m.Elif(valid):
-            stored = new_failure == 0
             # ``position`` two below the capacity: where the pointer lands one below it
             position_near_2 = Mux(
                 starting, equals(self.bytes_used, cap - 2), equals(pointer, cap - 2)
@@ -185,14 +193,17 @@ class AppendMemory(wiring.Component):
                 failure.eq(new_failure),
             ]
             with m.If(stored):
+                next_offset_full = Mux(starting, limit == 1, offset_near)
                 m.d.sync += [
-                    offset_full.eq(Mux(starting, limit == 1, offset_near)),
+                    going.eq(~next_offset_full & ~position_near),
+                    offset_full.eq(next_offset_full),
                     offset_near.eq(Mux(starting, limit == 2, equals(offset, limit - 2))),
                     pointer_full.eq(position_near),
                     pointer_near.eq(position_near_2),
                 ]
             with m.Else():
                 m.d.sync += [
+                    going.eq(0),
                     offset_full.eq(~starting & offset_full),
                     offset_near.eq(Mux(starting, limit == 1, offset_near)),
                     pointer_full.eq(beyond),
@@ -239,6 +250,12 @@ class AppendMemory(wiring.Component):
             Assert(offset_full == (offset == limit), "offset_full flag out of step"),
             Assert(offset_near == equals(offset, limit - 1), "offset_near flag out of step"),
             Assert(records_full == (self.count == fmt.max_records), "records_full out of step"),
+            Assert(stored == (new_failure == 0), "stored decision differs from the checks"),
+            Assert(
+                ~in_record
+                | (going == ((failure == 0) & ~offset_full & ~pointer_full & ~records_full)),
+                "going flag out of step",
+            ),
             Assert(self.count <= fmt.max_records, "count beyond the record capacity"),
         ]
         return m

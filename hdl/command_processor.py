@@ -224,7 +224,12 @@ class CommandProcessor(wiring.Component):
             return command_free
 
         # The core has done everything it was given: nothing waits in the command register.
-        core_done = self.core_idle & command_free
+        # ``core_idle`` is registered on the way in (it ends a long chain in the core); the
+        # command register, which a command leaves the clock the slice takes it, is folded in
+        # before the register so no command is ever in flight unseen.
+        core_idle_seen = Signal()
+        m.d.sync += core_idle_seen.eq(self.core_idle & command_free)
+        core_done = core_idle_seen & command_free
 
         next_record = "RECORD_OPCODE" if fmt.fixed else "LENGTH"
 

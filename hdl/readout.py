@@ -92,7 +92,8 @@ class Readout(wiring.Component):
         m.submodules.queue = queue = fifo.SyncFIFO(width=word_layout.size, depth=depth)
         credits = Signal(range(depth + 1), init=depth)
         issue = Signal()  # the expander sends an address to the storage this clock
-        has_credit = credits != 0 if self._fault is None else 1
+        credit_ok = Signal(init=1)  # credits != 0, a flop beside the count
+        has_credit = credit_ok if self._fault is None else 1
 
         # Stage 1: record lookup.
         valid_1 = Signal()
@@ -178,13 +179,16 @@ class Readout(wiring.Component):
             self.length.eq(word.length),
         ]
         returned = queue.r_rdy & queue.r_en
-        m.d.sync += credits.eq(credits - issue + returned)
+        next_credits = Signal.like(credits)
+        m.d.comb += next_credits.eq(credits - issue + returned)
+        m.d.sync += [credits.eq(next_credits), credit_ok.eq(next_credits != 0)]
 
         in_flight = [f[0] for f in in_read]
         m.d.comb += self.busy.eq(valid_1 | busy_2 | queue.r_rdy | Cat(*in_table, *in_flight).any())
         m.d.sync += [
             Assert(~busy_2 | (last_2 == (remaining_2 == 1)), "readout last flag out of step"),
             Assert(~queue.w_en | queue.w_rdy, "readout FIFO written while full"),
+            Assert(credit_ok == (credits != 0), "readout credit flag out of step"),
             Assert(
                 credits + sum(in_flight) + queue.level == depth,
                 "readout credits, words in flight and queued words do not add up",
