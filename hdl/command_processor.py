@@ -410,11 +410,24 @@ class CommandProcessor(wiring.Component):
         packet_sequence = Signal(8)
         m.d.comb += self.sequence.eq(packet_sequence)
 
+        # The states only say which byte they want out (``want``); the register is filled from
+        # that in one place, so its enable is "free and wanted", not a chain of the states'
+        # conditions.
+        want = Signal()
+        want_byte = Signal(8)
+        want_first, want_last = Signal(), Signal()
+        with m.If(packet_free & want):
+            put_packet(want_byte, want_first, want_last)
+            m.d.sync += packet_sequence.eq(Mux(reject_request, expected, reply_sequence))
+
         def emit(byte, first, last):
             """Put one reply byte out if the register is free; True-valued when put."""
-            with m.If(packet_free):
-                put_packet(byte, first, last)
-                m.d.sync += packet_sequence.eq(Mux(reject_request, expected, reply_sequence))
+            m.d.comb += [
+                want.eq(1),
+                want_byte.eq(byte),
+                want_first.eq(first),
+                want_last.eq(last),
+            ]
             return packet_free
 
         def emit_data(byte, end):
@@ -500,9 +513,8 @@ class CommandProcessor(wiring.Component):
                 emit_vector(header, 4, first_at_zero=True, last_at_end=False, then="DONE_STATUS")
 
             with m.State("DONE_STATUS"):
-                m.d.comb += responses.ready.eq(packet_free)
-                with m.If(responses.valid & packet_free):
-                    put_packet(response.data, first=0, last=0)
+                with m.If(responses.valid):
+                    m.d.comb += responses.ready.eq(emit(response.data, first=0, last=0))
                 with m.If(responses.valid & responses.ready & response.last):
                     m.next = "DONE_EXTRAS"
 

@@ -15,7 +15,7 @@ the default is ``lib.memory``. The core multiplexes each backend's single port b
 append memory (while appending) and the readout (while sampling or reciting).
 """
 
-from amaranth.hdl import Assert, Cat, Const, Module, Signal
+from amaranth.hdl import Assert, Cat, Const, Module, Mux, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -143,6 +143,18 @@ class MemGen(wiring.Component):
 
         recite_index = Signal(fmt.index_width + 1)
         recite_more = Signal()  # recite_index < count
+        # The readout's indices: the generator's (through the slice) while sampling, the recite
+        # counter's while reciting. Only one source is ever active (the generator runs only in
+        # SAMPLING, ``recite_more`` is set only in RECITING; asserted), so the slice's ready needs
+        # no state and the readout's ready reaches it one LUT from flops.
+        m.d.comb += [
+            readout.indices.valid.eq(index_slice.output.valid | recite_more),
+            readout.indices.payload.eq(Mux(recite_more, recite_index, index_slice.output.payload)),
+            index_slice.output.ready.eq(readout.indices.ready),
+        ]
+        m.d.sync += Assert(
+            ~(index_slice.output.valid & recite_more), "sampled and recited indices at once"
+        )
         # CLEAR reaches the append memory from a flop, the clock after the command.
         clear = Signal()
         m.d.sync += appender.clear.eq(clear)
@@ -278,7 +290,6 @@ class MemGen(wiring.Component):
                     m.next = "SAMPLING"
 
             with m.State("SAMPLING"):
-                wiring.connect(m, index_slice.output, readout.indices)
                 self._send_records(m, readout, reading, amount, amount_at_one)
 
             with m.State("START_RECITE"):
@@ -291,11 +302,7 @@ class MemGen(wiring.Component):
                     m.next = "RECITING"
 
             with m.State("RECITING"):
-                m.d.comb += [
-                    readout.indices.valid.eq(recite_more),
-                    readout.indices.payload.eq(recite_index),
-                ]
-                with m.If(readout.indices.valid & readout.indices.ready):
+                with m.If(recite_more & readout.indices.ready):
                     m.d.sync += [
                         recite_index.eq(recite_index + 1),
                         recite_more.eq(recite_index + 1 != appender.count),
