@@ -195,26 +195,40 @@ class MemGen(wiring.Component):
         ]
 
         with m.FSM() as fsm:
+            # A command's first byte is taken with its opcode decoded into flags; DISPATCH
+            # acts on them the clock after.
+            single, op_recite, op_clear, op_status, op_append = (Signal() for _ in range(5))
             with m.State("IDLE"):
                 m.d.comb += [self.commands.ready.eq(1), self.idle.eq(1)]
                 with m.If(self.commands.valid):
-                    m.d.sync += [opcode.eq(command.data), argument_count.eq(0)]
-                    with m.If(command.last):
-                        with m.Switch(command.data):
-                            with m.Case(Opcode.RECITE):
-                                m.next = "START_RECITE"
-                            with m.Case(Opcode.CLEAR):
-                                m.d.comb += clear.eq(1)
-                            with m.Case(Opcode.STATUS):
-                                m.next = "SEND_STATUS"
-                            with m.Default():
-                                m.d.sync += error_code.eq(ErrorCode.BAD_COMMAND)
-                                m.next = "SEND_ERROR"
-                    with m.Elif(command.data == Opcode.APPEND):
-                        m.d.sync += [appending.eq(1), append_first.eq(1)]
-                        m.next = "APPEND_FIRST"
+                    m.d.sync += [
+                        opcode.eq(command.data),
+                        argument_count.eq(0),
+                        single.eq(command.last),
+                        op_recite.eq(command.data == Opcode.RECITE),
+                        op_clear.eq(command.data == Opcode.CLEAR),
+                        op_status.eq(command.data == Opcode.STATUS),
+                        op_append.eq(command.data == Opcode.APPEND),
+                    ]
+                    m.next = "DISPATCH"
+
+            with m.State("DISPATCH"):
+                with m.If(single):
+                    with m.If(op_recite):
+                        m.next = "START_RECITE"
+                    with m.Elif(op_clear):
+                        m.d.comb += clear.eq(1)
+                        m.next = "IDLE"
+                    with m.Elif(op_status):
+                        m.next = "SEND_STATUS"
                     with m.Else():
-                        m.next = "ARGUMENTS"
+                        m.d.sync += error_code.eq(ErrorCode.BAD_COMMAND)
+                        m.next = "SEND_ERROR"
+                with m.Elif(op_append):
+                    m.d.sync += [appending.eq(1), append_first.eq(1)]
+                    m.next = "APPEND_FIRST"
+                with m.Else():
+                    m.next = "ARGUMENTS"
 
             with m.State("APPEND_FIRST"):
                 m.d.comb += self.commands.ready.eq(appender.records.ready)
