@@ -179,6 +179,7 @@ class CommandProcessor(wiring.Component):
         current_frame_length = Signal.like(self.frame_length)
         consume = Signal()  # the parser takes ``current`` this clock
         is_status, is_append, matches_expected = Signal(), Signal(), Signal()
+        opcode_consumes = Signal()  # as an opcode, this byte is taken whatever the core does
         short_length_bad, long_length_bad = Signal(), Signal()
         incoming = frames.payload.data
         long_length = Cat(length_low, incoming)
@@ -194,6 +195,13 @@ class CommandProcessor(wiring.Component):
                 is_status.eq(incoming == Opcode.STATUS),
                 is_append.eq(incoming == Opcode.APPEND),
                 matches_expected.eq(incoming == expected),
+                # (``in_sequence`` is set when the frame's sequence byte is parsed, before its
+                # opcode byte can be taken in)
+                opcode_consumes.eq(
+                    ((incoming != Opcode.STATUS) & ~in_sequence)
+                    | ((incoming == Opcode.STATUS) & frames.payload.last)
+                    | (incoming == Opcode.APPEND)
+                ),
                 # A record length that is zero or does not fit in the rest of the frame (which
                 # counts the length byte itself). ``frame_remaining``, ``length_low`` and
                 # ``expected`` do not change between a byte's arrival here and its parsing.
@@ -382,7 +390,6 @@ class CommandProcessor(wiring.Component):
 
         drains = ("DRAIN_TO_IDLE", "DRAIN_TO_STATUS", "DRAIN_TO_DONE")
         consumes_always = drains + (() if fmt.fixed else ("LENGTH", "LENGTH_HIGH"))
-        opcode_consumes = (~is_status & ~in_sequence) | (is_status & current.last) | is_append
         consume_terms = [
             command_fsm.ongoing("IDLE") & ~pending_reject,
             command_fsm.ongoing("OPCODE") & (opcode_consumes | command_free),

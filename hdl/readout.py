@@ -16,8 +16,8 @@ flight has a place and the output's ``ready`` only moves the FIFO and the credit
 keeps the stall out of the storage's clock enables, which on a large part span the die.
 
 Throughput: one byte per clock for any mix of record lengths, 1-byte records included, as long as
-indices arrive one per clock (the FIFO holds ``read_latency + 3`` words, enough credits to cover
-the round trip). Latency from index to first byte: 2 clocks plus the table and data read
+indices arrive one per clock (the FIFO holds ``read_latency + 4`` words, enough credits to cover
+the round trip). Latency from index to first byte: 3 clocks plus the table and data read
 latencies. No byte is dropped, duplicated or reordered (asserted: output stable, the FIFO never
 written when full, credits + words in flight + words queued = FIFO depth).
 """
@@ -85,11 +85,11 @@ class Readout(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         fmt = self.format
-        depth = self.read_latency + 3
+        depth = self.read_latency + 4
         word_layout = data.StructLayout(
             {"data": 8, "first": 1, "last": 1, "length": fmt.length_width}
         )
-        m.submodules.queue = queue = fifo.SyncFIFO(width=word_layout.size, depth=depth)
+        m.submodules.queue = queue = fifo.SyncFIFOBuffered(width=word_layout.size, depth=depth)
         credits = Signal(range(depth + 1), init=depth)
         issue = Signal()  # the expander sends an address to the storage this clock
         credit_ok = Signal(init=1)  # credits != 0, a flop beside the count

@@ -19,7 +19,6 @@ from .command_processor import CommandProcessor
 from .core import MemGen
 from .framing import Deframer, Framer
 from .protocol import DEFAULT_SEED, MAX_LINK_RECORD
-from .records import RecordWord
 from .skid import SkidBuffer
 from .uart import UARTReceiver, UARTTransmitter, divisor_for
 
@@ -120,11 +119,9 @@ class LinkDevice(wiring.Component):
             deframer.frame_length,
             processor.frame_length,
         )
-        # Commands reach the core through a register slice: it cuts the path from the
-        # processor's parsing into the core's decoding and the append memory's checks.
-        m.submodules.command_slice = command_slice = SkidBuffer(RecordWord)
-        wiring.connect(m, processor.commands, command_slice.input)
-        wiring.connect(m, command_slice.output, core.commands)
+        # Commands go straight to the core: the processor sends them from a register that it
+        # fills only while empty, so its parsing never meets the core's decoding in one path.
+        wiring.connect(m, processor.commands, core.commands)
         # The core's responses reach the processor through a register slice, each record byte
         # with its record's length: it cuts the ready chain from the processor's reply logic
         # back through the readout into the index generator. For the processor the core is idle
@@ -138,20 +135,11 @@ class LinkDevice(wiring.Component):
             core.record_length,
             processor.record_length,
         )
-        m.d.comb += processor.core_idle.eq(
-            core.idle & ~command_slice.output.valid & ~response_slice.output.valid
-        )
-        # The reply packets reach the framer through a register slice, their sequence number
-        # with them: it cuts the path from the storage's read data through the readout and the
-        # processor into the framer's CRC.
-        _side_slice(
-            m,
-            "packet_slice",
-            processor.packets,
-            framer.packets,
-            processor.sequence,
-            framer.sequence,
-        )
+        m.d.comb += processor.core_idle.eq(core.idle & ~response_slice.output.valid)
+        # The reply packets go straight to the framer: the processor sends them from a
+        # register (with their sequence number), filled only while empty.
+        wiring.connect(m, processor.packets, framer.packets)
+        m.d.comb += framer.sequence.eq(processor.sequence)
         wiring.connect(m, framer.bytes, wiring.flipped(self.tx_bytes))
         m.d.comb += [
             processor.rejected.eq(deframer.rejected),
