@@ -153,9 +153,7 @@ class Deframer(wiring.Component):
         verdict_reject = Signal()
         verdict_commit = Signal()
         verdict_code = Signal(3)
-        m.d.comb += self.bytes.ready.eq(
-            ~byte_valid & ~settling & ~verdict_pending & ~idle_expired
-        )
+        m.d.comb += self.bytes.ready.eq(~byte_valid & ~settling & ~verdict_pending & ~idle_expired)
         with m.If(self.bytes.valid & self.bytes.ready):
             incoming = self.bytes.payload
             esc_end, esc_esc = incoming == SLIP_ESC_END, incoming == SLIP_ESC_ESC
