@@ -155,6 +155,11 @@ class MemGen(wiring.Component):
         m.d.sync += Assert(
             ~(index_slice.output.valid & recite_more), "sampled and recited indices at once"
         )
+        # SEED reaches the generator from a flop, the clock after EXECUTE (the generator is idle:
+        # a SAMPLE needs its arguments first).
+        seed_load = Signal()
+        m.d.sync += seed_load.eq(0)
+        m.d.comb += [generator.seed.valid.eq(seed_load), generator.seed.payload.eq(arguments)]
         # CLEAR reaches the append memory from a flop, the clock after the command.
         clear = Signal()
         m.d.sync += appender.clear.eq(clear)
@@ -288,7 +293,7 @@ class MemGen(wiring.Component):
                         set_amount(arguments[32:])
                         m.next = "REQUEST"
                 with m.Elif(is_seed):
-                    m.d.comb += [generator.seed.valid.eq(1), generator.seed.payload.eq(arguments)]
+                    m.d.sync += seed_load.eq(1)
                     m.next = "IDLE"
                 with m.Else():
                     m.d.sync += error_code.eq(ErrorCode.BAD_COMMAND)

@@ -110,7 +110,7 @@ class Deframer(wiring.Component):
         m.submodules.buffer = buffer = Memory(shape=8, depth=depth, init=[])
         write_port = buffer.write_port()
         read_port = buffer.read_port()
-        m.submodules.lengths = lengths = fifo.SyncFIFO(
+        m.submodules.lengths = lengths = fifo.SyncFIFOBuffered(
             width=MAX_BODY.bit_length(), depth=self.length_slots
         )
 

@@ -95,34 +95,43 @@ class Readout(wiring.Component):
         credit_ok = Signal(init=1)  # credits != 0, a flop beside the count
         has_credit = credit_ok if self._fault is None else 1
 
-        # Stage 1: record lookup.
-        valid_1 = Signal()
-        take_1 = Signal()  # the expander takes stage 1's record this clock
-        load_1 = Signal()  # stage 1 may load a new index this clock
-        start_1 = Signal(fmt.address_width)
-        length_1 = Signal(fmt.length_width)
-        m.d.comb += [
-            load_1.eq(~valid_1 | take_1),
-            self.indices.ready.eq(load_1),
-        ]
-        # Variable mode: the table read takes ``table_latency`` clocks; the index's valid flag
-        # travels beside it, every stage advancing with ``load_1`` (which depends on flops only).
+        # Stage 1: record lookup, free-running like the data read: an index is accepted against
+        # a lookup credit (a free slot in the small FIFO of looked-up records the expander takes
+        # from), so ``indices.ready`` is a flop and nothing behind it stalls the table.
         stages = 1 if fmt.fixed else self.table_latency
-        in_table = delay_line(m, self.indices.valid, stages - 1, load_1, "valid_1")
-        with m.If(load_1):
-            m.d.sync += valid_1.eq(in_table[-1] if in_table else self.indices.valid)
+        lookup_depth = stages + 2
+        lookup_layout = data.StructLayout({"start": fmt.address_width, "length": fmt.length_width})
+        m.submodules.lookups = lookups = fifo.SyncFIFO(width=lookup_layout.size, depth=lookup_depth)
+        lookup_credits = Signal(range(lookup_depth + 1), init=lookup_depth)
+        lookup_ok = Signal(init=1)  # lookup_credits != 0
+        accept = Signal()
+        m.d.comb += [
+            self.indices.ready.eq(lookup_ok),
+            accept.eq(self.indices.valid & lookup_ok),
+        ]
+        in_lookup = delay_line(m, accept, stages, 1, "lookup")
+        found = lookup_layout(lookups.w_data)
         if fmt.fixed:
-            with m.If(load_1):
-                m.d.sync += start_1.eq(self.indices.payload * fmt.record_size)
-            m.d.comb += length_1.eq(fmt.record_size)
+            m.d.sync += found.start.eq(self.indices.payload * fmt.record_size)
+            m.d.comb += found.length.eq(fmt.record_size)
         else:
             entry = table_entry_layout(fmt)(self.table_port.read_data)
             m.d.comb += [
                 self.table_port.address.eq(self.indices.payload),
-                self.table_port.read_enable.eq(load_1),
-                start_1.eq(entry.start),
-                length_1.eq(entry.length),
+                self.table_port.read_enable.eq(1),
+                found.start.eq(entry.start),
+                found.length.eq(entry.length),
             ]
+        take_1 = Signal()  # the expander takes the next looked-up record this clock
+        head = lookup_layout(lookups.r_data)
+        start_1, length_1 = head.start, head.length
+        m.d.comb += [lookups.w_en.eq(in_lookup[-1]), lookups.r_en.eq(take_1)]
+        next_lookup_credits = Signal.like(lookup_credits)
+        m.d.comb += next_lookup_credits.eq(lookup_credits - accept + take_1)
+        m.d.sync += [
+            lookup_credits.eq(next_lookup_credits),
+            lookup_ok.eq(next_lookup_credits != 0),
+        ]
 
         # Stage 2: expander, one address per credit.
         busy_2 = Signal()
@@ -130,10 +139,10 @@ class Readout(wiring.Component):
         remaining_2 = Signal(fmt.length_width)
         length_2 = Signal(fmt.length_width)
         first_2 = Signal()
-        last_2 = Signal()  # remaining_2 == 1, a flop: it steers the table's clock enable
+        last_2 = Signal()  # remaining_2 == 1, a flop beside the count
         m.d.comb += [
             issue.eq(busy_2 & has_credit),
-            take_1.eq(valid_1 & has_credit & (~busy_2 | last_2)),
+            take_1.eq(lookups.r_rdy & has_credit & (~busy_2 | last_2)),
         ]
         with m.If(take_1):
             m.d.sync += [
@@ -184,11 +193,19 @@ class Readout(wiring.Component):
         m.d.sync += [credits.eq(next_credits), credit_ok.eq(next_credits != 0)]
 
         in_flight = [f[0] for f in in_read]
-        m.d.comb += self.busy.eq(valid_1 | busy_2 | queue.r_rdy | Cat(*in_table, *in_flight).any())
+        m.d.comb += self.busy.eq(
+            lookups.r_rdy | busy_2 | queue.r_rdy | Cat(*in_lookup, *in_flight).any()
+        )
         m.d.sync += [
             Assert(~busy_2 | (last_2 == (remaining_2 == 1)), "readout last flag out of step"),
             Assert(~queue.w_en | queue.w_rdy, "readout FIFO written while full"),
             Assert(credit_ok == (credits != 0), "readout credit flag out of step"),
+            Assert(~lookups.w_en | lookups.w_rdy, "readout lookup FIFO written while full"),
+            Assert(lookup_ok == (lookup_credits != 0), "readout lookup credit flag out of step"),
+            Assert(
+                lookup_credits + sum(in_lookup) + lookups.level == lookup_depth,
+                "readout lookup credits do not add up",
+            ),
             Assert(
                 credits + sum(in_flight) + queue.level == depth,
                 "readout credits, words in flight and queued words do not add up",
