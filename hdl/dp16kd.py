@@ -103,11 +103,5 @@ class DP16KDBank(wiring.Component):
                 )
             return m
         m.submodules.model = model = RegisteredBank(self.depth, self.width)
-        m.d.comb += [
-            model.address.eq(self.address),
-            model.write_data.eq(self.write_data),
-            model.write_enable.eq(self.write_enable),
-            model.read_enable.eq(self.read_enable),
-            self.read_data.eq(model.read_data),
-        ]
+        wiring.connect(m, wiring.flipped(self), model)
         return m

@@ -34,6 +34,22 @@ from .storage import storage_ports
 __all__ = ["Readout"]
 
 
+def _credits(m, depth, spent, returned, name):
+    """Credits for a FIFO of ``depth`` slots: one spent when a word is committed to it (taken in
+    upstream), one returned when a word leaves it. Returns the count and ``count != 0`` as a
+    flop (asserted equal), so spending depends on flops only."""
+    count = Signal(range(depth + 1), init=depth, name=f"{name}_credits")
+    available = Signal(init=1, name=f"{name}_credit_ok")
+    following = Signal.like(count, name=f"{name}_credits_next")
+    m.d.comb += following.eq(count - spent + returned)
+    m.d.sync += [
+        count.eq(following),
+        available.eq(following != 0),
+        Assert(available == (count != 0), f"readout {name} credit flag out of step"),
+    ]
+    return count, available
+
+
 class Readout(wiring.Component):
     """Record bytes for a stream of record indices.
 
@@ -90,9 +106,8 @@ class Readout(wiring.Component):
             {"data": 8, "first": 1, "last": 1, "length": fmt.length_width}
         )
         m.submodules.queue = queue = fifo.SyncFIFOBuffered(width=word_layout.size, depth=depth)
-        credits = Signal(range(depth + 1), init=depth)
         issue = Signal()  # the expander sends an address to the storage this clock
-        credit_ok = Signal(init=1)  # credits != 0, a flop beside the count
+        credits, credit_ok = _credits(m, depth, issue, queue.r_rdy & queue.r_en, "data")
         has_credit = credit_ok if self._fault is None else 1
 
         # Stage 1: record lookup, free-running like the data read: an index is accepted against
@@ -102,9 +117,9 @@ class Readout(wiring.Component):
         lookup_depth = stages + 2
         lookup_layout = data.StructLayout({"start": fmt.address_width, "length": fmt.length_width})
         m.submodules.lookups = lookups = fifo.SyncFIFO(width=lookup_layout.size, depth=lookup_depth)
-        lookup_credits = Signal(range(lookup_depth + 1), init=lookup_depth)
-        lookup_ok = Signal(init=1)  # lookup_credits != 0
-        accept = Signal()
+        take_1 = Signal()  # the expander takes the next looked-up record this clock
+        accept = Signal()  # an index is taken in this clock
+        lookup_credits, lookup_ok = _credits(m, lookup_depth, accept, take_1, "lookup")
         m.d.comb += [
             self.indices.ready.eq(lookup_ok),
             accept.eq(self.indices.valid & lookup_ok),
@@ -122,16 +137,9 @@ class Readout(wiring.Component):
                 found.start.eq(entry.start),
                 found.length.eq(entry.length),
             ]
-        take_1 = Signal()  # the expander takes the next looked-up record this clock
         head = lookup_layout(lookups.r_data)
         start_1, length_1 = head.start, head.length
         m.d.comb += [lookups.w_en.eq(in_lookup[-1]), lookups.r_en.eq(take_1)]
-        next_lookup_credits = Signal.like(lookup_credits)
-        m.d.comb += next_lookup_credits.eq(lookup_credits - accept + take_1)
-        m.d.sync += [
-            lookup_credits.eq(next_lookup_credits),
-            lookup_ok.eq(next_lookup_credits != 0),
-        ]
 
         # Stage 2: expander, one address per credit.
         busy_2 = Signal()
@@ -187,10 +195,6 @@ class Readout(wiring.Component):
             self.words.payload.last.eq(word.last),
             self.length.eq(word.length),
         ]
-        returned = queue.r_rdy & queue.r_en
-        next_credits = Signal.like(credits)
-        m.d.comb += next_credits.eq(credits - issue + returned)
-        m.d.sync += [credits.eq(next_credits), credit_ok.eq(next_credits != 0)]
 
         in_flight = [f[0] for f in in_read]
         m.d.comb += self.busy.eq(
@@ -199,9 +203,7 @@ class Readout(wiring.Component):
         m.d.sync += [
             Assert(~busy_2 | (last_2 == (remaining_2 == 1)), "readout last flag out of step"),
             Assert(~queue.w_en | queue.w_rdy, "readout FIFO written while full"),
-            Assert(credit_ok == (credits != 0), "readout credit flag out of step"),
             Assert(~lookups.w_en | lookups.w_rdy, "readout lookup FIFO written while full"),
-            Assert(lookup_ok == (lookup_credits != 0), "readout lookup credit flag out of step"),
             Assert(
                 lookup_credits + sum(in_lookup) + lookups.level == lookup_depth,
                 "readout lookup credits do not add up",
