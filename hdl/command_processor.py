@@ -33,6 +33,7 @@ from amaranth.lib.wiring import In, Out
 
 from .checks import assert_stream_stable
 from .core import ResponseWord
+from .pipeline import Countdown
 from .protocol import (
     DEFAULT_SEED,
     LINK_COUNTERS,
@@ -140,7 +141,7 @@ class CommandProcessor(wiring.Component):
         opcode = Signal(8)
         frame_remaining = Signal(range(MAX_BODY + 1))  # frame bytes not yet taken in
         frame_end_loaded = Signal()  # the frame's last byte has been taken in
-        record_remaining = Signal(range(MAX_PAYLOAD + 1))
+        record_remaining = Countdown(m, range(MAX_PAYLOAD + 1), "record_remaining")
         length_low = Signal(7)
         stored = Signal(16)
         code = Signal(8)  # ErrorCode of the DONE frame, 0 when fine
@@ -241,11 +242,6 @@ class CommandProcessor(wiring.Component):
 
         next_record = "RECORD_OPCODE" if fmt.fixed else "LENGTH"
 
-        record_at_one = Signal()  # record_remaining == 1
-
-        def set_record_remaining(value, at_one):
-            m.d.sync += [record_remaining.eq(value), record_at_one.eq(at_one)]
-
         def start_record(length, bad):
             """A record length was just read (this clock's frame byte ends it); ``bad``: it is
             zero or longer than the rest of the frame."""
@@ -256,7 +252,7 @@ class CommandProcessor(wiring.Component):
                 with m.If(last):
                     m.next = "STATUS_COMMAND"
             with m.Else():
-                set_record_remaining(length, length == 1)
+                record_remaining.load(length)
                 m.next = "RECORD_OPCODE"
 
         with m.FSM(name="command") as command_fsm:
@@ -343,14 +339,14 @@ class CommandProcessor(wiring.Component):
             with m.State("RECORD_OPCODE"):
                 with m.If(send(Opcode.APPEND, first=1, last=0)):
                     if fmt.fixed:
-                        set_record_remaining(fmt.record_size, fmt.record_size == 1)
+                        record_remaining.load(fmt.record_size)
                     m.next = "RECORD"
 
             with m.State("RECORD"):
-                record_last = record_at_one | current.last
+                record_last = record_remaining.at_one | current.last
                 forward(first=0, last=record_last)
                 with m.If(forwarded):
-                    set_record_remaining(record_remaining - 1, record_remaining == 2)
+                    record_remaining.decrement()
                     with m.If(record_last):
                         m.next = "APPEND_WAIT"
 

@@ -21,6 +21,7 @@ from amaranth.lib.wiring import In, Out
 
 from .append_memory import AppendMemory
 from .index_generator import GENERATORS, IndexGenerator
+from .pipeline import Countdown
 from .protocol import (
     ARGUMENT_BYTES,
     DEFAULT_SEED,
@@ -135,13 +136,9 @@ class MemGen(wiring.Component):
         opcode = Signal(8)
         arguments = Signal(64)
         argument_count = Signal(range(10))
-        amount = Signal(32)  # records still to send (SAMPLE, RECITE)
-        amount_at_one = Signal()  # amount == 1
-
-        def set_amount(value):
-            m.d.sync += [amount.eq(value), amount_at_one.eq(value == 1)]
-
+        amount = Countdown(m, 32, "amount")  # records still to send (SAMPLE, RECITE)
         recite_index = Signal(fmt.index_width + 1)
+        recite_left = Countdown(m, fmt.index_width + 1, "recite_left")  # count - recite_index
         recite_more = Signal()  # recite_index < count
         # The readout's indices: the generator's (through the slice) while sampling, the recite
         # counter's while reciting. Only one source is ever active (the generator runs only in
@@ -290,7 +287,7 @@ class MemGen(wiring.Component):
                     with m.Elif(no_records):
                         m.next = "IDLE"
                     with m.Else():
-                        set_amount(arguments[32:])
+                        amount.load(arguments[32:])
                         m.next = "REQUEST"
                 with m.Elif(is_seed):
                     m.d.sync += seed_load.eq(1)
@@ -302,31 +299,33 @@ class MemGen(wiring.Component):
             with m.State("REQUEST"):
                 m.d.comb += [
                     generator.request.valid.eq(1),
-                    generator.request.payload.eq(amount),
+                    generator.request.payload.eq(amount.value),
                 ]
                 with m.If(generator.request.ready):
                     m.d.sync += reading.eq(1)
                     m.next = "SAMPLING"
 
             with m.State("SAMPLING"):
-                self._send_records(m, readout, reading, amount, amount_at_one)
+                self._send_records(m, readout, reading, amount)
 
             with m.State("START_RECITE"):
                 with m.If(memory_empty):
                     m.d.sync += error_code.eq(ErrorCode.EMPTY)
                     m.next = "SEND_ERROR"
                 with m.Else():
-                    set_amount(appender.count)
+                    amount.load(appender.count)
+                    recite_left.load(appender.count)
                     m.d.sync += [recite_index.eq(0), recite_more.eq(1), reading.eq(1)]
                     m.next = "RECITING"
 
             with m.State("RECITING"):
                 with m.If(recite_more & readout.indices.ready):
+                    recite_left.decrement()
                     m.d.sync += [
                         recite_index.eq(recite_index + 1),
-                        recite_more.eq(recite_index + 1 != appender.count),
+                        recite_more.eq(~recite_left.at_one),
                     ]
-                self._send_records(m, readout, reading, amount, amount_at_one)
+                self._send_records(m, readout, reading, amount)
 
             for state, kind, start in (
                 ("SEND_STATUS", ResponseKind.STATUS, 1),
@@ -357,7 +356,7 @@ class MemGen(wiring.Component):
                                 m.next = "IDLE"
 
         m.d.sync += [
-            Assert(amount_at_one == (amount == 1), "amount_at_one out of step"),
+            Assert(~fsm.ongoing("RECITING") | (recite_left.value == appender.count - recite_index)),
             Assert(~fsm.ongoing("RECITING") | (recite_more == (recite_index < appender.count))),
         ]
         in_append = fsm.ongoing("APPEND_FIRST") | fsm.ongoing("APPEND")
@@ -372,7 +371,7 @@ class MemGen(wiring.Component):
         )
         return m
 
-    def _send_records(self, m, readout, reading, amount, amount_at_one):
+    def _send_records(self, m, readout, reading, amount):
         """While sampling or reciting: the readout owns the storage and its bytes go out as
         RECORD responses; back to IDLE when the last of ``amount`` records has been taken."""
         m.d.comb += [
@@ -385,7 +384,7 @@ class MemGen(wiring.Component):
         ]
         words = readout.words
         with m.If(words.valid & words.ready & words.payload.last):
-            m.d.sync += [amount.eq(amount - 1), amount_at_one.eq(amount == 2)]
-            with m.If(amount_at_one):
+            amount.decrement()
+            with m.If(amount.at_one):
                 m.d.sync += reading.eq(0)
                 m.next = "IDLE"

@@ -25,6 +25,7 @@ from amaranth.lib.wiring import In, Out
 
 from .checks import assert_stream_stable
 from .gf2 import gf2_product
+from .pipeline import Countdown
 from .protocol import (
     FRAME_OVERHEAD,
     MAX_BODY,
@@ -144,7 +145,8 @@ class Deframer(wiring.Component):
         is_end, is_esc_end, is_esc_esc = Signal(), Signal(), Signal()
         # What a byte other than END will do, decided as it is taken in from the frame's state
         # (which only the byte's own processing changes; no byte is taken in the clock a
-        # timeout fires): store it, start an escape, or fail the frame with a code.
+        # timeout fires): store it, start an escape, or fail the frame with a code. At most one
+        # holds, and ``will_store`` never for END, so storing is two flops ANDed.
         will_store, will_escape, will_fail = Signal(), Signal(), Signal(3)
         settling = Signal()
         # The verdict on a frame is taken when its END is processed and carried out the clock
@@ -167,7 +169,12 @@ class Deframer(wiring.Component):
                 is_esc_end.eq(esc_end),
                 is_esc_esc.eq(esc_esc),
                 will_store.eq(
-                    (failure == 0) & ~bad_escape & ~starts_escape & ~at_limit_now & ~full
+                    (failure == 0)
+                    & ~bad_escape
+                    & ~starts_escape
+                    & ~at_limit_now
+                    & ~full
+                    & (incoming != SLIP_END)
                 ),
                 will_escape.eq((failure == 0) & starts_escape),
             ]
@@ -239,6 +246,20 @@ class Deframer(wiring.Component):
             ]
 
         m.d.sync += self.rejected.eq(0)
+        # A byte is processed only while no verdict is pending (``bytes.ready`` waits for both),
+        # so storing and the verdict below never meet; the verdict's statements come later.
+        storing = arriving & will_store
+        m.d.sync += Assert(~(arriving & verdict_pending), "byte processed during a verdict")
+        with m.If(storing):
+            m.d.comb += write_port.en.eq(1)
+            m.d.sync += [
+                escaped.eq(0),
+                write_pointer.eq(write_pointer + 1),
+                body_length.eq(body_length + 1),
+                excess.eq(excess + 1),
+                crc.eq(crc16_update(crc, decoded)),
+                tail.eq(Cat(decoded, tail[:24])),
+            ]
         with m.If(verdict_pending):
             m.d.sync += verdict_pending.eq(0)
             with m.If(verdict_reject):
@@ -274,25 +295,14 @@ class Deframer(wiring.Component):
                 m.d.sync += escaped.eq(1)
             with m.Elif(will_fail != 0):
                 m.d.sync += failure.eq(will_fail)
-            with m.Elif(will_store):
-                m.d.comb += write_port.en.eq(1)
-                m.d.sync += [
-                    escaped.eq(0),
-                    write_pointer.eq(write_pointer + 1),
-                    body_length.eq(body_length + 1),
-                    excess.eq(excess + 1),
-                    crc.eq(crc16_update(crc, decoded)),
-                    tail.eq(Cat(decoded, tail[:24])),
-                ]
         with m.Elif(in_frame & idle_expired & ~settling):
             decide(reject=1, code=FrameError.TIMEOUT)
         with m.Elif(in_frame):
             m.d.sync += idle.eq(idle + 1)
 
         # Reader: stream each committed frame, first/last marked; read port holds while stalled.
-        remaining = Signal(range(MAX_BODY + 1))
-        # remaining != 0 and remaining == 1, kept as flops beside the count
-        remaining_any, remaining_one = Signal(), Signal()
+        remaining = Countdown(m, range(MAX_BODY + 1), "remaining")
+        remaining_any = Signal()  # remaining != 0, a flop beside the count
         first = Signal()
         out_valid, out_first, out_last = Signal(), Signal(), Signal()
         advance = Signal()
@@ -310,27 +320,24 @@ class Deframer(wiring.Component):
             with m.If(remaining_any):
                 m.d.sync += [
                     out_first.eq(first),
-                    out_last.eq(remaining_one),
+                    out_last.eq(remaining.at_one),
                     read_pointer.eq(read_pointer + 1),
-                    remaining.eq(remaining - 1),
-                    remaining_any.eq(~remaining_one),
-                    remaining_one.eq(remaining == 2),
+                    remaining_any.eq(~remaining.at_one),
                     first.eq(0),
                 ]
+                remaining.decrement()
             with m.Elif(lengths.r_rdy):
                 m.d.comb += lengths.r_en.eq(1)
+                remaining.load(lengths.r_data)
                 m.d.sync += [
-                    remaining.eq(lengths.r_data),
                     remaining_any.eq(lengths.r_data != 0),
-                    remaining_one.eq(lengths.r_data == 1),
                     self.frame_length.eq(lengths.r_data),
                     first.eq(1),
                 ]
 
         assert_stream_stable(m, self.frames, "frames")
         m.d.sync += [
-            Assert(remaining_any == (remaining != 0), "deframer remaining flag out of step"),
-            Assert(remaining_one == (remaining == 1), "deframer remaining flag out of step"),
+            Assert(remaining_any == (remaining.value != 0), "deframer remaining flag out of step"),
         ]
         return m
 

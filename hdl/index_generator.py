@@ -40,6 +40,7 @@ from amaranth.lib.wiring import In, Out
 
 from .checks import assert_stream_stable
 from .lfsr import LFSR, LFSRModel
+from .pipeline import Countdown
 
 __all__ = [
     "GENERATORS",
@@ -224,10 +225,13 @@ class IndexGenerator(wiring.Component):
         with m.Else():
             m.d.sync += threshold_ready.eq(1)
 
+        m.submodules.lfsr = lfsr = LFSR(STATE_WIDTH, steps=STATE_WIDTH, reset_seed=self.reset_seed)
+        wiring.connect(m, wiring.flipped(self.seed), lfsr.seed)
+
         # Request control. "The threshold belongs to the count" is a flop (one clock behind the
         # comparison), so a request is taken on flops alone; the count must therefore not change
         # in the clock a request is taken (asserted; the core samples long after any append).
-        remaining = Signal(AMOUNT_WIDTH)
+        remaining = Countdown(m, AMOUNT_WIDTH, "remaining")
         running = Signal()
         settled = Signal()  # last clock: threshold ready for a nonzero count
         m.d.sync += settled.eq(
@@ -242,8 +246,6 @@ class IndexGenerator(wiring.Component):
         # decision). The decision is registered so that the output's valid is a flop: the
         # advance strobe that enables every stage and the LFSR (a global buffer) is then one
         # LUT away from flops.
-        m.submodules.lfsr = lfsr = LFSR(STATE_WIDTH, steps=STATE_WIDTH, reset_seed=self.reset_seed)
-        wiring.connect(m, wiring.flipped(self.seed), lfsr.seed)
         advance = Signal()
         valid_1, valid_2, valid_3, valid_4 = Signal(), Signal(), Signal(), Signal()
         low_1, sum_1 = Signal(WORD_WIDTH), Signal(WORD_WIDTH)
@@ -290,8 +292,8 @@ class IndexGenerator(wiring.Component):
 
         with m.If(running):
             with m.If(self.indices.valid & self.indices.ready):
-                m.d.sync += remaining.eq(remaining - 1)
-                with m.If(remaining == 1):
+                remaining.decrement()
+                with m.If(remaining.at_one):
                     # Done: discard the words in flight.
                     m.d.sync += [
                         running.eq(0),
@@ -301,7 +303,8 @@ class IndexGenerator(wiring.Component):
                         valid_4.eq(0),
                     ]
         with m.Elif(self.request.valid & self.request.ready):
-            m.d.sync += [remaining.eq(self.request.payload), running.eq(self.request.payload != 0)]
+            remaining.load(self.request.payload)
+            m.d.sync += running.eq(self.request.payload != 0)
 
         # Properties, checked in every simulation and proved formally.
         assert_stream_stable(m, self.indices, "indices")

@@ -27,7 +27,7 @@ from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .checks import assert_stream_stable
-from .pipeline import delay_line
+from .pipeline import Countdown, delay_line
 from .records import RecordWord, table_entry_layout
 from .storage import storage_ports
 
@@ -144,29 +144,26 @@ class Readout(wiring.Component):
         # Stage 2: expander, one address per credit.
         busy_2 = Signal()
         address_2 = Signal(fmt.address_width)
-        remaining_2 = Signal(fmt.length_width)
+        remaining_2 = Countdown(m, fmt.length_width, "remaining_2")
         length_2 = Signal(fmt.length_width)
         first_2 = Signal()
-        last_2 = Signal()  # remaining_2 == 1, a flop beside the count
         m.d.comb += [
             issue.eq(busy_2 & has_credit),
-            take_1.eq(lookups.r_rdy & has_credit & (~busy_2 | last_2)),
+            take_1.eq(lookups.r_rdy & has_credit & (~busy_2 | remaining_2.at_one)),
         ]
         with m.If(take_1):
+            remaining_2.load(length_1)
             m.d.sync += [
                 busy_2.eq(1),
                 address_2.eq(start_1),
-                remaining_2.eq(length_1),
-                last_2.eq(length_1 == 1),
                 length_2.eq(length_1),
                 first_2.eq(1),
             ]
         with m.Elif(issue):
+            remaining_2.decrement()
             m.d.sync += [
-                busy_2.eq(~last_2),
+                busy_2.eq(~remaining_2.at_one),
                 address_2.eq(address_2 + 1),
-                remaining_2.eq(remaining_2 - 1),
-                last_2.eq(remaining_2 == 2),
                 first_2.eq(0),
             ]
 
@@ -175,7 +172,7 @@ class Readout(wiring.Component):
             self.data_port.address.eq(address_2),
             self.data_port.read_enable.eq(1),
         ]
-        flags = Cat(issue, first_2, last_2, length_2)
+        flags = Cat(issue, first_2, remaining_2.at_one, length_2)
         in_read = delay_line(m, flags, self.read_latency, 1, "flags")
         arriving = data.StructLayout(
             {"issued": 1, "first": 1, "last": 1, "length": fmt.length_width}
@@ -201,7 +198,6 @@ class Readout(wiring.Component):
             lookups.r_rdy | busy_2 | queue.r_rdy | Cat(*in_lookup, *in_flight).any()
         )
         m.d.sync += [
-            Assert(~busy_2 | (last_2 == (remaining_2 == 1)), "readout last flag out of step"),
             Assert(~queue.w_en | queue.w_rdy, "readout FIFO written while full"),
             Assert(~lookups.w_en | lookups.w_rdy, "readout lookup FIFO written while full"),
             Assert(

@@ -1,6 +1,6 @@
 """8N1 UART receiver and transmitter with a divisor set at run time.
 
-``divisor`` is clocks per bit (for example 48 MHz / 3 Mbaud = 16). The receiver passes ``rx``
+``divisor`` is clocks per bit (for example 42 MHz / 3 Mbaud = 14). The receiver passes ``rx``
 through a two-flop synchroniser, detects the falling edge of the start bit, re-checks the start bit
 at its middle (a glitch shorter than half a bit is ignored), then samples each data bit and the
 stop bit at their middles. Sampling at mid-bit tolerates a baud-rate mismatch of up to about
@@ -33,6 +33,23 @@ def divisor_for(clock_hz, baud):
             f"{baud} baud needs at least 4 clocks per bit; {clock_hz} Hz gives {divisor}"
         )
     return divisor
+
+
+class _BitTimer:
+    """Clocks left in the current bit, with ``value == 0`` kept as a flop beside the count so a
+    bit's end is one flop, not a comparison of the whole timer (asserted equal)."""
+
+    def __init__(self, m, width, name):
+        self._m = m
+        self.value = Signal(width, name=f"{name}_timer")
+        self.zero = Signal(init=1, name=f"{name}_timer_zero")
+        m.d.sync += Assert(self.zero == (self.value == 0), f"{name} timer flag out of step")
+
+    def load(self, value):
+        self._m.d.sync += [self.value.eq(value), self.zero.eq(value == 0)]
+
+    def count(self):
+        self._m.d.sync += [self.value.eq(self.value - 1), self.zero.eq(self.value == 1)]
 
 
 class UARTReceiver(wiring.Component):
@@ -72,7 +89,7 @@ class UARTReceiver(wiring.Component):
         line = Signal(init=1)
         m.submodules.rx_sync = FFSynchronizer(self.rx, line, init=1)
 
-        timer = Signal(self.divisor_width)
+        timer = _BitTimer(m, self.divisor_width, "rx")
         bit_index = Signal(range(8))
         shifter = Signal(8)
         m.d.sync += [self.framing_error.eq(0), self.overrun.eq(0)]
@@ -82,29 +99,30 @@ class UARTReceiver(wiring.Component):
         with m.FSM():
             with m.State("IDLE"):
                 with m.If(~line):
-                    m.d.sync += timer.eq(self.divisor >> 1)
+                    timer.load(self.divisor >> 1)
                     m.next = "START"
             with m.State("START"):
-                m.d.sync += timer.eq(timer - 1)
-                with m.If(timer == 0):
+                timer.count()
+                with m.If(timer.zero):
                     with m.If(line):  # a glitch, not a start bit
                         m.next = "IDLE"
                     with m.Else():
-                        m.d.sync += [timer.eq(self.divisor - 1), bit_index.eq(0)]
+                        timer.load(self.divisor - 1)
+                        m.d.sync += bit_index.eq(0)
                         m.next = "DATA"
             with m.State("DATA"):
-                m.d.sync += timer.eq(timer - 1)
-                with m.If(timer == 0):
+                timer.count()
+                with m.If(timer.zero):
+                    timer.load(self.divisor - 1)
                     m.d.sync += [
                         shifter.eq(Cat(shifter[1:], line)),  # LSB first
-                        timer.eq(self.divisor - 1),
                         bit_index.eq(bit_index + 1),
                     ]
                     with m.If(bit_index == 7):
                         m.next = "STOP"
             with m.State("STOP"):
-                m.d.sync += timer.eq(timer - 1)
-                with m.If(timer == 0):
+                timer.count()
+                with m.If(timer.zero):
                     with m.If(line):
                         with m.If(self.bytes.valid & ~self.bytes.ready):
                             m.d.sync += self.overrun.eq(1)
@@ -150,25 +168,21 @@ class UARTTransmitter(wiring.Component):
         m = Module()
         frame = Signal(10, init=0x3FF)  # stop bit, data LSB first, start bit; shifted out LSB first
         bits_left = Signal(range(11))
-        timer = Signal(self.divisor_width)
-        timer_zero = Signal(init=1)  # timer == 0, kept as a flop (the divisor is at least 4)
-        last_clock = (bits_left == 1) & timer_zero
+        timer = _BitTimer(m, self.divisor_width, "tx")
+        last_clock = (bits_left == 1) & timer.zero
         m.d.comb += [self.tx.eq(frame[0]), self.bytes.ready.eq((bits_left == 0) | last_clock)]
         with m.If(self.bytes.valid & self.bytes.ready):
             m.d.sync += [
                 frame.eq((1 << 9) | (self.bytes.payload << 1)),
                 bits_left.eq(10),
-                timer.eq(self.divisor - 1),
-                timer_zero.eq(0),
             ]
+            timer.load(self.divisor - 1)
         with m.Elif(bits_left != 0):
-            m.d.sync += [timer.eq(timer - 1), timer_zero.eq(timer == 1)]
-            with m.If(timer_zero):
+            timer.count()
+            with m.If(timer.zero):
                 m.d.sync += [
                     frame.eq((1 << 9) | (frame >> 1)),
                     bits_left.eq(bits_left - 1),
-                    timer.eq(self.divisor - 1),
-                    timer_zero.eq(0),
                 ]
-        m.d.sync += Assert(timer_zero == (timer == 0), "transmitter timer flag out of step")
+                timer.load(self.divisor - 1)
         return m
