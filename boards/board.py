@@ -31,14 +31,16 @@ class Board:
     part : dict
         Resources of the FPGA, by nextpnr cell type (``{"ICESTORM_LC": 5280, ...}``).
     clock_hz : int
-        The design clock, made by :meth:`clock` from the board's oscillator.
+        The clock the bitstream runs at, made by ``pll`` from the board's oscillator; a build
+        that does not reach it fails.
     record_format : RecordFormat
     uart : str
         Which pins carry the UART (for the README and ``memgen build``).
     memory : str
         Where records and the record table live.
     targets : dict
-        ``fmax_hz`` and, by cell type, the most the design may use.
+        ``fmax_hz``: the project's Fmax target for the full design (reported as met or not;
+        ``clock_hz`` may sit below it while the design does not reach it).
     baud : int
     programmer : tuple
         Commands ``memgen program`` tries, in order: (tool, arguments before the bitstream).
@@ -86,7 +88,7 @@ class BoardTop(Elaboratable):
         m.domains.sync = sync = ClockDomain("sync")
         m.d.comb += sync.clk.eq(clock)
         m.submodules.reset = ResetSynchronizer(~locked, domain="sync")
-        platform.add_clock_constraint(sync.clk, board.clock_hz)
+        # (no constraint on ``clock``: nextpnr derives it from the PLL and the oscillator's)
         uart = platform.request("uart", 0, dir="-")
         m.submodules.rx_buffer = rx = io.Buffer("i", uart.rx)
         m.submodules.tx_buffer = tx = io.Buffer("o", uart.tx)

@@ -72,7 +72,11 @@ def main(argv=None):
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
     for name, report in result.items():
         clock = report["fmax"][report["design_clock"]]
-        print(f"{name}: {clock['achieved_mhz']} MHz of {clock['target_mhz']} MHz", file=sys.stderr)
+        print(
+            f"{name}: {clock['achieved_mhz']} MHz (board clock {report['clock_mhz']} MHz,"
+            f" target {report['target_mhz']} MHz)",
+            file=sys.stderr,
+        )
     return 0
 
 

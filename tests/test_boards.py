@@ -38,18 +38,30 @@ def test_build(name, reports):
     assert report["seed"] == 1 and all(report["tools"].values())
 
 
-UP5K_TIMING = pytest.mark.xfail(
+@pytest.mark.slow
+@pytest.mark.parametrize("name", BOARDS)
+def test_board_clock_met(name, reports):
+    """The bitstream meets the clock its board runs it at."""
+    report = reports(name)
+    clock = report["fmax"][report["design_clock"]]
+    assert clock["required_mhz"] == report["clock_mhz"] == board(name).clock_hz / 1e6
+    assert report["timing_met"] and clock["achieved_mhz"] >= report["clock_mhz"], clock
+
+
+UP5K_TARGET = pytest.mark.xfail(
     strict=True,
-    reason="issue 4 open: the full design does not yet reach 48 MHz on the UP5K "
-    "(results/boards.json); its control paths are still deeper than the UP5K allows",
+    reason="issue 4: the full design reaches 42-45 MHz on the UP5K, short of the 48 MHz target "
+    "(results/boards.json); the iCEBreaker runs at 42 MHz meanwhile",
 )
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "name",
-    [pytest.param(name, marks=UP5K_TIMING) if name == "icebreaker" else name for name in BOARDS],
+    [pytest.param(name, marks=UP5K_TARGET) if name == "icebreaker" else name for name in BOARDS],
 )
-def test_timing_target(name, reports):
+def test_fmax_target(name, reports):
+    """The full design reaches the project's Fmax target (48 MHz UP5K, 100 MHz ECP5)."""
     report = reports(name)
-    assert report["timing_met"], report["fmax"][report["design_clock"]]
+    clock = report["fmax"][report["design_clock"]]
+    assert report["target_met"] and clock["achieved_mhz"] >= report["target_mhz"], clock

@@ -4,15 +4,16 @@ failing detectably without a hang, bit-level line faults rejected and counted.""
 
 import pytest
 from cocotb_tools.runner import get_results
+from memgen.hdl.uart import divisor_for
 from memgen.sim.cocotb_runner import SIMULATORS, run_cocotb
 
-#: 48 MHz / 3 Mbaud, the iCEBreaker's divisor.
+#: 42 MHz / 3 Mbaud, the iCEBreaker's divisor.
 CONFIG = {
     "top": "uart",
     "format": {"byte_capacity": 1024, "max_records": 64, "max_length": 64},
-    "clock_hz": 48_000_000,
+    "clock_hz": 42_000_000,
     "baud": 3_000_000,
-    "divisor": 16,
+    "divisor": divisor_for(42_000_000, 3_000_000),
     "idle_timeout": 20_000,
 }
 
