@@ -70,7 +70,10 @@ def _states(seed, count, stretch=256):
 
 def engine_words(seed, count, generator="scrambled"):
     """The first ``count`` 32-bit words of the output stage (``IndexGeneratorModel.next_word``)."""
-    state = _states(seed, count)
+    return _output_stage(_states(seed, count), generator)
+
+
+def _output_stage(state, generator):
     lo, hi = state & _MASK32, state >> np.uint64(32)
     if generator == "lfsr":
         return lo
@@ -96,3 +99,36 @@ def index_stream(max_count, count, amount, seed, generator="scrambled"):
             used = int(np.flatnonzero(accepted)[amount - 1]) + 1 + PIPELINE_DEPTH
             return indices[:amount].astype(np.int64), used
         words_needed *= 2
+
+
+def main(argv=None):
+    """Raw 32-bit words (little-endian) on stdout, for ``dieharder -g 200`` and the like."""
+    import argparse
+    import sys
+
+    from memgen.hdl.index_generator import GENERATORS
+
+    parser = argparse.ArgumentParser(prog="memgen.sim.fast_generator", description=main.__doc__)
+    parser.add_argument("--generator", choices=GENERATORS, default="scrambled")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--words", type=int, default=0, help="stop after this many (0: never)")
+    arguments = parser.parse_args(argv)
+    output = sys.stdout.buffer
+    # Consecutive blocks: the state after a block is the one the next block starts from.
+    block = 1 << 20
+    state_seed, written = arguments.seed, 0
+    try:
+        while not arguments.words or written < arguments.words:
+            size = block if not arguments.words else min(block, arguments.words - written)
+            states = _states(state_seed, size + 1)
+            words = _output_stage(states[:-1], arguments.generator)
+            output.write(words.astype("<u4").tobytes())
+            written += size
+            state_seed = int(states[-1])
+    except BrokenPipeError:  # the reader has what it wants
+        sys.stderr.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,6 +1,10 @@
 """The statistical battery (``make stats``): its fast streams are the model's, bit for bit; the
 generator options pass; two deliberately broken samplers fail, in the same run."""
 
+import subprocess
+import sys
+
+import numpy as np
 import pytest
 from memgen.hdl.index_generator import GENERATORS, IndexGeneratorModel
 from memgen.sim.fast_generator import engine_words, index_stream
@@ -31,3 +35,20 @@ def test_battery_passes_memgen_and_catches_broken_samplers():
     assert stuck["classifier"]["n_test"] >= 20_000 and stuck["classifier"]["verdict"] == "FAIL"
     good = report["samplers"]["memgen-scrambled"]["sample_tests"]["classifier"]
     assert good["n_test"] >= 20_000 and good["verdict"] == "pass"
+
+
+def test_raw_word_stream_continues_across_blocks():
+    """``python -m memgen.sim.fast_generator`` (the dieharder feed) writes the model's words,
+    across its internal block boundary too."""
+    count = (1 << 20) + 300
+    raw = subprocess.run(
+        [sys.executable, "-m", "memgen.sim.fast_generator", "--seed", "9", "--words", str(count)],
+        check=True,
+        capture_output=True,
+    ).stdout
+    words = np.frombuffer(raw, dtype="<u4")
+    assert len(words) == count
+    model = IndexGeneratorModel(2048, "scrambled", 9)
+    assert [int(w) for w in words[:200]] == [model.next_word() for _ in range(200)]
+    expected = engine_words(9, count)[-300:]
+    assert np.array_equal(words[-300:], expected.astype(np.uint32))
