@@ -50,7 +50,7 @@ def test_board_clock_met(name, reports):
 
 UP5K_TARGET = pytest.mark.xfail(
     strict=True,
-    reason="issue 4: the full design reaches 42-45 MHz on the UP5K, short of the 48 MHz target "
+    reason="issue 4: the full design reaches 43-47 MHz on the UP5K, short of the 48 MHz target "
     "(results/boards.json); the iCEBreaker runs at 42 MHz meanwhile",
 )
 
