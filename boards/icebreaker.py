@@ -2,7 +2,7 @@
 
 * Clock: the 12 MHz oscillator through the PLL (SB_PLL40_PAD) to 42 MHz: VCO 12 x 56 = 672 MHz,
   divided by 2**4 (``icepll -i 12 -o 42``). The project's target is 48 MHz; the full design
-  reaches 42 to 45 MHz on the UP5K (results/boards.json), so the board runs at a clock it
+  reaches 43 to 47 MHz on the UP5K (results/boards.json), so the board runs at a clock it
   meets, and one that divides 3 Mbaud exactly.
 * Records: 131,072 bytes in the four SB_SPRAM256KA (16K x 16 each), see :mod:`memgen.hdl.spram`.
 * Record table: 2,048 entries of 26 bits (17-bit start, 9-bit length) in EBR.

@@ -343,7 +343,7 @@ class CommandProcessor(wiring.Component):
                     m.next = "RECORD"
 
             with m.State("RECORD"):
-                record_last = record_remaining.at_one | current.last
+                record_last = record_remaining.at_end | current.last
                 forward(first=0, last=record_last)
                 with m.If(forwarded):
                     record_remaining.decrement()

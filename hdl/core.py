@@ -323,7 +323,7 @@ class MemGen(wiring.Component):
                     recite_left.decrement()
                     m.d.sync += [
                         recite_index.eq(recite_index + 1),
-                        recite_more.eq(~recite_left.at_one),
+                        recite_more.eq(~recite_left.at_end),
                     ]
                 self._send_records(m, readout, reading, amount)
 
@@ -356,7 +356,10 @@ class MemGen(wiring.Component):
                                 m.next = "IDLE"
 
         m.d.sync += [
-            Assert(~fsm.ongoing("RECITING") | (recite_left.value == appender.count - recite_index)),
+            Assert(
+                ~fsm.ongoing("RECITING") | (recite_left.value == appender.count - recite_index),
+                "recite countdown out of step with the index",
+            ),
             Assert(~fsm.ongoing("RECITING") | (recite_more == (recite_index < appender.count))),
         ]
         in_append = fsm.ongoing("APPEND_FIRST") | fsm.ongoing("APPEND")
@@ -385,6 +388,6 @@ class MemGen(wiring.Component):
         words = readout.words
         with m.If(words.valid & words.ready & words.payload.last):
             amount.decrement()
-            with m.If(amount.at_one):
+            with m.If(amount.at_end):
                 m.d.sync += reading.eq(0)
                 m.next = "IDLE"

@@ -320,9 +320,9 @@ class Deframer(wiring.Component):
             with m.If(remaining_any):
                 m.d.sync += [
                     out_first.eq(first),
-                    out_last.eq(remaining.at_one),
+                    out_last.eq(remaining.at_end),
                     read_pointer.eq(read_pointer + 1),
-                    remaining_any.eq(~remaining.at_one),
+                    remaining_any.eq(~remaining.at_end),
                     first.eq(0),
                 ]
                 remaining.decrement()

@@ -293,7 +293,7 @@ class IndexGenerator(wiring.Component):
         with m.If(running):
             with m.If(self.indices.valid & self.indices.ready):
                 remaining.decrement()
-                with m.If(remaining.at_one):
+                with m.If(remaining.at_end):
                     # Done: discard the words in flight.
                     m.d.sync += [
                         running.eq(0),

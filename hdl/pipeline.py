@@ -1,5 +1,5 @@
 """Registers for pipelined logic: delay lines carried beside a lock-step pipeline, and down
-counters whose ``== 1`` test is a flop kept beside the count."""
+counters whose end test is a flop kept beside the count."""
 
 from amaranth.hdl import Assert, Signal
 
@@ -21,28 +21,28 @@ def delay_line(m, value, clocks, enable, name):
 
 
 class Countdown:
-    """A down counter and the flag ``value == 1`` in a flop beside it (asserted equal).
+    """A down counter and the flag ``value == end`` in a flop beside it (asserted equal).
 
     A counter that ends something on its last step would otherwise put a wide comparison in
     front of every decision that waits for the end; the flag is computed the clock before, from
-    ``value == 2`` or from the value loaded.
+    ``value == end + 1`` or from the value loaded. ``end`` is 1 for a count of items left (the
+    flag marks the last one) and 0 for a timer (the flag marks its expiry).
 
     ``load`` and ``decrement`` add ``sync`` statements under the caller's current conditions.
     """
 
-    def __init__(self, m, shape, name, *, init=0):
+    def __init__(self, m, shape, name, *, end=1, init=0):
         self._m = m
+        self._end = end
         self.value = Signal(shape, name=name, init=init)
-        self.at_one = Signal(name=f"{name}_at_one", init=init == 1)
-        m.d.sync += Assert(self.at_one == (self.value == 1), f"{name}_at_one out of step")
+        self.at_end = Signal(name=f"{name}_at_end", init=init == end)
+        m.d.sync += Assert(self.at_end == (self.value == end), f"{name}_at_end out of step")
 
-    def load(self, value, at_one=None):
-        """Set the count to ``value``; ``at_one`` replaces the test ``value == 1`` when the
-        caller has a shallower one (a constant, or a flag of its own)."""
-        self._m.d.sync += [
-            self.value.eq(value),
-            self.at_one.eq(value == 1 if at_one is None else at_one),
-        ]
+    def load(self, value):
+        self._m.d.sync += [self.value.eq(value), self.at_end.eq(value == self._end)]
 
     def decrement(self):
-        self._m.d.sync += [self.value.eq(self.value - 1), self.at_one.eq(self.value == 2)]
+        self._m.d.sync += [
+            self.value.eq(self.value - 1),
+            self.at_end.eq(self.value == self._end + 1),
+        ]

@@ -149,7 +149,7 @@ class Readout(wiring.Component):
         first_2 = Signal()
         m.d.comb += [
             issue.eq(busy_2 & has_credit),
-            take_1.eq(lookups.r_rdy & has_credit & (~busy_2 | remaining_2.at_one)),
+            take_1.eq(lookups.r_rdy & has_credit & (~busy_2 | remaining_2.at_end)),
         ]
         with m.If(take_1):
             remaining_2.load(length_1)
@@ -162,7 +162,7 @@ class Readout(wiring.Component):
         with m.Elif(issue):
             remaining_2.decrement()
             m.d.sync += [
-                busy_2.eq(~remaining_2.at_one),
+                busy_2.eq(~remaining_2.at_end),
                 address_2.eq(address_2 + 1),
                 first_2.eq(0),
             ]
@@ -172,7 +172,7 @@ class Readout(wiring.Component):
             self.data_port.address.eq(address_2),
             self.data_port.read_enable.eq(1),
         ]
-        flags = Cat(issue, first_2, remaining_2.at_one, length_2)
+        flags = Cat(issue, first_2, remaining_2.at_end, length_2)
         in_read = delay_line(m, flags, self.read_latency, 1, "flags")
         arriving = data.StructLayout(
             {"issued": 1, "first": 1, "last": 1, "length": fmt.length_width}

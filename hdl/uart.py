@@ -15,12 +15,13 @@ Errors are one-clock strobes and never stop the receiver:
   the held one stays.
 """
 
-from amaranth.hdl import Assert, Cat, Module, Signal
+from amaranth.hdl import Cat, Module, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.cdc import FFSynchronizer
 from amaranth.lib.wiring import In, Out
 
 from .checks import assert_stream_stable
+from .pipeline import Countdown
 
 __all__ = ["UARTReceiver", "UARTTransmitter", "divisor_for"]
 
@@ -33,23 +34,6 @@ def divisor_for(clock_hz, baud):
             f"{baud} baud needs at least 4 clocks per bit; {clock_hz} Hz gives {divisor}"
         )
     return divisor
-
-
-class _BitTimer:
-    """Clocks left in the current bit, with ``value == 0`` kept as a flop beside the count so a
-    bit's end is one flop, not a comparison of the whole timer (asserted equal)."""
-
-    def __init__(self, m, width, name):
-        self._m = m
-        self.value = Signal(width, name=f"{name}_timer")
-        self.zero = Signal(init=1, name=f"{name}_timer_zero")
-        m.d.sync += Assert(self.zero == (self.value == 0), f"{name} timer flag out of step")
-
-    def load(self, value):
-        self._m.d.sync += [self.value.eq(value), self.zero.eq(value == 0)]
-
-    def count(self):
-        self._m.d.sync += [self.value.eq(self.value - 1), self.zero.eq(self.value == 1)]
 
 
 class UARTReceiver(wiring.Component):
@@ -89,7 +73,8 @@ class UARTReceiver(wiring.Component):
         line = Signal(init=1)
         m.submodules.rx_sync = FFSynchronizer(self.rx, line, init=1)
 
-        timer = _BitTimer(m, self.divisor_width, "rx")
+        # clocks left in the current bit; ``at_end`` (timer == 0) is a flop, not a 16-bit compare
+        timer = Countdown(m, self.divisor_width, "rx_timer", end=0)
         bit_index = Signal(range(8))
         shifter = Signal(8)
         m.d.sync += [self.framing_error.eq(0), self.overrun.eq(0)]
@@ -102,8 +87,8 @@ class UARTReceiver(wiring.Component):
                     timer.load(self.divisor >> 1)
                     m.next = "START"
             with m.State("START"):
-                timer.count()
-                with m.If(timer.zero):
+                timer.decrement()
+                with m.If(timer.at_end):
                     with m.If(line):  # a glitch, not a start bit
                         m.next = "IDLE"
                     with m.Else():
@@ -111,8 +96,8 @@ class UARTReceiver(wiring.Component):
                         m.d.sync += bit_index.eq(0)
                         m.next = "DATA"
             with m.State("DATA"):
-                timer.count()
-                with m.If(timer.zero):
+                timer.decrement()
+                with m.If(timer.at_end):
                     timer.load(self.divisor - 1)
                     m.d.sync += [
                         shifter.eq(Cat(shifter[1:], line)),  # LSB first
@@ -121,8 +106,8 @@ class UARTReceiver(wiring.Component):
                     with m.If(bit_index == 7):
                         m.next = "STOP"
             with m.State("STOP"):
-                timer.count()
-                with m.If(timer.zero):
+                timer.decrement()
+                with m.If(timer.at_end):
                     with m.If(line):
                         with m.If(self.bytes.valid & ~self.bytes.ready):
                             m.d.sync += self.overrun.eq(1)
@@ -168,8 +153,8 @@ class UARTTransmitter(wiring.Component):
         m = Module()
         frame = Signal(10, init=0x3FF)  # stop bit, data LSB first, start bit; shifted out LSB first
         bits_left = Signal(range(11))
-        timer = _BitTimer(m, self.divisor_width, "tx")
-        last_clock = (bits_left == 1) & timer.zero
+        timer = Countdown(m, self.divisor_width, "tx_timer", end=0)
+        last_clock = (bits_left == 1) & timer.at_end
         m.d.comb += [self.tx.eq(frame[0]), self.bytes.ready.eq((bits_left == 0) | last_clock)]
         with m.If(self.bytes.valid & self.bytes.ready):
             m.d.sync += [
@@ -178,8 +163,8 @@ class UARTTransmitter(wiring.Component):
             ]
             timer.load(self.divisor - 1)
         with m.Elif(bits_left != 0):
-            timer.count()
-            with m.If(timer.zero):
+            timer.decrement()
+            with m.If(timer.at_end):
                 m.d.sync += [
                     frame.eq((1 << 9) | (frame >> 1)),
                     bits_left.eq(bits_left - 1),

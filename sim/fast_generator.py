@@ -4,13 +4,18 @@
 The Python model takes tens of microseconds per word; a statistical battery wants millions. The
 engine is linear over GF(2): each clock multiplies the 64-bit state by the leap matrix ``M``. The
 stream is cut into ``lanes`` consecutive stretches of ``stretch`` words; the first state of every
-stretch comes from the one before by ``M**stretch`` (a matrix power, computed once), and then all
-lanes advance together, one numpy operation per matrix row and clock. The output stage and the
-multiply-with-rejection range reduction are vectorised as they are.
+stretch comes from the one before by ``M**stretch`` (the leap matrix of that many steps, cached),
+and all lanes advance together, one numpy operation per matrix row and clock. The output stage
+and the multiply-with-rejection range reduction are vectorised as they are.
 """
+
+import argparse
+import functools
+import sys
 
 import numpy as np
 from memgen.hdl.index_generator import (
+    GENERATORS,
     PIPELINE_DEPTH,
     STATE_WIDTH,
     WORD_WIDTH,
@@ -28,30 +33,17 @@ def _apply(rows, state):
     return sum(((state & row).bit_count() & 1) << bit for bit, row in enumerate(rows))
 
 
-def _multiply(a, b):
-    """Rows of the matrix product a @ b over GF(2) (row masks)."""
-    columns = [sum(((row >> col) & 1) << i for i, row in enumerate(b)) for col in range(len(b))]
-    return [
-        sum(((row & column).bit_count() & 1) << col for col, column in enumerate(columns))
-        for row in a
-    ]
-
-
-def _power(rows, exponent):
-    result = [1 << i for i in range(len(rows))]
-    while exponent:
-        if exponent & 1:
-            result = _multiply(rows, result)
-        rows = _multiply(rows, rows)
-        exponent >>= 1
-    return result
+@functools.cache
+def _leap(steps):
+    """Rows of the engine's GF(2) matrix for ``steps`` LFSR steps (one clock is 64 steps)."""
+    return leap_matrix(STATE_WIDTH, MAXIMAL_TAPS[STATE_WIDTH], steps)
 
 
 def _states(seed, count, stretch=256):
     """The first ``count`` engine states (the state before each advance), as uint64."""
-    rows = leap_matrix(STATE_WIDTH, MAXIMAL_TAPS[STATE_WIDTH], STATE_WIDTH)
+    rows = _leap(STATE_WIDTH)
     lanes = -(-count // stretch)
-    jump = _power(rows, stretch)
+    jump = _leap(STATE_WIDTH * stretch)
     starts = [seed_state(STATE_WIDTH, seed)]
     for _ in range(lanes - 1):
         starts.append(_apply(jump, starts[-1]))
@@ -103,11 +95,6 @@ def index_stream(max_count, count, amount, seed, generator="scrambled"):
 
 def main(argv=None):
     """Raw 32-bit words (little-endian) on stdout, for ``dieharder -g 200`` and the like."""
-    import argparse
-    import sys
-
-    from memgen.hdl.index_generator import GENERATORS
-
     parser = argparse.ArgumentParser(prog="memgen.sim.fast_generator", description=main.__doc__)
     parser.add_argument("--generator", choices=GENERATORS, default="scrambled")
     parser.add_argument("--seed", type=int, default=1)

@@ -75,7 +75,7 @@ def chi_square_uniform(indices, count):
 
 def serial_pairs(indices, count):
     """Non-overlapping pairs of ``index mod K`` in ``K x K`` bins, ``K`` the largest divisor of
-    ``count`` up to 16 (at least 2 for ``count`` above 1)."""
+    ``count`` up to 16; none (``None``) when that is 1 (a prime above 16)."""
     k = max(d for d in range(1, 17) if count % d == 0)
     if k == 1:
         return None
