@@ -34,8 +34,11 @@ bench: $(STAMP)
 	$(PY) -m memgen.sim.bench --out results/core.json
 	$(PY) -m memgen.sim.link_bench --out results/link.json
 	$(PY) -m memgen.sim.boards_bench --out results/boards.json
+	$(PY) -m memgen.sim.compare_bench --results results
+	$(PY) -m memgen.sim.suite_time --out results/suite.json
 
 stats: $(STAMP)
+	@command -v dieharder >/dev/null || { echo "make stats needs dieharder: apt-get install dieharder"; exit 1; }
 	$(PY) -m memgen.sim.stats --out results/stats.json
 
 BOARD ?= icebreaker

@@ -131,6 +131,8 @@ async def bench_throughput(dut):
 
     Trains records in increasing number; at each count of ``config["sweep"]`` samples
     ``config["samples"]`` records and counts the clocks from the first sampled byte to the last.
+    ``train_clocks``: the clocks the core took to accept the APPEND commands of every record so
+    far (one command per record, sent back to back).
     Results go to the JSON file named by ``MEMGEN_BENCH_OUT``.
     """
     import time
@@ -142,11 +144,14 @@ async def bench_throughput(dut):
     rng = random.Random(5)
     rows = []
     started = time.monotonic()
+    train_clocks = 0
     for count in config["sweep"]:
+        before = driver.cycles
         while len(reference.memory) < count:
             length = fmt.record_size or rng.choice(config.get("lengths", [1]))
             packet = command_append(rng.randbytes(length))
             assert await _exchange(driver, reference, packet) == 0, f"memory full below {count}"
+        train_clocks += driver.cycles - before
         expected = reference.respond(command_sample(config["samples"]))
         await driver.send(command_sample(config["samples"]))
         dut.responses__ready.value = 1
@@ -168,6 +173,7 @@ async def bench_throughput(dut):
                 "words": words,
                 "clocks": last_cycle - first_cycle + 1,
                 "words_per_clock": words / (last_cycle - first_cycle + 1),
+                "train_clocks": train_clocks,
             }
         )
         dut.responses__ready.value = 0

@@ -11,7 +11,11 @@ and the multiply-with-rejection range reduction are vectorised as they are.
 
 import argparse
 import functools
-import sys
+import hashlib
+import os
+import signal
+import subprocess
+from pathlib import Path
 
 import numpy as np
 from memgen.hdl.index_generator import (
@@ -23,7 +27,11 @@ from memgen.hdl.index_generator import (
 )
 from memgen.hdl.lfsr import MAXIMAL_TAPS, leap_matrix, seed_state
 
-__all__ = ["engine_words", "index_stream"]
+from .verilator_link import cache_dir
+
+__all__ = ["engine_words", "index_stream", "stream_command"]
+
+STREAM_SOURCE = Path(__file__).with_name("generator_stream.c")
 
 _MASK32 = np.uint64((1 << 32) - 1)
 
@@ -93,6 +101,40 @@ def index_stream(max_count, count, amount, seed, generator="scrambled"):
         words_needed *= 2
 
 
+def stream_program():
+    """The compiled :file:`generator_stream.c` (cached under ``$MEMGEN_CACHE`` by source hash)."""
+    source = STREAM_SOURCE.read_bytes()
+    directory = cache_dir() / "generator" / hashlib.sha256(source).hexdigest()[:16]
+    executable = directory / "generator_stream"
+    if executable.exists():
+        return executable
+    directory.mkdir(parents=True, exist_ok=True)
+    partial = directory / f"generator_stream.{os.getpid()}"
+    compiler = os.environ.get("CC", "cc")
+    try:
+        result = subprocess.run(
+            [compiler, "-O2", "-o", str(partial), str(STREAM_SOURCE)],
+            capture_output=True,
+            text=True,
+        )
+    except FileNotFoundError:
+        raise RuntimeError(f"No C compiler ({compiler!r}); install gcc or set CC") from None
+    if result.returncode:
+        raise RuntimeError(f"Compiling {STREAM_SOURCE.name} failed:\n{result.stderr}")
+    partial.replace(executable)
+    return executable
+
+
+def stream_command(generator="scrambled", seed=1, words=0):
+    """The command that writes the engine's words (``engine_words``) as raw little-endian
+    32-bit words on stdout: ``words`` of them, or without end when 0."""
+    if generator not in GENERATORS:
+        raise ValueError(f"Generator must be one of {', '.join(GENERATORS)}, not {generator!r}")
+    rows = _leap(STATE_WIDTH)
+    state = seed_state(STATE_WIDTH, seed)
+    return [str(stream_program()), generator, f"{state:x}", str(words), *(f"{r:x}" for r in rows)]
+
+
 def main(argv=None):
     """Raw 32-bit words (little-endian) on stdout, for ``dieharder -g 200`` and the like."""
     parser = argparse.ArgumentParser(prog="memgen.sim.fast_generator", description=main.__doc__)
@@ -100,21 +142,12 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--words", type=int, default=0, help="stop after this many (0: never)")
     arguments = parser.parse_args(argv)
-    output = sys.stdout.buffer
-    # Consecutive blocks: the state after a block is the one the next block starts from.
-    block = 1 << 20
-    state_seed, written = arguments.seed, 0
     try:
-        while not arguments.words or written < arguments.words:
-            size = block if not arguments.words else min(block, arguments.words - written)
-            states = _states(state_seed, size + 1)
-            words = _output_stage(states[:-1], arguments.generator)
-            output.write(words.astype("<u4").tobytes())
-            written += size
-            state_seed = int(states[-1])
-    except BrokenPipeError:  # the reader has what it wants
-        sys.stderr.close()
-    return 0
+        command = stream_command(arguments.generator, arguments.seed, arguments.words)
+    except RuntimeError as error:
+        parser.exit(1, f"memgen.sim.fast_generator: {error}\n")
+    returncode = subprocess.run(command).returncode
+    return 0 if returncode in (0, -signal.SIGPIPE) else returncode
 
 
 if __name__ == "__main__":

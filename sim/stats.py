@@ -3,6 +3,9 @@
 Run on the reference model's streams (bit-exact with the gateware, see tests/test_core.py and
 tests/test_cocotb.py), made fast by :mod:`memgen.sim.fast_generator`:
 
+* the raw 32-bit words of each generator option through dieharder ``-a`` (the Debian package,
+  :mod:`memgen.sim.dieharder`): counts of PASSED, WEAK and FAILED; the default generator must
+  have no FAILED, the plain LFSR's failures are listed;
 * index streams, for each generator option, several record counts ``N`` and 10 seeds: chi-square
   uniformity over the ``N`` bins, ``K x K`` serial pairs of ``index mod K`` (``K`` divides ``N``),
   and a gap test (gaps between indices in the lower half); per test and ``N`` a second-level
@@ -30,9 +33,12 @@ import numpy as np
 from memgen.hdl.index_generator import GENERATORS
 from scipy import stats
 
+from .dieharder import DieharderMissing, run_dieharder
 from .fast_generator import engine_words, index_stream
 
 __all__ = ["SAMPLERS", "index_battery", "main", "sample_battery"]
+
+DEFAULT_GENERATOR = GENERATORS[0]
 
 ALPHA = 1e-3
 #: Record counts for the index tests: small, odd, a power of two, the iCEBreaker's table size,
@@ -213,12 +219,33 @@ def run(index_amount=200_000, sample_amount=40_000, seeds=range(1, 11)):
     return report
 
 
+def dieharder_section(seed=1):
+    """dieharder ``-a`` on every generator option (an hour or so: the options run in parallel)."""
+    generators = run_dieharder(GENERATORS, seed)
+    return {
+        "command": f"python -m memgen.sim.fast_generator --generator G --seed {seed}"
+        " | dieharder -g 200 -a",
+        "seed": seed,
+        "default": DEFAULT_GENERATOR,
+        "default_passes": generators[DEFAULT_GENERATOR]["counts"]["FAILED"] == 0,
+        "generators": generators,
+    }
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="memgen.sim.stats", description=__doc__.split("\n")[0])
     parser.add_argument("--out", default="results/stats.json")
+    parser.add_argument(
+        "--no-dieharder", action="store_true", help="leave out dieharder -a (about an hour)"
+    )
     arguments = parser.parse_args(argv)
     started = time.time()
     report = run()
+    if not arguments.no_dieharder:
+        try:
+            report["dieharder"] = dieharder_section()
+        except DieharderMissing as error:
+            parser.exit(1, f"memgen.sim.stats: {error}\n")
     report["seconds"] = round(time.time() - started, 1)
     with open(arguments.out, "w") as file:
         json.dump(report, file, indent=1)
@@ -229,6 +256,13 @@ def main(argv=None):
         good = result["passes"] == expected
         ok &= good
         print(f"{name:18} {verdict}{'' if good else '   <-- unexpected'}")
+    for generator, result in report.get("dieharder", {}).get("generators", {}).items():
+        counts = ", ".join(f"{n} {a}" for a, n in result["counts"].items())
+        print(f"dieharder -a {generator:9} {counts}")
+        for failure in result["failed"]:
+            print(f"    FAILED {failure}")
+    if "dieharder" in report:
+        ok &= report["dieharder"]["default_passes"]
     print(f"({report['seconds']} s) written to {arguments.out}")
     return 0 if ok else 1
 
