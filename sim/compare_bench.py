@@ -159,10 +159,9 @@ def training_table(core, boards):
 
 
 def plot_training(table, path):
-    import matplotlib
+    from .demo import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     rows = table["rows"]
     counts = [row["records"] for row in rows]

@@ -26,8 +26,8 @@ from pathlib import Path
 import numpy as np
 from memgen.hdl.protocol import DEFAULT_SEED
 from memgen.hdl.records import RecordFormat
-from memgen.host.driver import DeviceError, Driver
-from memgen.host.transports import ReferenceTransport, open_transport
+from memgen.host.driver import DeviceError, Driver, MemGenError
+from memgen.host.transports import DeviceNotFound, ReferenceTransport, open_transport
 
 __all__ = ["binomial_band", "cat_tiles", "main", "pi_digits", "zen_lines"]
 
@@ -109,6 +109,10 @@ def binomial_band(samples, bins, level=0.99):
     return low, high
 
 
+class VerificationError(Exception):
+    """The device answered differently from the reference model or the training data."""
+
+
 class Session:
     """One dataset on a fresh simulated device and on the reference model, side by side."""
 
@@ -130,7 +134,9 @@ class Session:
             except DeviceError as error:
                 outcomes.append((error.stored, error.code))
         if outcomes[0] != outcomes[1]:
-            raise AssertionError(f"device trained {outcomes[0]}, reference {outcomes[1]}")
+            raise VerificationError(
+                f"the device stored {outcomes[0][0]} records, the reference {outcomes[1][0]}"
+            )
         return outcomes[0]
 
     def ask(self, what, *arguments):
@@ -138,7 +144,9 @@ class Session:
         answer, expected = (getattr(driver, what)(*arguments) for driver in self.drivers)
         for number, (got, want) in enumerate(zip(answer, expected, strict=True)):
             if got != want:
-                raise AssertionError(f"{what} record {number}: device {got!r}, reference {want!r}")
+                raise VerificationError(
+                    f"{what} record {number}: device {got[:24]!r}, reference {want[:24]!r}"
+                )
         return answer
 
     def close(self):
@@ -157,7 +165,7 @@ def run_pi(device, digits, board, record_format, seed):
     finally:
         session.close()
     if recited != text[: len(recited)] or len(recited) != len(b"".join(records[:stored])):
-        raise AssertionError("the recitation differs from the training data")
+        raise VerificationError("the recitation differs from the training data")
     return {
         "text": text,
         "records": len(records),
@@ -192,10 +200,11 @@ def run_cat(device, samples, seed, scale=1):
         sampled = session.ask("sample", len(records) if samples is None else samples)
     finally:
         session.close()
-    assert refusal is None and stored == len(records)
-    lookup = {record: number for number, record in enumerate(records)}
-    if any(record not in lookup for record in sampled):
-        raise AssertionError("a sampled tile is not a training tile")
+    if refusal is not None:
+        raise VerificationError(f"the tiles did not fit: {refusal.name} after {stored}")
+    training = set(records)
+    if any(record not in training for record in sampled):
+        raise VerificationError("a sampled tile is not a training tile")
     return {"tiles": tiles, "rows": rows, "columns": columns, "sampled": sampled}
 
 
@@ -210,8 +219,18 @@ def mosaic(tiles, rows, columns, gap=1):
     return image
 
 
+def pyplot():
+    """matplotlib's pyplot on the Agg backend (files only, no display needed)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot
+
+    return matplotlib.pyplot
+
+
 def draw_cat(cat, path):
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     tile = cat["tiles"].shape[1]
     sampled = np.frombuffer(b"".join(cat["sampled"]), dtype=np.uint8).reshape(-1, tile, tile, 3)
@@ -230,7 +249,7 @@ def draw_cat(cat, path):
 
 
 def draw_histogram(zen, path):
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     bins = len(zen["lines"])
     samples = len(zen["indices"])
@@ -310,8 +329,17 @@ def main(argv=None):
         f"memgen demo on the {arguments.device} device; every answer checked against the "
         "reference model\n"
     )
-    rows = []
+    try:
+        run(arguments, board, memory, small, scale)
+    except (VerificationError, MemGenError, DeviceNotFound, RuntimeError) as error:
+        print(f"memgen demo: error: {error}", file=sys.stderr)
+        return 1
+    return 0
 
+
+def run(arguments, board, memory, small, scale):
+    """The three datasets, the pictures and the summary table."""
+    rows = []
     started = time.monotonic()
     pi = run_pi(arguments.device, arguments.digits, board, small, arguments.seed)
     decimals = pi["bytes"] - 2
@@ -387,7 +415,6 @@ def main(argv=None):
     print()
     print(summary(rows))
     print(f"\npictures: {arguments.out}/zen_histogram.png, {arguments.out}/cat_tiles.png")
-    return 0
 
 
 if __name__ == "__main__":
