@@ -25,6 +25,7 @@ from .pipeline import Countdown
 from .protocol import (
     ARGUMENT_BYTES,
     DEFAULT_SEED,
+    RECALL_HEADER,
     STATUS_BYTES,
     STATUS_FIELDS,
     ErrorCode,
@@ -33,6 +34,7 @@ from .protocol import (
     status_flags,
 )
 from .readout import Readout
+from .recall import MAX_K, Matcher
 from .records import RecordWord, table_entry_layout
 from .skid import SkidBuffer
 from .storage import LibMemoryStorage, share_storage_port
@@ -99,6 +101,7 @@ class MemGen(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         fmt = self.format
+        self._scanning = Signal()  # RECALL_SCAN: the readout's bytes go to the matcher
 
         m.submodules.append_memory = appender = AppendMemory(fmt)
         m.submodules.index_generator = generator = IndexGenerator(
@@ -132,6 +135,16 @@ class MemGen(wiring.Component):
         m.submodules.index_slice = index_slice = SkidBuffer(generator.indices.payload.shape())
         wiring.connect(m, generator.indices, index_slice.input)
 
+        # RECALL (fixed-size records only): the matcher watches a recitation.
+        recall = fmt.fixed
+        matcher = None
+        if recall:
+            m.submodules.matcher = matcher = Matcher(fmt)
+            m.d.comb += [
+                matcher.words.valid.eq(readout.words.valid & self._scanning),
+                matcher.words.payload.eq(readout.words.payload),
+            ]
+
         command = self.commands.payload
         opcode = Signal(8)
         arguments = Signal(64)
@@ -144,14 +157,24 @@ class MemGen(wiring.Component):
         # counter's while reciting. Only one source is ever active (the generator runs only in
         # SAMPLING, ``recite_more`` is set only in RECITING; asserted), so the slice's ready needs
         # no state and the readout's ready reaches it one LUT from flops.
+        # RECALL's answer feeds the readout the index of each match, one at a time.
+        match_more = Signal()
+        match_index = Signal(fmt.index_width)
         m.d.comb += [
-            readout.indices.valid.eq(index_slice.output.valid | recite_more),
-            readout.indices.payload.eq(Mux(recite_more, recite_index, index_slice.output.payload)),
+            readout.indices.valid.eq(index_slice.output.valid | recite_more | match_more),
+            readout.indices.payload.eq(
+                Mux(
+                    match_more,
+                    match_index,
+                    Mux(recite_more, recite_index, index_slice.output.payload),
+                )
+            ),
             index_slice.output.ready.eq(readout.indices.ready),
         ]
         m.d.sync += Assert(
             ~(index_slice.output.valid & recite_more), "sampled and recited indices at once"
         )
+        m.d.sync += Assert(~(match_more & (recite_more | index_slice.output.valid)))
         # SEED reaches the generator from a flop, the clock after EXECUTE (the generator is idle:
         # a SAMPLE needs its arguments first).
         seed_load = Signal()
@@ -200,6 +223,7 @@ class MemGen(wiring.Component):
             # A command's first byte is taken with its opcode decoded into flags; DISPATCH
             # acts on them the clock after.
             single, op_recite, op_clear, op_status, op_append = (Signal() for _ in range(5))
+            op_recall = Signal()
             with m.State("IDLE"):
                 m.d.comb += [self.commands.ready.eq(1), self.idle.eq(1)]
                 with m.If(self.commands.valid):
@@ -211,6 +235,7 @@ class MemGen(wiring.Component):
                         op_clear.eq(command.data == Opcode.CLEAR),
                         op_status.eq(command.data == Opcode.STATUS),
                         op_append.eq(command.data == Opcode.APPEND),
+                        op_recall.eq(recall & (command.data == Opcode.RECALL)),
                     ]
                     m.next = "DISPATCH"
 
@@ -229,6 +254,9 @@ class MemGen(wiring.Component):
                 with m.Elif(op_append):
                     m.d.sync += [appending.eq(1), append_first.eq(1)]
                     m.next = "APPEND_FIRST"
+                if recall:
+                    with m.Elif(op_recall):
+                        m.next = "RECALL_K"
                 with m.Else():
                     m.next = "ARGUMENTS"
 
@@ -308,7 +336,16 @@ class MemGen(wiring.Component):
             with m.State("SAMPLING"):
                 self._send_records(m, readout, reading, amount)
 
-            with m.State("START_RECITE"):
+            def feed_recitation():
+                """The indices 0 .. N-1 into the readout, one per clock it takes."""
+                with m.If(recite_more & readout.indices.ready):
+                    recite_left.decrement()
+                    m.d.sync += [
+                        recite_index.eq(recite_index + 1),
+                        recite_more.eq(~recite_left.at_end),
+                    ]
+
+            def start_recitation(then):
                 with m.If(memory_empty):
                     m.d.sync += error_code.eq(ErrorCode.EMPTY)
                     m.next = "SEND_ERROR"
@@ -316,16 +353,29 @@ class MemGen(wiring.Component):
                     amount.load(appender.count)
                     recite_left.load(appender.count)
                     m.d.sync += [recite_index.eq(0), recite_more.eq(1), reading.eq(1)]
-                    m.next = "RECITING"
+                    m.next = then
+
+            with m.State("START_RECITE"):
+                start_recitation("RECITING")
 
             with m.State("RECITING"):
-                with m.If(recite_more & readout.indices.ready):
-                    recite_left.decrement()
-                    m.d.sync += [
-                        recite_index.eq(recite_index + 1),
-                        recite_more.eq(~recite_left.at_end),
-                    ]
+                feed_recitation()
                 self._send_records(m, readout, reading, amount)
+
+            if recall:
+                self._recall_states(
+                    m,
+                    matcher,
+                    readout,
+                    reading,
+                    amount,
+                    error_code,
+                    feed_recitation,
+                    start_recitation,
+                    match_more,
+                    match_index,
+                    appender,
+                )
 
             for state, kind, start in (
                 ("SEND_STATUS", ResponseKind.STATUS, 1),
@@ -368,21 +418,22 @@ class MemGen(wiring.Component):
             Assert(append_first == fsm.ongoing("APPEND_FIRST"), "append_first out of step"),
         ]
         # The readout holds nothing outside SAMPLING and RECITING, so its ready needs no state.
-        m.d.comb += readout.words.ready.eq(self.responses.ready)
+        m.d.comb += readout.words.ready.eq(self.responses.ready | self._scanning)
         m.d.sync += Assert(
             ~generator.busy | reading, "index generator running outside a SAMPLE command"
         )
         return m
 
-    def _send_records(self, m, readout, reading, amount):
+    def _send_records(self, m, readout, reading, amount, first=True):
         """While sampling or reciting: the readout owns the storage and its bytes go out as
-        RECORD responses; back to IDLE when the last of ``amount`` records has been taken."""
+        RECORD responses; back to IDLE when the last of ``amount`` records has been taken.
+        ``first=False``: the records continue packets already started (RECALL's header)."""
         m.d.comb += [
             self.record_length.eq(readout.length),
             self.responses.valid.eq(readout.words.valid),
             self.responses.payload.kind.eq(ResponseKind.RECORD),
             self.responses.payload.data.eq(readout.words.payload.data),
-            self.responses.payload.first.eq(readout.words.payload.first),
+            self.responses.payload.first.eq(readout.words.payload.first & first),
             self.responses.payload.last.eq(readout.words.payload.last),
         ]
         words = readout.words
@@ -391,3 +442,127 @@ class MemGen(wiring.Component):
             with m.If(amount.at_end):
                 m.d.sync += reading.eq(0)
                 m.next = "IDLE"
+
+    def _recall_states(
+        self,
+        m,
+        matcher,
+        readout,
+        reading,
+        amount,
+        error_code,
+        feed_recitation,
+        start_recitation,
+        match_more,
+        match_index,
+        appender,
+    ):
+        """RECALL k, query, mask: load the query, scan every record through the matcher, then
+        answer each of the min(k, N) nearest as a RECORD packet: index (4 bytes), distance (2),
+        the record (from the readout)."""
+        fmt = self.format
+        size = fmt.record_size
+        command = self.commands.payload
+        k = Signal(range(MAX_K + 1))
+        k_bad, size_ok = Signal(), Signal()
+        query_position = Signal(range(size))
+        query_mask, query_over = Signal(), Signal()  # writing the mask; past the mask
+        answers = Countdown(m, range(MAX_K + 1), "recall_answers")
+        match = Signal(range(MAX_K))  # the match being answered
+        header = Signal(8 * RECALL_HEADER)
+        header_index = Signal(range(RECALL_HEADER))
+        header_loaded = Signal()
+        m.d.comb += matcher.query.address.eq(query_position)
+        m.d.comb += matcher.query.mask.eq(query_mask)
+        m.d.comb += matcher.query.data.eq(command.data)
+
+        with m.State("RECALL_K"):
+            m.d.comb += [self.commands.ready.eq(1), matcher.clear.eq(1)]
+            with m.If(self.commands.valid):
+                m.d.sync += [
+                    k.eq(command.data),
+                    k_bad.eq((command.data == 0) | (command.data > MAX_K)),
+                    size_ok.eq(0),
+                    query_position.eq(0),
+                    query_mask.eq(0),
+                    query_over.eq(0),
+                ]
+                m.next = "RECALL_QUERY"
+                with m.If(command.last):
+                    m.next = "RECALL_CHECK"
+
+        with m.State("RECALL_QUERY"):
+            m.d.comb += self.commands.ready.eq(1)
+            with m.If(self.commands.valid):
+                m.d.comb += matcher.query.enable.eq(~query_over)
+                m.d.sync += query_position.eq(query_position + 1)
+                with m.If(query_position == size - 1):
+                    m.d.sync += [query_position.eq(0), query_mask.eq(1)]
+                    with m.If(query_mask):
+                        m.d.sync += query_over.eq(1)
+                with m.If(command.last):
+                    m.d.sync += size_ok.eq(query_mask & (query_position == size - 1) & ~query_over)
+                    m.next = "RECALL_CHECK"
+
+        with m.State("RECALL_CHECK"):
+            with m.If(k_bad):
+                m.d.sync += error_code.eq(ErrorCode.BAD_COMMAND)
+                m.next = "SEND_ERROR"
+            with m.Elif(~size_ok):
+                m.d.sync += error_code.eq(ErrorCode.WRONG_SIZE)
+                m.next = "SEND_ERROR"
+            with m.Else():
+                answers.load(Mux(appender.count < k, appender.count, k))
+                m.d.sync += match.eq(0)
+                start_recitation("RECALL_SCAN")
+
+        with m.State("RECALL_SCAN"):
+            m.d.comb += self._scanning.eq(1)
+            feed_recitation()
+            words = readout.words
+            with m.If(words.valid & words.payload.last):
+                amount.decrement()
+                with m.If(amount.at_end):
+                    m.next = "RECALL_WAIT"
+
+        with m.State("RECALL_WAIT"):  # until the last record's distance is in the list
+            with m.If(~matcher.busy):
+                m.next = "MATCH_HEADER"
+
+        entry = matcher.matches[match]
+        with m.State("MATCH_HEADER"):
+            with m.If(~header_loaded):
+                m.d.sync += [
+                    header.eq(
+                        Cat(
+                            entry.index.as_unsigned(),
+                            Const(0, 32 - fmt.index_width),
+                            entry.distance,
+                            Const(0, 16 - len(entry.distance)),
+                        )
+                    ),
+                    header_loaded.eq(1),
+                    header_index.eq(0),
+                    match_index.eq(entry.index),
+                ]
+            with m.Else():
+                m.d.comb += [
+                    self.responses.valid.eq(1),
+                    self.responses.payload.kind.eq(ResponseKind.RECORD),
+                    self.responses.payload.data.eq(header[:8]),
+                    self.responses.payload.first.eq(header_index == 0),
+                ]
+                with m.If(self.responses.ready):
+                    m.d.sync += [header.eq(header[8:]), header_index.eq(header_index + 1)]
+                    with m.If(header_index == RECALL_HEADER - 1):
+                        m.d.sync += [header_loaded.eq(0), match_more.eq(1)]
+                        m.next = "MATCH_RECORD"
+
+        with m.State("MATCH_RECORD"):
+            with m.If(match_more & readout.indices.ready):
+                m.d.sync += match_more.eq(0)
+            words = readout.words
+            self._send_records(m, readout, reading, answers, first=False)
+            with m.If(words.valid & words.ready & words.payload.last & ~answers.at_end):
+                m.d.sync += match.eq(match + 1)
+                m.next = "MATCH_HEADER"

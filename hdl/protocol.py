@@ -43,6 +43,7 @@ class Opcode(enum.IntEnum):
     CLEAR = 0x04
     SEED = 0x05
     STATUS = 0x06
+    RECALL = 0x07  # k, query, mask (fixed-size records): the k nearest records
 
 
 #: Argument bytes each opcode takes (APPEND takes the record, 1 byte or more).
@@ -106,6 +107,34 @@ def command_sample(count):
 
 def command_seed(seed):
     return bytes([Opcode.SEED]) + int(seed).to_bytes(8, "little")
+
+
+#: Records a RECALL can ask for, and the bytes before each answered record (index, distance).
+MAX_RECALL_K = 8
+RECALL_HEADER = 6
+
+
+def command_recall(query, k=1, mask=None):
+    """RECALL: the ``k`` stored records nearest ``query`` in Hamming distance over the bits set
+    in ``mask`` (all bits when ``None``). ``query`` and ``mask`` are one record long."""
+    query = bytes(query)
+    mask = bytes([0xFF]) * len(query) if mask is None else bytes(mask)
+    return bytes([Opcode.RECALL, k]) + query + mask
+
+
+def decode_recall(data, record_size):
+    """A RECALL answer's bytes: ``[(index, distance, record), ...]``, nearest first."""
+    step = RECALL_HEADER + record_size
+    if len(data) % step:
+        raise ValueError(f"A RECALL answer is whole entries of {step} bytes, not {len(data)}")
+    return [
+        (
+            int.from_bytes(data[at : at + 4], "little"),
+            int.from_bytes(data[at + 4 : at + 6], "little"),
+            bytes(data[at + RECALL_HEADER : at + step]),
+        )
+        for at in range(0, len(data), step)
+    ]
 
 
 def command_plain(opcode):

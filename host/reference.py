@@ -16,6 +16,7 @@ from memgen.hdl.index_generator import IndexGeneratorModel
 from memgen.hdl.protocol import (
     ARGUMENT_BYTES,
     DEFAULT_SEED,
+    MAX_RECALL_K,
     ErrorCode,
     Opcode,
     ResponseKind,
@@ -91,6 +92,26 @@ class MemGenReference:
     def recite(self):
         return list(self.memory) if self.memory else ErrorCode.EMPTY
 
+    def recall(self, query, k=1, mask=None):
+        """The ``k`` records nearest ``query`` (Hamming distance over the bits set in ``mask``),
+        as ``[(index, distance), ...]``, ties to the lowest index; or an :class:`ErrorCode`."""
+        fmt = self.format
+        if not fmt.fixed or not 1 <= k <= MAX_RECALL_K:
+            return ErrorCode.BAD_COMMAND
+        mask = bytes([0xFF]) * len(query) if mask is None else mask
+        if len(query) != fmt.record_size or len(mask) != fmt.record_size:
+            return ErrorCode.WRONG_SIZE
+        if not self.memory:
+            return ErrorCode.EMPTY
+        query_bits = int.from_bytes(query, "little")
+        mask_bits = int.from_bytes(mask, "little")
+        distances = [
+            ((int.from_bytes(record, "little") ^ query_bits) & mask_bits).bit_count()
+            for record in self.memory
+        ]
+        order = sorted(range(len(self.memory)), key=lambda i: (distances[i], i))
+        return [(i, distances[i]) for i in order[:k]]
+
     def clear(self):
         self.memory = []
         self.bytes_used = 0
@@ -110,6 +131,27 @@ class MemGenReference:
         }
 
     # The command interface
+    def _recall(self, arguments):
+        """RECALL's answer: per match a RECORD packet of index (4 bytes), distance (2 bytes) and
+        the record. A packet the wrong size for the records is WRONG_SIZE."""
+        if not arguments:
+            return self._error(ErrorCode.BAD_COMMAND)
+        k, rest = arguments[0], arguments[1:]
+        half = len(rest) // 2
+        query, mask = rest[:half], rest[half:]
+        if self.format.fixed and len(rest) != 2 * self.format.record_size:
+            query = mask = b""  # wrong size, whatever the halves
+        result = self.recall(query, k, mask)
+        if isinstance(result, ErrorCode):
+            return self._error(result)
+        return [
+            (
+                ResponseKind.RECORD,
+                index.to_bytes(4, "little") + distance.to_bytes(2, "little") + self.memory[index],
+            )
+            for index, distance in result
+        ]
+
     def _error(self, code):
         return [(ResponseKind.ERROR, bytes([code]) + encode_status(self.status()))]
 
@@ -120,6 +162,8 @@ class MemGenReference:
         if opcode == Opcode.APPEND:
             code = self.append(arguments)
             return [] if code is None else self._error(code)
+        if opcode == Opcode.RECALL:
+            return self._recall(arguments)
         if opcode not in ARGUMENT_BYTES or len(arguments) != ARGUMENT_BYTES[opcode]:
             return self._error(ErrorCode.BAD_COMMAND)
         value = int.from_bytes(arguments, "little")

@@ -13,7 +13,7 @@ import time
 
 from .fast_generator import stream_command
 
-__all__ = ["DieharderMissing", "parse", "run_dieharder"]
+__all__ = ["DieharderMissing", "parse", "run_dieharder", "summarise"]
 
 ASSESSMENTS = ("PASSED", "WEAK", "FAILED")
 
@@ -41,6 +41,28 @@ def parse(text):
             }
         )
     return results
+
+
+def summarise(output):
+    """dieharder's output as counts per assessment, the FAILED and WEAK tests named, every row,
+    and the output itself."""
+    results = parse(output)
+    counts = {a: sum(r["assessment"] == a for r in results) for a in ASSESSMENTS}
+
+    def named(assessment):
+        return [
+            f"{r['test']} (ntup {r['ntup']}, p = {r['p']:.8f})"
+            for r in results
+            if r["assessment"] == assessment
+        ]
+
+    return {
+        "counts": counts,
+        "failed": named("FAILED"),
+        "weak": named("WEAK"),
+        "results": results,
+        "output": output,
+    }
 
 
 def _start(generator, seed, tests):
@@ -80,23 +102,8 @@ def run_dieharder(generators, seed=1, tests=None):
         output = tester.communicate()[0].decode(errors="replace")
         feed.kill()
         feed.wait()
-        results = parse(output)
-        if tester.returncode or not results:
+        if tester.returncode or not parse(output):
             raise RuntimeError(f"dieharder on {generator} failed:\n{output[-2000:]}")
-        counts = {a: sum(r["assessment"] == a for r in results) for a in ASSESSMENTS}
-
-        def named(assessment, results=results):
-            return [
-                f"{r['test']} (ntup {r['ntup']}, p = {r['p']:.8f})"
-                for r in results
-                if r["assessment"] == assessment
-            ]
-
-        report[generator] = {
-            "counts": counts,
-            "failed": named("FAILED"),
-            "weak": named("WEAK"),
-            "results": results,
-            "wall_seconds": round(time.monotonic() - started, 1),
-        }
+        report[generator] = summarise(output)
+        report[generator]["wall_seconds"] = round(time.monotonic() - started, 1)
     return report

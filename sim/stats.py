@@ -28,12 +28,13 @@ import argparse
 import json
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 from memgen.hdl.index_generator import GENERATORS
 from scipy import stats
 
-from .dieharder import DieharderMissing, run_dieharder
+from .dieharder import DieharderMissing, run_dieharder, summarise
 from .fast_generator import engine_words, index_stream
 
 __all__ = ["SAMPLERS", "index_battery", "main", "sample_battery"]
@@ -219,9 +220,26 @@ def run(index_amount=200_000, sample_amount=40_000, seeds=range(1, 11)):
     return report
 
 
-def dieharder_section(seed=1):
-    """dieharder ``-a`` on every generator option (an hour or so: the options run in parallel)."""
-    generators = run_dieharder(GENERATORS, seed)
+def dieharder_section(folder, seed=1, reuse=False):
+    """dieharder ``-a`` on every generator option (75 minutes here: the options run in
+    parallel); each output is kept as ``folder``/GENERATOR.txt. ``reuse``: read the outputs an
+    earlier run left there instead of running dieharder again."""
+    if reuse:
+        generators = {}
+        for generator in GENERATORS:
+            path = folder / f"{generator}.txt"
+            try:
+                generators[generator] = summarise(path.read_text())
+            except OSError as error:
+                raise DieharderMissing(f"no saved dieharder output: {error}") from None
+            generators[generator]["from"] = str(path)
+    else:
+        generators = run_dieharder(GENERATORS, seed)
+        folder.mkdir(parents=True, exist_ok=True)
+        for generator, result in generators.items():
+            (folder / f"{generator}.txt").write_text(result["output"])
+    for result in generators.values():
+        del result["output"]
     return {
         "command": f"python -m memgen.sim.fast_generator --generator G --seed {seed}"
         " | dieharder -g 200 -a",
@@ -236,14 +254,20 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="memgen.sim.stats", description=__doc__.split("\n")[0])
     parser.add_argument("--out", default="results/stats.json")
     parser.add_argument(
-        "--no-dieharder", action="store_true", help="leave out dieharder -a (about an hour)"
+        "--dieharder",
+        choices=("run", "reuse", "skip"),
+        default="run",
+        help="run dieharder -a (75 minutes), reuse the outputs in --dieharder-dir, or skip it",
     )
+    parser.add_argument("--dieharder-dir", type=Path, default=Path("results/dieharder"))
     arguments = parser.parse_args(argv)
     started = time.time()
     report = run()
-    if not arguments.no_dieharder:
+    if arguments.dieharder != "skip":
         try:
-            report["dieharder"] = dieharder_section()
+            report["dieharder"] = dieharder_section(
+                arguments.dieharder_dir, reuse=arguments.dieharder == "reuse"
+            )
         except DieharderMissing as error:
             parser.exit(1, f"memgen.sim.stats: {error}\n")
     report["seconds"] = round(time.time() - started, 1)
