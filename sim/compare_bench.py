@@ -168,24 +168,23 @@ def plot_training(table, path):
     figure, axis = plt.subplots(figsize=(7, 4.5), layout="constrained")
     for name in rows[0]["hardware_seconds"]:
         seconds = [row["hardware_seconds"][name] for row in rows]
-        axis.plot(counts, seconds, "o-", label=f"memgen core, {name} clock")
+        (line,) = axis.plot(counts, seconds, "-", label=f"memgen core at the {name} clock")
+        for row, value in zip(rows, seconds, strict=True):
+            axis.plot(
+                row["records"],
+                value,
+                "o",
+                color=line.get_color(),
+                markerfacecolor=line.get_color() if row["measured"] else "white",
+            )
     for name, style in (("python", "s--"), ("numpy", "^--"), ("reference", "d--")):
         axis.plot(counts, [row["cpu_seconds"][name] for row in rows], style, label=f"CPU {name}")
-    hollow = [row for row in rows if not row["measured"]]
-    if hollow:
-        first = next(iter(rows[0]["hardware_seconds"]))
-        axis.plot(
-            [row["records"] for row in hollow],
-            [row["hardware_seconds"][first] for row in hollow],
-            "wo",
-            markersize=4,
-            label="hardware: measured clocks/record x N",
-        )
+    axis.plot([], [], "ko", markerfacecolor="white", label="hollow: measured clocks/record x N")
     axis.set_xscale("log")
     axis.set_yscale("log")
     axis.set_xlabel("records trained (1 byte each)")
     axis.set_ylabel("seconds")
-    axis.set_title("Training time against dataset size: linear everywhere")
+    axis.set_title("Training time against dataset size (1-byte records)")
     axis.legend(fontsize="small")
     axis.grid(True, which="major", alpha=0.3)
     figure.savefig(path, dpi=110)

@@ -312,6 +312,8 @@ def main(argv=None):
         help="small datasets (pi in 512 bytes of memory, the cat at 1/8 size): a quick check",
     )
     arguments = parser.parse_args(argv)
+    if hasattr(sys.stdout, "reconfigure"):  # each dataset's lines as it finishes
+        sys.stdout.reconfigure(line_buffering=True)
     if arguments.digits < 1 or arguments.zen_samples < 1 or (arguments.cat_samples or 1) < 1:
         parser.error("--digits, --zen-samples and --cat-samples must be positive")
     try:
