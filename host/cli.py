@@ -5,6 +5,7 @@
     memgen sample DATA [--n N] [--seed S] [--records lines|bytes|fixed:K] [--device D]
                        [--baud B] [--verify] [--out FILE] [--capacity BYTES]
     memgen recite DATA [same options]
+    memgen recall DATA --query FILE [--k K] [--mask FILE] [--records fixed:K|bytes] [same options]
     memgen status [--device D] [--baud B] [--json]
     memgen build BOARD [--seed N] [--out DIR] [--json]
     memgen program BOARD [--bitstream FILE]
@@ -14,6 +15,8 @@ the records of DATA in order and writes N samples; ``recite`` writes every recor
 ``lines`` mode a record is a line with its line ending, written back exactly as it appeared (a
 last line without one gets a newline); otherwise output is the records' raw bytes. ``--verify``
 runs the same commands on the software model and stops at the first sample that differs.
+``recall`` trains the same way, then prints the K records nearest the query in Hamming distance
+(index, distance, the record in hex).
 
 The simulated devices (``reference``, ``sim``, ``verilator``) are built for the records mode:
 variable-length records for ``lines``, fixed-size ones for ``bytes`` (1 byte) and ``fixed:K``,
@@ -30,7 +33,13 @@ import argparse
 import json
 import sys
 
-from memgen.hdl.protocol import DEFAULT_SEED, MAX_LINK_RECORD, ErrorCode, Generator
+from memgen.hdl.protocol import (
+    DEFAULT_SEED,
+    MAX_LINK_RECORD,
+    MAX_RECALL_K,
+    ErrorCode,
+    Generator,
+)
 from memgen.hdl.records import RecordFormat
 
 from .driver import DeviceError, Driver, MemGenError
@@ -220,6 +229,52 @@ def run_data_command(arguments):
     write_records(results, arguments)
 
 
+def read_exact(path, size, what):
+    try:
+        with open(path, "rb") as file:
+            data = file.read()
+    except OSError as error:
+        raise UserError(f"cannot read {path}: {error.strerror}") from None
+    if len(data) != size:
+        raise UserError(f"the {what} {path} is {len(data)} bytes; the records are {size}")
+    return data
+
+
+def run_recall(arguments):
+    """Train with DATA, then print the K records nearest the query (index, distance, hex)."""
+    if arguments.mode == "lines":
+        raise UserError("recall needs fixed-size records: use --records fixed:K or bytes")
+    if not 1 <= arguments.k <= MAX_RECALL_K:
+        raise UserError(f"--k must be 1 to {MAX_RECALL_K}")
+    size = arguments.size or 1
+    query = read_exact(arguments.query, size, "query")
+    mask = None if arguments.mask is None else read_exact(arguments.mask, size, "mask")
+    records = read_records(arguments.data, arguments.mode, arguments.size)
+    simulated = simulated_format(arguments.mode, arguments.size, arguments.capacity)
+    with open_driver(arguments, simulated) as driver:
+        status = train(driver, records, arguments)
+        if not status["flags"] & 1 or status["max_length"] != size:
+            raise UserError(
+                f"the device's records are {status['max_length']} bytes"
+                f"{'' if status['flags'] & 1 else ' at most'}; recall needs fixed:{size} records"
+            )
+        matches = driver.recall(query, arguments.k, mask)
+    if arguments.verify:
+        from .reference import MemGenReference
+
+        reference = MemGenReference(format_of(status))
+        for record in records:
+            reference.append(record)
+        expected = reference.recall(query, arguments.k, mask)
+        if [(i, d) for i, d, _ in matches] != expected or any(
+            record != records[i] for i, _, record in matches
+        ):
+            raise UserError(f"verify: recall answered {matches[:2]}..., the reference {expected}")
+        print(f"memgen: verified {len(matches)} matches against the reference", file=sys.stderr)
+    for index, distance, record in matches:
+        print(f"{index}\t{distance}\t{record.hex()}")
+
+
 def verify(results, records, status, arguments):
     """The same commands on the software model; the first difference is an error."""
     from .transports import ReferenceTransport
@@ -373,6 +428,19 @@ def parser():
     sample = commands.add_parser("sample", parents=[data], help="train with DATA, write N samples")
     sample.add_argument("--n", type=int, default=10, help="samples to draw (default: 10)")
     commands.add_parser("recite", parents=[data], help="train with DATA, write it back")
+    recall = commands.add_parser(
+        "recall",
+        parents=[data],
+        help="train with DATA, print the records nearest a query",
+        description="Train with DATA (fixed-size records), then print the K stored records "
+        "nearest the query in Hamming distance, one per line: index, distance (bits that "
+        "differ), the record in hex. Ties go to the lowest index.",
+    )
+    recall.add_argument("--query", required=True, metavar="FILE", help="one record long")
+    recall.add_argument("--k", type=int, default=1, help=f"matches, 1 to {MAX_RECALL_K} (1)")
+    recall.add_argument(
+        "--mask", metavar="FILE", help="one record long: only its 1 bits count (default: all)"
+    )
     status = commands.add_parser("status", parents=[device], help="show the device's status")
     status.add_argument("--json", action="store_true")
     build = commands.add_parser("build", help="build a board's bitstream")
@@ -403,6 +471,8 @@ def main(argv=None):
             raise UserError("--seed must be a 64-bit unsigned number")
         if arguments.command == "status":
             run_status(arguments)
+        elif arguments.command == "recall":
+            run_recall(arguments)
         else:
             run_data_command(arguments)
     except (UserError, MemGenError) as error:

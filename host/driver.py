@@ -20,6 +20,7 @@ them twice). If an answer was lost after its command ran, :class:`LinkError` say
 from memgen.hdl.protocol import (
     DONE_BYTES,
     MAX_LINK_RECORD,
+    MAX_RECALL_K,
     ErrorCode,
     FrameDecoder,
     FrameError,
@@ -28,9 +29,11 @@ from memgen.hdl.protocol import (
     Reply,
     append_frames,
     command_plain,
+    command_recall,
     command_sample,
     command_seed,
     decode_done,
+    decode_recall,
     encode_frame,
 )
 
@@ -224,6 +227,27 @@ class Driver:
                 f"{command.done['records']} records arrived"
             )
         return records
+
+    def recall(self, query, k=1, mask=None):
+        """The ``k`` stored records nearest ``query`` in Hamming distance, counting only the bits
+        set in ``mask`` (all bits when ``None``): ``[(index, distance, record), ...]``, nearest
+        first, ties to the lowest index; fewer than ``k`` when fewer are stored. The device
+        must hold fixed-size records and ``query`` (and ``mask``) be one record long."""
+        query = bytes(query)
+        if not 1 <= k <= MAX_RECALL_K:
+            raise ValueError(f"k must be 1 to {MAX_RECALL_K}, not {k}")
+        if mask is not None and len(mask) != len(query):
+            raise ValueError(f"The mask is {len(mask)} bytes, the query {len(query)}")
+        status = self.status()
+        if not status["flags"] & 1:
+            raise MemGenError("recall needs a device with fixed-size records")
+        if len(query) != status["max_length"]:
+            raise ValueError(
+                f"The query is {len(query)} bytes; the device's records are {status['max_length']}"
+            )
+        command = self._run([_Command(command_recall(query, k, mask))])[0]
+        self._checked(command)
+        return decode_recall(command.data, status["max_length"])
 
     # Protocol --------------------------------------------------------------------------------
     @staticmethod

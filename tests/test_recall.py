@@ -169,3 +169,70 @@ def test_core_recall_with_equal_records_and_one_byte_records():
 def test_variable_records_have_no_recall():
     fmt = RecordFormat(byte_capacity=64, max_records=8, max_length=8)
     run_core(fmt, [command_append(b"abc"), command_recall(b"abc"), bytes([Opcode.RECALL])])
+
+
+# Through the link: the driver and ``memgen recall`` ------------------------------------------
+
+from memgen.host.cli import main  # noqa: E402
+from memgen.host.driver import DeviceError, Driver, MemGenError  # noqa: E402
+from memgen.host.transports import open_transport  # noqa: E402
+
+
+@pytest.mark.parametrize("device", ["sim", "verilator"])
+def test_cli_recall_verified(device, tmp_path, capsys):
+    """``memgen recall --verify`` on the simulated gateware: a distorted stored record comes back
+    as the nearest, with a mask too, and k larger than the memory lists every record."""
+    rng = random.Random(11)
+    records = [rng.randbytes(16) for _ in range(24)]
+    data = tmp_path / "records.bin"
+    data.write_bytes(b"".join(records))
+    query = bytearray(records[9])
+    query[0] ^= 0xFF  # 8 bits flipped, all in byte 0
+    (tmp_path / "query.bin").write_bytes(bytes(query))
+    (tmp_path / "mask.bin").write_bytes(bytes([0]) + bytes([0xFF]) * 15)
+    common = [data, "--records", "fixed:16", "--device", device, "--capacity", 16 * 24]
+    common += ["--query", tmp_path / "query.bin", "--verify"]
+    assert main([str(a) for a in ["recall", *common, "--k", 8]]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 8 and lines[0] == f"9\t8\t{records[9].hex()}"
+    assert main([str(a) for a in ["recall", *common, "--mask", tmp_path / "mask.bin"]]) == 0
+    assert capsys.readouterr().out == f"9\t0\t{records[9].hex()}\n"  # byte 0 ignored
+    small = tmp_path / "small.bin"
+    small.write_bytes(b"".join(records[:3]))
+    small_options = [small, "--records", "fixed:16", "--device", device, "--capacity", 48]
+    small_options += ["--query", tmp_path / "query.bin", "--k", 8, "--verify"]
+    assert main([str(a) for a in ["recall", *small_options]]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 3
+
+
+def test_driver_recall_errors():
+    with Driver(open_transport("sim", RecordFormat(32, record_size=4))) as device:
+        with pytest.raises(DeviceError, match="no records"):
+            device.recall(b"abcd")
+        with pytest.raises(ValueError, match="query is 3 bytes"):
+            device.recall(b"abc")
+        with pytest.raises(ValueError, match="k must be"):
+            device.recall(b"abcd", k=9)
+    variable = RecordFormat(64, max_records=8, max_length=8)
+    with Driver(open_transport("sim", variable)) as device:
+        with pytest.raises(MemGenError, match="fixed-size records"):
+            device.recall(b"abcd")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--records", "lines"], "recall needs fixed-size records"),
+        (["--records", "fixed:4"], "the query"),
+        (["--records", "fixed:8", "--k", "0"], "--k must be 1 to 8"),
+    ],
+)
+def test_cli_recall_user_errors(argv, message, tmp_path, capsys):
+    data = tmp_path / "data.bin"
+    data.write_bytes(bytes(range(64)))
+    (tmp_path / "q.bin").write_bytes(bytes(8))
+    code = main(
+        ["recall", str(data), "--query", str(tmp_path / "q.bin"), "--device", "reference"] + argv
+    )
+    assert code == 1
+    assert message in capsys.readouterr().err
