@@ -26,3 +26,19 @@ def test_cocotb_core(simulator, config_name, tmp_path):
     )
     tests, failed = get_results(results)
     assert (tests, failed) == (1, 0)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("simulator", SIMULATORS)
+def test_cocotb_recall(simulator, tmp_path):
+    """RECALL on the exported core, on both simulators, against the reference model."""
+    config = {
+        "format": {"byte_capacity": 12 * 40, "record_size": 12},
+        "sweep": [1, 2, 3, 8, 9, 17, 40],
+        "seed": 5,
+        "ready_probability": 0.6,
+    }
+    results, _ = run_cocotb(
+        simulator, config, tmp_path / f"{simulator}_recall", testcase="recall_matches_reference"
+    )
+    assert get_results(results) == (1, 0)
