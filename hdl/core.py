@@ -7,6 +7,9 @@ core executes one command at a time, in order:
 * SAMPLE asks the :class:`IndexGenerator` for ``n`` indices and the :class:`Readout` streams the
   records, one byte per clock with no bubble between records;
 * RECITE feeds the readout the indices ``0 .. N-1``;
+* RECALL (fixed-size records) loads a query and mask into the :class:`~memgen.hdl.recall.Matcher`,
+  recites every record into it instead of the responses, then answers the ``k`` nearest, each as
+  index, distance and the record (read again through the readout);
 * STATUS and errors are serialised by a small byte multiplexer.
 
 The record storage and the record table are backends behind
@@ -14,6 +17,8 @@ The record storage and the record table are backends behind
 the default is ``lib.memory``. The core multiplexes each backend's single port between the
 append memory (while appending) and the readout (while sampling or reciting).
 """
+
+from types import SimpleNamespace
 
 from amaranth.hdl import Assert, Cat, Const, Module, Mux, Signal
 from amaranth.lib import data, stream, wiring
@@ -365,16 +370,18 @@ class MemGen(wiring.Component):
             if recall:
                 self._recall_states(
                     m,
-                    matcher,
-                    readout,
-                    reading,
-                    amount,
-                    error_code,
-                    feed_recitation,
-                    start_recitation,
-                    match_more,
-                    match_index,
-                    appender,
+                    SimpleNamespace(
+                        matcher=matcher,
+                        readout=readout,
+                        reading=reading,
+                        amount=amount,
+                        error_code=error_code,
+                        appender=appender,
+                        match_more=match_more,
+                        match_index=match_index,
+                        feed_recitation=feed_recitation,
+                        start_recitation=start_recitation,
+                    ),
                 )
 
             for state, kind, start in (
@@ -443,23 +450,19 @@ class MemGen(wiring.Component):
                 m.d.sync += reading.eq(0)
                 m.next = "IDLE"
 
-    def _recall_states(
-        self,
-        m,
-        matcher,
-        readout,
-        reading,
-        amount,
-        error_code,
-        feed_recitation,
-        start_recitation,
-        match_more,
-        match_index,
-        appender,
-    ):
+    def _recall_states(self, m, shared):
         """RECALL k, query, mask: load the query, scan every record through the matcher, then
         answer each of the min(k, N) nearest as a RECORD packet: index (4 bytes), distance (2),
-        the record (from the readout)."""
+        the record (from the readout). ``shared``: what it uses of ``elaborate``'s signals."""
+        matcher, readout, reading, amount = (
+            shared.matcher,
+            shared.readout,
+            shared.reading,
+            shared.amount,
+        )
+        error_code, appender = shared.error_code, shared.appender
+        match_more, match_index = shared.match_more, shared.match_index
+        feed_recitation, start_recitation = shared.feed_recitation, shared.start_recitation
         fmt = self.format
         size = fmt.record_size
         command = self.commands.payload

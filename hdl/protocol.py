@@ -63,7 +63,7 @@ class ResponseKind(enum.IntEnum):
 
 
 class ErrorCode(enum.IntEnum):
-    EMPTY = 1  # SAMPLE or RECITE with no records stored
+    EMPTY = 1  # SAMPLE, RECITE or RECALL with no records stored
     FULL = 2  # APPEND refused: no room for the record's bytes or no free record slot
     TOO_LONG = 3  # APPEND refused: longer than the maximum record length
     WRONG_SIZE = 4  # APPEND refused: fixed-size mode and the record is not the fixed size
