@@ -106,7 +106,11 @@ class VerilatorTransport:
             **(storage or {}),
         )
         self.divisor = top.divisor
-        self.link = VerilatorLink(build_uart_model(top), top.divisor, stamps=stamps)
+        # A RECALL scans the whole memory without a word on the line: keep the clock running.
+        quiet = record_format.byte_capacity + 50_000 if record_format.fixed else None
+        self.link = VerilatorLink(
+            build_uart_model(top), top.divisor, stamps=stamps, quiet_clocks=quiet
+        )
 
     def write(self, data):
         self.link.write(data)

@@ -25,7 +25,9 @@ def main(argv=None):
     run = subprocess.run(command, capture_output=True, text=True)
     seconds = time.monotonic() - started
     lines = run.stdout.splitlines()
-    summary = next((line for line in reversed(lines) if " in " in line and "=" in line), "")
+    summary = next(
+        (line for line in reversed(lines) if re.search(r"\d+ (passed|failed)", line)), ""
+    )
     counts = {
         kind: int(n)
         for n, kind in re.findall(r"(\d+) (passed|failed|xfailed|skipped|error)", summary)

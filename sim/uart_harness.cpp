@@ -10,7 +10,8 @@
 // appended to FILE as a little-endian 64-bit integer (the benchmark times streaming with it).
 // The clock runs while anything is in flight; when both lines have been idle for QUIET_CLOCKS
 // (longer than the device ever works without sending, such as a full APPEND frame of 1-byte
-// records) the harness blocks on stdin, so an idle device costs no CPU. EOF on stdin ends it.
+// records, or a RECALL scan of the whole memory: MEMGEN_QUIET_CLOCKS sets it, default 50,000)
+// the harness blocks on stdin, so an idle device costs no CPU. EOF on stdin ends it.
 
 #include <poll.h>
 #include <unistd.h>
@@ -24,7 +25,7 @@
 #include "Vmemgen_top.h"
 #include "verilated.h"
 
-static const long QUIET_CLOCKS = 50000;
+static const long DEFAULT_QUIET_CLOCKS = 50000;
 
 int main(int argc, char **argv) {
   if (argc < 2) {
@@ -49,6 +50,8 @@ int main(int argc, char **argv) {
   top.rst = 0;
 
   const char *stamps_path = std::getenv("MEMGEN_TX_STAMPS");
+  const char *quiet_text = std::getenv("MEMGEN_QUIET_CLOCKS");
+  const long QUIET_CLOCKS = quiet_text ? std::atol(quiet_text) : DEFAULT_QUIET_CLOCKS;
   FILE *stamps = stamps_path ? std::fopen(stamps_path, "wb") : nullptr;
   if (stamps_path && !stamps) {
     std::perror(stamps_path);

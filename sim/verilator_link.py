@@ -88,13 +88,20 @@ class VerilatorLink:
     stamps : path or None
         A file for the clock stamp of every byte the design sends (little-endian 64-bit
         integers, complete after :meth:`close`).
+    quiet_clocks : int or None
+        Clocks with both lines idle after which the harness stops the clock until the host
+        sends (default 50,000): more than the device ever works in silence.
     """
 
-    def __init__(self, executable, divisor, rx_divisor=None, stamps=None):
+    def __init__(self, executable, divisor, rx_divisor=None, stamps=None, quiet_clocks=None):
         arguments = [str(executable), str(divisor)]
         if rx_divisor is not None:
             arguments.append(str(rx_divisor))
-        env = {**os.environ, "MEMGEN_TX_STAMPS": str(stamps)} if stamps else None
+        env = dict(os.environ)
+        if stamps:
+            env["MEMGEN_TX_STAMPS"] = str(stamps)
+        if quiet_clocks:
+            env["MEMGEN_QUIET_CLOCKS"] = str(quiet_clocks)
         self._process = subprocess.Popen(
             arguments,
             stdin=subprocess.PIPE,

@@ -236,3 +236,17 @@ def test_cli_recall_user_errors(argv, message, tmp_path, capsys):
     )
     assert code == 1
     assert message in capsys.readouterr().err
+
+
+def test_verilator_recall_scans_a_memory_longer_than_the_harness_quiet_time():
+    """A RECALL over 65,536 bytes keeps the line silent for more clocks than the Verilator
+    harness idles by default; the transport tells it so the scan is not frozen (it was: the
+    answer came back empty after a recovery)."""
+    rng = random.Random(12)
+    fmt = RecordFormat(65_536, record_size=64)
+    records = [rng.randbytes(64) for _ in range(1024)]
+    with Driver(open_transport("verilator", fmt)) as device:
+        device.train(records)
+        query = bytearray(records[1000])
+        query[5] ^= 0x0F
+        assert device.recall(bytes(query), k=2)[0] == (1000, 4, records[1000])
