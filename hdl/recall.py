@@ -22,12 +22,10 @@ from amaranth.hdl import Assert, Module, Signal
 from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from .protocol import MAX_RECALL_K as MAX_K
 from .records import RecordWord
 
 __all__ = ["MAX_K", "Matcher", "match_layout"]
-
-#: Nearest records a RECALL can ask for.
-MAX_K = 8
 
 
 def match_layout(record_format):
@@ -147,11 +145,14 @@ class Matcher(wiring.Component):
         # Stage 4: insertion into the sorted list.
         matches = Signal(data.ArrayLayout(entry, MAX_K))
         m.d.comb += self.matches.eq(matches)
-        nearer = [~matches[i].valid | (s3_distance < matches[i].distance) for i in range(MAX_K)]
-        if self.fault == "ties":  # a tie displaces the earlier record
-            nearer = [
-                ~matches[i].valid | (s3_distance <= matches[i].distance) for i in range(MAX_K)
-            ]
+        # Strictly nearer, so ties keep the earlier record (the "ties" fault lets them displace it).
+        tie_displaces = self.fault == "ties"
+        nearer = [
+            ~matches[i].valid
+            | (s3_distance < matches[i].distance)
+            | (tie_displaces & (s3_distance == matches[i].distance))
+            for i in range(MAX_K)
+        ]
         candidate = Signal(entry)
         m.d.comb += [
             candidate.index.eq(s3_index),

@@ -68,6 +68,7 @@ class MemgenRecall:
     def __init__(self, device, capacity):
         fmt = RecordFormat(capacity * RECORD, record_size=RECORD)
         self.driver = Driver(open_transport(device, fmt))
+        self.checked = 0  # answers compared with brute force
 
     def load(self, patterns):
         self.patterns = patterns
@@ -87,8 +88,6 @@ class MemgenRecall:
             raise AssertionError(f"memgen's record {index} is not the stored pattern")
         self.checked += 1
         return self.patterns[index]
-
-    checked = 0
 
 
 def accuracy(patterns, memgen, rng, trials, flips=0.0, masked=0.0):
