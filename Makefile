@@ -24,11 +24,13 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(PY) -m memgen.sim.demo
 
+# One pytest worker per CPU (pytest-xdist); a module's tests that share a build form a group.
+PARALLEL := -n auto --dist loadgroup
 test: $(STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q $(PARALLEL) $(PYTEST_ARGS)
 
 test-fast: $(STAMP)
-	$(PY) -m pytest -q -m "not slow"
+	$(PY) -m pytest -q $(PARALLEL) -m "not slow"
 
 bench: $(STAMP)
 	$(PY) -m memgen.sim.bench --out results/core.json

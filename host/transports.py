@@ -82,14 +82,25 @@ class SimTransport:
 
 
 class VerilatorTransport:
-    """The full top level, UART included, compiled by Verilator (about 10^6 clocks per second)."""
+    """The full top level, UART included, compiled by Verilator (about 10^6 clocks per second).
+
+    ``storage`` (the top level's storage backends) with ``storage_name`` (what they are, such as
+    a board's name) lets the compiled model be found again without converting the design; the
+    default storage needs no name. Unnamed storage is looked up by the design's Verilog."""
 
     timeout = 10.0
 
     def __init__(
-        self, record_format, generator="scrambled", seed=DEFAULT_SEED, storage=None, stamps=None
+        self,
+        record_format,
+        generator="scrambled",
+        seed=DEFAULT_SEED,
+        storage=None,
+        stamps=None,
+        storage_name=None,
     ):
         from memgen.hdl.top import MemGenTop
+        from memgen.hdl.uart import divisor_for
         from memgen.sim.verilator_link import (
             SIM_BAUD,
             SIM_CLOCK_HZ,
@@ -97,20 +108,27 @@ class VerilatorTransport:
             build_uart_model,
         )
 
-        top = MemGenTop(
-            record_format,
-            SIM_CLOCK_HZ,
-            SIM_BAUD,
-            generator=generator,
-            reset_seed=seed,
-            **(storage or {}),
-        )
-        self.divisor = top.divisor
+        def top():
+            return MemGenTop(
+                record_format,
+                SIM_CLOCK_HZ,
+                SIM_BAUD,
+                generator=generator,
+                reset_seed=seed,
+                **(storage or {}),
+            )
+
+        # A design with named (or default) storage is looked up without elaborating it; a design
+        # that was built has passed MemGenTop's checks.
+        if storage is None or storage_name is not None:
+            parameters = (record_format, generator, seed, SIM_CLOCK_HZ, SIM_BAUD, storage_name)
+            executable = build_uart_model(top, repr(parameters))
+        else:
+            executable = build_uart_model(top())
+        self.divisor = divisor_for(SIM_CLOCK_HZ, SIM_BAUD)
         # A RECALL scans the whole memory without a word on the line: keep the clock running.
         quiet = record_format.byte_capacity + 50_000 if record_format.fixed else None
-        self.link = VerilatorLink(
-            build_uart_model(top), top.divisor, stamps=stamps, quiet_clocks=quiet
-        )
+        self.link = VerilatorLink(executable, self.divisor, stamps=stamps, quiet_clocks=quiet)
 
     def write(self, data):
         self.link.write(data)
@@ -185,4 +203,8 @@ def open_transport(
     if device == "reference":
         return ReferenceTransport(board.record_format, generator)
     storage = board.storage(board.record_format, False)
-    return simulated[device](board.record_format, generator, storage=storage)
+    if device == "verilator":
+        return VerilatorTransport(
+            board.record_format, generator, storage=storage, storage_name=board.name
+        )
+    return SimTransport(board.record_format, generator, storage=storage)

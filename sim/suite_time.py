@@ -13,6 +13,9 @@ from pathlib import Path
 
 __all__ = ["main"]
 
+#: Added to ``make test``'s pytest command: no cache from earlier runs, the slowest tests listed.
+PYTEST_ARGS = "-p no:cacheprovider --durations=10"
+
 
 def main(argv=None):
     parser = argparse.ArgumentParser(
@@ -20,9 +23,12 @@ def main(argv=None):
     )
     parser.add_argument("--out", type=Path, default=Path("results/suite.json"))
     arguments = parser.parse_args(argv)
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--durations=10"]
+    repository = Path(__file__).resolve().parents[1]
+    if not (repository / "Makefile").exists():
+        parser.error(f"no Makefile in {repository}: run this from a checkout of memgen")
+    command = ["make", "--no-print-directory", "test", f"PYTEST_ARGS={PYTEST_ARGS}"]
     started = time.monotonic()
-    run = subprocess.run(command, capture_output=True, text=True)
+    run = subprocess.run(command, cwd=repository, capture_output=True, text=True)
     seconds = time.monotonic() - started
     lines = run.stdout.splitlines()
     summary = next(
@@ -39,7 +45,7 @@ def main(argv=None):
         if found
     ]
     result = {
-        "command": "make test (python -m pytest -q)",
+        "command": f"make test PYTEST_ARGS='{PYTEST_ARGS}'",
         "wall_seconds": round(seconds, 1),
         "counts": counts,
         "passed": run.returncode == 0,

@@ -1,47 +1,45 @@
-"""Board memory backends in simulation: the iCEBreaker's four SPRAM blocks (the primitive's model)
-and registered writes, filled to capacity through the core, refusing the next record, every
-record read back; each board's design at its full size against the reference model."""
+"""Board memory backends in simulation: each board's memory (models of its primitives) filled to
+capacity in the full top level on Verilator, refusing the next record, every record read back;
+the SPRAM model's lanes and blocks, the banked storage and the DP16KD model in Amaranth's
+simulator."""
 
 import random
 
 import pytest
 from memgen.boards import BOARDS, board
-from memgen.hdl.core import MemGen
 from memgen.hdl.dp16kd import DP16KDBank
-from memgen.hdl.protocol import (
-    ErrorCode,
-    Opcode,
-    ResponseKind,
-    command_append,
-    command_plain,
-    command_sample,
-)
-from memgen.hdl.records import RecordFormat
+from memgen.hdl.protocol import ErrorCode
 from memgen.hdl.spram import SPRAM_BLOCK_BYTES, SPRAMStorage
-from memgen.hdl.storage import BankedStorage, RegisteredWrites
-from memgen.host.reference import MemGenReference
+from memgen.hdl.storage import BankedStorage
+from memgen.host.driver import DeviceError, Driver
+from memgen.host.transports import open_transport
 from memgen.sim.amaranth_sim import run_simulation
-from memgen.sim.core_bench import run_script
 
 
-def test_spram_fill_refuse_read_back():
-    """2,048 records of 64 bytes fill the four blocks exactly; the next is refused FULL; RECITE
-    returns every one and SAMPLE the reference's records."""
-    fmt = RecordFormat(131072, record_size=64)
-    dut = MemGen(fmt, data_storage=RegisteredWrites(SPRAMStorage(4, primitive=False)))
-    reference = MemGenReference(fmt)
-    rng = random.Random(7)
-    records = [rng.randbytes(64) for _ in range(fmt.max_records)]
-    packets = [command_append(record) for record in records]
-    packets += [command_append(b"x" * 64), command_plain(Opcode.RECITE), command_sample(500)]
-
-    async def testbench(ctx):
-        responses = await run_script(ctx, dut, reference, packets)
-        ((kind, payload),) = responses[len(records)]
-        assert (kind, payload[0]) == (ResponseKind.ERROR, ErrorCode.FULL)
-        assert [payload for _, payload in responses[len(records) + 1]] == records
-
-    run_simulation(dut, testbench, name="spram_fill")
+@pytest.mark.parametrize(("name", "length"), [("icebreaker", 64), ("ulx3s-85f", 96)])
+def test_board_memory_fills_refuses_and_reads_back(name, length):
+    """A board's memory backend (the SPRAM model; 192 DP16KD bank models), in the full top level
+    on Verilator through its UART: records of ``length`` bytes fill exactly its capacity in bytes
+    and records, the next is refused FULL and changes nothing, RECITE returns every record, and
+    SAMPLE answers what the reference model answers."""
+    spec = board(name)
+    fmt = spec.record_format
+    count = fmt.byte_capacity // length
+    assert count == fmt.max_records  # this length fills bytes and record table together
+    rng = random.Random(name)
+    records = [rng.randbytes(length) for _ in range(count)]
+    with Driver(open_transport("verilator", board=spec)) as device:
+        device.train(records)
+        with pytest.raises(DeviceError) as refused:
+            device.train([b"x" * length])
+        assert refused.value.code == ErrorCode.FULL and refused.value.stored == 0
+        status = device.status()
+        assert (status["records"], status["bytes_used"]) == (count, fmt.byte_capacity)
+        assert device.recite() == records
+        samples = device.sample(500)
+    with Driver(open_transport("reference", board=spec)) as reference:
+        reference.train(records)
+        assert samples == reference.sample(500)
 
 
 def test_spram_lanes_and_blocks():

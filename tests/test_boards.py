@@ -5,6 +5,9 @@ import pytest
 from memgen.boards import BOARDS, board
 from memgen.boards.build import build
 
+# Under pytest-xdist (make test), one worker runs this module, so each board is built once.
+pytestmark = pytest.mark.xdist_group("boards")
+
 #: What each board's build must show: memory blocks holding the records, capacity in bytes.
 MEMORY = {
     "icebreaker": {"cell": "ICESTORM_SPRAM", "blocks": 4, "bytes": 131072},

@@ -29,11 +29,21 @@ def run(argv, capsys):
     return code, captured.err
 
 
-@pytest.mark.parametrize("board", [None, "icebreaker", "ulx3s-85f"])
-@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize(
+    ("device", "board"),
+    [
+        ("sim", None),
+        ("sim", "icebreaker"),
+        ("verilator", None),
+        ("verilator", "icebreaker"),
+        ("verilator", "ulx3s-85f"),
+    ],
+)
 def test_sample_and_recite(device, board, lines_file, tmp_path, capsys):
     """Train, sample with --verify, recite: with the default simulated memory and with each
-    board's memory backend (SPRAM model, block RAM) and size."""
+    board's memory backend (SPRAM model, block RAM) and size. The ULX3S's 192 block-RAM banks
+    run on Verilator only: Amaranth's simulator takes them at about 400 clocks per second (the
+    banked storage and the DP16KD model have their own simulator tests)."""
     path, lines = lines_file
     out = tmp_path / "samples.txt"
     board_option = ["--board", board] if board else []
@@ -99,27 +109,6 @@ def test_full_memory(device, tmp_path, capsys):
     )
     assert code == 1
     assert "stored 150 of 200 records (1,500 of 1,500 bytes" in err
-
-
-@pytest.mark.parametrize(
-    ("board", "line_bytes", "lines"), [("icebreaker", 64, 2048), ("ulx3s-85f", 96, 4096)]
-)
-def test_board_memory_full(board, line_bytes, lines, tmp_path, capsys):
-    """A board's memory takes exactly its capacity (here through the Verilator model at 3 Mbaud)
-    and refuses the next record, saying how much was stored."""
-    data = tmp_path / "fill.txt"
-    data.write_bytes(b"".join(b"%0*d\n" % (line_bytes - 1, i) for i in range(lines)))
-    code, err = run(
-        ["recite", data, "--device", "verilator", "--board", board, "--out", tmp_path / "o"], capsys
-    )
-    assert code == 0, err
-    assert (tmp_path / "o").read_bytes() == data.read_bytes()
-    with data.open("ab") as more:
-        more.write(b"one more\n")
-    code, err = run(["sample", data, "--device", "verilator", "--board", board], capsys)
-    assert code == 1
-    size = f"{lines * line_bytes:,}"
-    assert f"stored {lines:,} of {lines + 1:,} records ({size} of {size} bytes" in err, err
 
 
 def test_status(capsys):
