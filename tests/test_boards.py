@@ -5,7 +5,8 @@ import pytest
 from memgen.boards import BOARDS, board
 from memgen.boards.build import build
 
-# Under pytest-xdist (make test), one worker runs this module, so each board is built once.
+# Under pytest-xdist (make test), one worker runs this module's tests, though not necessarily
+# one after another: the builds are kept for the session, so each board is built once.
 pytestmark = pytest.mark.xdist_group("boards")
 
 #: What each board's build must show: memory blocks holding the records, capacity in bytes.
@@ -15,7 +16,7 @@ MEMORY = {
 }
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def reports(tmp_path_factory):
     cache = {}
 
