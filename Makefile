@@ -24,8 +24,8 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(PY) -m memgen.sim.demo
 
-# One pytest worker per CPU (pytest-xdist); a module's tests that share a build form a group.
-PARALLEL := -n auto --dist loadgroup
+# One pytest worker per CPU (pytest-xdist).
+PARALLEL := -n auto
 test: $(STAMP)
 	$(PY) -m pytest -q $(PARALLEL) $(PYTEST_ARGS)
 

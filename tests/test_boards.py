@@ -1,13 +1,13 @@
 """Synthesis per board with Yosys and nextpnr from PyPI: the build runs, the memory is used to the
 full, resources fit the part, and the design clock is checked against the board's target."""
 
+import fcntl
+import json
+import os
+
 import pytest
 from memgen.boards import BOARDS, board
 from memgen.boards.build import build
-
-# Under pytest-xdist (make test), one worker runs this module's tests, though not necessarily
-# one after another: the builds are kept for the session, so each board is built once.
-pytestmark = pytest.mark.xdist_group("boards")
 
 #: What each board's build must show: memory blocks holding the records, capacity in bytes.
 MEMORY = {
@@ -18,11 +18,23 @@ MEMORY = {
 
 @pytest.fixture(scope="session")
 def reports(tmp_path_factory):
+    """Each board built once per test run. Under pytest-xdist (``make test``) the workers share
+    the run's temporary folder: the first to need a board builds it while holding a lock, the
+    others read its report."""
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent
     cache = {}
 
     def report(name):
         if name not in cache:
-            cache[name] = build(board(name), tmp_path_factory.mktemp(name), seed=1)
+            saved = shared / f"board-{name}.json"
+            with open(shared / f"board-{name}.lock", "w") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                if not saved.exists():
+                    built = build(board(name), shared / f"board-{name}", seed=1)
+                    saved.write_text(json.dumps(built))
+                cache[name] = json.loads(saved.read_text())
         return cache[name]
 
     return report
