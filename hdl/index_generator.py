@@ -169,7 +169,8 @@ class IndexGenerator(wiring.Component):
     indices : Out(stream.Signature(index_width))
         The indices. Valid and payload hold until taken.
     seed : In(stream.Signature(64))
-        Loads the engine; always ready; only while idle (asserted).
+        Loads the engine; always ready; only while idle, the payload held from the clock
+        before ``valid`` (both asserted; see :class:`~memgen.hdl.lfsr.LFSR`).
     busy : Out(1)
         A request is in progress.
     """

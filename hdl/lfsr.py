@@ -197,7 +197,9 @@ class LFSR(wiring.Component):
     enable : In(1)
         Advance the register on this clock.
     seed : In(stream.Signature(width))
-        Load a seed; always ready, takes priority over ``enable``; one clock of latency.
+        Load a seed; always ready, takes priority over ``enable``; one clock of latency. The
+        payload must be held from the clock before ``valid`` (asserted): whether the seed is zero
+        is registered then, so that a ``width``-bit comparison is not in front of the state.
     state : Out(width)
         The register. Never zero (asserted in every simulation and proved formally).
 
@@ -231,8 +233,17 @@ class LFSR(wiring.Component):
 
         seed_value = self.seed.payload
         replacement = seed_state(self.width, 0)
+        # Three LUT levels for 64 bits, then the state's multiplexer: on the UP5K that path from
+        # the core's argument register was the design's slowest. The payload is held the clock
+        # before the load, so the comparison is made and registered then.
+        seed_was_zero = Signal()
+        m.d.sync += seed_was_zero.eq(seed_value == 0)
+        m.d.comb += Assert(
+            ~self.seed.valid | (seed_was_zero == (seed_value == 0)),
+            "seed payload not held from the clock before valid",
+        )
         with m.If(self.seed.valid):
-            with m.If((seed_value == 0) & (self._fault is None)):
+            with m.If(seed_was_zero & (self._fault is None)):
                 m.d.sync += self.state.eq(replacement)
             with m.Else():
                 m.d.sync += self.state.eq(seed_value)

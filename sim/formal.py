@@ -68,11 +68,22 @@ class _Harness(Elaboratable):
         return m
 
 
+def _seed_held(m, seed):
+    """The LFSR's seed contract: the payload is held from the clock before ``valid``."""
+    last, started = Signal.like(seed.payload), Signal()
+    m.d.sync += [last.eq(seed.payload), started.eq(1)]
+    m.d.comb += Assume(~seed.valid | (started & (seed.payload == last)))
+
+
 class LFSRHarness(_Harness):
-    """Any seeds, any enables: the state is never zero."""
+    """Any seeds (held from the clock before they load), any enables: the state is never
+    zero."""
 
     def __init__(self, fault=None):
         super().__init__(LFSR(64, steps=64, fault=fault))
+
+    def contract(self, m, dut):
+        _seed_held(m, dut.seed)
 
 
 class IndexGeneratorHarness(_Harness):
@@ -91,6 +102,7 @@ class IndexGeneratorHarness(_Harness):
             Assume(~(dut.busy | taken) | (dut.count == last_count)),
             Assume(~dut.busy | ~dut.seed.valid),
         ]
+        _seed_held(m, dut.seed)
         stalled_for = _stall_counter(m, dut.indices, "indices")
         m.d.comb += Cover(stalled_for == 8)
 

@@ -105,8 +105,9 @@ def test_seed_reloads_the_sequence():
     async def testbench(ctx):
         await run_requests(ctx, dut, [(1000, 10)], model, None, None)
         for seed in (0, 77):
+            ctx.set(dut.seed.payload, seed)  # held from the clock before valid
+            await ctx.tick()
             ctx.set(dut.seed.valid, 1)
-            ctx.set(dut.seed.payload, seed)
             await ctx.tick()
             ctx.set(dut.seed.valid, 0)
             model.seed(seed)

@@ -89,8 +89,10 @@ def test_gateware_matches_model(width, steps):
             action = rng.random()
             if action < 0.05:
                 seed = rng.choice([0, rng.getrandbits(width)])
+                ctx.set(dut.seed.payload, seed)  # held from the clock before valid
+                await ctx.tick()  # enable is low here: the state holds
+                assert ctx.get(dut.state) == model.state, f"cycle {cycle}"
                 ctx.set(dut.seed.valid, 1)
-                ctx.set(dut.seed.payload, seed)
                 ctx.set(dut.enable, rng.getrandbits(1))  # seed load wins over enable
                 await ctx.tick()
                 ctx.set(dut.seed.valid, 0)
