@@ -236,10 +236,10 @@ class LFSR(wiring.Component):
         # Three LUT levels for 64 bits, then the state's multiplexer: on the UP5K that path from
         # the core's argument register was the design's slowest. The payload is held the clock
         # before the load, so the comparison is made and registered then.
-        seed_was_zero = Signal()
-        m.d.sync += seed_was_zero.eq(seed_value == 0)
+        seed_is_zero, seed_was_zero = seed_value == 0, Signal()
+        m.d.sync += seed_was_zero.eq(seed_is_zero)
         m.d.comb += Assert(
-            ~self.seed.valid | (seed_was_zero == (seed_value == 0)),
+            ~self.seed.valid | (seed_was_zero == seed_is_zero),
             "seed payload not held from the clock before valid",
         )
         with m.If(self.seed.valid):

@@ -84,9 +84,9 @@ class SimTransport:
 class VerilatorTransport:
     """The full top level, UART included, compiled by Verilator (about 10^6 clocks per second).
 
-    ``storage`` (the top level's storage backends) with ``storage_name`` (what they are, such as
-    a board's name) lets the compiled model be found again without converting the design; the
-    default storage needs no name. Unnamed storage is looked up by the design's Verilog."""
+    ``storage`` (the top level's storage backends) comes with ``storage_name``, what they are
+    (such as a board's name): the compiled model is found by the design's parameters, without
+    converting the design (see :func:`~memgen.sim.verilator_link.design_digest`)."""
 
     timeout = 10.0
 
@@ -108,6 +108,9 @@ class VerilatorTransport:
             build_uart_model,
         )
 
+        if storage is not None and storage_name is None:
+            raise ValueError("Storage backends need a storage_name to find their compiled model")
+
         def top():
             return MemGenTop(
                 record_format,
@@ -118,13 +121,10 @@ class VerilatorTransport:
                 **(storage or {}),
             )
 
-        # A design with named (or default) storage is looked up without elaborating it; a design
-        # that was built has passed MemGenTop's checks.
-        if storage is None or storage_name is not None:
-            parameters = (record_format, generator, seed, SIM_CLOCK_HZ, SIM_BAUD, storage_name)
-            executable = build_uart_model(top, repr(parameters))
-        else:
-            executable = build_uart_model(top())
+        # Looked up without elaborating the design; a design that was built has passed
+        # MemGenTop's checks.
+        parameters = (record_format, generator, seed, SIM_CLOCK_HZ, SIM_BAUD, storage_name)
+        executable = build_uart_model(top, repr(parameters))
         self.divisor = divisor_for(SIM_CLOCK_HZ, SIM_BAUD)
         # A RECALL scans the whole memory without a word on the line: keep the clock running.
         quiet = record_format.byte_capacity + 50_000 if record_format.fixed else None

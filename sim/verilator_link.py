@@ -2,9 +2,9 @@
 
 :func:`build_uart_model` exports :class:`~memgen.hdl.top.MemGenTop` to Verilog and compiles it
 with the C++ harness ``uart_harness.cpp``, which turns the bytes on its stdin into UART bits on
-``rx`` and the bits on ``tx`` back into bytes on its stdout. Builds are cached by the hash of the
-Verilog and the harness, under ``$MEMGEN_CACHE`` (default ``~/.cache/memgen``), so each design is
-compiled once (about half a minute). :class:`VerilatorLink` runs one.
+``rx`` and the bits on ``tx`` back into bytes on its stdout. Builds are cached by a description of
+the design (:func:`design_digest`), under ``$MEMGEN_CACHE`` (default ``~/.cache/memgen``), so each
+design is compiled once (half a minute to two minutes). :class:`VerilatorLink` runs one.
 """
 
 import fcntl
@@ -57,19 +57,14 @@ def design_digest(key):
     return "k" + hasher.hexdigest()[:15]
 
 
-def build_uart_model(top, key=None):
-    """Compile ``top`` (a :class:`MemGenTop`) with the UART harness; returns the executable.
+def build_uart_model(make_top, key):
+    """The UART harness compiled with the design ``make_top()`` returns (a :class:`MemGenTop`);
+    returns the executable.
 
-    With ``key`` (see :func:`design_digest`), ``top`` is a function that makes the design, called
-    only when no model was built for that key; otherwise the cache key is the hash of the
-    Verilog. The first build of a design says so on stderr when stderr is a terminal."""
-    text = None
-    if key is None:
-        text = verilog.convert(top, name=TOPLEVEL)
-        digest = hashlib.sha256(text.encode() + HARNESS.read_bytes()).hexdigest()[:16]
-    else:
-        digest = design_digest(key)
-    directory = cache_dir() / "verilator" / digest
+    ``key`` describes the design (see :func:`design_digest`): ``make_top`` is called only when no
+    model was built for it. The first build of a design says so on stderr when stderr is a
+    terminal."""
+    directory = cache_dir() / "verilator" / design_digest(key)
     executable = directory / "memgen_uart_sim"
     if executable.exists():
         return executable
@@ -78,9 +73,7 @@ def build_uart_model(top, key=None):
     with open(directory / "lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not executable.exists():
-            if text is None:
-                text = verilog.convert(top(), name=TOPLEVEL)
-            _compile(text, directory, executable)
+            _compile(verilog.convert(make_top(), name=TOPLEVEL), directory, executable)
     return executable
 
 

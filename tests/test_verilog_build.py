@@ -78,3 +78,12 @@ def test_a_new_design_is_made_and_compiled_once(tmp_path, monkeypatch):
     first = verilator_link.build_uart_model(make, "key")
     assert verilator_link.build_uart_model(make, "key") == first
     assert made == [1] and compiled == ["module design;"]
+
+
+def test_unnamed_storage_is_refused():
+    """Storage backends without a name could not be told apart in the model cache."""
+    from memgen.hdl.records import RecordFormat
+    from memgen.host.transports import VerilatorTransport
+
+    with pytest.raises(ValueError, match="storage_name"):
+        VerilatorTransport(RecordFormat(64, record_size=4), storage={"data_storage": object()})
