@@ -63,8 +63,15 @@ def _output_register(m, port, name):
     with m.If(valid & port.ready):
         m.d.sync += valid.eq(0)
 
-    def put(byte, first, last):
-        m.d.sync += [valid.eq(1), word.data.eq(byte), word.first.eq(first), word.last.eq(last)]
+    def put(byte, first, last, wanted=1):
+        """Fill the register; with ``wanted`` a signal, it is filled only if that is set, but
+        loads whenever called (so the load enable need not wait for ``wanted``)."""
+        m.d.sync += [
+            valid.eq(wanted),
+            word.data.eq(byte),
+            word.first.eq(first),
+            word.last.eq(last),
+        ]
 
     return ~valid, put
 
@@ -413,14 +420,14 @@ class CommandProcessor(wiring.Component):
         packet_sequence = Signal(8)
         m.d.comb += self.sequence.eq(packet_sequence)
 
-        # The states only say which byte they want out (``want``); the register is filled from
-        # that in one place, so its enable is "free and wanted", not a chain of the states'
-        # conditions.
+        # The states only say which byte they want out (``want``); the register loads from
+        # that in one place whenever it is free, its valid becoming ``want``, so its enable is
+        # "free" (a flop), not a chain of the states' conditions.
         want = Signal()
         want_byte = Signal(8)
         want_first, want_last = Signal(), Signal()
-        with m.If(packet_free & want):
-            put_packet(want_byte, want_first, want_last)
+        with m.If(packet_free):
+            put_packet(want_byte, want_first, want_last, wanted=want)
             m.d.sync += packet_sequence.eq(Mux(reject_request, expected, reply_sequence))
 
         def emit(byte, first, last):

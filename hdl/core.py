@@ -192,7 +192,11 @@ class MemGen(wiring.Component):
         # command reads this flag in the clock after) or on a clear (which sets it at once).
         memory_empty = Signal(init=1)
         m.d.sync += memory_empty.eq((appender.count == 0) | appender.clear)
+        # The code an ERROR packet carries: loaded every clock outside SEND_ERROR with the code
+        # the current state would fail with (``error_candidate``, set per state, not per
+        # condition), so its enable is one state flag, not the conditions of every failure.
         error_code = Signal(8)
+        error_candidate = Signal(8)
         response_index = Signal(range(STATUS_BYTES + 2))
 
         # Status fields, little-endian, as one bit vector; an ERROR packet prefixes the code.
@@ -214,10 +218,12 @@ class MemGen(wiring.Component):
         # ``error_code`` is set), so each byte is a flop, not a 21-way multiplexer.
         status_shift = Signal(len(error_bits))
         status_loaded = Signal()
-        # The append memory's strobes come from flops set with the APPEND states.
+        # The append memory takes the record bytes from a register (it is always ready), so its
+        # checks start from flops; the strobes that fill the register come from flops set with
+        # the APPEND states.
         appending = Signal()
         append_first = Signal()
-        m.d.comb += [
+        m.d.sync += [
             appender.records.valid.eq(self.commands.valid & appending),
             appender.records.payload.data.eq(command.data),
             appender.records.payload.first.eq(append_first),
@@ -245,6 +251,7 @@ class MemGen(wiring.Component):
                     m.next = "DISPATCH"
 
             with m.State("DISPATCH"):
+                m.d.comb += error_candidate.eq(ErrorCode.BAD_COMMAND)
                 with m.If(single):
                     with m.If(op_recite):
                         m.next = "START_RECITE"
@@ -254,7 +261,6 @@ class MemGen(wiring.Component):
                     with m.Elif(op_status):
                         m.next = "SEND_STATUS"
                     with m.Else():
-                        m.d.sync += error_code.eq(ErrorCode.BAD_COMMAND)
                         m.next = "SEND_ERROR"
                 with m.Elif(op_append):
                     m.d.sync += [appending.eq(1), append_first.eq(1)]
@@ -272,17 +278,20 @@ class MemGen(wiring.Component):
                     m.next = "APPEND"
                     with m.If(command.last):
                         m.d.sync += appending.eq(0)
-                        m.next = "APPEND_RESULT"
+                        m.next = "APPEND_LAST"
 
             with m.State("APPEND"):
                 m.d.comb += self.commands.ready.eq(appender.records.ready)
                 with m.If(self.commands.valid & command.last):
                     m.d.sync += appending.eq(0)
-                    m.next = "APPEND_RESULT"
+                    m.next = "APPEND_LAST"
 
-            with m.State("APPEND_RESULT"):  # the refusal strobe comes one clock after `last`
+            with m.State("APPEND_LAST"):  # the last byte is in the register
+                m.next = "APPEND_RESULT"
+
+            with m.State("APPEND_RESULT"):  # the refusal strobe comes one clock after that
+                m.d.comb += error_candidate.eq(appender.refusal_code)
                 with m.If(appender.refused):
-                    m.d.sync += error_code.eq(appender.refusal_code)
                     m.next = "SEND_ERROR"
                 with m.Else():
                     m.next = "IDLE"
@@ -313,9 +322,11 @@ class MemGen(wiring.Component):
                 m.next = "EXECUTE"
 
             with m.State("EXECUTE"):
+                m.d.comb += error_candidate.eq(
+                    Mux(is_sample, ErrorCode.EMPTY, ErrorCode.BAD_COMMAND)
+                )
                 with m.If(is_sample):
                     with m.If(is_empty):
-                        m.d.sync += error_code.eq(ErrorCode.EMPTY)
                         m.next = "SEND_ERROR"
                     with m.Elif(no_records):
                         m.next = "IDLE"
@@ -326,7 +337,6 @@ class MemGen(wiring.Component):
                     m.d.sync += seed_load.eq(1)
                     m.next = "IDLE"
                 with m.Else():
-                    m.d.sync += error_code.eq(ErrorCode.BAD_COMMAND)
                     m.next = "SEND_ERROR"
 
             with m.State("REQUEST"):
@@ -351,8 +361,9 @@ class MemGen(wiring.Component):
                     ]
 
             def start_recitation(then):
+                """Recite into state ``then``; an empty memory fails with EMPTY (the caller's
+                ``error_candidate``)."""
                 with m.If(memory_empty):
-                    m.d.sync += error_code.eq(ErrorCode.EMPTY)
                     m.next = "SEND_ERROR"
                 with m.Else():
                     amount.load(appender.count)
@@ -361,6 +372,7 @@ class MemGen(wiring.Component):
                     m.next = then
 
             with m.State("START_RECITE"):
+                m.d.comb += error_candidate.eq(ErrorCode.EMPTY)
                 start_recitation("RECITING")
 
             with m.State("RECITING"):
@@ -375,7 +387,7 @@ class MemGen(wiring.Component):
                         readout=readout,
                         reading=reading,
                         amount=amount,
-                        error_code=error_code,
+                        error_candidate=error_candidate,
                         appender=appender,
                         match_more=match_more,
                         match_index=match_index,
@@ -412,6 +424,8 @@ class MemGen(wiring.Component):
                                 m.d.sync += [response_index.eq(0), status_loaded.eq(0)]
                                 m.next = "IDLE"
 
+        with m.If(~fsm.ongoing("SEND_ERROR")):
+            m.d.sync += error_code.eq(error_candidate)
         m.d.sync += [
             Assert(
                 ~fsm.ongoing("RECITING") | (recite_left.value == appender.count - recite_index),
@@ -460,7 +474,7 @@ class MemGen(wiring.Component):
             shared.reading,
             shared.amount,
         )
-        error_code, appender = shared.error_code, shared.appender
+        error_candidate, appender = shared.error_candidate, shared.appender
         match_more, match_index = shared.match_more, shared.match_index
         feed_recitation, start_recitation = shared.feed_recitation, shared.start_recitation
         fmt = self.format
@@ -508,11 +522,16 @@ class MemGen(wiring.Component):
                     m.next = "RECALL_CHECK"
 
         with m.State("RECALL_CHECK"):
+            m.d.comb += error_candidate.eq(
+                Mux(
+                    k_bad,
+                    ErrorCode.BAD_COMMAND,
+                    Mux(size_ok, ErrorCode.EMPTY, ErrorCode.WRONG_SIZE),
+                )
+            )
             with m.If(k_bad):
-                m.d.sync += error_code.eq(ErrorCode.BAD_COMMAND)
                 m.next = "SEND_ERROR"
             with m.Elif(~size_ok):
-                m.d.sync += error_code.eq(ErrorCode.WRONG_SIZE)
                 m.next = "SEND_ERROR"
             with m.Else():
                 answers.load(Mux(appender.count < k, appender.count, k))

@@ -18,7 +18,7 @@ XORs at most 8 inputs), a small FIFO of committed frame lengths.
 
 from functools import cache
 
-from amaranth.hdl import Assert, Cat, Module, Mux, Signal
+from amaranth.hdl import Assert, Cat, Const, Module, Mux, Signal
 from amaranth.lib import fifo, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -375,8 +375,10 @@ class Framer(wiring.Component):
         m = Module()
 
         # Escaper: one logical byte in (from a register the sequencer fills), one or two wire
-        # bytes out.
-        logical, logical_valid, raw = Signal(8), Signal(), Signal()
+        # bytes out. Whether the byte needs escaping is decided as it is put in the register
+        # (``escape``, ``escape_end``), so the escaper decides on flops alone.
+        logical, logical_valid = Signal(8), Signal()
+        escape, escape_end = Signal(), Signal()
         out_byte, out_valid = Signal(8), Signal()
         second, second_valid = Signal(8), Signal()
         escaper_ready = Signal()
@@ -385,13 +387,12 @@ class Framer(wiring.Component):
             self.bytes.valid.eq(out_valid),
             self.bytes.payload.eq(out_byte),
         ]
-        needs_escape = ~raw & ((logical == SLIP_END) | (logical == SLIP_ESC))
         with m.If(logical_valid & escaper_ready):
             m.d.sync += [out_valid.eq(1), logical_valid.eq(0)]
-            with m.If(needs_escape):
+            with m.If(escape):
                 m.d.sync += [
                     out_byte.eq(SLIP_ESC),
-                    second.eq(Mux(logical == SLIP_END, SLIP_ESC_END, SLIP_ESC_ESC)),
+                    second.eq(Mux(escape_end, SLIP_ESC_END, SLIP_ESC_ESC)),
                     second_valid.eq(1),
                 ]
             with m.Else():
@@ -410,13 +411,24 @@ class Framer(wiring.Component):
         sequence = Signal(8)
         free = ~logical_valid
 
-        def put(value, is_raw=0):
-            m.d.sync += [logical.eq(value), raw.eq(is_raw), logical_valid.eq(1)]
+        def put(value, is_raw=False):
+            """A logical byte into the escaper's register; a raw one (a delimiter) is never
+            escaped."""
+            if is_raw:
+                is_end, is_esc = Const(0), Const(0)
+            else:
+                is_end, is_esc = value == SLIP_END, value == SLIP_ESC
+            m.d.sync += [
+                logical.eq(value),
+                escape.eq(is_end | is_esc),
+                escape_end.eq(is_end),
+                logical_valid.eq(1),
+            ]
 
         with m.FSM():
             with m.State("IDLE"):
                 with m.If(free & self.packets.valid):
-                    put(SLIP_END, is_raw=1)
+                    put(SLIP_END, is_raw=True)
                     m.d.sync += [sequence.eq(self.sequence), crc.eq(0xFFFF), length.eq(0)]
                     m.next = "SEQUENCE"
             with m.State("SEQUENCE"):
@@ -446,7 +458,7 @@ class Framer(wiring.Component):
                         m.next = following
             with m.State("END"):
                 with m.If(free):
-                    put(SLIP_END, is_raw=1)
+                    put(SLIP_END, is_raw=True)
                     m.next = "IDLE"
 
         assert_stream_stable(m, self.bytes, "framer")

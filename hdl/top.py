@@ -19,7 +19,7 @@ from .command_processor import CommandProcessor
 from .core import MemGen
 from .framing import Deframer, Framer
 from .protocol import DEFAULT_SEED, MAX_LINK_RECORD
-from .skid import SkidBuffer
+from .skid import HalfRateSlice
 from .uart import UARTReceiver, UARTTransmitter, divisor_for
 
 __all__ = ["LinkDevice", "MemGenTop", "DEFAULT_BAUD"]
@@ -29,10 +29,11 @@ DEFAULT_BAUD = 3_000_000
 
 
 def _side_slice(m, name, source, sink, side_in, side_out):
-    """Connect stream ``source`` to ``sink`` through a :class:`SkidBuffer` that carries the
-    signal ``side_in`` (which belongs to the word on ``source``) along to ``side_out``."""
+    """Connect stream ``source`` to ``sink`` through a :class:`HalfRateSlice` that carries the
+    signal ``side_in`` (which belongs to the word on ``source``) along to ``side_out``. The link
+    side takes a byte every other clock at most, so half the rate costs nothing."""
     layout = data.StructLayout({"word": source.payload.shape(), "side": len(side_in)})
-    m.submodules[name] = buffer = SkidBuffer(layout)
+    m.submodules[name] = buffer = HalfRateSlice(layout)
     m.d.comb += [
         buffer.input.valid.eq(source.valid),
         buffer.input.payload.word.eq(source.payload),
@@ -125,8 +126,7 @@ class LinkDevice(wiring.Component):
         # The core's responses reach the processor through a register slice, each record byte
         # with its record's length: it cuts the ready chain from the processor's reply logic
         # back through the readout into the index generator. For the processor the core is idle
-        # only once both slices are empty too (a slice's output valid is a flop, and its skid
-        # is never full while the output is empty).
+        # only once the slice is empty too (its output valid is a flop).
         response_slice = _side_slice(
             m,
             "response_slice",
@@ -186,7 +186,7 @@ class MemGenTop(wiring.Component):
         wiring.connect(m, receiver.bytes, link.rx_bytes)
         # The transmitter's ready would otherwise start a combinational chain through the framer,
         # the command processor and the readout to the storage address.
-        m.submodules.tx_slice = tx_slice = SkidBuffer(8)
+        m.submodules.tx_slice = tx_slice = HalfRateSlice(8)
         wiring.connect(m, link.tx_bytes, tx_slice.input)
         wiring.connect(m, tx_slice.output, transmitter.bytes)
         m.d.comb += [

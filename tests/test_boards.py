@@ -64,18 +64,8 @@ def test_board_clock_met(name, reports):
     assert report["timing_met"] and clock["achieved_mhz"] >= report["clock_mhz"], clock
 
 
-UP5K_TARGET = pytest.mark.xfail(
-    strict=True,
-    reason="issue 4: the full design reaches 43-47 MHz on the UP5K, short of the 48 MHz target "
-    "(results/boards.json); the iCEBreaker runs at 42 MHz meanwhile",
-)
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "name",
-    [pytest.param(name, marks=UP5K_TARGET) if name == "icebreaker" else name for name in BOARDS],
-)
+@pytest.mark.parametrize("name", BOARDS)
 def test_fmax_target(name, reports):
     """The full design reaches the project's Fmax target (48 MHz UP5K, 100 MHz ECP5)."""
     report = reports(name)
