@@ -6,11 +6,16 @@ core alone (:class:`~memgen.hdl.core.MemGen` with the board's memory backends, n
 command processor), synthesised by Yosys ``synth_ice40 -dsp`` without its assertions: its LUT4,
 carry and flip-flop counts, against the 600-logic-cell target (an iCE40 logic cell holds one LUT4,
 its carry and one flip-flop, so the LUT4 count is a lower bound on the cells).
+
+Placement is seeded, and the design clock's Fmax moves with the seed; ``--sweep N`` (default 8)
+also builds the boards named by ``--sweep-boards`` (default the iCEBreaker, whose target is the
+tight one) at seeds 2 to N, and records each seed's Fmax and the spread under ``seed_sweep``.
 """
 
 import argparse
 import json
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -21,7 +26,7 @@ from memgen.boards import BOARDS, board
 from memgen.boards.build import build
 from memgen.hdl.core import MemGen
 
-__all__ = ["core_cells_ice40", "main"]
+__all__ = ["core_cells_ice40", "seed_sweep", "main"]
 
 CORE_TARGET_CELLS = 600
 
@@ -55,10 +60,33 @@ def core_cells_ice40():
     }
 
 
+def seed_sweep(name, report, seeds, workdir):
+    """Fmax of the design clock at each of ``seeds`` (``report`` is the build at its own seed)."""
+    spec = board(name)
+    achieved = {report["seed"]: report["fmax"][report["design_clock"]]["achieved_mhz"]}
+    for seed in seeds:
+        if seed not in achieved:
+            print(f"building {name} at seed {seed}...", file=sys.stderr)
+            other = build(spec, Path(workdir) / f"{name}-seed{seed}", seed=seed)
+            achieved[seed] = other["fmax"][other["design_clock"]]["achieved_mhz"]
+    figures = sorted(achieved.values())
+    target = report["target_mhz"]
+    return {
+        "achieved_mhz": {str(seed): achieved[seed] for seed in sorted(achieved)},
+        "min_mhz": figures[0],
+        "median_mhz": round(statistics.median(figures), 2),
+        "max_mhz": figures[-1],
+        "seeds_meeting_target": sum(figure >= target for figure in figures),
+        "seeds_meeting_board_clock": sum(figure >= report["clock_mhz"] for figure in figures),
+    }
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="results/boards.json")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--sweep", type=int, default=8, help="seeds 1..N for --sweep-boards")
+    parser.add_argument("--sweep-boards", nargs="*", default=["icebreaker"])
     args = parser.parse_args(argv)
     result = {}
     with tempfile.TemporaryDirectory(prefix="memgen-boards-") as workdir:
@@ -67,6 +95,9 @@ def main(argv=None):
             report = build(board(name), Path(workdir) / name, seed=args.seed)
             del report["bitstream"]
             result[name] = report
+        for name in args.sweep_boards:
+            seeds = range(1, args.sweep + 1)
+            result[name]["seed_sweep"] = seed_sweep(name, result[name], seeds, workdir)
     result["icebreaker"]["core_alone"] = core_cells_ice40()
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n")

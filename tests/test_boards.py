@@ -71,3 +71,31 @@ def test_fmax_target(name, reports):
     report = reports(name)
     clock = report["fmax"][report["design_clock"]]
     assert report["target_met"] and clock["achieved_mhz"] >= report["target_mhz"], clock
+
+
+def test_seed_sweep_summary(monkeypatch, tmp_path):
+    """The bench's seed sweep reuses the build at the report's own seed, builds the others and
+    counts the seeds that reach the target and the board clock."""
+    from memgen.sim import boards_bench
+
+    figures = {2: 47.9, 3: 48.0, 4: 41.0}
+    built = []
+
+    def fake_build(spec, build_dir, seed):
+        built.append(seed)
+        return {"design_clock": "clk", "fmax": {"clk": {"achieved_mhz": figures[seed]}}}
+
+    monkeypatch.setattr(boards_bench, "build", fake_build)
+    report = {
+        "seed": 1,
+        "design_clock": "clk",
+        "fmax": {"clk": {"achieved_mhz": 49.5}},
+        "target_mhz": 48.0,
+        "clock_mhz": 42.0,
+    }
+    sweep = boards_bench.seed_sweep("icebreaker", report, range(1, 5), tmp_path)
+    assert built == [2, 3, 4]
+    assert sweep["achieved_mhz"] == {"1": 49.5, "2": 47.9, "3": 48.0, "4": 41.0}
+    assert (sweep["min_mhz"], sweep["median_mhz"], sweep["max_mhz"]) == (41.0, 47.95, 49.5)
+    assert sweep["seeds_meeting_target"] == 2
+    assert sweep["seeds_meeting_board_clock"] == 3
