@@ -17,8 +17,8 @@ from .checks import assert_stream_stable
 __all__ = ["HalfRateSlice", "SkidBuffer"]
 
 
-class SkidBuffer(wiring.Component):
-    """``input`` to ``output``, same order, registered in both directions.
+class _Slice(wiring.Component):
+    """A stream in, the same stream out.
 
     Parameters
     ----------
@@ -31,6 +31,10 @@ class SkidBuffer(wiring.Component):
             {"input": In(stream.Signature(shape)), "output": Out(stream.Signature(shape))}
         )
         self.shape = shape
+
+
+class SkidBuffer(_Slice):
+    """``input`` to ``output``, same order, registered in both directions."""
 
     def elaborate(self, platform):
         m = Module()
@@ -51,7 +55,7 @@ class SkidBuffer(wiring.Component):
         return m
 
 
-class HalfRateSlice(wiring.Component):
+class HalfRateSlice(_Slice):
     """``input`` to ``output`` through one register, for streams that need at most one word
     every other clock (the link side: a UART byte takes dozens of clocks).
 
@@ -59,18 +63,7 @@ class HalfRateSlice(wiring.Component):
     whenever it is empty, so the sink's ``ready`` reaches one flop (the register's valid) and
     nothing of the source: the cheapest cut of a valid/ready chain, at half the throughput and
     half the registers of a :class:`SkidBuffer`.
-
-    Parameters
-    ----------
-    shape : shape-like
-        The payload.
     """
-
-    def __init__(self, shape):
-        super().__init__(
-            {"input": In(stream.Signature(shape)), "output": Out(stream.Signature(shape))}
-        )
-        self.shape = shape
 
     def elaborate(self, platform):
         m = Module()
