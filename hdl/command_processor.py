@@ -27,7 +27,7 @@ Flow control toward the host is the host's: it asks for at most as many samples 
 can take; the device streams them at the line rate.
 """
 
-from amaranth.hdl import Cat, Const, Module, Mux, Signal
+from amaranth.hdl import Assert, Cat, Const, Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -426,9 +426,28 @@ class CommandProcessor(wiring.Component):
         want = Signal()
         want_byte = Signal(8)
         want_first, want_last = Signal(), Signal()
+        # A DATA frame's bookkeeping follows the register a clock later, from flags loaded with
+        # it: ``opened`` (the byte put was a DATA header), ``counted`` (a payload byte), and
+        # ``closing`` (the frame's last byte). The register stays full in that clock, so the
+        # next byte is chosen from the updated count, and the count's enable is a flop.
+        want_open, want_data = Signal(), Signal()
+        opened, counted, closing = Signal(), Signal(), Signal()
+        m.d.sync += [opened.eq(0), counted.eq(0)]
         with m.If(packet_free):
             put_packet(want_byte, want_first, want_last, wanted=want)
-            m.d.sync += packet_sequence.eq(Mux(reject_request, expected, reply_sequence))
+            m.d.sync += [
+                packet_sequence.eq(Mux(reject_request, expected, reply_sequence)),
+                opened.eq(want_open),
+                counted.eq(want_data),
+                closing.eq(want_last),
+            ]
+        with m.If(opened):
+            m.d.sync += [frame_open.eq(1), frame_count.eq(1)]
+        with m.Elif(counted):
+            m.d.sync += frame_count.eq(frame_count + 1)
+            with m.If(closing):
+                m.d.sync += frame_open.eq(0)
+        m.d.sync += Assert(~(opened | counted) | ~packet_free, "DATA frame count behind a put")
 
         def emit(byte, first, last):
             """Put one reply byte out if the register is free; True-valued when put."""
@@ -446,15 +465,11 @@ class CommandProcessor(wiring.Component):
             True-valued when the byte itself was taken."""
             sent = Signal(name="data_sent")
             with m.If(~frame_open):
-                with m.If(emit(Reply.DATA, first=1, last=0)):
-                    m.d.sync += [frame_open.eq(1), frame_count.eq(1)]
+                emit(Reply.DATA, first=1, last=0)
+                m.d.comb += want_open.eq(1)
             with m.Else():
                 last = end | (frame_count == MAX_PAYLOAD - 1)
-                with m.If(emit(byte, first=0, last=last)):
-                    m.d.comb += sent.eq(1)
-                    m.d.sync += frame_count.eq(frame_count + 1)
-                    with m.If(last):
-                        m.d.sync += frame_open.eq(0)
+                m.d.comb += [want_data.eq(1), sent.eq(emit(byte, first=0, last=last))]
             return sent
 
         # DONE and REJECTED bytes of the processor's own leave through a shift register loaded

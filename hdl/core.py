@@ -197,7 +197,6 @@ class MemGen(wiring.Component):
         # condition), so its enable is one state flag, not the conditions of every failure.
         error_code = Signal(8)
         error_candidate = Signal(8)
-        response_index = Signal(range(STATUS_BYTES + 2))
 
         # Status fields, little-endian, as one bit vector; an ERROR packet prefixes the code.
         values = {
@@ -214,9 +213,19 @@ class MemGen(wiring.Component):
             m.d.comb += field.eq(values[name])
             fields.append(field)
         error_bits = Cat(error_code, *fields)
-        # The packet goes out of a shift register loaded in the state's first clock (by then
-        # ``error_code`` is set), so each byte is a flop, not a 21-way multiplexer.
-        status_shift = Signal(len(error_bits))
+        # The packet's bytes go out of a byte register: the state's first clock loads its first
+        # byte (a constant choice), each byte taken loads the next from ``status_position`` (a
+        # flop, the index of that next byte) through a multiplexer of mostly constant bytes.
+        # So each byte leaves a flop without a shift register as wide as the packet, and the
+        # first and last flags are flops beside it.
+        status_position = Signal(range(STATUS_BYTES + 2))
+        status_byte = Signal(8)
+        status_next = Signal(8)
+        status_first, status_last = Signal(), Signal()
+        with m.Switch(status_position):
+            for position in range(STATUS_BYTES + 1):
+                with m.Case(position):
+                    m.d.comb += status_next.eq(error_bits[8 * position : 8 * position + 8])
         status_loaded = Signal()
         # The append memory takes the record bytes from a register (it is always ready), so its
         # checks start from flops; the strobes that fill the register come from flops set with
@@ -401,27 +410,31 @@ class MemGen(wiring.Component):
                 ("SEND_ERROR", ResponseKind.ERROR, 0),
             ):
                 with m.State(state):
-                    last = response_index == STATUS_BYTES - start
                     with m.If(~status_loaded):
                         m.d.sync += [
-                            status_shift.eq(error_bits[8 * start :]),
+                            status_byte.eq(error_bits[8 * start : 8 * start + 8]),
+                            status_position.eq(start + 1),
+                            status_first.eq(1),
+                            status_last.eq(0),
                             status_loaded.eq(1),
                         ]
                     with m.Else():
                         m.d.comb += [
                             self.responses.valid.eq(1),
                             self.responses.payload.kind.eq(kind),
-                            self.responses.payload.data.eq(status_shift[:8]),
-                            self.responses.payload.first.eq(response_index == 0),
-                            self.responses.payload.last.eq(last),
+                            self.responses.payload.data.eq(status_byte),
+                            self.responses.payload.first.eq(status_first),
+                            self.responses.payload.last.eq(status_last),
                         ]
                         with m.If(self.responses.ready):
                             m.d.sync += [
-                                response_index.eq(response_index + 1),
-                                status_shift.eq(status_shift[8:]),
+                                status_byte.eq(status_next),
+                                status_position.eq(status_position + 1),
+                                status_first.eq(0),
+                                status_last.eq(status_position == STATUS_BYTES),
                             ]
-                            with m.If(last):
-                                m.d.sync += [response_index.eq(0), status_loaded.eq(0)]
+                            with m.If(status_last):
+                                m.d.sync += status_loaded.eq(0)
                                 m.next = "IDLE"
 
         with m.If(~fsm.ongoing("SEND_ERROR")):

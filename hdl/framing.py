@@ -410,10 +410,19 @@ class Framer(wiring.Component):
         length = Signal(16)
         sequence = Signal(8)
         free = ~logical_valid
+        # The CRC takes each counted byte from the escaper's register, the clock after it was
+        # put there (``crc_pending``), so its update is an XOR of flops, not of the states'
+        # byte multiplexer. The register stays full for that clock, so no byte is put before
+        # the CRC has taken the one before it (asserted), and CRC_HIGH reads the final value.
+        crc_pending = Signal()
+        m.d.sync += crc_pending.eq(0)
+        with m.If(crc_pending):
+            m.d.sync += crc.eq(crc16_update(crc, logical))
+        m.d.sync += Assert(~crc_pending | logical_valid, "framer CRC byte left its register")
 
-        def put(value, is_raw=False):
-            """A logical byte into the escaper's register; a raw one (a delimiter) is never
-            escaped."""
+        def put(value, is_raw=False, counted=True):
+            """A logical byte into the escaper's register, into the CRC too when ``counted``;
+            a raw one (a delimiter) is never escaped."""
             if is_raw:
                 is_end, is_esc = Const(0), Const(0)
             else:
@@ -423,6 +432,7 @@ class Framer(wiring.Component):
                 escape.eq(is_end | is_esc),
                 escape_end.eq(is_end),
                 logical_valid.eq(1),
+                crc_pending.eq(counted and not is_raw),
             ]
 
         with m.FSM():
@@ -434,14 +444,13 @@ class Framer(wiring.Component):
             with m.State("SEQUENCE"):
                 with m.If(free):
                     put(sequence)
-                    m.d.sync += crc.eq(crc16_update(crc, sequence))
                     m.next = "PAYLOAD"
             with m.State("PAYLOAD"):
                 m.d.comb += self.packets.ready.eq(free)
                 with m.If(free & self.packets.valid):
                     data = self.packets.payload.data
                     put(data)
-                    m.d.sync += [crc.eq(crc16_update(crc, data)), length.eq(length + 1)]
+                    m.d.sync += length.eq(length + 1)
                     with m.If(self.packets.payload.last):
                         m.next = "LENGTH_HIGH"
             for state, value, following, update in (
@@ -452,9 +461,7 @@ class Framer(wiring.Component):
             ):
                 with m.State(state):
                     with m.If(free):
-                        put(value)
-                        if update:
-                            m.d.sync += crc.eq(crc16_update(crc, value))
+                        put(value, counted=update)
                         m.next = following
             with m.State("END"):
                 with m.If(free):

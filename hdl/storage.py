@@ -83,8 +83,15 @@ def share_storage_port(m, backend, writer, reader, reading):
 class LibMemoryStorage(wiring.Component):
     """``depth`` words of ``width`` bits in a ``lib.memory.Memory``.
 
-    One write port and one synchronous read port share the address. Read latency 1 clock,
-    not transparent (a same-clock write is not seen; the core never does both). Zero-initialised.
+    One write port and one synchronous read port share the address. Read latency 1 clock;
+    a read in the clock of a write returns the written word (the core never uses such a read).
+    Zero-initialised.
+
+    The read port is transparent because that is the cheaper mapping: iCE40 block RAM leaves a
+    read of the address being written undefined, so Yosys gives a port that must return the old
+    word a write delayed by a clock and a forwarding path behind an address comparison, which
+    sat in the read address's timing path; for a transparent port on the one shared address it
+    needs only a registered "written" flag and a multiplexer on the output.
     """
 
     def __init__(self, depth, width):
@@ -97,7 +104,7 @@ class LibMemoryStorage(wiring.Component):
         m = Module()
         m.submodules.memory = memory = Memory(shape=self.width, depth=self.depth, init=[])
         write = memory.write_port()
-        read = memory.read_port()
+        read = memory.read_port(transparent_for=(write,))
         m.d.comb += [
             write.addr.eq(self.port.address),
             write.data.eq(self.port.write_data),
@@ -155,7 +162,7 @@ class RegisteredBank(wiring.Component):
         m = Module()
         m.submodules.memory = memory = Memory(shape=len(self.write_data), depth=self.depth, init=[])
         write = memory.write_port()
-        read = memory.read_port()
+        read = memory.read_port(transparent_for=(write,))
         m.d.comb += [
             write.addr.eq(self.address),
             write.data.eq(self.write_data),
