@@ -10,7 +10,7 @@ from memgen.boards import BOARDS, board
 from memgen.hdl.dp16kd import DP16KDBank
 from memgen.hdl.protocol import ErrorCode
 from memgen.hdl.spram import SPRAM_BLOCK_BYTES, SPRAMStorage
-from memgen.hdl.storage import BankedStorage
+from memgen.hdl.storage import BankedStorage, LibMemoryStorage
 from memgen.host.driver import DeviceError, Driver
 from memgen.host.transports import open_transport
 from memgen.sim.amaranth_sim import run_simulation
@@ -65,6 +65,36 @@ def test_spram_lanes_and_blocks():
             assert ctx.get(port.read_data) == (address * 37 + 11) & 0xFF, address
 
     run_simulation(storage, testbench, name="spram_lanes")
+
+
+def test_lib_memory_read_port():
+    """The default backend as documented: a read in the clock of a write returns the word
+    written, other words are untouched, and ``read_data`` holds while ``read_enable`` is low."""
+    storage = LibMemoryStorage(64, 26)
+    words = {address: (address * 0x9E3779) & 0x3FFFFFF for address in range(0, 64, 7)}
+
+    async def testbench(ctx):
+        port = storage.port
+        ctx.set(port.read_enable, 1)
+        for address, word in words.items():
+            ctx.set(port.address, address)
+            ctx.set(port.write_data, word)
+            ctx.set(port.write_enable, 1)
+            await ctx.tick()
+            assert ctx.get(port.read_data) == word, address  # the word being written
+        ctx.set(port.write_enable, 0)
+        for address in range(64):
+            ctx.set(port.address, address)
+            ctx.set(port.read_enable, 1)
+            await ctx.tick()
+            ctx.set(port.read_enable, 0)
+            ctx.set(port.address, (address + 1) % 64)
+            expected = words.get(address, 0)
+            assert ctx.get(port.read_data) == expected, address
+            await ctx.tick()  # held while read_enable is low
+            assert ctx.get(port.read_data) == expected, address
+
+    run_simulation(storage, testbench, name="lib_memory")
 
 
 @pytest.mark.parametrize("name", BOARDS)
