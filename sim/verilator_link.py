@@ -18,7 +18,14 @@ from pathlib import Path
 
 from amaranth.back import verilog
 
-__all__ = ["SIM_CLOCK_HZ", "SIM_BAUD", "build_uart_model", "design_digest", "VerilatorLink"]
+__all__ = [
+    "SIM_CLOCK_HZ",
+    "SIM_BAUD",
+    "build_uart_model",
+    "design_digest",
+    "make_once",
+    "VerilatorLink",
+]
 
 TOPLEVEL = "memgen_top"
 HARNESS = Path(__file__).with_name("uart_harness.cpp")
@@ -66,21 +73,32 @@ def build_uart_model(make_top, key):
     terminal."""
     directory = cache_dir() / "verilator" / design_digest(key)
     executable = directory / "memgen_uart_sim"
-    if executable.exists():
-        return executable
     directory.mkdir(parents=True, exist_ok=True)
-    # Parallel test workers may want the same design: one compiles, the others wait for it.
-    with open(directory / "lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not executable.exists():
-            _compile(verilog.convert(make_top(), name=TOPLEVEL), directory, executable)
+    make_once(
+        executable,
+        directory / "lock",
+        lambda: _compile(verilog.convert(make_top(), name=TOPLEVEL), directory, executable),
+    )
     return executable
+
+
+def make_once(target, lock_path, make):
+    """Call ``make()``, which writes the file ``target``, unless ``target`` exists. Parallel
+    workers (pytest-xdist) that want the same file share ``lock_path``: the first makes it while
+    holding the lock, the others wait for it and then find it made."""
+    if target.exists():
+        return
+    with open(lock_path, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not target.exists():
+            make()
 
 
 def _compile(text, directory, executable):
     from .cocotb_runner import collapse_zero_initialisers
 
     source = directory / f"{TOPLEVEL}.v"
+    partial = executable.with_name(executable.name + ".partial")
     source.write_text(collapse_zero_initialisers(text))
     if sys.stderr.isatty():
         print("memgen: compiling the Verilator model (once per design)...", file=sys.stderr)
@@ -105,14 +123,15 @@ def _compile(text, directory, executable):
         "--Mdir",
         str(directory / "obj"),
         "-o",
-        str(executable),
+        str(partial),
         str(source),
         str(HARNESS),
     ]
     result = subprocess.run(command, env=_verilator_env(), capture_output=True, text=True)
-    if result.returncode != 0 or not executable.exists():
+    if result.returncode != 0 or not partial.exists():
         log = result.stdout[-2000:] + result.stderr[-4000:]
         raise RuntimeError(f"Verilator build failed:\n{log}")
+    partial.replace(executable)  # whole, for a worker that finds it without the lock
 
 
 class VerilatorLink:

@@ -1,13 +1,13 @@
 """Synthesis per board with Yosys and nextpnr from PyPI: the build runs, the memory is used to the
 full, resources fit the part, and the design clock is checked against the board's target."""
 
-import fcntl
 import json
 import os
 
 import pytest
 from memgen.boards import BOARDS, board
 from memgen.boards.build import build
+from memgen.sim.verilator_link import make_once
 
 #: What each board's build must show: memory blocks holding the records, capacity in bytes.
 MEMORY = {
@@ -29,12 +29,15 @@ def reports(tmp_path_factory):
     def report(name):
         if name not in cache:
             saved = shared / f"board-{name}.json"
-            with open(shared / f"board-{name}.lock", "w") as lock:
-                fcntl.flock(lock, fcntl.LOCK_EX)
-                if not saved.exists():
-                    built = build(board(name), shared / f"board-{name}", seed=1)
-                    saved.write_text(json.dumps(built))
-                cache[name] = json.loads(saved.read_text())
+
+            def make():
+                built = build(board(name), shared / f"board-{name}", seed=1)
+                partial = saved.with_suffix(".partial")  # others may read ``saved`` unlocked
+                partial.write_text(json.dumps(built))
+                partial.replace(saved)
+
+            make_once(saved, shared / f"board-{name}.lock", make)
+            cache[name] = json.loads(saved.read_text())
         return cache[name]
 
     return report
