@@ -162,7 +162,7 @@ class RegisteredBank(wiring.Component):
         m = Module()
         m.submodules.memory = memory = Memory(shape=len(self.write_data), depth=self.depth, init=[])
         write = memory.write_port()
-        read = memory.read_port(transparent_for=(write,))
+        read = memory.read_port()
         m.d.comb += [
             write.addr.eq(self.address),
             write.data.eq(self.write_data),
