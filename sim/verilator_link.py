@@ -77,28 +77,30 @@ def build_uart_model(make_top, key):
     make_once(
         executable,
         directory / "lock",
-        lambda: _compile(verilog.convert(make_top(), name=TOPLEVEL), directory, executable),
+        lambda output: _compile(verilog.convert(make_top(), name=TOPLEVEL), directory, output),
     )
     return executable
 
 
 def make_once(target, lock_path, make):
-    """Call ``make()``, which writes the file ``target``, unless ``target`` exists. Parallel
-    workers (pytest-xdist) that want the same file share ``lock_path``: the first makes it while
-    holding the lock, the others wait for it and then find it made."""
+    """Make the file ``target`` unless it exists: ``make(path)`` writes it at ``path``, which is
+    then renamed to ``target``, so ``target`` never exists half-written. Parallel workers
+    (pytest-xdist) that want the same file share ``lock_path``: the first makes it while holding
+    the lock, the others wait for it and then find it made."""
     if target.exists():
         return
     with open(lock_path, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not target.exists():
-            make()
+            partial = target.with_name(target.name + ".partial")
+            make(partial)
+            partial.replace(target)
 
 
 def _compile(text, directory, executable):
     from .cocotb_runner import collapse_zero_initialisers
 
     source = directory / f"{TOPLEVEL}.v"
-    partial = executable.with_name(executable.name + ".partial")
     source.write_text(collapse_zero_initialisers(text))
     if sys.stderr.isatty():
         print("memgen: compiling the Verilator model (once per design)...", file=sys.stderr)
@@ -123,15 +125,14 @@ def _compile(text, directory, executable):
         "--Mdir",
         str(directory / "obj"),
         "-o",
-        str(partial),
+        str(executable),
         str(source),
         str(HARNESS),
     ]
     result = subprocess.run(command, env=_verilator_env(), capture_output=True, text=True)
-    if result.returncode != 0 or not partial.exists():
+    if result.returncode != 0 or not executable.exists():
         log = result.stdout[-2000:] + result.stderr[-4000:]
         raise RuntimeError(f"Verilator build failed:\n{log}")
-    partial.replace(executable)  # whole, for a worker that finds it without the lock
 
 
 class VerilatorLink:

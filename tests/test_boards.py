@@ -30,11 +30,9 @@ def reports(tmp_path_factory):
         if name not in cache:
             saved = shared / f"board-{name}.json"
 
-            def make():
+            def make(path):
                 built = build(board(name), shared / f"board-{name}", seed=1)
-                partial = saved.with_suffix(".partial")  # others may read ``saved`` unlocked
-                partial.write_text(json.dumps(built))
-                partial.replace(saved)
+                path.write_text(json.dumps(built))
 
             make_once(saved, shared / f"board-{name}.lock", make)
             cache[name] = json.loads(saved.read_text())
