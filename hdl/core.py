@@ -154,7 +154,6 @@ class MemGen(wiring.Component):
         opcode = Signal(8)
         arguments = Signal(64)
         argument_count = Signal(range(10))
-        amount = Countdown(m, 32, "amount")  # records still to send (SAMPLE, RECITE)
         recite_index = Signal(fmt.index_width + 1)
         recite_left = Countdown(m, fmt.index_width + 1, "recite_left")  # count - recite_index
         recite_more = Signal()  # recite_index < count
@@ -239,6 +238,24 @@ class MemGen(wiring.Component):
             appender.records.payload.last.eq(command.last),
         ]
 
+        # SAMPLE, RECITE and RECALL's scan end when everything they started has gone: no index
+        # still to come (the generator has made its n, the recitation has fed its last), none in
+        # the slice, and the readout empty (all its credits back, so its last byte was taken).
+        # These are flops, registered once more, so no count of the records sent is needed.
+        # ``reading`` is low in the clock before each of those states, so ``drained`` is low in
+        # their first clock; later the generator's ``busy`` or ``recite_more`` holds it low until
+        # the last index has left.
+        drained = Signal()
+        m.d.sync += drained.eq(
+            reading & ~generator.busy & ~index_slice.output.valid & ~recite_more & ~readout.busy
+        )
+
+        def leave_when_drained(then):
+            with m.If(drained):
+                if then == "IDLE":
+                    m.d.sync += reading.eq(0)
+                m.next = then
+
         with m.FSM() as fsm:
             # A command's first byte is taken with its opcode decoded into flags; DISPATCH
             # acts on them the clock after.
@@ -315,7 +332,7 @@ class MemGen(wiring.Component):
                         m.next = "DECODE"
 
             # The command's checks are registered for a clock, so EXECUTE chooses among flops.
-            is_sample, is_seed, is_empty, no_records = Signal(), Signal(), Signal(), Signal()
+            is_sample, is_seed, is_empty = Signal(), Signal(), Signal()
             with m.State("DECODE"):
                 m.d.sync += [
                     is_sample.eq(
@@ -326,7 +343,6 @@ class MemGen(wiring.Component):
                         (opcode == Opcode.SEED) & (argument_count == ARGUMENT_BYTES[Opcode.SEED])
                     ),
                     is_empty.eq(memory_empty),
-                    no_records.eq(arguments[32:] == 0),
                 ]
                 m.next = "EXECUTE"
 
@@ -337,10 +353,7 @@ class MemGen(wiring.Component):
                 with m.If(is_sample):
                     with m.If(is_empty):
                         m.next = "SEND_ERROR"
-                    with m.Elif(no_records):
-                        m.next = "IDLE"
                     with m.Else():
-                        amount.load(arguments[32:])
                         m.next = "REQUEST"
                 with m.Elif(is_seed):
                     m.d.sync += seed_load.eq(1)
@@ -351,14 +364,15 @@ class MemGen(wiring.Component):
             with m.State("REQUEST"):
                 m.d.comb += [
                     generator.request.valid.eq(1),
-                    generator.request.payload.eq(amount.value),
+                    generator.request.payload.eq(arguments[32:]),
                 ]
                 with m.If(generator.request.ready):
                     m.d.sync += reading.eq(1)
                     m.next = "SAMPLING"
 
             with m.State("SAMPLING"):
-                self._send_records(m, readout, reading, amount)
+                self._send_records(m, readout)
+                leave_when_drained("IDLE")
 
             def feed_recitation():
                 """The indices 0 .. N-1 into the readout, one per clock it takes."""
@@ -375,7 +389,6 @@ class MemGen(wiring.Component):
                 with m.If(memory_empty):
                     m.next = "SEND_ERROR"
                 with m.Else():
-                    amount.load(appender.count)
                     recite_left.load(appender.count)
                     m.d.sync += [recite_index.eq(0), recite_more.eq(1), reading.eq(1)]
                     m.next = then
@@ -386,7 +399,8 @@ class MemGen(wiring.Component):
 
             with m.State("RECITING"):
                 feed_recitation()
-                self._send_records(m, readout, reading, amount)
+                self._send_records(m, readout)
+                leave_when_drained("IDLE")
 
             if recall:
                 self._recall_states(
@@ -395,7 +409,7 @@ class MemGen(wiring.Component):
                         matcher=matcher,
                         readout=readout,
                         reading=reading,
-                        amount=amount,
+                        leave_when_drained=leave_when_drained,
                         error_candidate=error_candidate,
                         appender=appender,
                         match_more=match_more,
@@ -456,12 +470,16 @@ class MemGen(wiring.Component):
         m.d.sync += Assert(
             ~generator.busy | reading, "index generator running outside a SAMPLE command"
         )
+        m.d.sync += Assert(
+            ~fsm.ongoing("IDLE") | ~(readout.busy | index_slice.output.valid | recite_more),
+            "records still in flight after a command ended",
+        )
         return m
 
-    def _send_records(self, m, readout, reading, amount, first=True):
+    def _send_records(self, m, readout, first=True):
         """While sampling or reciting: the readout owns the storage and its bytes go out as
-        RECORD responses; back to IDLE when the last of ``amount`` records has been taken.
-        ``first=False``: the records continue packets already started (RECALL's header)."""
+        RECORD responses. ``first=False``: the records continue packets already started
+        (RECALL's header)."""
         m.d.comb += [
             self.record_length.eq(readout.length),
             self.responses.valid.eq(readout.words.valid),
@@ -470,22 +488,16 @@ class MemGen(wiring.Component):
             self.responses.payload.first.eq(readout.words.payload.first & first),
             self.responses.payload.last.eq(readout.words.payload.last),
         ]
-        words = readout.words
-        with m.If(words.valid & words.ready & words.payload.last):
-            amount.decrement()
-            with m.If(amount.at_end):
-                m.d.sync += reading.eq(0)
-                m.next = "IDLE"
 
     def _recall_states(self, m, shared):
         """RECALL k, query, mask: load the query, scan every record through the matcher, then
         answer each of the min(k, N) nearest as a RECORD packet: index (4 bytes), distance (2),
         the record (from the readout). ``shared``: what it uses of ``elaborate``'s signals."""
-        matcher, readout, reading, amount = (
+        matcher, readout, reading, leave_when_drained = (
             shared.matcher,
             shared.readout,
             shared.reading,
-            shared.amount,
+            shared.leave_when_drained,
         )
         error_candidate, appender = shared.error_candidate, shared.appender
         match_more, match_index = shared.match_more, shared.match_index
@@ -554,11 +566,7 @@ class MemGen(wiring.Component):
         with m.State("RECALL_SCAN"):
             m.d.comb += self._scanning.eq(1)
             feed_recitation()
-            words = readout.words
-            with m.If(words.valid & words.payload.last):
-                amount.decrement()
-                with m.If(amount.at_end):
-                    m.next = "RECALL_WAIT"
+            leave_when_drained("RECALL_WAIT")
 
         with m.State("RECALL_WAIT"):  # until the last record's distance is in the list
             with m.If(~matcher.busy):
@@ -597,7 +605,12 @@ class MemGen(wiring.Component):
             with m.If(match_more & readout.indices.ready):
                 m.d.sync += match_more.eq(0)
             words = readout.words
-            self._send_records(m, readout, reading, answers, first=False)
-            with m.If(words.valid & words.ready & words.payload.last & ~answers.at_end):
-                m.d.sync += match.eq(match + 1)
-                m.next = "MATCH_HEADER"
+            self._send_records(m, readout, first=False)
+            with m.If(words.valid & words.ready & words.payload.last):
+                answers.decrement()
+                with m.If(answers.at_end):
+                    m.d.sync += reading.eq(0)
+                    m.next = "IDLE"
+                with m.Else():
+                    m.d.sync += match.eq(match + 1)
+                    m.next = "MATCH_HEADER"

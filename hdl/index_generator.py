@@ -232,7 +232,8 @@ class IndexGenerator(wiring.Component):
         # Request control. "The threshold belongs to the count" is a flop (one clock behind the
         # comparison), so a request is taken on flops alone; the count must therefore not change
         # in the clock a request is taken (asserted; the core samples long after any append).
-        remaining = Countdown(m, AMOUNT_WIDTH, "remaining")
+        # In two 16-bit pieces: a 32-bit carry chain was the design's slowest path.
+        remaining = Countdown(m, AMOUNT_WIDTH, "remaining", segment=16)
         running = Signal()
         settled = Signal()  # last clock: threshold ready for a nonzero count
         m.d.sync += settled.eq(
@@ -259,7 +260,11 @@ class IndexGenerator(wiring.Component):
         lo, hi = lfsr.state[:WORD_WIDTH], lfsr.state[WORD_WIDTH:]
         index = index_4
         m.d.comb += [
-            accepted.eq(product_3[:b] >= threshold),
+            # threshold < count <= 2**count_width: any bit above count_width accepts, so the
+            # carry chain compares count_width bits only
+            accepted.eq(
+                product_3[self.count_width : b].any() | (product_3[: self.count_width] >= threshold)
+            ),
             self.indices.valid.eq(valid_4 & accepted_4),
             self.indices.payload.eq(index),
             advance.eq(running & (~self.indices.valid | self.indices.ready)),

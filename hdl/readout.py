@@ -71,7 +71,8 @@ class Readout(wiring.Component):
     length : Out(length_width)
         Length of the record whose byte is on ``words``.
     busy : Out(1)
-        Some record is still in the pipeline.
+        Some record is still in the pipeline: an index taken in has not left as the last byte
+        of its record. From flops (credit counts and the expander's flag).
     data_port : Out(StorageSignature(address_width, 8))
         Reads the record storage.
     table_port : Out(StorageSignature(index_width, entry width))
@@ -193,11 +194,16 @@ class Readout(wiring.Component):
             self.length.eq(word.length),
         ]
 
+        # Busy: a credit is out (an index taken and not yet expanded, or a word issued and not
+        # yet taken) or a record is being expanded. All flops: every record in the pipeline holds
+        # a credit from the clock after it is taken in until the clock after it leaves.
         in_flight = [f[0] for f in in_read]
-        m.d.comb += self.busy.eq(
-            lookups.r_rdy | busy_2 | queue.r_rdy | Cat(*in_lookup, *in_flight).any()
-        )
+        m.d.comb += self.busy.eq((lookup_credits != lookup_depth) | (credits != depth) | busy_2)
         m.d.sync += [
+            Assert(
+                self.busy | ~(lookups.r_rdy | queue.r_rdy | Cat(*in_lookup, *in_flight).any()),
+                "readout holds a record while not busy",
+            ),
             Assert(~queue.w_en | queue.w_rdy, "readout FIFO written while full"),
             Assert(~lookups.w_en | lookups.w_rdy, "readout lookup FIFO written while full"),
             Assert(

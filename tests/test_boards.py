@@ -100,3 +100,47 @@ def test_seed_sweep_summary(monkeypatch, tmp_path):
     assert (sweep["min_mhz"], sweep["median_mhz"], sweep["max_mhz"]) == (41.0, 47.95, 49.5)
     assert sweep["seeds_meeting_target"] == 2
     assert sweep["seeds_meeting_board_clock"] == 3
+
+
+@pytest.mark.parametrize("met", [True, False])
+@pytest.mark.parametrize("option, seed", [(None, 1), (3, 3)])
+def test_cli_build_seed_and_exit(monkeypatch, tmp_path, capsys, option, seed, met):
+    """``memgen build`` places at seed 1 unless ``--seed`` says otherwise, prints the report,
+    and exits 1 with the achieved and required clocks when timing is not met."""
+    import memgen.boards.build as board_build
+    from memgen.host import cli
+
+    spec = board("icebreaker")
+    used = []
+
+    def fake_build(spec_, build_dir, seed):
+        used.append(seed)
+        achieved = spec.clock_hz / 1e6 + (1 if met else -1)
+        return {
+            "title": spec.title,
+            "device": "FPGA",
+            "design_clock": "clk",
+            "fmax": {"clk": {"achieved_mhz": achieved, "required_mhz": spec.clock_hz / 1e6}},
+            "clock_mhz": spec.clock_hz / 1e6,
+            "timing_met": met,
+            "target_met": False,
+            "target_mhz": 48.0,
+            "utilisation": {"ICESTORM_LC": {"used": 10, "available": 20}},
+            "capacity": {"bytes": 131072, "records": 2048},
+            "memory": spec.memory,
+            "uart": spec.uart,
+            "bitstream": f"{build_dir}/memgen.bin",
+        }
+
+    monkeypatch.setattr(board_build, "build", fake_build)
+    argv = ["build", "icebreaker", "--out", str(tmp_path)]
+    argv += [] if option is None else ["--seed", str(option)]
+    assert cli.main(argv) == (0 if met else 1)
+    assert used == [seed]
+    out, err = capsys.readouterr()
+    assert f"(seed {seed})" in err
+    assert "ICESTORM_LC    10 of 20 (50%)" in out and "131,072 bytes, 2,048 records" in out
+    if met:
+        assert "board clock 42.0 MHz (met)" in out
+    else:
+        assert "timing not met on icebreaker: 41.0 MHz, the board clock is 42.0 MHz" in err
