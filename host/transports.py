@@ -84,9 +84,11 @@ class SimTransport:
 class VerilatorTransport:
     """The full top level, UART included, compiled by Verilator (about 10^6 clocks per second).
 
-    ``storage`` (the top level's storage backends) comes with ``storage_name``, what they are
-    (such as a board's name): the compiled model is found by the design's parameters, without
-    converting the design (see :func:`~memgen.sim.verilator_link.design_digest`)."""
+    ``storage`` (a function that makes the top level's storage backends) comes with
+    ``storage_name``, what they are (such as a board's name): the compiled model is found by the
+    design's parameters, without converting the design (see
+    :func:`~memgen.sim.verilator_link.design_digest`), and the backends are made only when the
+    model must be compiled."""
 
     timeout = 10.0
 
@@ -118,7 +120,7 @@ class VerilatorTransport:
                 SIM_BAUD,
                 generator=generator,
                 reset_seed=seed,
-                **(storage or {}),
+                **(storage() if storage is not None else {}),
             )
 
         # Looked up without elaborating the design; a design that was built has passed
@@ -202,9 +204,12 @@ def open_transport(
         return simulated[device](record_format, generator)
     if device == "reference":
         return ReferenceTransport(board.record_format, generator)
-    storage = board.storage(board.record_format, False)
+
+    def storage():
+        return board.storage(board.record_format, False)
+
     if device == "verilator":
         return VerilatorTransport(
             board.record_format, generator, storage=storage, storage_name=board.name
         )
-    return SimTransport(board.record_format, generator, storage=storage)
+    return SimTransport(board.record_format, generator, storage=storage())

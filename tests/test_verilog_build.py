@@ -86,4 +86,6 @@ def test_unnamed_storage_is_refused():
     from memgen.host.transports import VerilatorTransport
 
     with pytest.raises(ValueError, match="storage_name"):
-        VerilatorTransport(RecordFormat(64, record_size=4), storage={"data_storage": object()})
+        VerilatorTransport(
+            RecordFormat(64, record_size=4), storage=lambda: {"data_storage": object()}
+        )
