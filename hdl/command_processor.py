@@ -18,8 +18,8 @@ and implements the command layer of :mod:`memgen.hdl.protocol`:
   the last seed and the link counters;
 * the record stream of SAMPLE and RECITE goes out in DATA frames of up to ``MAX_PAYLOAD`` bytes,
   each record prefixed by its varint length in variable-length mode. A record's last byte is held
-  until the core offers the next record's first byte or is idle, so the last DATA frame ends
-  exactly with the stream; no count is needed;
+  until the core offers its next byte or is idle, so the last DATA frame ends exactly with the
+  stream; no count is needed;
 * rejected frames (from the deframer, or out of sequence) answer REJECTED with the code; while a
   command runs, further rejections only count, and one REJECTED (the latest) follows the command.
 
@@ -530,9 +530,9 @@ class CommandProcessor(wiring.Component):
                 with m.Elif(responses.valid):
                     m.d.comb += responses.ready.eq(emit_data(response.data, end=0))
 
-            # A record's last byte waits until the core either offers the next record's first
-            # byte or is idle (never both: idle includes an empty response slice); only then is
-            # it known whether the byte ends the stream.
+            # A record's last byte waits until the core either offers its next byte (the next
+            # record's, or RECALL's next header) or is idle (never both: idle includes an empty
+            # response slice); only then is it known whether the byte ends the stream.
             with m.State("HELD"):
                 with m.If(self.core_idle | responses.valid):
                     with m.If(emit_data(held, end=self.core_idle)):

@@ -3,7 +3,7 @@ counters whose end test is a flop kept beside the count."""
 
 from itertools import pairwise
 
-from amaranth.hdl import Assert, Signal
+from amaranth.hdl import Assert, Signal, Value
 
 __all__ = ["Countdown", "delay_line"]
 
@@ -57,6 +57,7 @@ class Countdown:
             self._below_zero.append(flag)
 
     def load(self, value):
+        value = Value.cast(value)
         self._m.d.sync += [self.value.eq(value), self.at_end.eq(value == self._end)]
         for flag, (_, stop) in zip(self._below_zero, self._pieces[:-1], strict=True):
             self._m.d.sync += flag.eq(value[:stop] == 0)
