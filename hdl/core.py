@@ -250,9 +250,11 @@ class MemGen(wiring.Component):
             reading & ~generator.busy & ~index_slice.output.valid & ~recite_more & ~readout.busy
         )
 
-        def leave_when_drained(then):
+        def leave_when_drained(then, keep_reading=False):
+            """To state ``then`` once drained; the readout keeps the storage only with
+            ``keep_reading`` (RECALL's answers read records again after its scan)."""
             with m.If(drained):
-                if then == "IDLE":
+                if not keep_reading:
                     m.d.sync += reading.eq(0)
                 m.next = then
 
@@ -566,7 +568,7 @@ class MemGen(wiring.Component):
         with m.State("RECALL_SCAN"):
             m.d.comb += self._scanning.eq(1)
             feed_recitation()
-            leave_when_drained("RECALL_WAIT")
+            leave_when_drained("RECALL_WAIT", keep_reading=True)
 
         with m.State("RECALL_WAIT"):  # until the last record's distance is in the list
             with m.If(~matcher.busy):

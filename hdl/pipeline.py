@@ -65,9 +65,6 @@ class Countdown:
     def decrement(self):
         m, value = self._m, self.value
         m.d.sync += self.at_end.eq(value == self._end + 1)
-        if len(self._pieces) == 1:
-            m.d.sync += value.eq(value - 1)
-            return
         for k, (start, stop) in enumerate(self._pieces):
             piece = value[start:stop]
             if k == 0:
