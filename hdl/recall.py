@@ -12,8 +12,9 @@ Pipeline, one byte per clock, nothing stalls it (``words.ready`` is always 1):
 
 1. the byte is registered with its position in the record;
 2. the position addresses the query and mask RAMs (synchronous read); the byte waits a clock;
-3. the masked XOR's popcount is added to the record's running distance;
-4. at the record's last byte, the (index, distance) candidate enters the sorted list.
+3. the bits that differ where the mask is 1 are registered;
+4. their popcount is added to the record's running distance;
+5. at the record's last byte, the (index, distance) candidate enters the sorted list.
 
 ``busy`` is high while any stage holds a byte, so the core knows when the list is final.
 """
@@ -123,43 +124,52 @@ class Matcher(wiring.Component):
         s2_valid, s2_last, s2_data = Signal(), Signal(), Signal(8)
         m.d.sync += [s2_valid.eq(s1_valid), s2_last.eq(s1_last), s2_data.eq(s1_data)]
 
-        # Stage 3: the record's distance so far.
-        differing = (s2_data ^ query_read.data) & mask_read.data
-        bits = sum(differing[i] for i in range(8))
+        # Stage 3: the bits that differ where the mask is 1. Registered: a block RAM's read data
+        # arrives late in the clock, and with the popcount and the addition behind it this was
+        # the slowest path of a fixed-size iCEBreaker build.
+        s3_valid, s3_last, s3_differing = Signal(), Signal(), Signal(8)
+        m.d.sync += [
+            s3_valid.eq(s2_valid),
+            s3_last.eq(s2_last),
+            s3_differing.eq((s2_data ^ query_read.data) & mask_read.data),
+        ]
+
+        # Stage 4: the record's distance so far.
+        bits = sum(s3_differing[i] for i in range(8))
         running = Signal(distance_width)  # of the current record, before this byte
         total = Signal(distance_width)
         m.d.comb += total.eq(running + bits)
         index = Signal(fmt.index_width)  # of the current record
-        s3_valid, s3_distance, s3_index = Signal(), Signal(distance_width), Signal(fmt.index_width)
-        m.d.sync += s3_valid.eq(s2_valid & s2_last)
-        with m.If(s2_valid):
+        s4_valid, s4_distance, s4_index = Signal(), Signal(distance_width), Signal(fmt.index_width)
+        m.d.sync += s4_valid.eq(s3_valid & s3_last)
+        with m.If(s3_valid):
             m.d.sync += running.eq(total)
-            with m.If(s2_last):
+            with m.If(s3_last):
                 m.d.sync += [
                     running.eq(0),
-                    s3_distance.eq(total),
-                    s3_index.eq(index),
+                    s4_distance.eq(total),
+                    s4_index.eq(index),
                     index.eq(index + 1),
                 ]
 
-        # Stage 4: insertion into the sorted list.
+        # Stage 5: insertion into the sorted list.
         matches = Signal(data.ArrayLayout(entry, MAX_K))
         m.d.comb += self.matches.eq(matches)
         # Strictly nearer, so ties keep the earlier record (the "ties" fault lets them displace it).
         tie_displaces = self.fault == "ties"
         nearer = [
             ~matches[i].valid
-            | (s3_distance < matches[i].distance)
-            | (tie_displaces & (s3_distance == matches[i].distance))
+            | (s4_distance < matches[i].distance)
+            | (tie_displaces & (s4_distance == matches[i].distance))
             for i in range(MAX_K)
         ]
         candidate = Signal(entry)
         m.d.comb += [
-            candidate.index.eq(s3_index),
-            candidate.distance.eq(s3_distance),
+            candidate.index.eq(s4_index),
+            candidate.distance.eq(s4_distance),
             candidate.valid.eq(1),
         ]
-        with m.If(s3_valid):
+        with m.If(s4_valid):
             for i in range(MAX_K):
                 with m.If(nearer[i]):
                     if i == 0:
@@ -172,7 +182,7 @@ class Matcher(wiring.Component):
         with m.If(self.clear):
             m.d.sync += [matches.eq(0), index.eq(0), running.eq(0), position.eq(0)]
 
-        m.d.comb += self.busy.eq(s1_valid | s2_valid | s3_valid)
+        m.d.comb += self.busy.eq(s1_valid | s2_valid | s3_valid | s4_valid)
         m.d.sync += Assert(~self.clear | ~self.busy, "matcher cleared while busy")
         for i in range(MAX_K - 1):
             a, b = matches[i], matches[i + 1]
