@@ -46,9 +46,11 @@ stats: $(STAMP)
 recall-bench: $(STAMP)
 	$(PY) -m memgen.sim.recall_bench --results results
 
+# make bitstream BOARD=ulx3s-85f RECORDS=fixed:32 (RECORDS: lines, the default, bytes or fixed:K)
 BOARD ?= icebreaker
+RECORDS ?= lines
 bitstream: $(STAMP)
-	$(PY) -m memgen.host.cli build $(BOARD)
+	$(PY) -m memgen.host.cli build $(BOARD) --records $(RECORDS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check hdl sim host boards tests

@@ -4,13 +4,18 @@ A board says what it uses: its platform (from amaranth-boards), the clock the de
 how the PLL makes it, the record format (capacity in bytes and records) and the storage backends
 that hold it, the UART pins and line rate, and the targets its build must meet. Adding a board is
 one new module that defines a :class:`Board` and lists it in :mod:`memgen.boards`.
+
+A board is described with variable-length records (a record table beside the data).
+:meth:`Board.with_record_size` gives the same board with fixed-size records: the same memory holds
+only data, and RECALL, which needs fixed-size records, works on it.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from amaranth.hdl import ClockDomain, Elaboratable, Module
 from amaranth.lib import io
 from amaranth.lib.cdc import ResetSynchronizer
+from memgen.hdl.protocol import MAX_LINK_RECORD
 from memgen.hdl.records import RecordFormat
 from memgen.hdl.top import DEFAULT_BAUD, MemGenTop
 
@@ -34,16 +39,21 @@ class Board:
         The clock the bitstream runs at, made by ``pll`` from the board's oscillator; a build
         that does not reach it fails.
     record_format : RecordFormat
+        Variable-length records as the board is described; see :meth:`with_record_size`.
     uart : str
         Which pins carry the UART (for the README and ``memgen build``).
     memory : str
-        Where records and the record table live.
+        Where the records live.
+    record_table : str
+        Where the record table lives (variable-length records only).
     targets : dict
         ``fmax_hz``: the project's Fmax target for the full design (reported as met or not;
         ``clock_hz`` may sit below it while the design does not reach it).
     baud : int
     programmer : tuple
         Commands ``memgen program`` tries, in order: (tool, arguments before the bitstream).
+    device_options : dict
+        Options of the device for this part (:class:`~memgen.hdl.top.LinkDevice` keywords).
     """
 
     name: str
@@ -54,12 +64,34 @@ class Board:
     record_format: RecordFormat
     uart: str
     memory: str
+    record_table: str
     pll: object  # callable(m, platform) -> (clock signal, locked signal)
-    storage: object  # callable(record_format, primitive) -> dict of data_storage, table_storage
+    # callable(record_format, primitive) -> dict of data_storage and, for variable-length
+    # records, table_storage
+    storage: object
     targets: dict = field(default_factory=dict)
     baud: int = DEFAULT_BAUD
     programmer: tuple = ()
     bitstream: str = "bit"
+    device_options: dict = field(default_factory=dict)
+
+    @property
+    def memory_use(self):
+        """What holds the records, in words (for reports)."""
+        fmt = self.record_format
+        if fmt.fixed:
+            return f"{self.memory}, fixed-size records of {fmt.record_size} bytes, no record table"
+        return f"{self.memory}, {self.record_table}"
+
+    def with_record_size(self, record_size):
+        """This board with fixed-size records of ``record_size`` bytes (1 to the link's limit)
+        in the same memory: ``byte_capacity // record_size`` records, no record table."""
+        if not isinstance(record_size, int) or not 1 <= record_size <= MAX_LINK_RECORD:
+            raise ValueError(
+                f"Record size must be 1 to {MAX_LINK_RECORD} bytes, not {record_size!r}"
+            )
+        capacity = self.record_format.byte_capacity
+        return replace(self, record_format=RecordFormat(capacity, record_size=record_size))
 
     def device(self, *, primitive=None, **kwargs):
         """The device as it runs on this board (UART pins, this board's memory backends);
@@ -69,7 +101,7 @@ class Board:
             self.clock_hz,
             self.baud,
             **self.storage(self.record_format, primitive),
-            **kwargs,
+            **{**self.device_options, **kwargs},
         )
 
     def top(self):

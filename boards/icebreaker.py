@@ -6,7 +6,8 @@
   seeds (results/boards.json), so the board runs at a clock every seed meets, and one that
   divides 3 Mbaud exactly.
 * Records: 131,072 bytes in the four SB_SPRAM256KA (16K x 16 each), see :mod:`memgen.hdl.spram`.
-* Record table: 2,048 entries of 26 bits (17-bit start, 9-bit length) in EBR.
+* Record table: 2,048 entries of 26 bits (17-bit start, 9-bit length) in EBR; with fixed-size
+  records (``memgen build icebreaker --records fixed:K``) no table, 131,072 // K records.
 * UART: the FT2232H's second channel, pins 6 (rx) and 9 (tx), 3 Mbaud (divisor 14).
 """
 
@@ -41,11 +42,12 @@ def _pll(m, platform):
 
 
 def _storage(record_format, primitive):
-    entry = table_entry_layout(record_format).size
-    return {
-        "data_storage": RegisteredWrites(SPRAMStorage(4, primitive=primitive)),
-        "table_storage": RegisteredWrites(LibMemoryStorage(record_format.max_records, entry)),
-    }
+    storage = {"data_storage": RegisteredWrites(SPRAMStorage(4, primitive=primitive))}
+    if not record_format.fixed:
+        entry = table_entry_layout(record_format).size
+        table = LibMemoryStorage(record_format.max_records, entry)
+        storage["table_storage"] = RegisteredWrites(table)
+    return storage
 
 
 ICEBREAKER = Board(
@@ -56,7 +58,8 @@ ICEBREAKER = Board(
     clock_hz=42_000_000,
     record_format=RecordFormat(131072, max_records=2048, max_length=504),
     uart="FT2232H channel B: rx pin 6, tx pin 9",
-    memory="records in 4 SPRAM (128 KiB), record table in EBR",
+    memory="records in 4 SPRAM (128 KiB)",
+    record_table="record table in EBR",
     pll=_pll,
     storage=_storage,
     targets={"fmax_hz": 48_000_000},

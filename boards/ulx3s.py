@@ -2,8 +2,12 @@
 
 * Clock: the 25 MHz oscillator through the PLL (EHXPLLL) to 100 MHz: VCO 25 x 4 x 6 = 600 MHz,
   divided by 6.
-* Records: 393,216 bytes (384 KiB) in DP16KD (2,048 x 9 each: 192 blocks), through ``lib.memory``.
-* Record table: 4,096 entries of 28 bits (19-bit start, 9-bit length) in DP16KD.
+* Records: 393,216 bytes (384 KiB) in DP16KD (2,048 x 9 each: 192 blocks, output registers on),
+  see :class:`~memgen.hdl.storage.BankedStorage`.
+* Record table: 4,096 entries of 28 bits (19-bit start, 9-bit length) in DP16KD; with fixed-size
+  records (``memgen build ulx3s-85f --records fixed:K``) no table, 393,216 // K records.
+* The deframer's frame buffer is read through its DP16KD's output register: it lands in one of
+  the few blocks the records leave free, possibly across the die from its reader.
 * UART: the FT231X, pins M1 (rx) and L4 (tx), 3 Mbaud (divisor 33: 3.03 Mbaud, +1%).
 """
 
@@ -72,24 +76,27 @@ def _pll(m, platform):
 
 def _storage(record_format, primitive):
     """Records in 192 banks of one DP16KD each (2,048 x 8), read through a registered tree of
-    8-way bank multiplexers (see :class:`BankedStorage`); the table (4,096 entries) in DP16KDs
-    of 4,096 x 4, also with their output registers. Writes registered by the banked storage."""
-    entry = table_entry_layout(record_format).size
-    return {
+    8-way bank multiplexers (see :class:`BankedStorage`); for variable-length records the table
+    (4,096 entries) in DP16KDs of 4,096 x 4, also with their output registers. Writes registered
+    by the banked storage."""
+    storage = {
         "data_storage": BankedStorage(
             record_format.byte_capacity,
             8,
             bank_depth=DP16KD_BYTES,
             fan_in=8,  # an 8-way multiplexer is one slice pair (PFUMX and L6MUX), one level
             bank_factory=lambda: DP16KDBank(primitive=primitive),
-        ),
-        "table_storage": BankedStorage(
+        )
+    }
+    if not record_format.fixed:
+        entry = table_entry_layout(record_format).size
+        storage["table_storage"] = BankedStorage(
             record_format.max_records,
             entry,
             bank_depth=record_format.max_records,
             bank_factory=lambda: DP16KDBank(entry, record_format.max_records, primitive=primitive),
-        ),
-    }
+        )
+    return storage
 
 
 ULX3S_85F = Board(
@@ -100,9 +107,11 @@ ULX3S_85F = Board(
     clock_hz=100_000_000,
     record_format=RecordFormat(393216, max_records=4096, max_length=504),
     uart="FT231X: rx pin M1, tx pin L4",
-    memory="records in 192 DP16KD banks (384 KiB), record table in DP16KD",
+    memory="records in 192 DP16KD banks (384 KiB)",
+    record_table="record table in DP16KD",
     pll=_pll,
     storage=_storage,
     targets={"fmax_hz": 100_000_000},
     programmer=(("openFPGALoader", ("-b", "ulx3s")),),
+    device_options={"frame_buffer_register": True},
 )

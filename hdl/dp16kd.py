@@ -10,17 +10,26 @@ timing (:class:`~memgen.hdl.storage.RegisteredBank`): a synchronous read and a r
 advancing with ``read_enable`` only.
 """
 
-from amaranth.hdl import ClockSignal, Const, Instance, Module
+from amaranth.hdl import ClockSignal, Const, Instance, Module, Signal
 from amaranth.lib import wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
 
 from .storage import RegisteredBank, bank_signature
 
-__all__ = ["DP16KDBank", "DP16KD_BYTES"]
+__all__ = ["DP16KDBank", "DP16KDBuffer", "DP16KD_BYTES"]
 
 #: One DP16KD in its 2,048 x 9 configuration, eight bits used.
 DP16KD_BYTES = 2048
 #: Port widths of a DP16KD by depth (the configurations without byte enables).
 _WIDTH_BY_DEPTH = {16384: 1, 8192: 2, 4096: 4, 2048: 9}
+
+
+def _on_ecp5(primitive, platform):
+    """Whether to instantiate the primitive: as asked, else on an ECP5 platform."""
+    if primitive is not None:
+        return primitive
+    return platform is not None and str(getattr(platform, "family", "")).lower() == "ecp5"
 
 
 class DP16KDBank(wiring.Component):
@@ -46,9 +55,7 @@ class DP16KDBank(wiring.Component):
         super().__init__(bank_signature(depth, width))
 
     def _use_primitive(self, platform):
-        if self.primitive is not None:
-            return self.primitive
-        return platform is not None and str(getattr(platform, "family", "")).lower() == "ecp5"
+        return _on_ecp5(self.primitive, platform)
 
     def _primitive(self, block_width, address_bits, write_data, read_data):
         ports = {
@@ -104,4 +111,102 @@ class DP16KDBank(wiring.Component):
             return m
         m.submodules.model = model = RegisteredBank(self.depth, self.width)
         wiring.connect(m, wiring.flipped(self), model)
+        return m
+
+
+class DP16KDBuffer(wiring.Component):
+    """A two-port buffer (one port writes, the other reads) with its output registered: one
+    DP16KD on an ECP5 (port A writes, port B reads through the block's output register), a
+    ``lib.memory`` and a register elsewhere.
+
+    ``read_data`` is the word at the ``read_address`` of the read two ``read_enable`` clocks back
+    and holds while ``read_enable`` is low. A read of the address being written is not used.
+
+    Parameters
+    ----------
+    width : int
+        At most 9 bits.
+    depth : int
+        At most 2,048 words (the block's 2,048 x 9 configuration).
+    """
+
+    def __init__(self, width, depth, *, primitive=None):
+        if not 1 <= width <= _WIDTH_BY_DEPTH[DP16KD_BYTES] or not 1 <= depth <= DP16KD_BYTES:
+            raise ValueError(
+                f"A DP16KD buffer holds up to {DP16KD_BYTES} words of up to 9 bits, "
+                f"not {depth} x {width}"
+            )
+        self.width = width
+        self.depth = depth
+        self.primitive = primitive
+        address = max(1, (depth - 1).bit_length())
+        super().__init__(
+            {
+                "write_address": In(address),
+                "write_data": In(width),
+                "write_enable": In(1),
+                "read_address": In(address),
+                "read_enable": In(1),
+                "read_data": Out(width),
+            }
+        )
+
+    def elaborate(self, platform):
+        m = Module()
+        if _on_ecp5(self.primitive, platform):
+            # 2,048 x 9: the word address is on AD13 down to AD3.
+            write_address = Signal(11)
+            read_address = Signal(11)
+            m.d.comb += [
+                write_address.eq(self.write_address),
+                read_address.eq(self.read_address),
+            ]
+            ports = {
+                "p_DATA_WIDTH_A": 9,
+                "p_DATA_WIDTH_B": 9,
+                "p_REGMODE_A": "NOREG",
+                "p_REGMODE_B": "OUTREG",
+                "p_RESETMODE": "SYNC",
+                "p_ASYNC_RESET_RELEASE": "SYNC",
+                "p_CSDECODE_A": "0b000",
+                "p_CSDECODE_B": "0b000",
+                "p_WRITEMODE_A": "NORMAL",
+                "p_WRITEMODE_B": "NORMAL",
+                "p_GSR": "DISABLED",
+                "i_CLKA": ClockSignal(),
+                "i_CEA": self.write_enable,
+                "i_OCEA": Const(0),
+                "i_WEA": self.write_enable,
+                "i_RSTA": Const(0),
+                "i_CLKB": ClockSignal(),
+                "i_CEB": self.read_enable,
+                "i_OCEB": self.read_enable,
+                "i_WEB": Const(0),
+                "i_RSTB": Const(0),
+            }
+            for bit in range(3):
+                ports[f"i_CSA{bit}"] = Const(0)
+                ports[f"i_CSB{bit}"] = Const(0)
+            for bit in range(14):
+                ports[f"i_ADA{bit}"] = write_address[bit - 3] if bit >= 3 else Const(0)
+                ports[f"i_ADB{bit}"] = read_address[bit - 3] if bit >= 3 else Const(0)
+            for bit in range(18):
+                ports[f"i_DIA{bit}"] = self.write_data[bit] if bit < self.width else Const(0)
+                ports[f"i_DIB{bit}"] = Const(0)
+                if bit < self.width:
+                    ports[f"o_DOB{bit}"] = self.read_data[bit]
+            m.submodules.dp16kd = Instance("DP16KD", **ports)
+            return m
+        m.submodules.memory = memory = Memory(shape=self.width, depth=self.depth, init=[])
+        write = memory.write_port()
+        read = memory.read_port()
+        m.d.comb += [
+            write.addr.eq(self.write_address),
+            write.data.eq(self.write_data),
+            write.en.eq(self.write_enable),
+            read.addr.eq(self.read_address),
+            read.en.eq(self.read_enable),
+        ]
+        with m.If(self.read_enable):
+            m.d.sync += self.read_data.eq(read.data)
         return m

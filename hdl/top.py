@@ -58,6 +58,8 @@ class LinkDevice(wiring.Component):
         As for :class:`~memgen.hdl.core.MemGen`.
     idle_timeout : int
         Clocks of silence after which a half-received frame is dropped.
+    frame_buffer_register : bool
+        The deframer's ``output_register`` (see :class:`~memgen.hdl.framing.Deframer`).
 
     Members
     -------
@@ -78,6 +80,7 @@ class LinkDevice(wiring.Component):
         data_storage=None,
         table_storage=None,
         idle_timeout=100_000,
+        frame_buffer_register=False,
     ):
         if record_format.max_length > MAX_LINK_RECORD:
             raise ValueError(
@@ -93,6 +96,7 @@ class LinkDevice(wiring.Component):
             table_storage=table_storage,
         )
         self.idle_timeout = idle_timeout
+        self.frame_buffer_register = frame_buffer_register
         super().__init__(
             {
                 "rx_bytes": In(stream.Signature(8)),
@@ -103,7 +107,9 @@ class LinkDevice(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.deframer = deframer = Deframer(idle_timeout=self.idle_timeout)
+        m.submodules.deframer = deframer = Deframer(
+            idle_timeout=self.idle_timeout, output_register=self.frame_buffer_register
+        )
         m.submodules.processor = processor = CommandProcessor(self.format)
         m.submodules.core = core = self.core
         m.submodules.framer = framer = Framer()

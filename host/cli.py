@@ -7,8 +7,8 @@
     memgen recite DATA [same options]
     memgen recall DATA --query FILE [--k K] [--mask FILE] [--records fixed:K|bytes] [same options]
     memgen status [--device D] [--baud B] [--json]
-    memgen build BOARD [--seed N] [--out DIR] [--json]
-    memgen program BOARD [--bitstream FILE]
+    memgen build BOARD [--records lines|bytes|fixed:K] [--seed N] [--out DIR] [--json]
+    memgen program BOARD [--records lines|bytes|fixed:K] [--bitstream FILE]
 
 ``sample`` clears the device, seeds it (the default seed is fixed, so runs repeat), trains it with
 the records of DATA in order and writes N samples; ``recite`` writes every record back. In
@@ -21,12 +21,15 @@ runs the same commands on the software model and stops at the first sample that 
 The simulated devices (``reference``, ``sim``, ``verilator``) are built for the records mode:
 variable-length records for ``lines``, fixed-size ones for ``bytes`` (1 byte) and ``fixed:K``,
 with ``--capacity`` bytes of memory, or with ``--board NAME`` the memory and backends of that
-board (simulation models of its primitives). A board (``serial:PORT``) has the memory it was built
-with.
+board (simulation models of its primitives), in the same mode. A board (``serial:PORT``) has the
+memory it was built with.
 
 ``build`` makes a board's bitstream with Yosys and nextpnr from PyPI and reports timing, resources
-and capacity; it exits 1 when the design misses the board's clock target. ``program`` loads the
-bitstream with iceprog or openFPGALoader.
+and capacity; it exits 1 when the design misses the board's clock target. By default a board
+stores variable-length records (``lines``, a record table beside the data, in ``build/BOARD``);
+``--records fixed:K`` or ``bytes`` builds it for fixed-size records (all memory holds data, and
+``recall`` works; in ``build/BOARD-fixedK``). ``program`` loads the bitstream with iceprog or
+openFPGALoader; give it the same ``--records`` to find that build's bitstream.
 """
 
 import argparse
@@ -148,10 +151,19 @@ class Progress:
             self.shown = False
 
 
+def board_variant(board, mode, size):
+    """The board as built for a records mode: as described (variable-length records) for
+    ``lines``, otherwise with fixed-size records (``bytes`` is 1 byte each)."""
+    if board is None or mode in (None, "lines"):
+        return board
+    return board.with_record_size(size or 1)
+
+
 def open_driver(arguments, record_format=None):
+    board = board_variant(arguments.board, arguments.mode, arguments.size)
     try:
         transport = open_transport(
-            arguments.device, record_format, baud=arguments.baud, board=arguments.board
+            arguments.device, record_format, baud=arguments.baud, board=board
         )
     except DeviceNotFound as error:
         raise UserError(str(error)) from None
@@ -319,11 +331,17 @@ def board_argument(name):
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def default_build_folder(board):
+    """``build/BOARD``, or ``build/BOARD-fixedK`` for a build with fixed-size records."""
+    fmt = board.record_format
+    return f"build/{board.name}" + (f"-fixed{fmt.record_size}" if fmt.fixed else "")
+
+
 def run_build(arguments):
     from memgen.boards.build import build
 
-    board = arguments.board_name
-    out = arguments.out or f"build/{board.name}"
+    board = board_variant(arguments.board_name, arguments.mode, arguments.size)
+    out = arguments.out or default_build_folder(board)
     if not arguments.json:
         print(
             f"memgen: building {board.title} in {out} (seed {arguments.seed})...", file=sys.stderr
@@ -371,10 +389,17 @@ def run_program(arguments):
     import subprocess
     from pathlib import Path
 
-    board = arguments.board_name
-    bitstream = Path(arguments.bitstream or f"build/{board.name}/memgen.{board.bitstream}")
+    board = board_variant(arguments.board_name, arguments.mode, arguments.size)
+    bitstream = Path(
+        arguments.bitstream or f"{default_build_folder(board)}/memgen.{board.bitstream}"
+    )
     if not bitstream.exists():
-        raise UserError(f"no bitstream at {bitstream}: run `memgen build {board.name}` first")
+        records = {"lines": "", "bytes": " --records bytes"}.get(
+            arguments.mode, f" --records fixed:{arguments.size}"
+        )
+        raise UserError(
+            f"no bitstream at {bitstream}: run `memgen build {board.name}{records}` first"
+        )
     for tool, options in board.programmer:
         if shutil.which(tool):
             result = subprocess.run([tool, *options, str(bitstream)])
@@ -383,6 +408,16 @@ def run_program(arguments):
             return
     tools = " or ".join(tool for tool, _ in board.programmer)
     raise UserError(f"cannot program {board.name}: {tools} is not installed")
+
+
+def add_records_option(parser, help_text):
+    parser.add_argument(
+        "--records",
+        type=parse_records_mode,
+        default=("lines", None),
+        metavar="MODE",
+        help=help_text,
+    )
 
 
 def parser():
@@ -414,13 +449,7 @@ def parser():
 
     data = argparse.ArgumentParser(add_help=False, parents=[device])
     data.add_argument("data", metavar="DATA", help="training data: a file, or - for stdin")
-    data.add_argument(
-        "--records",
-        type=parse_records_mode,
-        default=("lines", None),
-        metavar="MODE",
-        help="lines | bytes | fixed:K (default: lines)",
-    )
+    add_records_option(data, "lines | bytes | fixed:K (default: lines)")
     data.add_argument("--seed", type=lambda text: int(text, 0), default=DEFAULT_SEED)
     data.add_argument("--verify", action="store_true", help="check against the reference model")
     data.add_argument("--out", metavar="FILE", help="write here instead of stdout")
@@ -443,12 +472,22 @@ def parser():
     )
     status = commands.add_parser("status", parents=[device], help="show the device's status")
     status.add_argument("--json", action="store_true")
-    build = commands.add_parser("build", help="build a board's bitstream")
+    board_records = argparse.ArgumentParser(add_help=False)
+    add_records_option(
+        board_records,
+        "lines (variable-length records with a record table, default) | bytes | fixed:K "
+        "(fixed-size records of K bytes, all memory holding data; RECALL needs them)",
+    )
+    build = commands.add_parser("build", parents=[board_records], help="build a board's bitstream")
     build.add_argument("board_name", type=board_argument, metavar="BOARD")
     build.add_argument("--seed", type=int, default=1, help="nextpnr placement seed")
-    build.add_argument("--out", metavar="DIR", help="build folder (default: build/BOARD)")
+    build.add_argument(
+        "--out", metavar="DIR", help="build folder (default: build/BOARD or build/BOARD-fixedK)"
+    )
     build.add_argument("--json", action="store_true", help="print the report as JSON")
-    program = commands.add_parser("program", help="load a board's bitstream")
+    program = commands.add_parser(
+        "program", parents=[board_records], help="load a board's bitstream"
+    )
     program.add_argument("board_name", type=board_argument, metavar="BOARD")
     program.add_argument("--bitstream", metavar="FILE")
     return main_parser
@@ -456,8 +495,7 @@ def parser():
 
 def main(argv=None):
     arguments = parser().parse_args(argv)
-    if hasattr(arguments, "records"):
-        arguments.mode, arguments.size = arguments.records
+    arguments.mode, arguments.size = getattr(arguments, "records", (None, None))
     try:
         if arguments.command == "build":
             return run_build(arguments) or 0

@@ -84,8 +84,9 @@ class SimTransport:
 class VerilatorTransport:
     """The full top level, UART included, compiled by Verilator (about 10^6 clocks per second).
 
-    ``storage`` (a function that makes the top level's storage backends) comes with
-    ``storage_name``, what they are (such as a board's name): the compiled model is found by the
+    ``storage`` (a function that makes the top level's storage backends, and any other
+    :class:`~memgen.hdl.top.LinkDevice` options of a board) comes with ``storage_name``, what
+    they are (such as a board's name): the compiled model is found by the
     design's parameters, without converting the design (see
     :func:`~memgen.sim.verilator_link.design_digest`), and the backends are made only when the
     model must be compiled."""
@@ -186,8 +187,8 @@ def open_transport(
     """A transport for a device name (see the module documentation).
 
     With ``board`` (a :class:`~memgen.boards.board.Board`), a simulated device has that board's
-    record format and memory backends (simulation models of its primitives) instead of
-    ``record_format``."""
+    record format, memory backends (simulation models of its primitives) and device options
+    instead of ``record_format``."""
     if device.startswith("serial:"):
         port = device.removeprefix("serial:")
         if not port:
@@ -206,7 +207,7 @@ def open_transport(
         return ReferenceTransport(board.record_format, generator)
 
     def storage():
-        return board.storage(board.record_format, False)
+        return {**board.storage(board.record_format, False), **board.device_options}
 
     if device == "verilator":
         return VerilatorTransport(

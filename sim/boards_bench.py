@@ -7,6 +7,9 @@ command processor), synthesised by Yosys ``synth_ice40 -dsp`` without its assert
 carry and flip-flop counts, against the 600-logic-cell target (an iCE40 logic cell holds one LUT4,
 its carry and one flip-flop, so the LUT4 count is a lower bound on the cells).
 
+Each board is also built with fixed-size records (``--fixed-size K``, default 32 bytes, as
+``memgen build BOARD --records fixed:32``: the mode RECALL needs), recorded under ``fixed_size``.
+
 Placement is seeded, and the design clock's Fmax moves with the seed; ``--sweep N`` (default 8)
 also builds the boards named by ``--sweep-boards`` (default the iCEBreaker, whose target is the
 tight one) at seeds 1 to N (the main build's seed is not built again), and records each seed's
@@ -94,6 +97,9 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--sweep", type=int, default=8, help="seeds 1..N for --sweep-boards")
     parser.add_argument("--sweep-boards", nargs="*", choices=BOARDS, default=["icebreaker"])
+    parser.add_argument(
+        "--fixed-size", type=int, default=32, help="record size of the fixed-size builds"
+    )
     args = parser.parse_args(argv)
     result = {}
     with tempfile.TemporaryDirectory(prefix="memgen-boards-") as workdir:
@@ -102,6 +108,11 @@ def main(argv=None):
             report = build(board(name), Path(workdir) / name, seed=args.seed)
             del report["bitstream"]
             result[name] = report
+            print(f"building {name} with fixed-size records...", file=sys.stderr)
+            fixed = board(name).with_record_size(args.fixed_size)
+            report = build(fixed, Path(workdir) / f"{name}-fixed", seed=args.seed)
+            del report["bitstream"]
+            result[name]["fixed_size"] = report
         for name in args.sweep_boards:
             seeds = range(1, args.sweep + 1)
             result[name]["seed_sweep"] = seed_sweep(name, result[name], seeds, workdir)
@@ -110,7 +121,8 @@ def main(argv=None):
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
     for name, report in result.items():
         print(
-            f"{name}: {_design_mhz(report)} MHz (board clock {report['clock_mhz']} MHz,"
+            f"{name}: {_design_mhz(report)} MHz, with fixed-size records "
+            f"{_design_mhz(report['fixed_size'])} MHz (board clock {report['clock_mhz']} MHz,"
             f" target {report['target_mhz']} MHz)",
             file=sys.stderr,
         )

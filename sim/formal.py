@@ -180,8 +180,16 @@ class ReadoutHarness(_Harness):
 class DeframerHarness(_Harness):
     """Any bytes on the line, any backpressure: checked frames come out stable."""
 
-    def __init__(self, fault=None):
-        super().__init__(Deframer(buffer_depth=1024, idle_timeout=20, length_slots=2, fault=fault))
+    def __init__(self, fault=None, output_register=False):
+        super().__init__(
+            Deframer(
+                buffer_depth=1024,
+                idle_timeout=20,
+                length_slots=2,
+                output_register=output_register,
+                fault=fault,
+            )
+        )
 
     def contract(self, m, dut):
         stalled_for = _stall_counter(m, dut.frames, "frames")
@@ -208,6 +216,10 @@ HARNESSES = {
     "readout": (ReadoutHarness, "no_credit"),
     "readout_fixed": (lambda fault=None: ReadoutHarness(SMALL_FIXED, fault), "no_credit"),
     "deframer": (DeframerHarness, "unstable_output"),
+    "deframer_registered": (
+        lambda fault=None: DeframerHarness(fault, output_register=True),
+        "unstable_output",
+    ),
     "framer": (FramerHarness, "drop_hold"),
 }
 

@@ -6,14 +6,15 @@ simulator."""
 import random
 
 import pytest
+from amaranth.hdl import Fragment, Instance
 from memgen.boards import BOARDS, board
-from memgen.hdl.dp16kd import DP16KDBank
+from memgen.hdl.dp16kd import DP16KDBank, DP16KDBuffer
 from memgen.hdl.protocol import ErrorCode
 from memgen.hdl.spram import SPRAM_BLOCK_BYTES, SPRAMStorage
 from memgen.hdl.storage import BankedStorage, LibMemoryStorage
 from memgen.host.driver import DeviceError, Driver
 from memgen.host.transports import open_transport
-from memgen.sim.amaranth_sim import run_simulation
+from memgen.sim.amaranth_sim import refused_component, run_simulation
 
 
 @pytest.mark.parametrize(("name", "length"), [("icebreaker", 64), ("ulx3s-85f", 96)])
@@ -113,7 +114,7 @@ def test_banked_storage_latency_and_stalls(fan_in):
     whatever the pattern of stalls (read_enable low) in between: the registers of the bank tree
     advance with the read strobe only, as the readout's lock-step pipeline needs."""
     storage = BankedStorage(40, 8, bank_depth=4, fan_in=fan_in)
-    assert storage.read_latency == 2 + (4 if fan_in == 2 else 1)
+    assert storage.read_latency == 3 + (4 if fan_in == 2 else 1)
     words = {address: (address * 53 + 7) & 0xFF for address in range(40)}
     rng = random.Random(fan_in)
 
@@ -129,8 +130,9 @@ def test_banked_storage_latency_and_stalls(fan_in):
         rng.shuffle(order)
         issued = []  # addresses in read order, one per enabled clock
         for address in order + [0] * storage.read_latency:
-            while rng.random() < 0.4:  # a stall: nothing moves
+            while rng.random() < 0.4:  # a stall: nothing moves, whatever the address says
                 ctx.set(storage.reads.read_enable, 0)
+                ctx.set(storage.reads.address, rng.randrange(40))
                 await ctx.tick()
             ctx.set(storage.reads.address, address)
             ctx.set(storage.reads.read_enable, 1)
@@ -167,3 +169,44 @@ def test_dp16kd_model_matches_a_plain_memory():
             assert ctx.get(bank.read_data) == word  # holds while not read
 
     run_simulation(bank, testbench, name="dp16kd_model")
+
+
+def test_dp16kd_buffer_model_and_primitive():
+    """The two-port buffer (the ULX3S deframer's): its model reads each word two enabled clocks
+    after its address while writes go on at other addresses, and holds while not read; the
+    primitive is one DP16KD that writes on port A and reads port B through its output
+    register, both clock enables on the read strobe."""
+    buffer = DP16KDBuffer(8, 1024, primitive=False)
+    rng = random.Random(4)
+    words = [rng.getrandbits(8) for _ in range(1024)]
+
+    async def testbench(ctx):
+        issued = []  # read addresses, one per enabled clock
+        for clock in range(1200):
+            if clock < 1024:  # writing ahead of the reads, as the deframer's writer does
+                ctx.set(buffer.write_address, clock)
+                ctx.set(buffer.write_data, words[clock])
+                ctx.set(buffer.write_enable, 1)
+            else:
+                ctx.set(buffer.write_enable, 0)
+            read = clock >= 8 and rng.random() < 0.7
+            ctx.set(buffer.read_enable, read)
+            ctx.set(buffer.read_address, len(issued) if read else rng.randrange(1024))
+            await ctx.tick()
+            if read:
+                issued.append(len(issued))
+            if len(issued) >= 2:  # and it holds while not read
+                assert ctx.get(buffer.read_data) == words[issued[-2]]
+
+    run_simulation(buffer, testbench, name="dp16kd_buffer")
+
+    fragment = Fragment.get(DP16KDBuffer(8, 1024, primitive=True), None)
+    (instance,) = [sub for sub, *_ in fragment.subfragments if isinstance(sub, Instance)]
+    assert instance.type == "DP16KD"
+    parameters = {key: value for key, value in instance.parameters.items()}
+    assert (parameters["REGMODE_A"], parameters["REGMODE_B"]) == ("NOREG", "OUTREG")
+    assert parameters["DATA_WIDTH_A"] == parameters["DATA_WIDTH_B"] == 9
+    ports = instance.ports
+    assert all(f"DOB{bit}" in ports for bit in range(8)) and "DOA0" not in ports
+    with refused_component(), pytest.raises(ValueError, match="up to 2048 words of up to 9 bits"):
+        DP16KDBuffer(8, 4096)

@@ -5,6 +5,7 @@ import json
 import os
 
 import pytest
+from amaranth.hdl import Fragment
 from memgen.boards import BOARDS, board
 from memgen.boards.build import build
 from memgen.sim.verilator_link import make_once
@@ -14,41 +15,59 @@ MEMORY = {
     "icebreaker": {"cell": "ICESTORM_SPRAM", "blocks": 4, "bytes": 131072},
     "ulx3s-85f": {"cell": "DP16KD", "blocks": 192, "bytes": 384 * 1024},
 }
+#: Builds: each board as described (variable-length records) and with fixed-size records of
+#: this many bytes (``memgen build BOARD --records fixed:32``, the mode RECALL needs).
+FIXED_SIZE = 32
+BUILDS = [(name, None) for name in BOARDS] + [(name, FIXED_SIZE) for name in BOARDS]
+
+
+def _spec(name, record_size):
+    spec = board(name)
+    return spec if record_size is None else spec.with_record_size(record_size)
 
 
 @pytest.fixture(scope="session")
 def reports(tmp_path_factory):
-    """Each board built once per test run. Under pytest-xdist (``make test``) the workers share
-    the run's temporary folder: the first to need a board builds it while holding a lock, the
+    """Each build made once per test run. Under pytest-xdist (``make test``) the workers share
+    the run's temporary folder: the first to need a build makes it while holding a lock, the
     others read its report."""
     shared = tmp_path_factory.getbasetemp()
     if os.environ.get("PYTEST_XDIST_WORKER"):
         shared = shared.parent
     cache = {}
 
-    def report(name):
-        if name not in cache:
-            saved = shared / f"board-{name}.json"
+    def report(name, record_size=None):
+        key = f"board-{name}" + ("" if record_size is None else f"-fixed{record_size}")
+        if key not in cache:
+            saved = shared / f"{key}.json"
 
             def make(path):
-                built = build(board(name), shared / f"board-{name}", seed=1)
+                built = build(_spec(name, record_size), shared / key, seed=1)
                 path.write_text(json.dumps(built))
 
-            make_once(saved, shared / f"board-{name}.lock", make)
-            cache[name] = json.loads(saved.read_text())
-        return cache[name]
+            make_once(saved, shared / f"{key}.lock", make)
+            cache[key] = json.loads(saved.read_text())
+        return cache[key]
 
     return report
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", BOARDS)
-def test_build(name, reports):
-    report = reports(name)
+@pytest.mark.parametrize(("name", "record_size"), BUILDS)
+def test_build(name, record_size, reports):
+    """The bitstream is written, every memory block meant for records is used, the capacity is
+    the board's (in fixed-size mode all of it holds records of that size), nothing exceeds the
+    part."""
+    report = reports(name, record_size)
     memory = MEMORY[name]
     with open(report["bitstream"], "rb") as bitstream:
         assert len(bitstream.read()) > 100_000
-    assert report["capacity"]["bytes"] >= memory["bytes"]
+    capacity = report["capacity"]
+    assert capacity["bytes"] >= memory["bytes"]
+    assert capacity["record_size"] == record_size
+    if record_size is not None:
+        assert capacity["records"] == capacity["bytes"] // record_size
+        assert "no record table" in report["memory"]
     assert report["utilisation"][memory["cell"]]["used"] >= memory["blocks"]
     for cell, use in report["utilisation"].items():
         assert use["used"] <= use["available"], cell
@@ -56,10 +75,10 @@ def test_build(name, reports):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", BOARDS)
-def test_board_clock_met(name, reports):
-    """The bitstream meets the clock its board runs it at."""
-    report = reports(name)
+@pytest.mark.parametrize(("name", "record_size"), BUILDS)
+def test_board_clock_met(name, record_size, reports):
+    """The bitstream meets the clock its board runs it at, in both record modes."""
+    report = reports(name, record_size)
     clock = report["fmax"][report["design_clock"]]
     assert clock["required_mhz"] == report["clock_mhz"] == board(name).clock_hz / 1e6
     assert report["timing_met"] and clock["achieved_mhz"] >= report["clock_mhz"], clock
@@ -127,7 +146,7 @@ def test_cli_build_seed_and_exit(monkeypatch, tmp_path, capsys, option, seed, me
             "target_mhz": 48.0,
             "utilisation": {"ICESTORM_LC": {"used": 10, "available": 20}},
             "capacity": {"bytes": 131072, "records": 2048},
-            "memory": spec.memory,
+            "memory": spec_.memory_use,
             "uart": spec.uart,
             "bitstream": f"{build_dir}/memgen.bin",
         }
@@ -144,3 +163,53 @@ def test_cli_build_seed_and_exit(monkeypatch, tmp_path, capsys, option, seed, me
         assert "board clock 42.0 MHz (met)" in out
     else:
         assert "timing not met on icebreaker: 41.0 MHz, the board clock is 42.0 MHz" in err
+
+
+@pytest.mark.parametrize("name", BOARDS)
+def test_fixed_size_variant(name):
+    """``with_record_size`` keeps the board's memory and drops the record table; sizes outside 1
+    to 504 bytes (a link frame's record limit) are refused."""
+    spec = board(name)
+    fixed = spec.with_record_size(FIXED_SIZE)
+    fmt = fixed.record_format
+    assert fmt.fixed and fmt.byte_capacity == spec.record_format.byte_capacity
+    assert fmt.max_records == fmt.byte_capacity // FIXED_SIZE
+    for variant, parts in ((spec, {"data_storage", "table_storage"}), (fixed, {"data_storage"})):
+        storage = variant.storage(variant.record_format, False)
+        assert set(storage) == parts
+        for backend in storage.values():
+            Fragment.get(backend, None)  # they elaborate (and are not left unused)
+    assert (fixed.name, fixed.clock_hz, fixed.platform) == (spec.name, spec.clock_hz, spec.platform)
+    assert spec.record_table in spec.memory_use and spec.record_table not in fixed.memory_use
+    for size in (0, 505, "32"):
+        with pytest.raises(ValueError, match="Record size must be 1 to 504 bytes"):
+            spec.with_record_size(size)
+
+
+def test_cli_build_and_program_with_fixed_records(monkeypatch, tmp_path, capsys):
+    """``--records fixed:K`` builds the fixed-size variant into its own folder, and ``program``
+    with the same option looks there."""
+    import memgen.boards.build as board_build
+    from memgen.host import cli
+
+    built = []
+
+    def fake_build(spec, build_dir, seed):
+        built.append((spec.record_format, build_dir))
+        raise RuntimeError("stand-in build")
+
+    monkeypatch.setattr(board_build, "build", fake_build)
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["build", "icebreaker", "--records", "fixed:32"]) == 1
+    assert cli.main(["build", "icebreaker", "--records", "bytes"]) == 1
+    assert cli.main(["build", "icebreaker"]) == 1
+    assert [(fmt.record_size, fmt.max_records, out) for fmt, out in built] == [
+        (32, 4096, "build/icebreaker-fixed32"),
+        (1, 131072, "build/icebreaker-fixed1"),
+        (None, 2048, "build/icebreaker"),
+    ]
+    capsys.readouterr()
+    assert cli.main(["program", "icebreaker", "--records", "fixed:32"]) == 1
+    err = capsys.readouterr().err
+    assert "no bitstream at build/icebreaker-fixed32/memgen.bin" in err
+    assert "run `memgen build icebreaker --records fixed:32` first" in err

@@ -75,30 +75,44 @@ def run_deframer(stream_bytes, expected_bodies, stalls="none", seed=0, gap_at=No
                     break
             assert bytes(got) == want, f"frame {number}: {bytes(got).hex()} != {want.hex()}"
 
-    frames_out = []
+    frames_out = []  # the frame_length each frame's bytes came with
 
     async def monitor(ctx):
         samples = ctx.tick().sample(
-            dut.rejected, dut.rejection, dut.frames.valid, dut.frames.ready, dut.frames.payload
+            dut.rejected,
+            dut.rejection,
+            dut.frames.valid,
+            dut.frames.ready,
+            dut.frames.payload,
+            dut.frame_length,
         )
-        async for _clk, _rst, rejected, code, valid, ready, word in samples:
+        lengths = set()
+        async for _clk, _rst, rejected, code, valid, ready, word, length in samples:
             if rejected:
                 rejections.append(FrameError(code))
-            if valid and ready and word.last:
-                frames_out.append(1)
+            if valid and ready:
+                lengths.add(length)
+                if word.last:
+                    frames_out.append(lengths)
+                    lengths = set()
 
     run_simulation(dut, writer, reader, processes=[monitor], name=f"deframer_{stalls}")
     assert len(frames_out) == len(expected_bodies), "a frame came out that should not have"
+    assert frames_out == [{len(want)} for want in expected_bodies], "frame_length out of step"
     return rejections
 
 
+@pytest.mark.parametrize("output_register", [False, True])
 @pytest.mark.parametrize("stalls", STALL_PATTERNS)
-def test_good_frames(stalls):
+def test_good_frames(stalls, output_register):
+    """Every good frame's bytes come out in order, first/last marked, each with its frame's
+    length, under every stall pattern; with the output register (the ULX3S) too."""
     rng = random.Random(stalls)
     frames = [(n, rng.randbytes(rng.choice([0, 1, 2, 30, 507]))) for n in range(12)]
     frames.append((0xC0, bytes([0xC0, 0xDB] * 20)))  # every byte escaped
     wire = b"".join(encode_frame(s, p) for s, p in frames)
-    assert run_deframer(wire, [body(s, p) for s, p in frames], stalls, seed=2) == []
+    expected = [body(s, p) for s, p in frames]
+    assert run_deframer(wire, expected, stalls, seed=2, output_register=output_register) == []
 
 
 def test_ten_thousand_corrupted_frames_are_all_rejected():
@@ -134,11 +148,12 @@ def test_idle_timeout_drops_a_half_frame():
     assert rejections == [FrameError.TIMEOUT]
 
 
-def test_full_buffer_rejects_then_recovers():
+@pytest.mark.parametrize("output_register", [False, True])
+def test_full_buffer_rejects_then_recovers(output_register):
     """Nobody reads: frames beyond the buffer are refused (OVERFLOW), stored ones stay intact."""
     frames = [(n, bytes([n]) * 200) for n in range(8)]
     wire = b"".join(encode_frame(s, p) for s, p in frames)
-    rejections = run_deframer(wire, [], buffer_depth=1024)
+    rejections = run_deframer(wire, [], buffer_depth=1024, output_register=output_register)
     assert rejections and set(rejections) == {FrameError.OVERFLOW}
 
 

@@ -10,6 +10,7 @@ COVERED = [
     "readout",
     "readout_fixed",
     "deframer",
+    "deframer_registered",
 ]
 
 

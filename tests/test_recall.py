@@ -1,6 +1,7 @@
 """Associative recall in the gateware: the Matcher's list equals exact nearest neighbour
 (:func:`memgen.sim.associative.nearest`) over the known bits, ties to the lowest index."""
 
+import json
 import random
 
 import numpy as np
@@ -204,6 +205,29 @@ def test_cli_recall_verified(device, tmp_path, capsys):
     small_options += ["--query", tmp_path / "query.bin", "--k", 8, "--verify"]
     assert main([str(a) for a in ["recall", *small_options]]) == 0
     assert len(capsys.readouterr().out.splitlines()) == 3
+
+
+@pytest.mark.parametrize("device", ["sim", "verilator"])
+def test_cli_recall_with_a_board_memory(device, tmp_path, capsys):
+    """``--board icebreaker --records fixed:32``: the iCEBreaker's four SPRAM blocks (their
+    model) holding fixed-size records, as ``memgen build icebreaker --records fixed:32`` builds
+    it, answer RECALL as the reference does."""
+    rng = random.Random(13)
+    records = [rng.randbytes(32) for _ in range(40)]
+    data = tmp_path / "records.bin"
+    data.write_bytes(b"".join(records))
+    query = bytearray(records[33])
+    for position in (1, 7, 30):
+        query[position] ^= 0x11  # 6 bits flipped
+    (tmp_path / "query.bin").write_bytes(bytes(query))
+    argv = ["recall", data, "--records", "fixed:32", "--board", "icebreaker", "--device", device]
+    argv += ["--query", tmp_path / "query.bin", "--k", 2, "--verify"]
+    assert main([str(a) for a in argv]) == 0
+    out, err = capsys.readouterr()
+    assert out.splitlines()[0] == f"33\t6\t{records[33].hex()}" and "verified 2 matches" in err
+    assert main(["status", "--board", "icebreaker", "--device", device, "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)  # without --records: the board as described
+    assert status["record_capacity"] == 2048 and not status["fixed_size"]
 
 
 def test_driver_recall_errors():
