@@ -10,6 +10,8 @@ timing (:class:`~memgen.hdl.storage.RegisteredBank`): a synchronous read and a r
 advancing with ``read_enable`` only.
 """
 
+from dataclasses import dataclass
+
 from amaranth.hdl import ClockSignal, Const, Instance, Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
@@ -23,6 +25,67 @@ __all__ = ["DP16KDBank", "DP16KDBuffer", "DP16KD_BYTES"]
 DP16KD_BYTES = 2048
 #: Port widths of a DP16KD by depth (the configurations without byte enables).
 _WIDTH_BY_DEPTH = {16384: 1, 8192: 2, 4096: 4, 2048: 9}
+
+
+@dataclass(frozen=True)
+class _Port:
+    """How one port of a DP16KD is used: its output register mode, clock, clock enable, output
+    register enable, write enable, word address and data (``Const(0, 0)``: none)."""
+
+    regmode: str
+    clock: object
+    enable: object
+    output_enable: object
+    write_enable: object
+    address: object
+    write_data: object
+    read_data: object
+
+
+_IDLE = _Port(
+    "NOREG", Const(0), Const(0), Const(0), Const(0), Const(0, 0), Const(0, 0), Const(0, 0)
+)
+
+
+def _dp16kd(block_width, address_bits, port_a, port_b):
+    """One DP16KD, both ports ``block_width`` wide: the word address is on AD13 down to
+    AD(14 - ``address_bits``); unused inputs are tied low."""
+    ports = {
+        "p_DATA_WIDTH_A": block_width,
+        "p_DATA_WIDTH_B": block_width,
+        "p_REGMODE_A": port_a.regmode,
+        "p_REGMODE_B": port_b.regmode,
+        "p_RESETMODE": "SYNC",
+        "p_ASYNC_RESET_RELEASE": "SYNC",
+        "p_CSDECODE_A": "0b000",
+        "p_CSDECODE_B": "0b000",
+        "p_WRITEMODE_A": "NORMAL",
+        "p_WRITEMODE_B": "NORMAL",
+        "p_GSR": "DISABLED",
+    }
+    sides = (("A", port_a), ("B", port_b))
+    for name, port in sides:
+        ports[f"i_CLK{name}"] = port.clock
+        ports[f"i_CE{name}"] = port.enable
+        ports[f"i_OCE{name}"] = port.output_enable
+        ports[f"i_WE{name}"] = port.write_enable
+        ports[f"i_RST{name}"] = Const(0)
+    unused = 14 - address_bits
+    for bit in range(3):
+        for name, _ in sides:
+            ports[f"i_CS{name}{bit}"] = Const(0)
+    for bit in range(14):
+        for name, port in reversed(sides):
+            used = unused <= bit < unused + len(port.address)
+            ports[f"i_AD{name}{bit}"] = port.address[bit - unused] if used else Const(0)
+    for bit in range(18):
+        for name, port in sides:
+            written = bit < len(port.write_data)
+            ports[f"i_DI{name}{bit}"] = port.write_data[bit] if written else Const(0)
+        for name, port in sides:
+            if bit < len(port.read_data):
+                ports[f"o_DO{name}{bit}"] = port.read_data[bit]
+    return Instance("DP16KD", **ports)
 
 
 def _on_ecp5(primitive, platform):
@@ -57,44 +120,6 @@ class DP16KDBank(wiring.Component):
     def _use_primitive(self, platform):
         return _on_ecp5(self.primitive, platform)
 
-    def _primitive(self, block_width, address_bits, write_data, read_data):
-        ports = {
-            "p_DATA_WIDTH_A": block_width,
-            "p_DATA_WIDTH_B": block_width,
-            "p_REGMODE_A": "OUTREG",
-            "p_REGMODE_B": "NOREG",
-            "p_RESETMODE": "SYNC",
-            "p_ASYNC_RESET_RELEASE": "SYNC",
-            "p_CSDECODE_A": "0b000",
-            "p_CSDECODE_B": "0b000",
-            "p_WRITEMODE_A": "NORMAL",
-            "p_WRITEMODE_B": "NORMAL",
-            "p_GSR": "DISABLED",
-            "i_CLKA": ClockSignal(),
-            "i_CEA": self.read_enable | self.write_enable,
-            "i_OCEA": self.read_enable,
-            "i_WEA": self.write_enable,
-            "i_RSTA": Const(0),
-            "i_CLKB": Const(0),
-            "i_CEB": Const(0),
-            "i_OCEB": Const(0),
-            "i_WEB": Const(0),
-            "i_RSTB": Const(0),
-        }
-        unused = 14 - address_bits  # the word address is ADA13 down to ADA(14 - address_bits)
-        for bit in range(3):
-            ports[f"i_CSA{bit}"] = Const(0)
-            ports[f"i_CSB{bit}"] = Const(0)
-        for bit in range(14):
-            ports[f"i_ADB{bit}"] = Const(0)
-            ports[f"i_ADA{bit}"] = self.address[bit - unused] if bit >= unused else Const(0)
-        for bit in range(18):
-            ports[f"i_DIA{bit}"] = write_data[bit] if bit < len(write_data) else Const(0)
-            ports[f"i_DIB{bit}"] = Const(0)
-            if bit < len(read_data):
-                ports[f"o_DOA{bit}"] = read_data[bit]
-        return Instance("DP16KD", **ports)
-
     def elaborate(self, platform):
         m = Module()
         if self._use_primitive(platform):
@@ -102,12 +127,17 @@ class DP16KDBank(wiring.Component):
             address_bits = len(self.address)
             for block, low in enumerate(range(0, self.width, block_width)):
                 bits = min(block_width, self.width - low)
-                m.submodules[f"dp16kd{block}"] = self._primitive(
-                    block_width,
-                    address_bits,
-                    self.write_data[low : low + bits],
-                    self.read_data[low : low + bits],
+                port_a = _Port(
+                    regmode="OUTREG",
+                    clock=ClockSignal(),
+                    enable=self.read_enable | self.write_enable,
+                    output_enable=self.read_enable,
+                    write_enable=self.write_enable,
+                    address=self.address,
+                    write_data=self.write_data[low : low + bits],
+                    read_data=self.read_data[low : low + bits],
                 )
+                m.submodules[f"dp16kd{block}"] = _dp16kd(block_width, address_bits, port_a, _IDLE)
             return m
         m.submodules.model = model = RegisteredBank(self.depth, self.width)
         wiring.connect(m, wiring.flipped(self), model)
@@ -161,41 +191,27 @@ class DP16KDBuffer(wiring.Component):
                 write_address.eq(self.write_address),
                 read_address.eq(self.read_address),
             ]
-            ports = {
-                "p_DATA_WIDTH_A": 9,
-                "p_DATA_WIDTH_B": 9,
-                "p_REGMODE_A": "NOREG",
-                "p_REGMODE_B": "OUTREG",
-                "p_RESETMODE": "SYNC",
-                "p_ASYNC_RESET_RELEASE": "SYNC",
-                "p_CSDECODE_A": "0b000",
-                "p_CSDECODE_B": "0b000",
-                "p_WRITEMODE_A": "NORMAL",
-                "p_WRITEMODE_B": "NORMAL",
-                "p_GSR": "DISABLED",
-                "i_CLKA": ClockSignal(),
-                "i_CEA": self.write_enable,
-                "i_OCEA": Const(0),
-                "i_WEA": self.write_enable,
-                "i_RSTA": Const(0),
-                "i_CLKB": ClockSignal(),
-                "i_CEB": self.read_enable,
-                "i_OCEB": self.read_enable,
-                "i_WEB": Const(0),
-                "i_RSTB": Const(0),
-            }
-            for bit in range(3):
-                ports[f"i_CSA{bit}"] = Const(0)
-                ports[f"i_CSB{bit}"] = Const(0)
-            for bit in range(14):
-                ports[f"i_ADA{bit}"] = write_address[bit - 3] if bit >= 3 else Const(0)
-                ports[f"i_ADB{bit}"] = read_address[bit - 3] if bit >= 3 else Const(0)
-            for bit in range(18):
-                ports[f"i_DIA{bit}"] = self.write_data[bit] if bit < self.width else Const(0)
-                ports[f"i_DIB{bit}"] = Const(0)
-                if bit < self.width:
-                    ports[f"o_DOB{bit}"] = self.read_data[bit]
-            m.submodules.dp16kd = Instance("DP16KD", **ports)
+            port_a = _Port(
+                regmode="NOREG",
+                clock=ClockSignal(),
+                enable=self.write_enable,
+                output_enable=Const(0),
+                write_enable=self.write_enable,
+                address=write_address,
+                write_data=self.write_data,
+                read_data=Const(0, 0),
+            )
+            port_b = _Port(
+                regmode="OUTREG",
+                clock=ClockSignal(),
+                enable=self.read_enable,
+                output_enable=self.read_enable,
+                write_enable=Const(0),
+                address=read_address,
+                write_data=Const(0, 0),
+                read_data=self.read_data,
+            )
+            m.submodules.dp16kd = _dp16kd(9, 11, port_a, port_b)
             return m
         m.submodules.memory = memory = Memory(shape=self.width, depth=self.depth, init=[])
         write = memory.write_port()
