@@ -336,13 +336,9 @@ class Deframer(wiring.Component):
         remaining = Countdown(m, range(MAX_BODY + 1), "remaining")
         remaining_any = Signal()  # remaining != 0, a flop beside the count
         first = Signal()
-        if self.output_register:
-            read_valid, read_first, read_last = Signal(), Signal(), Signal()
-        else:  # created (and named) as before the option existed: the default netlist is unchanged
-            read_valid, read_first, out_last = Signal(), Signal(), Signal()
-            read_last = out_last
-        advance = Signal()
         if self.output_register:  # the byte is in the buffer's register: so are its flags
+            read_valid, read_first, read_last = Signal(), Signal(), Signal()
+            advance = Signal()
             read_length = Signal.like(self.frame_length)  # of the frame being read
             out_valid, out_first, out_last = Signal(), Signal(), Signal()
             with m.If(advance):
@@ -352,9 +348,12 @@ class Deframer(wiring.Component):
                     out_last.eq(read_last),
                     self.frame_length.eq(read_length),
                 ]
-        else:
+        else:  # created (and named) as before the option existed: the default netlist is unchanged
+            read_valid, read_first, out_last = Signal(), Signal(), Signal()
+            read_last = out_last
+            advance = Signal()
             read_length = self.frame_length
-            out_valid, out_first, out_last = read_valid, read_first, read_last
+            out_valid, out_first = read_valid, read_first
         out_data = read_port.data
         m.d.comb += [
             advance.eq(~out_valid | self.frames.ready),
