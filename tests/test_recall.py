@@ -174,6 +174,7 @@ def test_variable_records_have_no_recall():
 
 # Through the link: the driver and ``memgen recall`` ------------------------------------------
 
+from memgen.host import cli  # noqa: E402
 from memgen.host.cli import main  # noqa: E402
 from memgen.host.driver import DeviceError, Driver, MemGenError  # noqa: E402
 from memgen.host.transports import open_transport  # noqa: E402
@@ -225,6 +226,13 @@ def test_cli_recall_with_a_board_memory(device, tmp_path, capsys):
     assert main([str(a) for a in argv]) == 0
     out, err = capsys.readouterr()
     assert out.splitlines()[0] == f"33\t6\t{records[33].hex()}" and "verified 2 matches" in err
+    # the device the command opened has the board's memory in fixed-size mode
+    arguments = cli.parser().parse_args([str(a) for a in argv])
+    arguments.mode, arguments.size = arguments.records
+    with cli.open_driver(arguments, RecordFormat(64, record_size=32)) as device_driver:
+        status = device_driver.status()
+    fixed = status["flags"] & 1
+    assert (status["byte_capacity"], status["record_capacity"], fixed) == (131072, 4096, 1)
     assert main(["status", "--board", "icebreaker", "--device", device, "--json"]) == 0
     status = json.loads(capsys.readouterr().out)  # without --records: the board as described
     assert status["record_capacity"] == 2048 and not status["fixed_size"]
