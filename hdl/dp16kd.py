@@ -14,10 +14,9 @@ from dataclasses import dataclass
 
 from amaranth.hdl import ClockSignal, Const, Instance, Module, Signal
 from amaranth.lib import wiring
-from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from .storage import RegisteredBank, bank_signature
+from .storage import RegisteredBank, bank_signature, registered_read_memory
 
 __all__ = ["DP16KDBank", "DP16KDBuffer", "DP16KD_BYTES"]
 
@@ -213,16 +212,14 @@ class DP16KDBuffer(wiring.Component):
             )
             m.submodules.dp16kd = _dp16kd(9, 11, port_a, port_b)
             return m
-        m.submodules.memory = memory = Memory(shape=self.width, depth=self.depth, init=[])
-        write = memory.write_port()
-        read = memory.read_port()
-        m.d.comb += [
-            write.addr.eq(self.write_address),
-            write.data.eq(self.write_data),
-            write.en.eq(self.write_enable),
-            read.addr.eq(self.read_address),
-            read.en.eq(self.read_enable),
-        ]
-        with m.If(self.read_enable):
-            m.d.sync += self.read_data.eq(read.data)
+        registered_read_memory(
+            m,
+            self.depth,
+            write_address=self.write_address,
+            write_data=self.write_data,
+            write_enable=self.write_enable,
+            read_address=self.read_address,
+            read_enable=self.read_enable,
+            read_data=self.read_data,
+        )
         return m

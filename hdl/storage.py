@@ -27,6 +27,7 @@ __all__ = [
     "LibMemoryStorage",
     "RegisteredBank",
     "RegisteredWrites",
+    "registered_read_memory",
     "share_storage_port",
     "storage_ports",
 ]
@@ -150,6 +151,26 @@ def bank_signature(depth, width):
     )
 
 
+def registered_read_memory(
+    m, depth, *, write_address, write_data, write_enable, read_address, read_enable, read_data
+):
+    """A ``lib.memory`` (submodule ``memory``) of ``depth`` words as wide as ``write_data``,
+    read through a register: ``read_data`` is the word at the ``read_address`` of the read two
+    ``read_enable`` clocks back, and holds while ``read_enable`` is low."""
+    m.submodules.memory = memory = Memory(shape=len(write_data), depth=depth, init=[])
+    write = memory.write_port()
+    read = memory.read_port()
+    m.d.comb += [
+        write.addr.eq(write_address),
+        write.data.eq(write_data),
+        write.en.eq(write_enable),
+        read.addr.eq(read_address),
+        read.en.eq(read_enable),
+    ]
+    with m.If(read_enable):
+        m.d.sync += read_data.eq(read.data)
+
+
 class RegisteredBank(wiring.Component):
     """``depth`` words in ``lib.memory``, read latency two: a synchronous read and a register,
     both advancing with ``read_enable`` only."""
@@ -160,18 +181,16 @@ class RegisteredBank(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.memory = memory = Memory(shape=len(self.write_data), depth=self.depth, init=[])
-        write = memory.write_port()
-        read = memory.read_port()
-        m.d.comb += [
-            write.addr.eq(self.address),
-            write.data.eq(self.write_data),
-            write.en.eq(self.write_enable),
-            read.addr.eq(self.address),
-            read.en.eq(self.read_enable),
-        ]
-        with m.If(self.read_enable):
-            m.d.sync += self.read_data.eq(read.data)
+        registered_read_memory(
+            m,
+            self.depth,
+            write_address=self.address,
+            write_data=self.write_data,
+            write_enable=self.write_enable,
+            read_address=self.address,
+            read_enable=self.read_enable,
+            read_data=self.read_data,
+        )
         return m
 
 
