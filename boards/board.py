@@ -66,9 +66,8 @@ class Board:
     memory: str
     record_table: str
     pll: object  # callable(m, platform) -> (clock signal, locked signal)
-    # callable(record_format, primitive) -> dict of data_storage and, for variable-length
-    # records, table_storage
-    storage: object
+    data_storage: object  # callable(record_format, primitive) -> the records' backend
+    table_storage: object  # callable(record_format, primitive) -> the record table's backend
     targets: dict = field(default_factory=dict)
     baud: int = DEFAULT_BAUD
     programmer: tuple = ()
@@ -93,15 +92,28 @@ class Board:
         capacity = self.record_format.byte_capacity
         return replace(self, record_format=RecordFormat(capacity, record_size=record_size))
 
+    def storage_backends(self, primitive=None):
+        """``data_storage`` and, for variable-length records, ``table_storage``: this board's
+        backends for its record format; ``primitive=False`` puts simulation models in place of
+        vendor primitives."""
+        fmt = self.record_format
+        backends = {"data_storage": self.data_storage(fmt, primitive)}
+        if not fmt.fixed:
+            backends["table_storage"] = self.table_storage(fmt, primitive)
+        return backends
+
+    def device_arguments(self, primitive=None):
+        """:class:`~memgen.hdl.top.LinkDevice` keywords for this board: its storage backends
+        and its device options."""
+        return {**self.storage_backends(primitive), **self.device_options}
+
     def device(self, *, primitive=None, **kwargs):
-        """The device as it runs on this board (UART pins, this board's memory backends);
-        ``primitive=False`` puts simulation models in place of vendor primitives."""
+        """The device as it runs on this board (UART pins, :meth:`device_arguments`)."""
         return MemGenTop(
             self.record_format,
             self.clock_hz,
             self.baud,
-            **self.storage(self.record_format, primitive),
-            **{**self.device_options, **kwargs},
+            **{**self.device_arguments(primitive), **kwargs},
         )
 
     def top(self):

@@ -41,13 +41,13 @@ def _pll(m, platform):
     return clock, locked
 
 
-def _storage(record_format, primitive):
-    storage = {"data_storage": RegisteredWrites(SPRAMStorage(4, primitive=primitive))}
-    if not record_format.fixed:
-        entry = table_entry_layout(record_format).size
-        table = LibMemoryStorage(record_format.max_records, entry)
-        storage["table_storage"] = RegisteredWrites(table)
-    return storage
+def _data_storage(record_format, primitive):
+    return RegisteredWrites(SPRAMStorage(4, primitive=primitive))
+
+
+def _table_storage(record_format, primitive):
+    entry = table_entry_layout(record_format).size
+    return RegisteredWrites(LibMemoryStorage(record_format.max_records, entry))
 
 
 ICEBREAKER = Board(
@@ -61,7 +61,8 @@ ICEBREAKER = Board(
     memory="records in 4 SPRAM (128 KiB)",
     record_table="record table in EBR",
     pll=_pll,
-    storage=_storage,
+    data_storage=_data_storage,
+    table_storage=_table_storage,
     targets={"fmax_hz": 48_000_000},
     programmer=(("iceprog", ()), ("openFPGALoader", ("-b", "ice40_generic"))),
     bitstream="bin",

@@ -74,29 +74,27 @@ def _pll(m, platform):
     return clock, locked
 
 
-def _storage(record_format, primitive):
+def _data_storage(record_format, primitive):
     """Records in 192 banks of one DP16KD each (2,048 x 8), read through a registered tree of
-    8-way bank multiplexers (see :class:`BankedStorage`); for variable-length records the table
-    (4,096 entries) in DP16KDs of 4,096 x 4, also with their output registers. Writes registered
-    by the banked storage."""
-    storage = {
-        "data_storage": BankedStorage(
-            record_format.byte_capacity,
-            8,
-            bank_depth=DP16KD_BYTES,
-            fan_in=8,  # an 8-way multiplexer is one slice pair (PFUMX and L6MUX), one level
-            bank_factory=lambda: DP16KDBank(primitive=primitive),
-        )
-    }
-    if not record_format.fixed:
-        entry = table_entry_layout(record_format).size
-        storage["table_storage"] = BankedStorage(
-            record_format.max_records,
-            entry,
-            bank_depth=record_format.max_records,
-            bank_factory=lambda: DP16KDBank(entry, record_format.max_records, primitive=primitive),
-        )
-    return storage
+    8-way bank multiplexers (see :class:`BankedStorage`), writes registered by it."""
+    return BankedStorage(
+        record_format.byte_capacity,
+        8,
+        bank_depth=DP16KD_BYTES,
+        fan_in=8,  # an 8-way multiplexer is one slice pair (PFUMX and L6MUX), one level
+        bank_factory=lambda: DP16KDBank(primitive=primitive),
+    )
+
+
+def _table_storage(record_format, primitive):
+    """The table (4,096 entries) in DP16KDs of 4,096 x 4, also with their output registers."""
+    entry = table_entry_layout(record_format).size
+    return BankedStorage(
+        record_format.max_records,
+        entry,
+        bank_depth=record_format.max_records,
+        bank_factory=lambda: DP16KDBank(entry, record_format.max_records, primitive=primitive),
+    )
 
 
 ULX3S_85F = Board(
@@ -110,7 +108,8 @@ ULX3S_85F = Board(
     memory="records in 192 DP16KD banks (384 KiB)",
     record_table="record table in DP16KD",
     pll=_pll,
-    storage=_storage,
+    data_storage=_data_storage,
+    table_storage=_table_storage,
     targets={"fmax_hz": 100_000_000},
     programmer=(("openFPGALoader", ("-b", "ulx3s")),),
     device_options={"frame_buffer_register": True},

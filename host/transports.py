@@ -207,7 +207,7 @@ def open_transport(
         return ReferenceTransport(board.record_format, generator)
 
     def storage():
-        return {**board.storage(board.record_format, False), **board.device_options}
+        return board.device_arguments(primitive=False)
 
     if device == "verilator":
         return VerilatorTransport(

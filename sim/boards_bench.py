@@ -39,7 +39,7 @@ def core_cells_ice40():
     """Yosys cell counts of the core with the iCEBreaker's memory backends."""
     spec = board("icebreaker")
     fmt = spec.record_format
-    core = MemGen(fmt, **spec.storage(fmt, True))
+    core = MemGen(fmt, **spec.storage_backends(primitive=True))
     with tempfile.TemporaryDirectory(prefix="memgen-core-") as workdir:
         Path(workdir, "core.il").write_text(rtlil.convert(core, name="core"))
         subprocess.run(

@@ -175,9 +175,9 @@ def test_fixed_size_variant(name):
     assert fmt.fixed and fmt.byte_capacity == spec.record_format.byte_capacity
     assert fmt.max_records == fmt.byte_capacity // FIXED_SIZE
     for variant, parts in ((spec, {"data_storage", "table_storage"}), (fixed, {"data_storage"})):
-        storage = variant.storage(variant.record_format, False)
-        assert set(storage) == parts
-        for backend in storage.values():
+        backends = variant.storage_backends(primitive=False)
+        assert set(backends) == parts
+        for backend in backends.values():
             Fragment.get(backend, None)  # they elaborate (and are not left unused)
     assert (fixed.name, fixed.clock_hz, fixed.platform) == (spec.name, spec.clock_hz, spec.platform)
     assert spec.record_table in spec.memory_use and spec.record_table not in fixed.memory_use
