@@ -58,7 +58,7 @@ class MemGen(wiring.Component):
     record_format : RecordFormat
         Capacity and mode.
     generator : str
-        Index generator output stage, ``"scrambled"`` (default) or ``"lfsr"``.
+        Index generator engine, ``"trivium"`` (default) or ``"lfsr"``.
     reset_seed : int
         Engine seed after reset.
     data_storage, table_storage : Elaboratable or None
@@ -81,7 +81,7 @@ class MemGen(wiring.Component):
     def __init__(
         self,
         record_format,
-        generator="scrambled",
+        generator="trivium",
         reset_seed=DEFAULT_SEED,
         *,
         data_storage=None,

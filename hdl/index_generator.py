@@ -1,18 +1,13 @@
 """Random record indices, exactly uniform on ``[0, N)`` for every ``N``, at about one per clock.
 
-Engine
-    A 64-bit maximal-length LFSR (:class:`~memgen.hdl.lfsr.LFSR`) leaping 64 steps per clock, so
-    every word is built from 64 sequence bits no earlier word used. Seedable; never zero.
+Engine (``generator``)
+    ``"trivium"`` (default): Trivium (:mod:`memgen.hdl.trivium`), 32 keystream bits per clock.
+    The seed is its key and the lane number its IV, so every seed and every lane gives its own
+    stream from the first word; after a seed is loaded the engine warms up for 36 clocks.
 
-Output stage (``generator``)
-    ``"scrambled"`` (default): ``word = rotl(lo + hi, 7) + lo`` on the two 32-bit halves of the
-    state, the xoshiro128++ scrambler (Blackman and Vigna, "Scrambled linear pseudorandom number
-    generators", ACM TOMS 47(4), 2021). The carries make every output bit non-linear in the state,
-    so the stream passes binary-rank and linear-complexity tests. Two pipeline stages, one 32-bit
-    adder each; about 64 LUT4s more than the plain option.
-
-    ``"lfsr"``: ``word = lo`` for minimum area. F2-linear: it fails binary-rank and
-    linear-complexity tests, and is kept for comparison and for the smallest parts.
+    ``"lfsr"``: the low half of a 64-bit maximal-length LFSR (:mod:`memgen.hdl.lfsr`) leaping 64
+    steps per clock, its state loaded with the seed itself. Minimum area; F2-linear, so it fails
+    binary-rank, linear-complexity and recurrence tests, and nearby seeds give related streams.
 
 Range reduction
     Multiply with rejection (D. Lemire, "Fast random integer generation in an interval",
@@ -24,14 +19,18 @@ Range reduction
     The threshold ``2**b mod N`` is computed by a ``b``-cycle shift-subtract whenever ``count``
     changes (about 70 LUT4s); requests wait for it.
 
-Requests
+One continuing stream
     A request of ``n`` indices runs the pipeline in lock step (every stage advances together when
     the output is empty or taken), so the output holds under backpressure. When the ``n``-th index
-    is taken, the :data:`PIPELINE_DEPTH` words in flight are discarded. The sequence of indices
-    is thus a function of the seed and the ``(n, N)`` of each request only, never of timing;
-    :class:`IndexGeneratorModel` reproduces it bit for bit.
+    is taken the pipeline stops with its :data:`PIPELINE_DEPTH` words in flight, and the next
+    request goes on from them: requests of ``a`` and then ``b`` indices give what one request of
+    ``a + b`` gives. The words in flight were weighed against ``N``, so they are dropped when
+    ``N`` changes, and when a seed is loaded. The indices are thus a function of the seed, the
+    requests and the changes of ``N`` only, never of timing; :class:`IndexGeneratorModel`
+    reproduces them bit for bit.
 
-Latency: a request's first index appears ``PIPELINE_DEPTH + 1`` clocks after it is accepted.
+Latency: a request's first index appears ``PIPELINE_DEPTH + 1`` clocks after it is accepted when
+no words are in flight, one clock after when they are.
 """
 
 from amaranth.hdl import Assert, Module, Signal
@@ -41,6 +40,7 @@ from amaranth.lib.wiring import In, Out
 from .checks import assert_stream_stable
 from .lfsr import LFSR, LFSRModel
 from .pipeline import Countdown
+from .trivium import Trivium, TriviumModel
 
 __all__ = [
     "GENERATORS",
@@ -50,17 +50,16 @@ __all__ = [
     "IndexGenerator",
     "IndexGeneratorModel",
     "fraction_bits",
-    "scramble",
 ]
 
-#: Output stages: ``"scrambled"`` (non-linear, default) and ``"lfsr"`` (plain, minimum area).
-GENERATORS = ("scrambled", "lfsr")
-#: LFSR engine width; it leaps this many steps per clock.
+#: Engines: ``"trivium"`` (default) and ``"lfsr"`` (minimum area).
+GENERATORS = ("trivium", "lfsr")
+#: The LFSR engine's width; it leaps this many steps per clock.
 STATE_WIDTH = 64
-#: Random word width after the output stage.
+#: Random word width: the bits the engine gives per clock.
 WORD_WIDTH = 32
-#: Words in flight between the LFSR and the accept decision; discarded after each request.
-PIPELINE_DEPTH = 4
+#: Words in flight between the engine and the accept decision (word, product, decision).
+PIPELINE_DEPTH = 3
 #: Bits of a request's amount field.
 AMOUNT_WIDTH = 32
 
@@ -72,16 +71,6 @@ def fraction_bits(count_width):
     return count_width + 8
 
 
-def scramble(state, generator="scrambled"):
-    """The 32-bit word the output stage makes of a 64-bit engine state."""
-    lo, hi = state & _MASK32, state >> 32
-    if generator == "lfsr":
-        return lo
-    total = (lo + hi) & _MASK32
-    rotated = ((total << 7) | (total >> 25)) & _MASK32
-    return (rotated + lo) & _MASK32
-
-
 def _check_parameters(max_count, generator):
     if not isinstance(max_count, int) or not 1 <= max_count < (1 << 24):
         raise ValueError(
@@ -89,6 +78,21 @@ def _check_parameters(max_count, generator):
         )
     if generator not in GENERATORS:
         raise ValueError(f"Generator must be one of {GENERATORS}, not {generator!r}")
+
+
+class _LFSRWords:
+    """The ``"lfsr"`` engine's words: the low half of the state, then a 64-step leap."""
+
+    def __init__(self, seed):
+        self.lfsr = LFSRModel(STATE_WIDTH, steps=STATE_WIDTH, seed=seed)
+
+    def seed(self, seed):
+        self.lfsr.seed(seed)
+
+    def next_word(self):
+        word = self.lfsr.state & _MASK32
+        self.lfsr.next()
+        return word
 
 
 class IndexGeneratorModel:
@@ -101,26 +105,36 @@ class IndexGeneratorModel:
     generator : str
         One of :data:`GENERATORS`.
     seed : int
-        Engine seed (zero is mapped, see :mod:`memgen.hdl.lfsr`).
+        Engine seed.
+    lane : int
+        Trivium's IV (ignored by the LFSR).
     """
 
-    def __init__(self, max_count, generator="scrambled", seed=1):
+    def __init__(self, max_count, generator="trivium", seed=1, lane=0):
         _check_parameters(max_count, generator)
         self.count_width = max_count.bit_length()
         self.fraction_bits = fraction_bits(self.count_width)
         self.generator = generator
-        self.lfsr = LFSRModel(STATE_WIDTH, steps=STATE_WIDTH, seed=seed)
-        self.words_used = 0
+        if generator == "trivium":
+            self.engine = TriviumModel(WORD_WIDTH, seed, lane)
+        else:
+            self.engine = _LFSRWords(seed)
+        self.in_flight = []  # words drawn from the engine and not yet weighed: the pipeline
+        self.count = 0
 
     def seed(self, seed):
-        self.lfsr.seed(seed)
+        self.engine.seed(seed)
+        self.in_flight.clear()
+
+    def set_count(self, count):
+        """``N`` is now ``count``: a change drops the words in flight."""
+        if count != self.count:
+            self.in_flight.clear()
+            self.count = count
 
     def next_word(self):
-        """The next engine word (the one the current state makes), then advance."""
-        word = scramble(self.lfsr.state, self.generator)
-        self.lfsr.next()
-        self.words_used += 1
-        return word
+        """The next word of the stream: the oldest in flight, else a new one from the engine."""
+        return self.in_flight.pop(0) if self.in_flight else self.engine.next_word()
 
     def reduce(self, word, count):
         """Range reduction of one word: the index, or ``None`` when the word is rejected."""
@@ -135,14 +149,15 @@ class IndexGeneratorModel:
         """The indices one request of ``amount`` returns while the memory holds ``count``."""
         if not 1 <= count < (1 << self.count_width):
             raise ValueError(f"Count must be 1 to {(1 << self.count_width) - 1}, not {count}")
+        self.set_count(count)
         indices = []
         while len(indices) < amount:
             index = self.reduce(self.next_word(), count)
             if index is not None:
                 indices.append(index)
-        if amount:
-            for _ in range(PIPELINE_DEPTH):
-                self.next_word()
+        if amount:  # the pipeline stops full
+            while len(self.in_flight) < PIPELINE_DEPTH:
+                self.in_flight.append(self.engine.next_word())
         return indices
 
 
@@ -154,9 +169,11 @@ class IndexGenerator(wiring.Component):
     max_count : int
         Largest ``count`` (the record capacity), below 2**24.
     generator : str
-        ``"scrambled"`` (default) or ``"lfsr"``, see the module documentation.
+        ``"trivium"`` (default) or ``"lfsr"``, see the module documentation.
     reset_seed : int
-        Engine state after reset.
+        The seed in force after reset.
+    lane : int
+        Trivium's IV: generators of one seed with different lanes give independent streams.
 
     Members
     -------
@@ -164,27 +181,29 @@ class IndexGenerator(wiring.Component):
         ``N``, the number of records. Must stay constant while ``busy`` and in the clock a
         request is taken (asserted).
     request : In(stream.Signature(32))
-        Amount of indices wanted. Taken when idle, ``count`` is not zero and the threshold for
-        ``count`` is ready. An amount of zero completes at once.
+        Amount of indices wanted. Taken when idle, ``count`` is not zero, the threshold for
+        ``count`` is ready and the engine is warm. An amount of zero completes at once.
     indices : Out(stream.Signature(index_width))
         The indices. Valid and payload hold until taken.
     seed : In(stream.Signature(64))
-        Loads the engine; always ready; only while idle, the payload held from the clock
-        before ``valid`` (both asserted; see :class:`~memgen.hdl.lfsr.LFSR`).
+        Loads the engine and drops the words in flight; always ready; only while idle (asserted).
+        For ``"lfsr"`` the payload must be held from the clock before ``valid`` (see
+        :class:`~memgen.hdl.lfsr.LFSR`).
     busy : Out(1)
         A request is in progress.
     """
 
-    def __init__(self, max_count, generator="scrambled", reset_seed=1, *, fault=None):
+    def __init__(self, max_count, generator="trivium", reset_seed=1, lane=0, *, fault=None):
         _check_parameters(max_count, generator)
         self.max_count = max_count
         self.generator = generator
         self.reset_seed = reset_seed
+        self.lane = lane
         self.count_width = max_count.bit_length()
         self.index_width = max(1, (max_count - 1).bit_length())
         self.fraction_bits = fraction_bits(self.count_width)
         # Test-only mutants that the property tests must catch.
-        if fault not in (None, "no_rejection", "index_overflow", "unstable_output"):
+        if fault not in (None, "no_rejection", "index_overflow", "unstable_output", "keep_words"):
             raise ValueError(f"Unknown fault {fault!r}")
         self._fault = fault
         super().__init__(
@@ -196,6 +215,16 @@ class IndexGenerator(wiring.Component):
                 "busy": Out(1),
             }
         )
+
+    def _engine(self, m):
+        """The engine's submodule, its word and whether that word is keystream yet."""
+        if self.generator == "trivium":
+            m.submodules.engine = engine = Trivium(WORD_WIDTH, self.reset_seed, self.lane)
+            return engine, engine.word, engine.ready
+        m.submodules.engine = engine = LFSR(
+            STATE_WIDTH, steps=STATE_WIDTH, reset_seed=self.reset_seed
+        )
+        return engine, engine.state[:WORD_WIDTH], 1
 
     def elaborate(self, platform):
         m = Module()
@@ -226,8 +255,8 @@ class IndexGenerator(wiring.Component):
         with m.Else():
             m.d.sync += threshold_ready.eq(1)
 
-        m.submodules.lfsr = lfsr = LFSR(STATE_WIDTH, steps=STATE_WIDTH, reset_seed=self.reset_seed)
-        wiring.connect(m, wiring.flipped(self.seed), lfsr.seed)
+        engine, word, engine_ready = self._engine(m)
+        wiring.connect(m, wiring.flipped(self.seed), engine.seed)
 
         # Request control. "The threshold belongs to the count" is a flop (one clock behind the
         # comparison), so a request is taken on flops alone; the count must therefore not change
@@ -241,73 +270,57 @@ class IndexGenerator(wiring.Component):
         )
         m.d.comb += [
             self.busy.eq(running),
-            self.request.ready.eq(~running & settled & ~self.seed.valid),
+            self.request.ready.eq(~running & settled & ~self.seed.valid & engine_ready),
         ]
 
-        # Lock-step pipeline: engine -> s1 (sum) -> s2 (word) -> s3 (product) -> s4 (index and
-        # decision). The decision is registered so that the output's valid is a flop: the
-        # advance strobe that enables every stage and the LFSR (a global buffer) is then one
-        # LUT away from flops.
+        # Lock-step pipeline: engine -> s1 (word) -> s2 (product) -> s3 (index and decision).
+        # The decision is registered so that the output's valid comes from flops: the advance
+        # strobe that enables every stage and the engine is then one LUT away from flops.
         advance = Signal()
-        valid_1, valid_2, valid_3, valid_4 = Signal(), Signal(), Signal(), Signal()
-        low_1, sum_1 = Signal(WORD_WIDTH), Signal(WORD_WIDTH)
-        word_2 = Signal(WORD_WIDTH)
-        product_3 = Signal(b + self.count_width)
+        valid_1, valid_2, valid_3 = Signal(), Signal(), Signal()
+        word_1 = Signal(WORD_WIDTH)
+        product_2 = Signal(b + self.count_width)
         accepted = Signal()
-        index_4 = Signal(self.index_width)
-        accepted_4 = Signal()
-
-        lo, hi = lfsr.state[:WORD_WIDTH], lfsr.state[WORD_WIDTH:]
-        index = index_4
+        index_3 = Signal(self.index_width)
+        accepted_3 = Signal()
         m.d.comb += [
             # threshold < count <= 2**count_width: any bit above count_width accepts, so the
             # carry chain compares count_width bits only
             accepted.eq(
-                product_3[self.count_width : b].any() | (product_3[: self.count_width] >= threshold)
+                product_2[self.count_width : b].any() | (product_2[: self.count_width] >= threshold)
             ),
-            self.indices.valid.eq(valid_4 & accepted_4),
-            self.indices.payload.eq(index),
+            # words stay in flight between requests; they are offered only while running
+            self.indices.valid.eq(running & valid_3 & accepted_3),
+            self.indices.payload.eq(index_3),
             advance.eq(running & (~self.indices.valid | self.indices.ready)),
-            lfsr.enable.eq(advance),
+            engine.enable.eq(advance),
         ]
         if self._fault == "no_rejection":
             m.d.comb += accepted.eq(1)
         if self._fault == "index_overflow":
-            m.d.comb += self.indices.payload.eq(index + (index == self.count - 1))
+            m.d.comb += self.indices.payload.eq(index_3 + (index_3 == self.count - 1))
         if self._fault == "unstable_output":
             m.d.comb += advance.eq(running)
 
         with m.If(advance):
             m.d.sync += [
                 valid_1.eq(1),
-                low_1.eq(lo),
+                word_1.eq(word),
                 valid_2.eq(valid_1),
+                product_2.eq(word_1[WORD_WIDTH - b :] * self.count),
                 valid_3.eq(valid_2),
-                product_3.eq(word_2[WORD_WIDTH - b :] * self.count),
-                valid_4.eq(valid_3),
-                index_4.eq(product_3[b:]),
-                accepted_4.eq(accepted),
+                index_3.eq(product_2[b:]),
+                accepted_3.eq(accepted),
             ]
-            if self.generator == "scrambled":
-                m.d.sync += [
-                    sum_1.eq(lo + hi),
-                    word_2.eq(sum_1.rotate_left(7) + low_1),
-                ]
-            else:
-                m.d.sync += word_2.eq(low_1)
+        # the words in flight were weighed against the old count, or come from the old seed
+        with m.If((count_changed | self.seed.valid) & (self._fault != "keep_words")):
+            m.d.sync += [valid_1.eq(0), valid_2.eq(0), valid_3.eq(0)]
 
         with m.If(running):
             with m.If(self.indices.valid & self.indices.ready):
                 remaining.decrement()
                 with m.If(remaining.at_end):
-                    # Done: discard the words in flight.
-                    m.d.sync += [
-                        running.eq(0),
-                        valid_1.eq(0),
-                        valid_2.eq(0),
-                        valid_3.eq(0),
-                        valid_4.eq(0),
-                    ]
+                    m.d.sync += running.eq(0)
         with m.Elif(self.request.valid & self.request.ready):
             remaining.load(self.request.payload)
             m.d.sync += running.eq(self.request.payload != 0)
@@ -327,13 +340,14 @@ class IndexGenerator(wiring.Component):
                 "settled while the threshold is not ready",
             ),
             Assert(~self.seed.valid | ~running, "seed loaded during a request"),
-            # invariants that make the properties above inductive
+            Assert(~running | engine_ready, "request running while the engine warms up"),
+            # invariants that make the properties above inductive: the pipeline fills in order,
+            # and what is in flight was weighed against the count the threshold belongs to
             Assert(~threshold_ready | (threshold_steps == 0), "threshold ready while computing"),
             Assert(~running | threshold_ready, "request running without its threshold"),
-            Assert(~valid_3 | (product_3[b:] < self.count), "product beyond count"),
-            Assert(~valid_4 | (index_4 < self.count), "candidate index >= count"),
-            Assert(
-                running | ~(valid_1 | valid_2 | valid_3 | valid_4), "words in flight while idle"
-            ),
+            Assert(~valid_2 | valid_1, "stage 2 full behind an empty stage 1"),
+            Assert(~valid_3 | valid_2, "stage 3 full behind an empty stage 2"),
+            Assert(~valid_2 | (product_2[b:] < threshold_count), "product beyond count"),
+            Assert(~valid_3 | (index_3 < threshold_count), "candidate index >= count"),
         ]
         return m

@@ -72,13 +72,14 @@ class ErrorCode(enum.IntEnum):
 
 
 class Generator(enum.IntEnum):
-    SCRAMBLED = 0
+    # 0 was the retired LFSR-plus-scrambler engine
     LFSR = 1
+    TRIVIUM = 2
 
 
 def status_flags(fixed, generator):
     """The status ``flags`` byte: bit 0 fixed-size mode, bits 1-2 the :class:`Generator`."""
-    kind = Generator.LFSR if generator == "lfsr" else Generator.SCRAMBLED
+    kind = Generator.LFSR if generator == "lfsr" else Generator.TRIVIUM
     return int(fixed) | (kind << 1)
 
 

@@ -74,7 +74,7 @@ class LinkDevice(wiring.Component):
     def __init__(
         self,
         record_format,
-        generator="scrambled",
+        generator="trivium",
         reset_seed=DEFAULT_SEED,
         *,
         data_storage=None,

@@ -129,7 +129,7 @@ def format_of(status):
 
 
 def generator_of(status):
-    return "lfsr" if (status["flags"] >> 1) & 3 == Generator.LFSR else "scrambled"
+    return "lfsr" if (status["flags"] >> 1) & 3 == Generator.LFSR else "trivium"
 
 
 class Progress:

@@ -7,10 +7,9 @@ or a board, and answer the same records for the same seed and data.
 Flow control: the driver keeps at most ``window_frames`` commands and ``window_bytes`` wire bytes
 unanswered, less than the device's frame buffer holds, so the device never has to drop a frame.
 It asks for samples :data:`SAMPLE_CHUNK` at a time with at most two SAMPLE commands unanswered, so
-the answer in flight toward the host is bounded, and the line never idles between chunks. The
-chunk is a constant, not a function of the device: the index generator discards its pipeline
-after each request, so the samples depend on how a draw is split into commands, and the same
-split on every device gives the same samples everywhere.
+the answer in flight toward the host is bounded, and the line never idles between chunks.
+Consecutive SAMPLE commands continue one stream on the device, so how a draw is split into
+commands does not change the samples.
 
 Errors: a rejected frame (REJECTED) or a silent device starts a recovery: a STATUS barrier tells
 the expected sequence number, and every unanswered command is sent again (the device runs none of

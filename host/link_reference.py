@@ -52,7 +52,7 @@ class LinkReference:
         Engine seed at reset.
     """
 
-    def __init__(self, record_format, generator="scrambled", seed=DEFAULT_SEED):
+    def __init__(self, record_format, generator="trivium", seed=DEFAULT_SEED):
         self.format = record_format
         self.core = MemGenReference(record_format, generator, seed)
         self.decoder = FrameDecoder()

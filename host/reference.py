@@ -47,12 +47,12 @@ class MemGenReference:
     ----------
     record_format : RecordFormat
     generator : str
-        ``"scrambled"`` or ``"lfsr"``.
+        ``"trivium"`` or ``"lfsr"``.
     seed : int
         Engine seed at reset.
     """
 
-    def __init__(self, record_format, generator="scrambled", seed=DEFAULT_SEED):
+    def __init__(self, record_format, generator="trivium", seed=DEFAULT_SEED):
         self.format = record_format
         self.generator = generator
         self.indices = IndexGeneratorModel(record_format.max_records, generator, seed)
@@ -79,6 +79,7 @@ class MemGenReference:
             return ErrorCode.WRONG_SIZE
         self.memory.append(record)
         self.bytes_used += len(record)
+        self.indices.set_count(len(self.memory))
         return None
 
     def sample(self, count):
@@ -115,6 +116,7 @@ class MemGenReference:
     def clear(self):
         self.memory = []
         self.bytes_used = 0
+        self.indices.set_count(0)
 
     def seed(self, seed):
         self.indices.seed(seed)

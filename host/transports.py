@@ -38,7 +38,7 @@ class DeviceNotFound(Exception):
 class ReferenceTransport:
     timeout = 1.0
 
-    def __init__(self, record_format, generator="scrambled", seed=DEFAULT_SEED):
+    def __init__(self, record_format, generator="trivium", seed=DEFAULT_SEED):
         self.model = LinkReference(record_format, generator, seed)
         self._output = bytearray()
 
@@ -60,7 +60,7 @@ class SimTransport:
     timeout = 30.0
     chunk = 500  # clocks simulated per step while waiting for bytes
 
-    def __init__(self, record_format, generator="scrambled", seed=DEFAULT_SEED, storage=None):
+    def __init__(self, record_format, generator="trivium", seed=DEFAULT_SEED, storage=None):
         from memgen.hdl.top import LinkDevice
         from memgen.sim.link_sim import SimulatedLink
 
@@ -96,7 +96,7 @@ class VerilatorTransport:
     def __init__(
         self,
         record_format,
-        generator="scrambled",
+        generator="trivium",
         seed=DEFAULT_SEED,
         storage=None,
         stamps=None,
@@ -181,9 +181,7 @@ class SerialTransport:
         self.port.close()
 
 
-def open_transport(
-    device, record_format=None, *, baud=3_000_000, generator="scrambled", board=None
-):
+def open_transport(device, record_format=None, *, baud=3_000_000, generator="trivium", board=None):
     """A transport for a device name (see the module documentation).
 
     With ``board`` (a :class:`~memgen.boards.board.Board`), a simulated device has that board's

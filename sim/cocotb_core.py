@@ -93,7 +93,7 @@ async def sample_100k_words(dut):
     config, fmt = _config()
     seed = config.get("seed", 1)
     driver = CoreDriver(dut, seed, config.get("ready_probability", 0.6))
-    reference = MemGenReference(fmt, config.get("generator", "scrambled"))
+    reference = MemGenReference(fmt, config.get("generator", "trivium"))
     await driver.start()
     rng = random.Random(seed)
 
@@ -168,7 +168,7 @@ async def bench_throughput(dut):
 
     config, fmt = _config()
     driver = CoreDriver(dut, 1, 1.0)
-    reference = MemGenReference(fmt, config.get("generator", "scrambled"))
+    reference = MemGenReference(fmt, config.get("generator", "trivium"))
     await driver.start()
     rng = random.Random(5)
     rows = []

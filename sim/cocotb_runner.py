@@ -63,7 +63,7 @@ def design_from_config(config):
     from memgen.hdl.top import MemGenTop
 
     fmt = RecordFormat(**config["format"])
-    generator = config.get("generator", "scrambled")
+    generator = config.get("generator", "trivium")
     if config.get("top") == "uart":
         return MemGenTop(
             fmt,

@@ -89,8 +89,8 @@ class LFSRHarness(_Harness):
 class IndexGeneratorHarness(_Harness):
     """Indices below count and stable while stalled, for any request and backpressure."""
 
-    def __init__(self, fault=None):
-        super().__init__(IndexGenerator(12, fault=fault))
+    def __init__(self, fault=None, generator="trivium"):
+        super().__init__(IndexGenerator(12, generator, fault=fault))
 
     def contract(self, m, dut):
         last_count = Signal.like(dut.count)
@@ -208,6 +208,10 @@ HARNESSES = {
     "lfsr": (LFSRHarness, "zero_seed"),
     "index_generator": (IndexGeneratorHarness, "index_overflow"),
     "index_generator_stall": (IndexGeneratorHarness, "unstable_output"),
+    "index_generator_lfsr": (
+        lambda fault=None: IndexGeneratorHarness(fault, "lfsr"),
+        "keep_words",
+    ),
     "append_memory": (AppendMemoryHarness, "overwrite"),
     "append_memory_fixed": (
         lambda fault=None: AppendMemoryHarness(SMALL_FIXED, fault),

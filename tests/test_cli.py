@@ -116,7 +116,7 @@ def test_status(capsys):
     status = json.loads(capsys.readouterr().out)
     assert code == 0
     assert status["records"] == 0 and status["byte_capacity"] == 65536
-    assert status["generator"] == "scrambled" and status["fixed_size"] is False
+    assert status["generator"] == "trivium" and status["fixed_size"] is False
 
 
 @pytest.mark.parametrize(
@@ -183,3 +183,26 @@ def test_progress_only_on_a_terminal(tmp_path):
     os.close(leader)
     assert process.returncode == 0
     assert b"training 3,000/3,000" in shown and b"sampling 5,000/5,000" in shown, shown
+
+
+def test_nearby_seeds_start_anywhere(tmp_path, capsys):
+    """The reported symptom of raw seeding: with 1,000 records, seeds 1 to 8 all sampled record
+    0 three times first, and seeds 2**24, 2**24 + 1 and 2**24 + 84 gave the same first sample.
+    With Trivium's keyed seeding the first three samples of seeds 1 to 8 are 24 draws, and the
+    three large seeds' first samples differ (the chance of a repeat among three is 0.3 %)."""
+    path = tmp_path / "thousand.txt"
+    path.write_text("".join(f"record {i}\n" for i in range(1000)))
+    out = tmp_path / "samples.txt"
+    firsts = []
+    for seed in range(1, 9):
+        code, err = run(["sample", path, "--n", 3, "--seed", seed, "--device", "reference",
+                         "--out", out], capsys)  # fmt: skip
+        assert code == 0, err
+        firsts += out.read_text().splitlines()
+    assert firsts.count("record 0") <= 1 and len(set(firsts)) >= 20
+    large = []
+    for seed in (1 << 24, (1 << 24) + 1, (1 << 24) + 84):
+        code, err = run(["sample", path, "--n", 1, "--seed", seed, "--device", "reference",
+                         "--out", out], capsys)  # fmt: skip
+        large.append(out.read_text())
+    assert len(set(large)) == 3

@@ -23,7 +23,7 @@ VARIABLE = RecordFormat(byte_capacity=256, max_records=40, max_length=24)
 FIXED = RecordFormat(byte_capacity=200, record_size=8)  # 25 records
 
 
-def run(record_format, packets, stalls="none", seed=0, generator="scrambled"):
+def run(record_format, packets, stalls="none", seed=0, generator="trivium"):
     dut = MemGen(record_format, generator=generator)
     reference = MemGenReference(record_format, generator=generator)
 

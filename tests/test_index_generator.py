@@ -3,11 +3,12 @@
 import numpy as np
 import pytest
 from memgen.hdl.index_generator import (
+    GENERATORS,
     PIPELINE_DEPTH,
     IndexGenerator,
     IndexGeneratorModel,
-    scramble,
 )
+from memgen.hdl.trivium import WARMUP_STEPS
 from memgen.sim.amaranth_sim import STALL_PATTERNS, Stalls, run_simulation, stream_get, stream_put
 
 
@@ -59,11 +60,18 @@ def test_rejection_rate_bound_for_every_count():
         assert worst < 2**-8
 
 
-def test_scrambler_reference_values():
-    """Known answers of rotl(lo + hi, 7) + lo, worked by hand."""
-    assert scramble(0x0000000200000001) == ((3 << 7) + 1)
-    assert scramble(0xFFFFFFFF_00000001) == 1  # lo + hi wraps to 0
-    assert scramble(0x1234_5678_9ABC_DEF0, "lfsr") == 0x9ABCDEF0
+def test_lfsr_words_are_the_low_half_of_the_state():
+    model = IndexGeneratorModel(10, "lfsr", seed=0x1234_5678_9ABC_DEF0)
+    assert model.next_word() == 0x9ABCDEF0
+
+
+def test_split_requests_continue_one_stream():
+    """Requests of a and b indices give one request of a + b, for every split (the model
+    against itself whole; the gateware is compared with the model below)."""
+    whole = IndexGeneratorModel(1000, seed=9).request(40, 777)
+    for split in range(41):
+        model = IndexGeneratorModel(1000, seed=9)
+        assert model.request(split, 777) + model.request(40 - split, 777) == whole
 
 
 async def run_requests(ctx, dut, plan, model, stalls_in, stalls_out):
@@ -80,7 +88,7 @@ async def run_requests(ctx, dut, plan, model, stalls_in, stalls_out):
             await ctx.tick()
 
 
-@pytest.mark.parametrize("generator", ["scrambled", "lfsr"])
+@pytest.mark.parametrize("generator", GENERATORS)
 @pytest.mark.parametrize("stalls", STALL_PATTERNS)
 @pytest.mark.parametrize("seed", [1, 0xDEADBEEF])
 def test_gateware_matches_model(generator, stalls, seed):
@@ -98,13 +106,58 @@ def test_gateware_matches_model(generator, stalls, seed):
     run_simulation(dut, testbench, name=f"index_{generator}_{stalls}")
 
 
-def test_seed_reloads_the_sequence():
-    dut = IndexGenerator(1000)
-    model = IndexGeneratorModel(1000)
+def test_gateware_continues_one_stream_across_requests():
+    """Requests of 1, 2, 5 and 33 indices on the gateware give one model request of 41."""
+    dut = IndexGenerator(300)
+    expected = IndexGeneratorModel(300).request(41, 299)
+    got = []
+
+    async def testbench(ctx):
+        ctx.set(dut.count, 299)
+        await ctx.tick()
+        for amount in (1, 2, 5, 33):
+            await stream_put(ctx, dut.request, amount)
+            for _ in range(amount):
+                got.append(await stream_get(ctx, dut.indices, Stalls("random", amount)))
+            while ctx.get(dut.busy):
+                await ctx.tick()
+
+    run_simulation(dut, testbench, name="index_continue")
+    assert got == expected
+
+
+@pytest.mark.parametrize("fault", [None, "keep_words"])
+def test_count_change_drops_the_words_in_flight(fault):
+    """N = 100, then 3 (no request), then 100 again: the words weighed against 100 before the
+    change are dropped, as the model says; the mutant that keeps them is caught."""
+    dut = IndexGenerator(128, fault=fault)
+    model = IndexGeneratorModel(128)
+
+    async def testbench(ctx):
+        await run_requests(ctx, dut, [(100, 6)], model, None, None)
+        ctx.set(dut.count, 3)
+        model.set_count(3)
+        for _ in range(20):
+            await ctx.tick()
+        await run_requests(ctx, dut, [(100, 6), (1, 4)], model, None, None)
+
+    if fault is None:
+        run_simulation(dut, testbench, name="index_count_change")
+    else:
+        with pytest.raises(AssertionError):
+            run_simulation(dut, testbench, name="index_count_change_fault")
+
+
+@pytest.mark.parametrize("generator", GENERATORS)
+def test_seed_reloads_the_sequence(generator):
+    """Seeds with structure: zero, single bits at each end, all ones; Trivium warms up after
+    each (the request waits for it)."""
+    dut = IndexGenerator(1000, generator)
+    model = IndexGeneratorModel(1000, generator)
 
     async def testbench(ctx):
         await run_requests(ctx, dut, [(1000, 10)], model, None, None)
-        for seed in (0, 77):
+        for seed in (0, 1, 1 << 63, (1 << 64) - 1, 77):
             ctx.set(dut.seed.payload, seed)  # held from the clock before valid
             await ctx.tick()
             ctx.set(dut.seed.valid, 1)
@@ -144,41 +197,91 @@ def test_throughput_near_one_index_per_clock():
     assert measure_indices_per_clock(65537, 2000, 70000) >= 0.99
 
 
+PLAN_FOR_FAULTS = [(5, 50), (12, 50), (7, 50)]
+
+
+class WithoutRejection(IndexGeneratorModel):
+    """The model of the no_rejection mutant: every word gives an index."""
+
+    def reduce(self, word, count):
+        return ((word >> (32 - self.fraction_bits)) * count) >> self.fraction_bits
+
+
+def seed_with_a_rejection(max_count, plan):
+    """The first seed whose indices for ``plan`` differ without rejection (so that the mutant
+    can be caught), found with the model."""
+
+    def indices(model):
+        return [model.request(amount, count) for count, amount in plan]
+
+    for seed in range(1, 10_000):
+        if indices(IndexGeneratorModel(max_count, seed=seed)) != indices(
+            WithoutRejection(max_count, seed=seed)
+        ):
+            return seed
+    raise AssertionError("no seed below 10,000 has a rejection")
+
+
 @pytest.mark.parametrize("fault", ["no_rejection", "index_overflow", "unstable_output"])
 def test_injected_faults_are_caught(fault):
     """Each mutant trips an in-design assertion or the comparison with the model."""
-    dut = IndexGenerator(12, fault=fault)
-    model = IndexGeneratorModel(12)
+    seed = seed_with_a_rejection(12, PLAN_FOR_FAULTS)
+    dut = IndexGenerator(12, reset_seed=seed, fault=fault)
+    model = IndexGeneratorModel(12, seed=seed)
 
     async def testbench(ctx):
-        await run_requests(
-            ctx, dut, [(5, 50), (12, 50), (7, 50)], model, None, Stalls("random", 3, rate=0.5)
-        )
+        await run_requests(ctx, dut, PLAN_FOR_FAULTS, model, None, Stalls("random", 3, rate=0.5))
 
     with pytest.raises(AssertionError):
         run_simulation(dut, testbench, name=f"index_fault_{fault}")
 
 
 def test_first_index_latency_is_the_documented_one():
-    """The first index is valid PIPELINE_DEPTH + 1 clocks after its request is taken (the
-    model discards PIPELINE_DEPTH words after each request; the multi-request comparisons
-    above check that count)."""
+    """The first index is valid PIPELINE_DEPTH + 1 clocks after its request is taken with the
+    pipeline empty, one clock after with its words in flight from the request before."""
+    dut = IndexGenerator(10)
+    latencies = []
+
+    async def testbench(ctx):
+        ctx.set(dut.count, 1)  # N = 1: no word is rejected
+        ctx.set(dut.indices.ready, 1)
+        for _ in range(2):
+            ctx.set(dut.request.valid, 1)
+            ctx.set(dut.request.payload, 3)
+            while not ctx.get(dut.request.ready):
+                await ctx.tick()
+            await ctx.tick()  # the request is taken at this edge
+            ctx.set(dut.request.valid, 0)
+            clocks = 1
+            while not ctx.get(dut.indices.valid):
+                await ctx.tick()
+                clocks += 1
+            latencies.append(clocks)
+            while ctx.get(dut.busy):
+                await ctx.tick()
+
+    run_simulation(dut, testbench, name="index_latency")
+    assert latencies == [PIPELINE_DEPTH + 1, 1]
+
+
+def test_requests_wait_for_the_warmup():
+    """After a seed, a request is taken only once Trivium's 1152 warm-up steps are done."""
     dut = IndexGenerator(10)
     result = {}
 
     async def testbench(ctx):
-        ctx.set(dut.count, 1)  # N = 1: no word is rejected
-        ctx.set(dut.request.valid, 1)
-        ctx.set(dut.request.payload, 3)
+        ctx.set(dut.count, 5)
+        for _ in range(40):
+            await ctx.tick()
+        ctx.set(dut.seed.payload, 3)
+        ctx.set(dut.seed.valid, 1)
+        await ctx.tick()
+        ctx.set(dut.seed.valid, 0)
+        clocks = 0
         while not ctx.get(dut.request.ready):
             await ctx.tick()
-        await ctx.tick()  # the request is taken at this edge
-        ctx.set(dut.request.valid, 0)
-        clocks = 1
-        while not ctx.get(dut.indices.valid):
-            await ctx.tick()
             clocks += 1
-        result["latency"] = clocks
+        result["clocks"] = clocks
 
-    run_simulation(dut, testbench, name="index_latency")
-    assert result["latency"] == PIPELINE_DEPTH + 1
+    run_simulation(dut, testbench, name="index_warmup")
+    assert result["clocks"] == WARMUP_STEPS // 32

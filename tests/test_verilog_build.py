@@ -45,7 +45,7 @@ def test_other_initialisers_are_left_alone(block):
 
 def test_a_described_design_is_found_without_converting_it(tmp_path, monkeypatch):
     monkeypatch.setenv("MEMGEN_CACHE", str(tmp_path))
-    key = "(RecordFormat(byte_capacity=64), 'scrambled')"
+    key = "(RecordFormat(byte_capacity=64), 'trivium')"
     assert verilator_link.design_digest(key) == verilator_link.design_digest(key)
     assert verilator_link.design_digest(key) != verilator_link.design_digest(key + " ")
     built = tmp_path / "verilator" / verilator_link.design_digest(key) / "memgen_uart_sim"
