@@ -39,9 +39,12 @@ bench: $(STAMP)
 	$(PY) -m memgen.sim.compare_bench --results results
 	$(PY) -m memgen.sim.suite_time --out results/suite.json
 
+# Hours on two cores, resumable: finished parts are kept under results/ and not run again.
+# PractRand and TestU01 are built from ../shared/tools (or STATS_ARGS="--battery-sources DIR",
+# or "--batteries PREFIX" for ones already built); dieharder is a Debian package.
 stats: $(STAMP)
 	@command -v dieharder >/dev/null || { echo "make stats needs dieharder: apt-get install dieharder"; exit 1; }
-	$(PY) -m memgen.sim.stats --out results/stats.json
+	$(PY) -m memgen.sim.stats --out results/stats.json $(STATS_ARGS)
 
 recall-bench: $(STAMP)
 	$(PY) -m memgen.sim.recall_bench --results results

@@ -66,7 +66,7 @@ def summarise(output):
 
 
 def _start(generator, seed, tests):
-    feed = subprocess.Popen(stream_command(generator, seed), stdout=subprocess.PIPE)
+    feed = subprocess.Popen(stream_command(generator, (seed,)), stdout=subprocess.PIPE)
     selection = ["-a"] if tests is None else []
     commands = []
     for test in tests or [None]:

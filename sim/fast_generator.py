@@ -1,12 +1,11 @@
-"""The index generator's word and index streams in numpy, bit-exact with
-:class:`~memgen.hdl.index_generator.IndexGeneratorModel` (tests/test_stats.py compares them).
+"""The index generator's streams at battery speed, bit-exact with
+:class:`~memgen.hdl.index_generator.IndexGeneratorModel` (tests/test_fast_generator.py compares
+them).
 
-The Python model takes tens of microseconds per word; a statistical battery wants millions. The
-engine is linear over GF(2): each clock multiplies the 64-bit state by the leap matrix ``M``. The
-stream is cut into ``lanes`` consecutive stretches of ``stretch`` words; the first state of every
-stretch comes from the one before by ``M**stretch`` (the leap matrix of that many steps, cached),
-and all lanes advance together, one numpy operation per matrix row and clock. The output stage
-and the multiply-with-rejection range reduction are vectorised as they are.
+The Python model takes microseconds per word; a battery wants gigabytes. :file:`generator_stream.c`
+(compiled once with the system C compiler, cached by its source's hash) writes the engine's
+32-bit words, or an index stream turned into fair bits, on stdout: about 180 MB/s for Trivium.
+This module builds its command lines and reads its output into numpy.
 """
 
 import argparse
@@ -18,132 +17,121 @@ import subprocess
 from pathlib import Path
 
 import numpy as np
-from memgen.hdl.index_generator import (
-    GENERATORS,
-    PIPELINE_DEPTH,
-    STATE_WIDTH,
-    WORD_WIDTH,
-    fraction_bits,
-)
-from memgen.hdl.lfsr import MAXIMAL_TAPS, leap_matrix, seed_state
+from memgen.hdl.index_generator import GENERATORS, STATE_WIDTH, fraction_bits
+from memgen.hdl.lfsr import MAXIMAL_TAPS, leap_matrix
 
-from .verilator_link import cache_dir
+from .verilator_link import cache_dir, make_once
 
-__all__ = ["engine_words", "index_stream", "stream_command"]
+__all__ = ["ENGINES", "engine_words", "first_words", "index_stream", "stream_command"]
 
 STREAM_SOURCE = Path(__file__).with_name("generator_stream.c")
-
-_MASK32 = np.uint64((1 << 32) - 1)
-
-
-def _apply(rows, state):
-    """GF(2) product of a matrix (list of row masks, bit i = row i) and a state (int)."""
-    return sum(((state & row).bit_count() & 1) << bit for bit, row in enumerate(rows))
+#: Engines the program knows: the generator options, and ``"scrambled"``, the retired default
+#: (the 64-bit LFSR behind the xoshiro128++ scrambler, raw seeds), kept so that the guards in
+#: tests/test_generator_quality.py can show that they catch it.
+ENGINES = (*GENERATORS, "scrambled")
 
 
-@functools.cache
-def _leap(steps):
-    """Rows of the engine's GF(2) matrix for ``steps`` LFSR steps (one clock is 64 steps)."""
-    return leap_matrix(STATE_WIDTH, MAXIMAL_TAPS[STATE_WIDTH], steps)
-
-
-def _states(seed, count, stretch=256):
-    """The first ``count`` engine states (the state before each advance), as uint64."""
-    rows = _leap(STATE_WIDTH)
-    lanes = -(-count // stretch)
-    jump = _leap(STATE_WIDTH * stretch)
-    starts = [seed_state(STATE_WIDTH, seed)]
-    for _ in range(lanes - 1):
-        starts.append(_apply(jump, starts[-1]))
-    state = np.array(starts, dtype=np.uint64)
-    row_masks = [np.uint64(row) for row in rows]
-    out = np.empty((stretch, lanes), dtype=np.uint64)
-    for step in range(stretch):
-        out[step] = state
-        following = np.zeros(lanes, dtype=np.uint64)
-        for bit, mask in enumerate(row_masks):
-            parity = np.bitwise_count(state & mask).astype(np.uint64) & np.uint64(1)
-            following |= parity << np.uint64(bit)
-        state = following
-    return out.T.reshape(-1)[:count]
-
-
-def engine_words(seed, count, generator="scrambled"):
-    """The first ``count`` 32-bit words of the output stage (``IndexGeneratorModel.next_word``)."""
-    return _output_stage(_states(seed, count), generator)
-
-
-def _output_stage(state, generator):
-    lo, hi = state & _MASK32, state >> np.uint64(32)
-    if generator == "lfsr":
-        return lo
-    total = (lo + hi) & _MASK32
-    rotated = ((total << np.uint64(7)) | (total >> np.uint64(25))) & _MASK32
-    return (rotated + lo) & _MASK32
-
-
-def index_stream(max_count, count, amount, seed, generator="scrambled"):
-    """The indices of one request of ``amount`` indices for ``count`` records from a fresh seed
-    (``IndexGeneratorModel(max_count, generator, seed).request(amount, count)``), and the number
-    of words it used (including the ones discarded after the request)."""
-    b = fraction_bits(max_count.bit_length())
-    threshold = (1 << b) % count
-    words_needed = amount + amount // 64 + 64  # rejection is below 2**-8 per word
-    while True:
-        words = engine_words(seed, words_needed, generator)
-        candidate = words >> np.uint64(WORD_WIDTH - b)
-        product = candidate * np.uint64(count)
-        accepted = (product & np.uint64((1 << b) - 1)) >= np.uint64(threshold)
-        indices = (product >> np.uint64(b))[accepted]
-        if len(indices) >= amount:
-            used = int(np.flatnonzero(accepted)[amount - 1]) + 1 + PIPELINE_DEPTH
-            return indices[:amount].astype(np.int64), used
-        words_needed *= 2
-
-
-def stream_program():
-    """The compiled :file:`generator_stream.c` (cached under ``$MEMGEN_CACHE`` by source hash)."""
-    source = STREAM_SOURCE.read_bytes()
-    directory = cache_dir() / "generator" / hashlib.sha256(source).hexdigest()[:16]
-    executable = directory / "generator_stream"
-    if executable.exists():
-        return executable
-    directory.mkdir(parents=True, exist_ok=True)
-    partial = directory / f"generator_stream.{os.getpid()}"
+def _compile(path):
     compiler = os.environ.get("CC", "cc")
     try:
         result = subprocess.run(
-            [compiler, "-O2", "-o", str(partial), str(STREAM_SOURCE)],
-            capture_output=True,
-            text=True,
+            [compiler, "-O2", "-o", str(path), str(STREAM_SOURCE)], capture_output=True, text=True
         )
     except FileNotFoundError:
         raise RuntimeError(f"No C compiler ({compiler!r}); install gcc or set CC") from None
     if result.returncode:
         raise RuntimeError(f"Compiling {STREAM_SOURCE.name} failed:\n{result.stderr}")
-    partial.replace(executable)
+
+
+@functools.cache
+def stream_program():
+    """The compiled :file:`generator_stream.c` (cached under ``$MEMGEN_CACHE`` by source hash)."""
+    digest = hashlib.sha256(STREAM_SOURCE.read_bytes()).hexdigest()[:16]
+    directory = cache_dir() / "generator" / digest
+    directory.mkdir(parents=True, exist_ok=True)
+    executable = directory / "generator_stream"
+    make_once(executable, directory / "lock", _compile)
     return executable
 
 
-def stream_command(generator="scrambled", seed=1, words=0):
-    """The command that writes the engine's words (``engine_words``) as raw little-endian
-    32-bit words on stdout: ``words`` of them, or without end when 0."""
-    if generator not in GENERATORS:
-        raise ValueError(f"Generator must be one of {', '.join(GENERATORS)}, not {generator!r}")
-    rows = _leap(STATE_WIDTH)
-    state = seed_state(STATE_WIDTH, seed)
-    return [str(stream_program()), generator, f"{state:x}", str(words), *(f"{r:x}" for r in rows)]
+def _check_engine(engine):
+    if engine not in ENGINES:
+        raise ValueError(f"Generator must be one of {', '.join(GENERATORS)}, not {engine!r}")
+
+
+def stream_command(engine="trivium", seeds=(1,), nbytes=0, count=None, max_count=None):
+    """The command that writes a stream on stdout, ``nbytes`` bytes of it (0: without end).
+
+    Without ``count``: the engine's 32-bit words, little-endian. With ``count``: the indices of
+    one endless request for ``count`` records (range reduction for a capacity of ``max_count``,
+    by default ``count``), each turned into its share of fair bits (see the C source). Several
+    ``seeds`` take turns, one word each.
+    """
+    _check_engine(engine)
+    rows = []
+    if engine != "trivium":
+        rows = [
+            f"{row:x}" for row in leap_matrix(STATE_WIDTH, MAXIMAL_TAPS[STATE_WIDTH], STATE_WIDTH)
+        ]
+    form = "words"
+    if count is not None:
+        form = f"indices:{count}:{fraction_bits((max_count or count).bit_length())}"
+    mask = (1 << STATE_WIDTH) - 1
+    if isinstance(seeds, range) and seeds.step == 1:
+        seeds_argument = f"{seeds.start & mask:x}:{len(seeds)}"
+    else:
+        seeds_argument = ",".join(f"{seed & mask:x}" for seed in seeds)
+    return [str(stream_program()), engine, form, str(nbytes), seeds_argument, *rows]
+
+
+def _read(command, nbytes):
+    result = subprocess.run(command, capture_output=True, check=True)
+    if len(result.stdout) != nbytes:
+        raise RuntimeError(f"{command[0]} wrote {len(result.stdout)} bytes, not {nbytes}")
+    return result.stdout
+
+
+def engine_words(seed, count, generator="trivium"):
+    """The first ``count`` 32-bit words (``IndexGeneratorModel.next_word``) as uint64."""
+    data = _read(stream_command(generator, (seed,), 4 * count), 4 * count)
+    return np.frombuffer(data, dtype="<u4").astype(np.uint64)
+
+
+def first_words(seeds, count, generator="trivium"):
+    """The first ``count`` words of each of ``seeds`` (a range): shape ``(count, len(seeds))``."""
+    nbytes = 4 * count * len(seeds)
+    data = _read(stream_command(generator, seeds, nbytes), nbytes)
+    return np.frombuffer(data, dtype="<u4").reshape(count, len(seeds)).astype(np.uint64)
+
+
+def index_stream(max_count, count, amount, seed, generator="trivium"):
+    """The first ``amount`` indices for ``count`` records from a fresh seed, as
+    ``IndexGeneratorModel(max_count, generator, seed).request(amount, count)`` gives them."""
+    b = fraction_bits(max_count.bit_length())
+    threshold = (1 << b) % count
+    words_needed = amount + amount // 64 + 64  # rejection is below 2**-8 per word
+    while True:
+        words = engine_words(seed, words_needed, generator)
+        product = (words >> np.uint64(32 - b)) * np.uint64(count)
+        accepted = (product & np.uint64((1 << b) - 1)) >= np.uint64(threshold)
+        indices = (product >> np.uint64(b))[accepted]
+        if len(indices) >= amount:
+            return indices[:amount].astype(np.int64)
+        words_needed *= 2
 
 
 def main(argv=None):
-    """Raw 32-bit words (little-endian) on stdout, for ``dieharder -g 200`` and the like."""
+    """A generator's stream on stdout, for ``dieharder -g 200``, PractRand and the like."""
     parser = argparse.ArgumentParser(prog="memgen.sim.fast_generator", description=main.__doc__)
-    parser.add_argument("--generator", choices=GENERATORS, default="scrambled")
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--words", type=int, default=0, help="stop after this many (0: never)")
+    parser.add_argument("--generator", choices=GENERATORS, default=GENERATORS[0])
+    parser.add_argument("--seed", type=lambda text: int(text, 0), default=1)
+    parser.add_argument("--bytes", type=int, default=0, help="stop after this many (0: never)")
+    parser.add_argument("--count", type=int, help="the index stream for this many records")
     arguments = parser.parse_args(argv)
     try:
-        command = stream_command(arguments.generator, arguments.seed, arguments.words)
+        command = stream_command(
+            arguments.generator, (arguments.seed,), arguments.bytes, arguments.count
+        )
     except RuntimeError as error:
         parser.exit(1, f"memgen.sim.fast_generator: {error}\n")
     returncode = subprocess.run(command).returncode

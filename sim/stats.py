@@ -22,6 +22,14 @@ tests/test_cocotb.py), made fast by :mod:`memgen.sim.fast_generator`:
 
 A verdict is FAIL when a second-level p-value, a Holm-adjusted p-value or a homogeneity or
 classifier p-value is below ``ALPHA``.
+
+Then the tests that look for each engine's structure (:mod:`memgen.sim.quality`), at sizes
+beyond ``make test``'s: the recurrence test on 10**8 words, the first-sample test over 10,000
+seeds and the top-bits test on 10**8 indices, for each generator option and for the retired
+scrambled LFSR; and the batteries (:mod:`memgen.sim.batteries`): PractRand to 256 GB and
+32 GB, TestU01 BigCrush and Crush, and dieharder ``-a``. Those take hours on two cores; every
+finished part is kept under ``results/`` and not run again, so ``make stats`` can be stopped
+and started.
 """
 
 import argparse
@@ -34,8 +42,10 @@ import numpy as np
 from memgen.hdl.index_generator import GENERATORS
 from scipy import stats
 
+from . import batteries
 from .dieharder import DieharderMissing, run_dieharder, summarise
 from .fast_generator import engine_words, index_stream
+from .quality import first_sample_test, recurrence_run, top_bits_test
 
 __all__ = ["SAMPLERS", "index_battery", "main", "sample_battery"]
 
@@ -54,7 +64,7 @@ def _broken_modulo(count, amount, seed):
 
 
 def _broken_stuck(count, amount, seed):
-    indices, _ = index_stream(MAX_COUNT, count, amount, seed)
+    indices = index_stream(MAX_COUNT, count, amount, seed)
     stuck = np.random.Generator(np.random.PCG64(seed)).random(amount) < 0.05
     return np.where(stuck, 0, indices)
 
@@ -63,9 +73,7 @@ def _broken_stuck(count, amount, seed):
 SAMPLERS = {
     **{
         f"memgen-{generator}": (
-            lambda count, amount, seed, g=generator: index_stream(
-                MAX_COUNT, count, amount, seed, g
-            )[0]
+            lambda count, amount, seed, g=generator: index_stream(MAX_COUNT, count, amount, seed, g)
         )
         for generator in GENERATORS
     },
@@ -73,7 +81,7 @@ SAMPLERS = {
     "broken-stuck5%": _broken_stuck,
 }
 #: What each sampler must show: True = passes the battery.
-EXPECTED = {"memgen-scrambled": True, "memgen-lfsr": True}
+EXPECTED = {"memgen-trivium": True, "memgen-lfsr": True}
 
 
 def chi_square_uniform(indices, count):
@@ -220,24 +228,45 @@ def run(index_amount=200_000, sample_amount=40_000, seeds=range(1, 11)):
     return report
 
 
+#: A structure test fails below this p-value.
+STRUCTURE_P = 1e-6
+STRUCTURE_GENERATORS = (*GENERATORS, "scrambled")
+
+
+def structure_section(words=10**8, seeds=10_000, seed=1):
+    """The recurrence, first-sample and top-bits tests for every option and the retired one."""
+    section = {"alpha": STRUCTURE_P, "recurrence": {}, "first_sample": {}, "top_bits": {}}
+    for generator in STRUCTURE_GENERATORS:
+        recurrence = recurrence_run(generator, seed, words)
+        first = first_sample_test(generator, range(seeds))
+        top = top_bits_test(generator, seed, words)
+        recurrence["passed"] = recurrence["pvalue"] > STRUCTURE_P
+        first["passed"] = min(first["min_pvalue"] * len(first["pvalues"]), first["ks_pvalue"]) > (
+            STRUCTURE_P
+        )
+        top["passed"] = top["pvalue"] > STRUCTURE_P
+        section["recurrence"][generator] = recurrence
+        section["first_sample"][generator] = first
+        section["top_bits"][generator] = top
+    return section
+
+
 def dieharder_section(folder, seed=1, reuse=False):
     """dieharder ``-a`` on every generator option (75 minutes here: the options run in
     parallel); each output is kept as ``folder``/GENERATOR.txt. ``reuse``: read the outputs an
-    earlier run left there instead of running dieharder again."""
-    if reuse:
-        generators = {}
-        for generator in GENERATORS:
-            path = folder / f"{generator}.txt"
-            try:
-                generators[generator] = summarise(path.read_text())
-            except OSError as error:
-                raise DieharderMissing(f"no saved dieharder output: {error}") from None
-            generators[generator]["from"] = str(path)
-    else:
-        generators = run_dieharder(GENERATORS, seed)
+    earlier run left there, and run only the missing ones."""
+    generators = {}
+    missing = [g for g in GENERATORS if not reuse or not (folder / f"{g}.txt").exists()]
+    if missing:
+        generators = run_dieharder(missing, seed)
         folder.mkdir(parents=True, exist_ok=True)
         for generator, result in generators.items():
             (folder / f"{generator}.txt").write_text(result["output"])
+    for generator in GENERATORS:
+        if generator not in generators:
+            path = folder / f"{generator}.txt"
+            generators[generator] = summarise(path.read_text())
+            generators[generator]["from"] = str(path)
     for result in generators.values():
         del result["output"]
     return {
@@ -256,30 +285,123 @@ def main(argv=None):
     parser.add_argument(
         "--dieharder",
         choices=("run", "reuse", "skip"),
-        default="run",
-        help="run dieharder -a (75 minutes), reuse the outputs in --dieharder-dir, or skip it",
+        default="reuse",
+        help="run dieharder -a again (75 minutes), reuse the outputs in --dieharder-dir and run "
+        "only the missing ones (the default), or skip it",
     )
     parser.add_argument("--dieharder-dir", type=Path, default=Path("results/dieharder"))
+    parser.add_argument(
+        "--batteries", default="build/batteries", help="prefix of PractRand and TestU01"
+    )
+    parser.add_argument("--battery-sources", help="folder of build-batteries (../shared/tools)")
+    parser.add_argument("--battery-dir", type=Path, default=Path("results/batteries"))
+    parser.add_argument(
+        "--only", choices=("fast", "structure", "dieharder", "batteries"), action="append",
+        help="run only these sections (repeatable); stats.json keeps the others' last results",
+    )  # fmt: skip
+    parser.add_argument(
+        "--tables", action="store_true", help="print the README's tables from --out and stop"
+    )
     arguments = parser.parse_args(argv)
+    if arguments.tables:
+        print(readme_tables(json.loads(Path(arguments.out).read_text())))
+        return 0
+    sections = set(arguments.only or ("fast", "structure", "dieharder", "batteries"))
     started = time.time()
-    report = run()
-    if arguments.dieharder != "skip":
+    out = Path(arguments.out)
+    report = json.loads(out.read_text()) if out.exists() else {}
+    if "fast" in sections:
+        report.update(run())
+    if "structure" in sections:
+        print("structure tests (recurrence, first samples, top bits) ...", flush=True)
+        report["structure"] = structure_section()
+    if "dieharder" in sections:
         try:
             report["dieharder"] = dieharder_section(
                 arguments.dieharder_dir, reuse=arguments.dieharder == "reuse"
             )
         except DieharderMissing as error:
             parser.exit(1, f"memgen.sim.stats: {error}\n")
+    if "batteries" in sections:
+        tools = batteries.Batteries(arguments.batteries, arguments.battery_sources)
+        outcomes = []
+        try:
+            for run_ in batteries.RUNS:
+                print(f"{run_.name} ...", flush=True)
+                outcomes.append(batteries.execute(run_, tools, arguments.battery_dir))
+        except (batteries.BatteriesMissing, RuntimeError) as error:
+            parser.exit(1, f"memgen.sim.stats: {error}\n")
+        report["batteries"] = outcomes
     report["seconds"] = round(time.time() - started, 1)
-    with open(arguments.out, "w") as file:
-        json.dump(report, file, indent=1)
+    out.write_text(json.dumps(report, indent=1))
+    return summarise_report(report, out)
+
+
+STRUCTURE_NAMES = {"trivium": "Trivium (default)", "lfsr": "plain LFSR",
+                   "scrambled": "retired: LFSR + xoshiro128++ scrambler, raw seeds"}  # fmt: skip
+
+
+def readme_tables(report):
+    """The README's tables (batteries, structure tests, dieharder) from a saved report."""
+    parts = []
+    if report.get("batteries"):
+        parts.append(batteries.table(report["batteries"]))
+    structure = report.get("structure")
+    if structure:
+        lines = [
+            "| generator | recurrence, 10^8 words | first 16 samples, seeds 0-9,999 | top 12 bits "
+            "of the index stream, 10^8 indices |",
+            "|---|---|---|---|",
+        ]
+        for generator, name in STRUCTURE_NAMES.items():
+            rec = structure["recurrence"][generator]
+            first = structure["first_sample"][generator]
+            top = structure["top_bits"][generator]
+
+            def verdict(result, text):
+                return ("passes" if result["passed"] else "FAILS") + f" ({text})"
+
+            cells = [
+                verdict(rec, "max z {:.1f}, p {:.2g}".format(rec["max_abs_z"], rec["pvalue"])),
+                verdict(
+                    first,
+                    "min p {:.2g}, KS p {:.2g}".format(first["min_pvalue"], first["ks_pvalue"]),
+                ),
+                verdict(top, "max z {:.1f}, p {:.2g}".format(top["max_abs_z"], top["pvalue"])),
+            ]
+            lines.append(f"| {name} | {' | '.join(cells)} |")
+        parts.append("\n".join(lines))
+    dieharder = report.get("dieharder")
+    if dieharder:
+        lines = ["| generator | PASSED | WEAK | FAILED |", "|---|---|---|---|"]
+        for generator, result in dieharder["generators"].items():
+            counts = result["counts"]
+            failed = str(counts["FAILED"])
+            if result["failed"]:
+                failed += ": " + ", ".join(name.split(" (")[0] for name in result["failed"])
+            name = STRUCTURE_NAMES[generator]
+            lines.append(f"| {name} | {counts['PASSED']} | {counts['WEAK']} | {failed} |")
+        parts.append("\n".join(lines))
+    return "\n\n".join(parts)
+
+
+def summarise_report(report, out):
+    """Prints each verdict against what it should be; 0 when all are as they should be."""
     ok = True
-    for name, result in report["samplers"].items():
+    for name, result in report.get("samplers", {}).items():
         expected = EXPECTED.get(name, False)
         verdict = "passes" if result["passes"] else f"FAILS {', '.join(result['failed'][:4])}"
         good = result["passes"] == expected
         ok &= good
         print(f"{name:18} {verdict}{'' if good else '   <-- unexpected'}")
+    for test, results in report.get("structure", {}).items():
+        if test == "alpha":
+            continue
+        for generator, result in results.items():
+            good = result["passed"] == (generator == DEFAULT_GENERATOR)
+            ok &= good
+            verdict = "passes" if result["passed"] else "FAILS"
+            print(f"{test:13} {generator:9} {verdict}{'' if good else '   <-- unexpected'}")
     for generator, result in report.get("dieharder", {}).get("generators", {}).items():
         counts = ", ".join(f"{n} {a}" for a, n in result["counts"].items())
         print(f"dieharder -a {generator:9} {counts}")
@@ -287,7 +409,10 @@ def main(argv=None):
             print(f"    FAILED {failure}")
     if "dieharder" in report:
         ok &= report["dieharder"]["default_passes"]
-    print(f"({report['seconds']} s) written to {arguments.out}")
+    if report.get("batteries"):
+        print(batteries.table(report["batteries"]))
+        ok &= all(o["passed"] for o in report["batteries"] if o["stream"].startswith("trivium"))
+    print(f"({report['seconds']} s) written to {out}")
     return 0 if ok else 1
 
 

@@ -1,11 +1,25 @@
-"""Generator quality: the default passes binary-rank and linear-complexity tests, plain LFSR fails.
+"""Generator quality: the default passes binary-rank, linear-complexity, recurrence,
+first-sample and top-bits tests; the plain LFSR fails them, and so does the retired default (the
+LFSR behind the xoshiro128++ scrambler, raw seeds), kept in the stream program for this purpose.
 
-Run on the model, which the gateware tests show to be bit-exact.
+Rank and linear complexity run on the model; the guards on the compiled streams, which
+tests/test_fast_generator.py shows to be the model's bit for bit. Sizes: seconds each.
 """
 
 import pytest
 from memgen.hdl.index_generator import IndexGeneratorModel
+from memgen.sim.fast_generator import engine_words
+from memgen.sim.quality import (
+    berlekamp_massey,
+    first_sample_test,
+    recurrence_lags,
+    recurrence_test,
+    top_bits_test,
+)
 from scipy import stats
+
+#: A guard fails below this p-value (each is a deterministic run: a fixed seed and size).
+GUARD_P = 1e-6
 
 
 def words(generator, count, seed=2024):
@@ -24,23 +38,8 @@ def gf2_rank(rows):
     return rank
 
 
-def berlekamp_massey(bits):
-    """Linear complexity of a bit sequence over GF(2)."""
-    n = len(bits)
-    c, b = [0] * n, [0] * n
-    c[0] = b[0] = 1
-    length, m = 0, -1
-    for i in range(n):
-        discrepancy = bits[i]
-        for j in range(1, length + 1):
-            discrepancy ^= c[j] & bits[i - j]
-        if discrepancy:
-            t = c[:]
-            for j in range(n - i + m):
-                c[i - m + j] ^= b[j]
-            if 2 * length <= i:
-                length, m, b = i + 1 - length, i, t
-    return length
+def linear_complexity(bits):
+    return len(berlekamp_massey(bits)) - 1
 
 
 def rank_32x32_pvalue(stream):
@@ -65,29 +64,73 @@ def wide_rank(stream, words_per_row=4):
 
 @pytest.fixture(scope="module")
 def streams():
-    return {name: words(name, 32 * 600) for name in ("scrambled", "lfsr")}
+    return {name: words(name, 32 * 600) for name in ("trivium", "lfsr")}
 
 
 def test_rank_32x32(streams):
-    assert rank_32x32_pvalue(streams["scrambled"]) > 1e-3
+    assert rank_32x32_pvalue(streams["trivium"]) > 1e-3
 
 
 def test_rank_128x128(streams):
-    assert wide_rank(streams["scrambled"]) >= 120  # a random matrix: P(rank < 120) < 1e-30
+    assert wide_rank(streams["trivium"]) >= 120  # a random matrix: P(rank < 120) < 1e-30
     assert wide_rank(streams["lfsr"]) <= 64  # every row is linear in the 64-bit state
 
 
 @pytest.mark.parametrize("bit", [0, 7, 25, 31])
 def test_linear_complexity(streams, bit):
     n = 1000
-    scrambled = [(w >> bit) & 1 for w in streams["scrambled"][:n]]
+    default = [(w >> bit) & 1 for w in streams["trivium"][:n]]
     plain = [(w >> bit) & 1 for w in streams["lfsr"][:n]]
     # a random sequence has linear complexity n/2 +- a few
-    assert abs(berlekamp_massey(scrambled) - n / 2) <= 10
-    assert berlekamp_massey(plain) <= 64
+    assert abs(linear_complexity(default) - n / 2) <= 10
+    assert linear_complexity(plain) <= 64
 
 
 def test_berlekamp_massey_known_answers():
-    assert berlekamp_massey([0] * 20) == 0
-    assert berlekamp_massey([1] * 20) == 1
-    assert berlekamp_massey([0] * 9 + [1]) == 10
+    assert linear_complexity([0] * 20) == 0
+    assert berlekamp_massey([1] * 20) == [1, 1]  # s[i] = s[i - 1]
+    assert linear_complexity([0] * 9 + [1]) == 10
+    fibonacci = [1, 1]  # s[i] = s[i - 1] ^ s[i - 2] mod 2
+    for _ in range(30):
+        fibonacci.append(fibonacci[-1] ^ fibonacci[-2])
+    assert berlekamp_massey(fibonacci) == [1, 1, 1]
+
+
+def test_recurrence_lags_are_the_engines_polynomials():
+    """The LFSR's is its characteristic polynomial x**64 + x**11 + x**2 + x + 1 (the 64-step leap
+    keeps it), one clock a word; Trivium's linear part is one recurrence of degree at most 288."""
+    assert recurrence_lags("lfsr") == (0, 32, 64, 352, 2048)
+    lags = recurrence_lags("trivium")
+    assert lags[0] == 0 and max(lags) <= 288 and len(lags) > 20
+
+
+@pytest.mark.parametrize(
+    "generator, passes", [("trivium", True), ("scrambled", False), ("lfsr", False)]
+)
+def test_recurrence_guard(generator, passes):
+    """The output XORed at the lags of the engine's linear recurrence, 10**6 words of seed 1:
+    no bias for Trivium; the retired scrambler leaves z of about 60 on bit 0."""
+    engine = "trivium" if generator == "trivium" else "lfsr"
+    result = recurrence_test(engine, engine_words(1, 1_000_000, generator))
+    assert (result["pvalue"] > GUARD_P) == passes, result
+
+
+@pytest.mark.parametrize(
+    "generator, passes", [("trivium", True), ("scrambled", False), ("lfsr", False)]
+)
+def test_first_sample_guard(generator, passes):
+    """The first 16 samples (N = 1000) of seeds 0 to 1999: uniform across the seeds at every
+    position. Raw seeds start small and so sample record 0 first."""
+    result = first_sample_test(generator, range(0, 2000))
+    verdict = min(result["min_pvalue"] * 16, result["ks_pvalue"]) > GUARD_P
+    assert verdict == passes, result
+
+
+@pytest.mark.parametrize(
+    "generator, passes", [("trivium", True), ("scrambled", False), ("lfsr", False)]
+)
+def test_top_bits_guard(generator, passes):
+    """10**6 indices at N = 4096 (the words' top 12 bits): the retired scrambler's bias reaches
+    them (z of about 10 per bit)."""
+    result = top_bits_test(generator, 1, 1_000_000)
+    assert (result["pvalue"] > GUARD_P) == passes, result
