@@ -75,14 +75,16 @@ def _pll(m, platform):
 
 
 def _data_storage(record_format, primitive):
-    """Records in 192 banks of one DP16KD each (2,048 x 8), read through a registered tree of
-    8-way bank multiplexers (see :class:`BankedStorage`), writes registered by it."""
+    """Records in 192 banks of one DP16KD each (2,048 x 8), each read through a register in
+    fabric and a registered tree of 8-way bank multiplexers (see :class:`BankedStorage`), writes
+    registered by it."""
     return BankedStorage(
         record_format.byte_capacity,
         8,
         bank_depth=DP16KD_BYTES,
         fan_in=8,  # an 8-way multiplexer is one slice pair (PFUMX and L6MUX), one level
         bank_factory=lambda: DP16KDBank(primitive=primitive),
+        bank_register=True,  # a block far from its multiplexer gets a clock for the route
     )
 
 

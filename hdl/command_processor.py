@@ -172,8 +172,11 @@ class CommandProcessor(wiring.Component):
         events["sequence_errors"] = sequence_error
         events["uart_errors"] = self.uart_error
         for name, counter in counters.items():
-            with m.If(events[name] & (counter != 0xFFFF)):
-                m.d.sync += counter.eq(counter + 1)
+            # "below 0xFFFF" is a flop beside the counter, so no 16-bit compare gates its enable
+            below_max = Signal(init=1, name=f"{name}_below_max")
+            with m.If(events[name] & below_max):
+                m.d.sync += [counter.eq(counter + 1), below_max.eq(counter != 0xFFFE)]
+            m.d.sync += Assert(below_max == (counter != 0xFFFF), f"{name} saturation flag")
 
         # ---- Command side ---------------------------------------------------------------
         # Frame bytes are taken into a register (``current``), a byte every other clock at most,

@@ -13,7 +13,8 @@ Each board is also built with fixed-size records (``--fixed-size K``, default 32
 Placement is seeded, and the design clock's Fmax moves with the seed; ``--sweep N`` (default 8)
 also builds the boards named by ``--sweep-boards`` (default the iCEBreaker, whose target is the
 tight one) at seeds 1 to N (the main build's seed is not built again), and records each seed's
-Fmax and the spread under ``seed_sweep``.
+Fmax and the spread under ``seed_sweep``. ``--boards`` builds only the boards named and keeps
+the others' figures from the file.
 """
 
 import argparse
@@ -100,10 +101,17 @@ def main(argv=None):
     parser.add_argument(
         "--fixed-size", type=int, default=32, help="record size of the fixed-size builds"
     )
+    parser.add_argument(
+        "--boards", nargs="+", choices=BOARDS, default=list(BOARDS),
+        help="build only these, keeping the other boards' figures in --out",
+    )  # fmt: skip
     args = parser.parse_args(argv)
-    result = {}
+    out = Path(args.out)
+    keep = set(BOARDS) - set(args.boards)
+    result = json.loads(out.read_text()) if keep and out.exists() else {}
+    result = {name: report for name, report in result.items() if name in keep}
     with tempfile.TemporaryDirectory(prefix="memgen-boards-") as workdir:
-        for name in BOARDS:
+        for name in args.boards:
             print(f"building {name}...", file=sys.stderr)
             report = build(board(name), Path(workdir) / name, seed=args.seed)
             del report["bitstream"]
@@ -113,12 +121,13 @@ def main(argv=None):
             report = build(fixed, Path(workdir) / f"{name}-fixed", seed=args.seed)
             del report["bitstream"]
             result[name]["fixed_size"] = report
-        for name in args.sweep_boards:
+        for name in set(args.sweep_boards) & set(args.boards):
             seeds = range(1, args.sweep + 1)
             result[name]["seed_sweep"] = seed_sweep(name, result[name], seeds, workdir)
-    result["icebreaker"]["core_alone"] = core_cells_ice40()
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+    if "icebreaker" in args.boards:
+        result["icebreaker"]["core_alone"] = core_cells_ice40()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(dict(sorted(result.items())), indent=2) + "\n")
     for name, report in result.items():
         print(
             f"{name}: {_design_mhz(report)} MHz, with fixed-size records "

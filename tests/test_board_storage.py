@@ -108,13 +108,15 @@ def test_board_format_uses_the_memory(name):
         assert spec.record_format.byte_capacity >= 384 * 1024
 
 
-@pytest.mark.parametrize("fan_in", [2, 16])
-def test_banked_storage_latency_and_stalls(fan_in):
+@pytest.mark.parametrize("fan_in, bank_register", [(2, False), (16, False), (8, True)])
+def test_banked_storage_latency_and_stalls(fan_in, bank_register):
     """Every word of a 10-bank store reads back after exactly ``read_latency`` enabled clocks,
     whatever the pattern of stalls (read_enable low) in between: the registers of the bank tree
-    advance with the read strobe only, as the readout's lock-step pipeline needs."""
-    storage = BankedStorage(40, 8, bank_depth=4, fan_in=fan_in)
-    assert storage.read_latency == 3 + (4 if fan_in == 2 else 1)
+    (and the register after each bank, as the ULX3S has it) advance with the read strobe only,
+    as the readout's lock-step pipeline needs."""
+    storage = BankedStorage(40, 8, bank_depth=4, fan_in=fan_in, bank_register=bank_register)
+    levels = {2: 4, 8: 2, 16: 1}[fan_in]
+    assert storage.read_latency == 3 + levels + bank_register
     words = {address: (address * 53 + 7) & 0xFF for address in range(40)}
     rng = random.Random(fan_in)
 
@@ -142,7 +144,7 @@ def test_banked_storage_latency_and_stalls(fan_in):
                 expected = words[issued[-storage.read_latency]]
                 assert ctx.get(storage.reads.read_data) == expected
 
-    run_simulation(storage, testbench, name=f"banked_{fan_in}")
+    run_simulation(storage, testbench, name=f"banked_{fan_in}_{bank_register}")
 
 
 def test_dp16kd_model_matches_a_plain_memory():
