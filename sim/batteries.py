@@ -73,12 +73,13 @@ RUNS = (
     Run("practrand-indices-4096", "practrand", Stream(count=4096), "32GB"),
     Run("practrand-indices-3000", "practrand", Stream(count=3000), "32GB"),
     Run("practrand-words-seeds-1-2", "practrand", Stream(seeds=(1, 2)), "32GB"),
-    Run("crush-indices-4096", "crush", Stream(count=4096)),
-    Run("bigcrush-words-default", "bigcrush", DEFAULT),
     # the minimum-area option: where it fails
     Run("practrand-lfsr-words", "practrand", Stream("lfsr"), "32GB"),
     Run("practrand-lfsr-indices-4096", "practrand", Stream("lfsr", count=4096), "32GB"),
     Run("smallcrush-lfsr-words", "small", Stream("lfsr")),
+    # hours: last, in parts
+    Run("crush-indices-4096", "crush", Stream(count=4096)),
+    Run("bigcrush-words-default", "bigcrush", DEFAULT),
 )
 
 
