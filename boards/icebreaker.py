@@ -2,7 +2,7 @@
 
 * Clock: the 12 MHz oscillator through the PLL (SB_PLL40_PAD) to 42 MHz: VCO 12 x 56 = 672 MHz,
   divided by 2**4 (``icepll -i 12 -o 42``). The project's target is 48 MHz; the full design
-  reaches it at nextpnr seed 1 and at seven of seeds 1 to 8, but 47.2 to 49.7 MHz over those
+  reaches it at nextpnr seed 1 and at seven of seeds 1 to 8, but 47.0 to 50.3 MHz over those
   seeds (results/boards.json), so the board runs at a clock every seed meets, and one that
   divides 3 Mbaud exactly.
 * Records: 131,072 bytes in the four SB_SPRAM256KA (16K x 16 each), see :mod:`memgen.hdl.spram`.

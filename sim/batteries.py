@@ -230,24 +230,41 @@ def execute(run, batteries, folder):
     return outcome
 
 
+def saved_outcomes(folder):
+    """Every run's saved outcome, or for a run not finished yet what it will be."""
+    outcomes = []
+    for run in RUNS:
+        path = Path(folder) / f"{run.name}.json"
+        if path.exists():
+            outcomes.append(json.loads(path.read_text()))
+        else:
+            outcomes.append(
+                {"name": run.name, "battery": run.battery, "stream": run.stream.describe(),
+                 "size": run.size, "pending": True}
+            )  # fmt: skip
+    return outcomes
+
+
+BATTERY_NAMES = {"small": "SmallCrush", "crush": "Crush", "bigcrush": "BigCrush"}
+
+
+def _size_and_verdict(o):
+    if o.get("pending"):
+        return (f"to {o['size']}" if o["size"] else "all tests"), "not run yet"
+    if o["battery"] == "practrand":
+        verdict = f"FAIL at {o['first_failure']}" if o["failed"] else "no failure"
+        return f"{o['reached']} (limit {o['size']})", verdict
+    if o["failed"]:
+        return f"{o['pvalues']} p-values", f"{len(o['failed'])} outside [1e-10, 1 - 1e-10]"
+    return f"{o['pvalues']} p-values", f"all in [{o['smallest']:.2g}, {o['largest']:.4g}]"
+
+
 def table(outcomes):
     """The README's table: stream, battery, size, outcome."""
     lines = ["| stream | battery | size | outcome |", "| --- | --- | --- | --- |"]
     for o in outcomes:
-        if o["battery"] == "practrand":
-            size = f"{o['reached']} (limit {o['size']})"
-            verdict = f"FAIL at {o['first_failure']}" if o["failed"] else "no failure"
-            battery = "PractRand 0.94"
-        else:
-            size = f"{o['pvalues']} p-values"
-            verdict = (
-                f"{len(o['failed'])} p-values outside [1e-10, 1 - 1e-10]"
-                if o["failed"]
-                else f"all p in [{o['smallest']:.2g}, {o['largest']:.4g}]"
-            )
-            battery = {"small": "SmallCrush", "crush": "Crush", "bigcrush": "BigCrush"}[
-                o["battery"]
-            ]
+        battery = BATTERY_NAMES.get(o["battery"], "PractRand 0.94")
+        size, verdict = _size_and_verdict(o)
         lines.append(f"| {o['stream']} | {battery} | {size} | {verdict} |")
     return "\n".join(lines)
 

@@ -84,24 +84,8 @@ def test_board_clock_met(name, record_size, reports):
     assert report["timing_met"] and clock["achieved_mhz"] >= report["clock_mhz"], clock
 
 
-#: Design targets not met at seed 1, with why: the test still runs, and a build that meets the
-#: target again shows as XPASS in the summary (not strict: placement moves with every netlist).
-TARGETS_NOT_MET = {
-    "icebreaker": "48 MHz on the UP5K: 44.53 MHz at seed 1 and 3 of seeds 1-8 since the Trivium "
-    "engine (results/boards.json); the board runs at 42 MHz, which all 8 seeds meet",
-}
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(name, marks=pytest.mark.xfail(reason=TARGETS_NOT_MET[name]))
-        if name in TARGETS_NOT_MET
-        else name
-        for name in BOARDS
-    ],
-)
+@pytest.mark.parametrize("name", BOARDS)
 def test_fmax_target(name, reports):
     """The full design reaches the project's Fmax target (48 MHz UP5K, 100 MHz ECP5)."""
     report = reports(name)
