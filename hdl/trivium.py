@@ -23,7 +23,15 @@ from amaranth.hdl import Assert, Cat, Const, Module, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-__all__ = ["MAX_WIDTH", "WARMUP_STEPS", "Trivium", "TriviumModel", "initial_state"]
+__all__ = [
+    "MAX_WIDTH",
+    "WARMUP_STEPS",
+    "Trivium",
+    "TriviumModel",
+    "initial_state",
+    "integer_steps",
+    "loaded_registers",
+]
 
 #: Register lengths (the parts ``s1..s93``, ``s94..s177`` and ``s178..s288`` of the state).
 LENGTHS = (93, 84, 111)
@@ -53,13 +61,14 @@ def loaded_registers(key, iv):
     return key << 13, iv << 4, 0b111
 
 
-def _steps(registers, width, slice_bits, join):
+def _steps(registers, width, slice_bits, join, nonlinear=True):
     """``width`` Trivium steps on registers ``a, b, c``; returns ``(a, b, c), z``.
 
     ``slice_bits(register, length, tap)`` is the ``width`` values cell ``tap`` (1-based, in that
     register) takes over the steps, first step lowest; ``join(register, length, new)`` shifts the
     register by ``width`` and puts the ``width`` new cells in its top. The model and the gateware
-    share this one statement of the cipher.
+    share this one statement of the cipher. ``nonlinear=False`` drops the three AND terms: the
+    cipher's linear part, which :mod:`memgen.sim.quality` analyses.
     """
     a, b, c = registers
     la, lb, lc = LENGTHS
@@ -78,13 +87,18 @@ def _steps(registers, width, slice_bits, join):
     t2 = tap_b(162) ^ tap_b(177)
     t3 = tap_c(243) ^ tap_c(288)
     z = t1 ^ t2 ^ t3
-    t1 = t1 ^ (tap_a(91) & tap_a(92)) ^ tap_b(171)
-    t2 = t2 ^ (tap_b(175) & tap_b(176)) ^ tap_c(264)
-    t3 = t3 ^ (tap_c(286) & tap_c(287)) ^ tap_a(69)
+
+    def product(x, y):
+        return x & y if nonlinear else 0
+
+    t1 = t1 ^ product(tap_a(91), tap_a(92)) ^ tap_b(171)
+    t2 = t2 ^ product(tap_b(175), tap_b(176)) ^ tap_c(264)
+    t3 = t3 ^ product(tap_c(286), tap_c(287)) ^ tap_a(69)
     return (join(a, la, t3), join(b, lb, t1), join(c, lc, t2)), z
 
 
-def _integer_steps(registers, width):
+def integer_steps(registers, width, nonlinear=True):
+    """``width`` steps on registers held as integers; returns ``(a, b, c), z``."""
     mask = (1 << width) - 1
 
     def slice_bits(register, length, tap):
@@ -93,13 +107,13 @@ def _integer_steps(registers, width):
     def join(register, length, new):
         return (register >> width) | (new << (length - width))
 
-    return _steps(registers, width, slice_bits, join)
+    return _steps(registers, width, slice_bits, join, nonlinear)
 
 
 def _warmed_up(key, iv):
     registers = loaded_registers(key, iv)
     for _ in range(WARMUP_STEPS // MAX_WIDTH):
-        registers, _ = _integer_steps(registers, MAX_WIDTH)
+        registers, _ = integer_steps(registers, MAX_WIDTH)
     return registers
 
 
@@ -146,7 +160,7 @@ class TriviumModel:
     def next_word(self):
         """The next ``width`` keystream bits, the first in bit 0."""
         if not self._pending_bits:
-            self._registers, self._pending = _integer_steps(self._registers, self._block)
+            self._registers, self._pending = integer_steps(self._registers, self._block)
             self._pending_bits = self._block
         word = self._pending & ((1 << self.width) - 1)
         self._pending >>= self.width

@@ -24,6 +24,7 @@ import subprocess
 import numpy as np
 from memgen.hdl.index_generator import STATE_WIDTH, WORD_WIDTH, fraction_bits
 from memgen.hdl.lfsr import LFSRModel
+from memgen.hdl.trivium import integer_steps, loaded_registers
 from scipy import stats
 
 from .fast_generator import first_words, stream_command
@@ -60,16 +61,12 @@ def berlekamp_massey(bits):
 
 
 def _linear_trivium_bits(count):
-    """Keystream bits of Trivium without its AND terms, from a fixed nonzero state."""
-    s = [0] * 289
-    for i in (1, 5, 94, 100, 178, 288):
-        s[i] = 1
+    """Keystream bits of Trivium without its AND terms, from a loaded key and IV."""
+    registers = loaded_registers(0x1234_5678_9ABC_DEF1, 5)
     bits = []
     for _ in range(count):
-        t1, t2, t3 = s[66] ^ s[93], s[162] ^ s[177], s[243] ^ s[288]
-        bits.append(t1 ^ t2 ^ t3)
-        t1, t2, t3 = t1 ^ s[171], t2 ^ s[264], t3 ^ s[69]
-        s[1:94], s[94:178], s[178:289] = [t3] + s[1:93], [t1] + s[94:177], [t2] + s[178:288]
+        registers, z = integer_steps(registers, 1, nonlinear=False)
+        bits.append(z)
     return bits
 
 
