@@ -87,3 +87,56 @@ def test_one_record_has_no_bits_to_give():
     """N = 1 would never write a byte: refused, not a hang."""
     result = subprocess.run(stream_command("trivium", (5,), 8, 1), capture_output=True)
     assert result.returncode == 2 and b"bad format" in result.stderr
+
+
+def fake_tool(path, text, code=0):
+    """A stand-in battery: reads a little of its stdin, prints ``text``, exits ``code``."""
+    path.write_text(f"#!/bin/sh\nhead -c 4096 > /dev/null\ncat <<'END'\n{text}END\nexit {code}\n")
+    path.chmod(0o755)
+    return path
+
+
+def test_a_finished_run_is_kept_and_not_run_again(tmp_path):
+    """make stats resumes: a run's outcome is saved beside its output, and a second call reads it
+    instead of running the battery (here a stand-in that would now fail)."""
+    from memgen.sim.batteries import Batteries, Run, Stream, execute
+
+    prefix = tmp_path / "tools"
+    (prefix / "bin").mkdir(parents=True)
+    fake_tool(prefix / "bin" / "RNG_test", PRACTRAND)
+    run = Run("words", "practrand", Stream(seeds=(7,)), "1GB")
+    folder = tmp_path / "results"
+    outcome = execute(run, Batteries(prefix), folder)
+    assert outcome["failed"] and outcome["first_failure"] == "256 megabytes"
+    assert outcome["command"] == "trivium words 0 7"
+    assert (folder / "words.txt").read_text().startswith("RNG_test using PractRand")
+    fake_tool(prefix / "bin" / "RNG_test", "", code=1)
+    assert execute(run, Batteries(prefix), folder) == outcome
+
+
+def test_testu01_parts_are_kept_one_by_one(tmp_path, monkeypatch):
+    """Crush runs in parts; the parts that finished are not run again after a later one failed."""
+    from memgen.sim import batteries
+
+    harness = tmp_path / "harness"
+    log = tmp_path / "parts.log"
+    harness.write_text(
+        "#!/bin/sh\nhead -c 4096 > /dev/null\n"
+        f"echo $2 >> {log}\n"
+        f'if [ "$2" = 49 ] && [ ! -e {tmp_path}/mended ]; then exit 3; fi\n'
+        "printf 'pvalue 0 0.5 Gap\\npvalue 1 0.25 Walk\\nwords 9\\n'\n"
+    )
+    harness.chmod(0o755)
+    monkeypatch.setattr(batteries.Batteries, "testu01", lambda self: harness)
+    run = batteries.Run("crush", "crush", batteries.Stream(count=4096))
+    folder = tmp_path / "results"
+    with pytest.raises(RuntimeError, match="TestU01 ended with 3"):
+        batteries.execute(run, batteries.Batteries(tmp_path), folder)
+    assert sorted(p.name for p in folder.glob("crush.*.json")) == [
+        "crush.1-24.json",
+        "crush.25-48.json",
+    ]
+    (tmp_path / "mended").touch()
+    outcome = batteries.execute(run, batteries.Batteries(tmp_path), folder)
+    assert log.read_text().split() == ["1", "25", "49", "49", "73"]
+    assert outcome["passed"] and outcome["pvalues"] == 8 and outcome["smallest"] == 0.25
