@@ -186,6 +186,9 @@ int main(int argc, char **argv) {
     if (!sources || !seeds) return 2;
 
     uint64_t threshold = count ? ((1ull << bits) % count) : 0, fraction = (1ull << bits) - 1;
+    int parts[64], part_count = 0; /* the powers of two in count, largest first */
+    for (int k = 63; k >= 0; k--)
+        if ((count >> k) & 1) parts[part_count++] = k;
     uint64_t pending = 0; /* bits not yet written, first lowest */
     int pending_bits = 0;
     for (unsigned long turn = 0;; turn = (turn + 1) % seeds) {
@@ -198,8 +201,8 @@ int main(int argc, char **argv) {
         uint64_t product = (uint64_t)(word >> (32 - bits)) * count;
         if ((product & fraction) < threshold) continue; /* rejected */
         uint64_t index = product >> bits;
-        for (int k = 63; k >= 0; k--) { /* the power-of-two part the index falls in */
-            if (!((count >> k) & 1)) continue;
+        for (int p = 0; p < part_count; p++) { /* the power-of-two part the index falls in */
+            int k = parts[p];
             if (index < (1ull << k)) {
                 pending |= index << pending_bits;
                 pending_bits += k;
