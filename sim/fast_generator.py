@@ -1,6 +1,6 @@
 """The index generator's streams at battery speed, bit-exact with
-:class:`~memgen.hdl.index_generator.IndexGeneratorModel` (tests/test_fast_generator.py compares
-them).
+:class:`~memgen.hdl.index_generator.IndexGeneratorModel` (tests/test_stats.py and
+tests/test_batteries.py compare them).
 
 The Python model takes microseconds per word; a battery wants gigabytes. :file:`generator_stream.c`
 (compiled once with the system C compiler, cached by its source's hash) writes the engine's
@@ -22,7 +22,14 @@ from memgen.hdl.lfsr import MAXIMAL_TAPS, leap_matrix
 
 from .verilator_link import cache_dir, make_once
 
-__all__ = ["ENGINES", "engine_words", "first_words", "index_stream", "stream_command"]
+__all__ = [
+    "ENGINES",
+    "engine_words",
+    "first_words",
+    "index_stream",
+    "reduce_words",
+    "stream_command",
+]
 
 STREAM_SOURCE = Path(__file__).with_name("generator_stream.c")
 #: Engines the program knows: the generator options, and ``"scrambled"``, the retired default
@@ -104,17 +111,23 @@ def first_words(seeds, count, generator="trivium"):
     return np.frombuffer(data, dtype="<u4").reshape(count, len(seeds)).astype(np.uint64)
 
 
+def reduce_words(words, count, max_count):
+    """Multiply with rejection on an array of words: each word's index, and whether it is kept
+    (``IndexGeneratorModel.reduce``, vectorised)."""
+    b = fraction_bits(max_count.bit_length())
+    product = (words >> np.uint64(32 - b)) * np.uint64(count)
+    accepted = (product & np.uint64((1 << b) - 1)) >= np.uint64((1 << b) % count)
+    return product >> np.uint64(b), accepted
+
+
 def index_stream(max_count, count, amount, seed, generator="trivium"):
     """The first ``amount`` indices for ``count`` records from a fresh seed, as
     ``IndexGeneratorModel(max_count, generator, seed).request(amount, count)`` gives them."""
-    b = fraction_bits(max_count.bit_length())
-    threshold = (1 << b) % count
     words_needed = amount + amount // 64 + 64  # rejection is below 2**-8 per word
     while True:
         words = engine_words(seed, words_needed, generator)
-        product = (words >> np.uint64(32 - b)) * np.uint64(count)
-        accepted = (product & np.uint64((1 << b) - 1)) >= np.uint64(threshold)
-        indices = (product >> np.uint64(b))[accepted]
+        indices, accepted = reduce_words(words, count, max_count)
+        indices = indices[accepted]
         if len(indices) >= amount:
             return indices[:amount].astype(np.int64)
         words_needed *= 2

@@ -22,12 +22,12 @@ import functools
 import subprocess
 
 import numpy as np
-from memgen.hdl.index_generator import STATE_WIDTH, WORD_WIDTH, fraction_bits
+from memgen.hdl.index_generator import STATE_WIDTH, WORD_WIDTH
 from memgen.hdl.lfsr import LFSRModel
 from memgen.hdl.trivium import integer_steps, loaded_registers
 from scipy import stats
 
-from .fast_generator import first_words, stream_command
+from .fast_generator import first_words, reduce_words, stream_command
 
 __all__ = [
     "berlekamp_massey",
@@ -147,14 +147,6 @@ def recurrence_run(generator, seed, total, piece=1 << 22):
     return {"generator": generator, "seed": seed, **parity.result()}
 
 
-def _first_indices(words, count, max_count):
-    """Per seed (column), the first indices the multiply-with-rejection takes from its words."""
-    b = fraction_bits(max_count.bit_length())
-    product = (words >> np.uint64(WORD_WIDTH - b)) * np.uint64(count)
-    accepted = (product & np.uint64((1 << b) - 1)) >= np.uint64((1 << b) % count)
-    return product >> np.uint64(b), accepted
-
-
 def first_sample_test(generator, seeds, positions=16, count=1000, bins=20):
     """Indices ``0..positions-1`` of each seed's stream (``count`` records), binned into
     ``bins`` equal bins: a chi-square p-value per position across the seeds, and the KS p-value
@@ -162,7 +154,7 @@ def first_sample_test(generator, seeds, positions=16, count=1000, bins=20):
     if count % bins:
         raise ValueError(f"{bins} bins do not split {count} records evenly")
     words = first_words(seeds, positions + 8, generator)
-    indices, accepted = _first_indices(words, count, count)
+    indices, accepted = reduce_words(words, count, count)
     rank = np.cumsum(accepted, axis=0) - 1  # which sample each accepted word gives
     if (rank[-1] < positions - 1).any():
         raise AssertionError("a seed rejected more than 8 of its first words")
