@@ -2,324 +2,68 @@
 
 ::
 
-    memgen sample DATA [--n N] [--seed S] [--records lines|bytes|fixed:K] [--device D]
-                       [--baud B] [--verify] [--out FILE] [--capacity BYTES]
-    memgen recite DATA [same options]
-    memgen recall DATA --query FILE [--k K] [--mask FILE] [--records fixed:K|bytes] [same options]
-    memgen status [--device D] [--baud B] [--json]
-    memgen build BOARD [--records lines|bytes|fixed:K] [--seed N] [--out DIR] [--json]
-    memgen program BOARD [--records lines|bytes|fixed:K] [--bitstream FILE]
+    memgen sample [DATA] [--n N] [--seed S] [--records MODE] [--verify] [--out FILE]
+    memgen recite [DATA] [--records MODE] [--verify] [--out FILE]
+    memgen recall [DATA] --query FILE [--k K] [--mask FILE] [--records fixed:K|bytes]
+    memgen train DATA [--append] [--seed S] [--records MODE]
+    memgen status [--json]
+    memgen build BOARD [--records MODE] [--seed N] [--out DIR] [--json]
+    memgen program BOARD [--records MODE] [--bitstream FILE]
 
-``sample`` clears the device, seeds it (the default seed is fixed, so runs repeat), trains it with
-the records of DATA in order and writes N samples; ``recite`` writes every record back. In
-``lines`` mode a record is a line with its line ending, written back exactly as it appeared (a
-last line without one gets a newline); otherwise output is the records' raw bytes. ``--verify``
-runs the same commands on the software model and stops at the first sample that differs.
-``recall`` trains the same way, then prints the K records nearest the query in Hamming distance
-(index, distance, the record in hex).
+Every device command takes ``--device`` (``reference``, ``sim``, ``verilator`` or
+``serial:PORT``), ``--baud``, and for a simulated device ``--capacity BYTES`` or ``--board
+NAME`` (that board's memory, simulated).
 
-The simulated devices (``reference``, ``sim``, ``verilator``) are built for the records mode:
-variable-length records for ``lines``, fixed-size ones for ``bytes`` (1 byte) and ``fixed:K``,
-with ``--capacity`` bytes of memory, or with ``--board NAME`` the memory and backends of that
-board (simulation models of its primitives), in the same mode. A board (``serial:PORT``) has the
-memory it was built with.
-
-``build`` makes a board's bitstream with Yosys and nextpnr from PyPI and reports timing, resources
-and capacity; it exits 1 when the design misses the board's clock target. By default a board
-stores variable-length records (``lines``, a record table beside the data, in ``build/BOARD``);
-``--records fixed:K`` or ``bytes`` builds it for fixed-size records (all memory holds data, and
-``recall`` works; in ``build/BOARD-fixedK``). ``program`` loads the bitstream with iceprog or
-openFPGALoader; give it the same ``--records`` to find that build's bitstream.
+With DATA, ``sample``, ``recite`` and ``recall`` clear the device, seed it (the default seed is
+fixed, so runs repeat) and train it with DATA's records in order first. Without DATA they use
+what a board (``serial:PORT``) already holds from ``memgen train``, and ``sample`` goes on with
+the device's stream unless ``--seed`` is given. Samples are written as they arrive.
+How lines are split and written back: :mod:`memgen.host.datafile`. ``--verify`` runs the same
+commands on the software model and stops at the first output that differs, before writing it.
 """
 
 import argparse
 import json
+import os
+import shutil
 import sys
 
-from memgen.hdl.protocol import (
-    DEFAULT_SEED,
-    MAX_LINK_RECORD,
-    MAX_RECALL_K,
-    ErrorCode,
-    Generator,
+import memgen
+from memgen.hdl.protocol import DEFAULT_SEED, MAX_LINK_RECORD, MAX_RECALL_K, ErrorCode
+
+from . import api
+from .board_commands import board_variant, run_build, run_program
+from .datafile import (
+    Output,
+    PipeClosed,
+    UserError,
+    check_writable,
+    plural,
+    read_data,
+    split_records,
 )
-from memgen.hdl.records import RecordFormat
+from .driver import DeviceError, Driver, MemGenError, fitting_records
+from .transports import DEVICES, SIMULATED, ReferenceTransport, check_device, open_transport
 
-from .driver import DeviceError, Driver, MemGenError
-from .transports import DEVICES, DeviceNotFound, open_transport
-
-__all__ = ["main"]
-
-DEFAULT_CAPACITY = 65536
-#: Variable-length mode of the simulated devices: one record-table entry per this many bytes.
-BYTES_PER_TABLE_ENTRY = 16
+__all__ = ["main", "parser", "open_memory"]
 
 
-class UserError(Exception):
-    """One line for the user, exit status 1."""
-
-
-def parse_records_mode(text):
-    if text in ("lines", "bytes"):
-        return text, None
-    if text.startswith("fixed:"):
-        try:
-            size = int(text.removeprefix("fixed:"))
-        except ValueError:
-            size = 0
-        if 1 <= size <= MAX_LINK_RECORD:
-            return "fixed", size
-        raise argparse.ArgumentTypeError(
-            f"fixed:K needs a record size K from 1 to {MAX_LINK_RECORD}, not {text!r}"
-        )
-    raise argparse.ArgumentTypeError(f"records must be lines, bytes or fixed:K, not {text!r}")
-
-
-def read_records(path, mode, size):
-    """The records of DATA (a path or "-")."""
+def seed_number(text):
+    """A 64-bit seed: decimal (leading zeros allowed) or 0x, 0o, 0b."""
     try:
-        if path == "-":
-            data = sys.stdin.buffer.read()
-        else:
-            with open(path, "rb") as file:
-                data = file.read()
-    except OSError as error:
-        raise UserError(f"cannot read {path}: {error.strerror}") from None
-    if not data:
-        raise UserError(f"{path} is empty: there is nothing to learn")
-    if mode == "lines":
-        records = data.splitlines(keepends=True)
-    elif mode == "bytes":
-        records = [data[i : i + 1] for i in range(len(data))]
-    else:
-        if len(data) % size:
-            raise UserError(
-                f"{path} is {len(data)} bytes, not a whole number of {size}-byte records"
-            )
-        records = [data[i : i + size] for i in range(0, len(data), size)]
-    for number, record in enumerate(records, 1):
-        if len(record) > MAX_LINK_RECORD:
-            what = "line" if mode == "lines" else "record"
-            raise UserError(
-                f"{what} {number} of {path} is {len(record)} bytes; records are at most "
-                f"{MAX_LINK_RECORD} bytes"
-            )
-    return records
+        value = int(text, 0) if text[1:2].isalpha() else int(text, 10)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 <= value < 1 << 64:
+        raise argparse.ArgumentTypeError(f"{text} is not a 64-bit unsigned number")
+    return value
 
 
-def simulated_format(mode, size, capacity):
-    if mode == "lines":
-        return RecordFormat(
-            capacity,
-            max_records=max(1, capacity // BYTES_PER_TABLE_ENTRY),
-            max_length=min(capacity, MAX_LINK_RECORD),
-        )
-    return RecordFormat(capacity, record_size=1 if mode == "bytes" else size)
-
-
-def format_of(status):
-    """The RecordFormat a device reports."""
-    if status["flags"] & 1:
-        return RecordFormat(status["byte_capacity"], record_size=status["max_length"])
-    return RecordFormat(
-        status["byte_capacity"],
-        max_records=status["record_capacity"],
-        max_length=status["max_length"],
-    )
-
-
-def generator_of(status):
-    return "lfsr" if (status["flags"] >> 1) & 3 == Generator.LFSR else "trivium"
-
-
-class Progress:
-    """A one-line progress counter on stderr, only when stderr is a terminal."""
-
-    def __init__(self, what):
-        self.what = what
-        self.active = sys.stderr.isatty()
-        self.shown = False
-
-    def __call__(self, done, total):
-        if self.active and total >= 1000:
-            print(f"\r{self.what} {done:,}/{total:,}", end="", file=sys.stderr, flush=True)
-            self.shown = True
-
-    def finish(self):
-        if self.shown:
-            print(file=sys.stderr)
-            self.shown = False
-
-
-def board_variant(board, mode, size):
-    """The board as built for a records mode: as described (variable-length records) for
-    ``lines``, otherwise with fixed-size records (``bytes`` is 1 byte each)."""
-    if board is None or mode in (None, "lines"):
-        return board
-    return board.with_record_size(size or 1)
-
-
-def open_driver(arguments, record_format=None):
-    board = board_variant(arguments.board, arguments.mode, arguments.size)
+def records_mode(text):
     try:
-        transport = open_transport(
-            arguments.device, record_format, baud=arguments.baud, board=board
-        )
-    except DeviceNotFound as error:
-        raise UserError(str(error)) from None
-    return Driver(transport)
-
-
-def train(driver, records, arguments):
-    """Clear, seed and train; returns the status after."""
-    driver.clear()
-    driver.seed(arguments.seed)
-    status = driver.status()
-    fixed = status["flags"] & 1
-    if fixed and arguments.mode == "lines":
-        raise UserError(
-            f"the device stores fixed-size records of {status['max_length']} bytes; "
-            f"use --records fixed:{status['max_length']}"
-        )
-    progress = Progress("training")
-    try:
-        return driver.train(records, progress)
-    except DeviceError as error:
-        progress.finish()
-        done, stored = error.done, error.stored
-        what = "line" if arguments.mode == "lines" else "record"
-        if error.code == ErrorCode.FULL:
-            raise UserError(
-                f"{arguments.data} does not fit: the device stored {stored:,} of "
-                f"{len(records):,} records ({done['bytes_used']:,} of {done['byte_capacity']:,} "
-                f"bytes, {done['records']:,} of {done['record_capacity']:,} records) and "
-                "refused the rest"
-            ) from None
-        if error.code in (ErrorCode.TOO_LONG, ErrorCode.WRONG_SIZE):
-            limit = "exactly" if error.code == ErrorCode.WRONG_SIZE else "at most"
-            raise UserError(
-                f"{what} {stored + 1} of {arguments.data} is {len(records[stored])} bytes; the "
-                f"device's records are {limit} {done['max_length']} bytes"
-            ) from None
-        raise
-    finally:
-        progress.finish()
-
-
-def write_records(records, arguments):
-    out = sys.stdout.buffer if arguments.out in (None, "-") else None
-    try:
-        if out is None:
-            out = open(arguments.out, "wb")  # noqa: SIM115 - closed below
-        for record in records:
-            out.write(record)
-            if arguments.mode == "lines" and not record.endswith(b"\n"):
-                out.write(b"\n")
-        out.flush()
-    except OSError as error:
-        raise UserError(f"cannot write {arguments.out or 'stdout'}: {error.strerror}") from None
-    finally:
-        if out is not None and out is not sys.stdout.buffer:
-            out.close()
-
-
-def run_data_command(arguments):
-    records = read_records(arguments.data, arguments.mode, arguments.size)
-    simulated = simulated_format(arguments.mode, arguments.size, arguments.capacity)
-    with open_driver(arguments, simulated) as driver:
-        status = train(driver, records, arguments)
-        if arguments.command == "sample":
-            progress = Progress("sampling")
-            try:
-                results = driver.sample(arguments.n, progress)
-            finally:
-                progress.finish()
-        else:
-            results = driver.recite()
-    if arguments.verify:
-        verify(results, records, status, arguments)
-    write_records(results, arguments)
-
-
-def read_exact(path, size, what):
-    try:
-        with open(path, "rb") as file:
-            data = file.read()
-    except OSError as error:
-        raise UserError(f"cannot read {path}: {error.strerror}") from None
-    if len(data) != size:
-        raise UserError(f"the {what} {path} is {len(data)} bytes; the records are {size}")
-    return data
-
-
-def run_recall(arguments):
-    """Train with DATA, then print the K records nearest the query (index, distance, hex)."""
-    if arguments.mode == "lines":
-        raise UserError("recall needs fixed-size records: use --records fixed:K or bytes")
-    if not 1 <= arguments.k <= MAX_RECALL_K:
-        raise UserError(f"--k must be 1 to {MAX_RECALL_K}")
-    size = arguments.size or 1
-    query = read_exact(arguments.query, size, "query")
-    mask = None if arguments.mask is None else read_exact(arguments.mask, size, "mask")
-    records = read_records(arguments.data, arguments.mode, arguments.size)
-    simulated = simulated_format(arguments.mode, arguments.size, arguments.capacity)
-    with open_driver(arguments, simulated) as driver:
-        status = train(driver, records, arguments)
-        if not status["flags"] & 1 or status["max_length"] != size:
-            raise UserError(
-                f"the device's records are {status['max_length']} bytes"
-                f"{'' if status['flags'] & 1 else ' at most'}; recall needs fixed:{size} records"
-            )
-        matches = driver.recall(query, arguments.k, mask)
-    if arguments.verify:
-        from .reference import MemGenReference
-
-        reference = MemGenReference(format_of(status))
-        for record in records:
-            reference.append(record)
-        expected = reference.recall(query, arguments.k, mask)
-        if [(i, d) for i, d, _ in matches] != expected or any(
-            record != records[i] for i, _, record in matches
-        ):
-            raise UserError(f"verify: recall answered {matches[:2]}..., the reference {expected}")
-        print(f"memgen: verified {len(matches)} matches against the reference", file=sys.stderr)
-    for index, distance, record in matches:
-        print(f"{index}\t{distance}\t{record.hex()}")
-
-
-def verify(results, records, status, arguments):
-    """The same commands on the software model; the first difference is an error."""
-    from .transports import ReferenceTransport
-
-    reference = Driver(ReferenceTransport(format_of(status), generator_of(status)))
-    reference.clear()
-    reference.seed(arguments.seed)
-    reference.train(records)
-    expected = reference.sample(arguments.n) if arguments.command == "sample" else records
-    for number, (got, want) in enumerate(zip(results, expected, strict=False)):
-        if got != want:
-            raise UserError(
-                f"verify: {arguments.command} result {number} differs from the reference: "
-                f"device {got[:32]!r}, reference {want[:32]!r}"
-            )
-    if len(results) != len(expected):
-        raise UserError(
-            f"verify: the device returned {len(results)} records, the reference {len(expected)}"
-        )
-    print(f"memgen: verified {len(results):,} records against the reference", file=sys.stderr)
-
-
-def run_status(arguments):
-    simulated = simulated_format("lines", None, arguments.capacity)
-    with open_driver(arguments, simulated) as driver:
-        status = driver.status()
-    status = {"generator": generator_of(status), "fixed_size": bool(status["flags"] & 1), **status}
-    del status["code"], status["stored"], status["flags"]
-    if arguments.json:
-        print(json.dumps(status, indent=2))
-    else:
-        for name, value in status.items():
-            print(f"{name:18} {value}")
+        return api.parse_records(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def board_argument(name):
@@ -331,195 +75,442 @@ def board_argument(name):
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
-def default_build_folder(board):
-    """``build/BOARD``, or ``build/BOARD-fixedK`` for a build with fixed-size records."""
-    fmt = board.record_format
-    return f"build/{board.name}" + (f"-fixed{fmt.record_size}" if fmt.fixed else "")
-
-
-def run_build(arguments):
-    from memgen.boards.build import build
-
-    board = board_variant(arguments.board_name, arguments.mode, arguments.size)
-    out = arguments.out or default_build_folder(board)
-    if not arguments.json:
-        print(
-            f"memgen: building {board.title} in {out} (seed {arguments.seed})...", file=sys.stderr
-        )
+def whole_number(text):
     try:
-        report = build(board, out, seed=arguments.seed)
-    except RuntimeError as error:
-        raise UserError(str(error)) from None
-    if arguments.json:
-        print(json.dumps(report, indent=2))
+        return int(text, 10)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+
+
+# Opening and training ------------------------------------------------------------------------
+def simulated_format(arguments):
+    """The record format a simulated device is built with; None for a board's own."""
+    if arguments.board is not None or arguments.device not in SIMULATED:
+        return None
+    capacity = api.DEFAULT_CAPACITY if arguments.capacity is None else arguments.capacity
+    fixed, size = arguments.records
+    try:
+        return api.sim_format(f"fixed:{size}" if fixed else "variable", capacity)
+    except ValueError as error:
+        raise UserError(f"--capacity {capacity}: {error}") from None
+
+
+def open_memory(arguments):
+    """The device the arguments name, as a :class:`~memgen.host.api.Memory`."""
+    board = board_variant(arguments.board, *arguments.records)
+    record_format = simulated_format(arguments)
+    if arguments.device in SIMULATED:
+        transport = open_transport(arguments.device, record_format, board=board)
     else:
-        print(format_report(report))
-    clock = report["fmax"][report["design_clock"]]
-    if not report["timing_met"]:
+        transport = open_transport(arguments.device, baud=arguments.baud)
+    try:
+        return api.Memory(Driver(transport), arguments.device)
+    except BaseException:
+        transport.close()
+        raise
+
+
+def empty_status(record_format):
+    """The status of an empty simulated device, before it is built."""
+    return {
+        "flags": int(record_format.fixed),
+        "records": 0,
+        "bytes_used": 0,
+        "record_capacity": record_format.max_records,
+        "byte_capacity": record_format.byte_capacity,
+        "max_length": record_format.max_length,
+    }
+
+
+def check_fits(records, status, arguments):
+    """A UserError, before anything is sent, if the records do not all fit ``status``."""
+    what = "line" if arguments.records == (False, None) else "record"
+    fixed, size = bool(status["flags"] & 1), status["max_length"]
+    fits = fitting_records(records, status)
+    if fits == len(records):
+        return
+    record = records[fits]
+    if fixed and len(record) != size:
+        raise UserError(f"the device stores {size}-byte records; use --records fixed:{size}")
+    if len(record) > size:
         raise UserError(
-            f"timing not met on {board.name}: {clock['achieved_mhz']} MHz, the board clock is "
-            f"{report['clock_mhz']} MHz (report in {out}/memgen.tim; try another --seed)"
+            f"{what} {fits + 1} of {arguments.data} is {plural(len(record), 'byte')}; the "
+            f"device's records are at most {plural(size, 'byte')}"
         )
-
-
-def format_report(report):
-    clock = report["fmax"][report["design_clock"]]
-    board_clock = "met" if report["timing_met"] else "NOT MET"
-    target = "met" if report["target_met"] else "not met"
-    lines = [
-        f"board          {report['title']}, {report['device']}",
-        f"clock          {clock['achieved_mhz']} MHz achieved; board clock {report['clock_mhz']}"
-        f" MHz ({board_clock}), design target {report['target_mhz']} MHz ({target})",
-    ]
-    for cell, use in report["utilisation"].items():
-        share = use["used"] / use["available"] if use["available"] else 0
-        lines.append(f"{cell:14} {use['used']:,} of {use['available']:,} ({share:.0%})")
-    capacity = report["capacity"]
-    lines += [
-        f"capacity       {capacity['bytes']:,} bytes, {capacity['records']:,} records",
-        f"memory         {report['memory']}",
-        f"uart           {report['uart']}",
-        f"bitstream      {report['bitstream']}",
-    ]
-    return "\n".join(lines)
-
-
-def run_program(arguments):
-    import shutil
-    import subprocess
-    from pathlib import Path
-
-    board = board_variant(arguments.board_name, arguments.mode, arguments.size)
-    bitstream = Path(
-        arguments.bitstream or f"{default_build_folder(board)}/memgen.{board.bitstream}"
-    )
-    if not bitstream.exists():
-        records = {"lines": "", "bytes": " --records bytes"}.get(
-            arguments.mode, f" --records fixed:{arguments.size}"
-        )
-        raise UserError(
-            f"no bitstream at {bitstream}: run `memgen build {board.name}{records}` first"
-        )
-    for tool, options in board.programmer:
-        if shutil.which(tool):
-            result = subprocess.run([tool, *options, str(bitstream)])
-            if result.returncode:
-                raise UserError(f"{tool} failed (exit status {result.returncode})")
-            return
-    tools = " or ".join(tool for tool, _ in board.programmer)
-    raise UserError(f"cannot program {board.name}: {tools} is not installed")
-
-
-def add_records_option(parser, help_text):
-    parser.add_argument(
-        "--records",
-        type=parse_records_mode,
-        default=("lines", None),
-        metavar="MODE",
-        help=help_text,
+    total = sum(len(r) for r in records)
+    raise UserError(
+        f"{arguments.data} does not fit: {plural(len(records), 'record')} of "
+        f"{plural(total, 'byte')}; the first {fits:,} fit (the device has room for "
+        f"{plural(status['byte_capacity'] - status['bytes_used'], 'byte')} and "
+        f"{plural(status['record_capacity'] - status['records'], 'record')})"
     )
 
 
+def progress_bar(what, total):
+    """A progress callback (tqdm on a terminal, refreshed at least once a second), or None."""
+    if total < 1000 or not sys.stderr or not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+
+    # a terminal that reports no size (a bare pty) gets 80x24: tqdm would show nothing
+    size = shutil.get_terminal_size()
+    bar = tqdm(total=total, desc=what, unit=" records", mininterval=0.2,
+               maxinterval=1.0, ncols=size.columns, nrows=size.lines, leave=False,
+               file=sys.stderr)  # fmt: skip
+
+    def update(done, _total):
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
+
+    update.close = bar.close
+    return update
+
+
+def train(memory, records, arguments, clear=True):
+    """Clear and seed (unless appending), then store ``records``."""
+    if clear:
+        memory.clear()
+        memory.seed(DEFAULT_SEED if arguments.seed is None else arguments.seed)
+    elif arguments.seed is not None:
+        memory.seed(arguments.seed)
+    status = memory.driver.status()
+    if arguments.records == (False, None) and status["flags"] & 1:
+        raise UserError(
+            f"the device stores fixed-size records of {plural(status['max_length'], 'byte')}; "
+            f"use --records fixed:{status['max_length']}"
+        )
+    check_fits(records, status, arguments)
+    progress = progress_bar("training", len(records))
+    try:
+        memory.extend(records, progress)
+    except DeviceError as error:
+        if error.code != ErrorCode.FULL:
+            raise
+        raise UserError(
+            f"{arguments.data} does not fit: the device stored {error.stored:,} of "
+            f"{plural(len(records), 'record')} and refused the rest"
+        ) from None
+    finally:
+        if progress:
+            progress.close()
+
+
+def load(arguments):
+    """DATA's records (None without DATA), after the checks that need no device."""
+    check_device(arguments.device)
+    if arguments.board is not None and arguments.capacity is not None:
+        raise UserError(
+            f"--capacity does not apply with --board: {arguments.board.name}'s memory is "
+            f"{arguments.board.record_format.byte_capacity:,} bytes"
+        )
+    if arguments.device.startswith("serial:") and (arguments.board or arguments.capacity):
+        raise UserError("--board and --capacity are for simulated devices; a board has its own")
+    simulated_format(arguments)
+    if hasattr(arguments, "out"):
+        check_writable(arguments.out)
+    if arguments.data is None:
+        if arguments.device in SIMULATED:
+            raise UserError(
+                f"the {arguments.device} device keeps nothing between commands: give DATA "
+                "(a board on serial:PORT keeps what `memgen train` stored)"
+            )
+        return None
+    fixed, size = arguments.records
+    mode = "lines" if not fixed else "fixed"
+    records = split_records(read_data(arguments.data), mode, size, arguments.data)
+    record_format = simulated_format(arguments)
+    if record_format is not None:
+        check_fits(records, empty_status(record_format), arguments)
+    return records
+
+
+# Commands ------------------------------------------------------------------------------------
+def run_train(arguments):
+    records = load(arguments)
+    with open_memory(arguments) as memory:
+        train(memory, records, arguments, clear=not arguments.append)
+        status = memory.status()
+    print(
+        f"memgen: {arguments.device} holds {plural(status.records, 'record')}, "
+        f"{status.bytes_used:,} of {status.byte_capacity:,} bytes",
+        file=sys.stderr,
+    )
+
+
+def reference_of(memory, records, seed):
+    """The software model trained as the device is, for --verify."""
+    status = memory.status()
+    reference = Driver(ReferenceTransport(status.record_format, status.generator))
+    reference.clear()
+    reference.seed(seed)
+    reference.train(records)
+    return reference
+
+
+def run_sample(arguments):
+    if arguments.n < 0:
+        raise UserError("--n cannot be negative")
+    records = load(arguments)
+    if arguments.verify and records is None and arguments.seed is None:
+        raise UserError("--verify without DATA needs --seed: the device's stream has moved on")
+    output = Output(arguments.out, lines=arguments.records == (False, None))
+    with open_memory(arguments) as memory, output:
+        if records is not None:
+            train(memory, records, arguments)
+        elif arguments.seed is not None:
+            memory.seed(arguments.seed)
+        reference = None
+        if arguments.verify:
+            stored = records if records is not None else memory.driver.recite()
+            seed = DEFAULT_SEED if arguments.seed is None else arguments.seed
+            reference = reference_of(memory, stored, seed)
+        progress = progress_bar("sampling", arguments.n)
+        done = 0
+        try:
+            for chunk in memory.iter_sample(arguments.n, progress):
+                data = output.encode(chunk)
+                if reference is not None:
+                    expected = output.encode(reference.sample(len(chunk)))
+                    if data != expected:
+                        first = next(
+                            i
+                            for i, (a, b) in enumerate(zip(data, expected, strict=False))
+                            if a != b
+                        )
+                        raise UserError(
+                            f"verify: sample output differs from the reference's at byte "
+                            f"{first:,} of samples {done:,} to {done + len(chunk) - 1:,}"
+                        )
+                output.write(data)
+                done += len(chunk)
+        finally:
+            if progress:
+                progress.close()
+    if reference is not None:
+        print(f"memgen: verified {plural(done, 'sample')} against the reference", file=sys.stderr)
+
+
+def run_recite(arguments):
+    records = load(arguments)
+    with open_memory(arguments) as memory, Output(arguments.out) as output:
+        if records is not None:
+            train(memory, records, arguments)
+        recited = memory.driver.recite()
+        data = b"".join(recited)
+        if arguments.verify:
+            expected = b"".join(records if records is not None else recited)
+            if data != expected:
+                raise UserError("verify: the recited records differ from DATA")
+        output.write(data)
+    if arguments.verify:
+        print(f"memgen: verified {plural(len(recited), 'record')} against DATA", file=sys.stderr)
+
+
+def run_recall(arguments):
+    """Train with DATA, then print the K records nearest the query (index, distance, hex)."""
+    if arguments.records == (False, None):
+        raise UserError("recall needs fixed-size records: use --records fixed:K or bytes")
+    if not 1 <= arguments.k <= MAX_RECALL_K:
+        raise UserError(f"--k must be 1 to {MAX_RECALL_K}")
+    if arguments.query == "-" and arguments.data == "-":
+        raise UserError("DATA and --query cannot both be stdin")
+    size = arguments.records[1]
+    query = read_exact(arguments.query, size, "query")
+    mask = None if arguments.mask is None else read_exact(arguments.mask, size, "mask")
+    records = load(arguments)
+    with open_memory(arguments) as memory, Output(arguments.out) as output:
+        if records is not None:
+            train(memory, records, arguments)
+        status = memory.status()
+        if not status.fixed_size or status.max_length != size:
+            raise UserError(
+                f"the device's records are {'' if status.fixed_size else 'at most '}"
+                f"{plural(status.max_length, 'byte')}; recall needs fixed:{size} records"
+            )
+        matches = memory.recall(query, arguments.k, mask)
+        if arguments.verify:
+            stored = records if records is not None else memory.driver.recite()
+            expected = reference_of(memory, stored, DEFAULT_SEED).recall(query, arguments.k, mask)
+            if matches != [tuple(match) for match in expected]:
+                raise UserError(
+                    f"verify: recall answered {matches[:2]}..., the reference {expected[:2]}..."
+                )
+        output.write(
+            "".join(f"{m.index}\t{m.distance}\t{m.record.hex()}\n" for m in matches).encode()
+        )
+    if arguments.verify:
+        print(
+            f"memgen: verified {plural(len(matches), 'match')} against the reference",
+            file=sys.stderr,
+        )
+
+
+def read_exact(path, size, what):
+    data = read_data(path)
+    if len(data) != size:
+        raise UserError(f"the {what} {path} is {plural(len(data), 'byte')}; the records are {size}")
+    return data
+
+
+def run_status(arguments):
+    arguments.records = (False, None)
+    if arguments.board is not None and arguments.capacity is not None:
+        raise UserError("--capacity does not apply with --board")
+    check_device(arguments.device)
+    with open_memory(arguments) as memory:
+        status = memory.status()
+    fields = {
+        "generator": status.generator,
+        "fixed_size": status.fixed_size,
+        "records": status.records,
+        "bytes_used": status.bytes_used,
+        "record_capacity": status.record_capacity,
+        "byte_capacity": status.byte_capacity,
+        "max_length": status.max_length,
+        "seed": status.seed,
+        **status.link_errors,
+    }
+    if arguments.json:
+        print(json.dumps(fields, indent=2))
+    else:
+        for name, value in fields.items():
+            print(f"{name:18} {value}")
+
+
+# The parser ----------------------------------------------------------------------------------
 def parser():
+    from memgen.boards import BOARDS
+
+    boards = ", ".join(BOARDS)
     main_parser = argparse.ArgumentParser(
-        prog="memgen", description="MemGEN in hardware: learn records by heart, sample them."
+        prog="memgen",
+        description="MemGEN in hardware: learn records by heart, sample them.",
+        epilog=f"devices: {', '.join(DEVICES)} (default: {api.DEFAULT_DEVICE}); boards: {boards}",
     )
+    main_parser.add_argument("--version", action="version", version=f"memgen {memgen.__version__}")
     commands = main_parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     device = argparse.ArgumentParser(add_help=False)
     device.add_argument(
         "--device",
-        default="sim",
+        default=api.DEFAULT_DEVICE,
         metavar="DEVICE",
-        help=f"{' | '.join(DEVICES)} (default: sim)",
+        help=f"{' | '.join(DEVICES)} (default: {api.DEFAULT_DEVICE})",
     )
-    device.add_argument("--baud", type=int, default=3_000_000, help="serial line rate")
+    device.add_argument(
+        "--baud", type=whole_number, default=3_000_000, help="serial line rate (default: 3000000)"
+    )
     device.add_argument(
         "--board",
         type=board_argument,
         metavar="BOARD",
-        help="a simulated device with this board's memory (icebreaker, ulx3s-85f)",
+        help=f"a simulated device with this board's memory: {boards}",
     )
     device.add_argument(
         "--capacity",
-        type=int,
-        default=DEFAULT_CAPACITY,
-        help="memory bytes of a simulated device (default: %(default)s)",
+        type=whole_number,
+        metavar="BYTES",
+        help=f"memory of a simulated device (default: {api.DEFAULT_CAPACITY})",
     )
 
-    data = argparse.ArgumentParser(add_help=False, parents=[device])
-    data.add_argument("data", metavar="DATA", help="training data: a file, or - for stdin")
-    add_records_option(data, "lines | bytes | fixed:K (default: lines)")
-    data.add_argument("--seed", type=lambda text: int(text, 0), default=DEFAULT_SEED)
-    data.add_argument("--verify", action="store_true", help="check against the reference model")
-    data.add_argument("--out", metavar="FILE", help="write here instead of stdout")
+    records = argparse.ArgumentParser(add_help=False)
+    records.add_argument(
+        "--records",
+        type=records_mode,
+        default=(False, None),
+        metavar="MODE",
+        help=f"lines (records of 1 to {MAX_LINK_RECORD} bytes, default) | bytes "
+        "| fixed:K (fixed-size records of K bytes; recall needs them)",
+    )
+    seed = argparse.ArgumentParser(add_help=False)
+    seed.add_argument(
+        "--seed",
+        type=seed_number,
+        metavar="S",
+        help=f"64-bit generator seed (default: {DEFAULT_SEED:#x} with DATA; "
+        "without DATA the device's stream goes on)",
+    )
+    common = [device, records, seed]
 
-    sample = commands.add_parser("sample", parents=[data], help="train with DATA, write N samples")
-    sample.add_argument("--n", type=int, default=10, help="samples to draw (default: 10)")
-    commands.add_parser("recite", parents=[data], help="train with DATA, write it back")
-    recall = commands.add_parser(
+    def data_command(name, help_text, optional=True, **options):
+        command = commands.add_parser(name, parents=common, help=help_text, **options)
+        command.add_argument(
+            "data",
+            metavar="DATA",
+            nargs="?" if optional else None,
+            help="training data: a file, or - for stdin"
+            + (" (none: what a board holds)" if optional else ""),
+        )
+        return command
+
+    sample = data_command("sample", "train with DATA, write N samples as they arrive")
+    sample.add_argument("--n", type=whole_number, default=10, help="samples (default: 10)")
+    recite = data_command("recite", "train with DATA, write it back")
+    recall = data_command(
         "recall",
-        parents=[data],
-        help="train with DATA, print the records nearest a query",
-        description="Train with DATA (fixed-size records), then print the K stored records "
-        "nearest the query in Hamming distance, one per line: index, distance (bits that "
-        "differ), the record in hex. Ties go to the lowest index.",
+        "train with DATA, print the records nearest a query",
+        description="Print the K stored records nearest the query in Hamming distance, one per "
+        "line: index, distance (bits that differ), the record in hex. Ties go to the lowest "
+        "index. Needs fixed-size records.",
     )
-    recall.add_argument("--query", required=True, metavar="FILE", help="one record long")
-    recall.add_argument("--k", type=int, default=1, help=f"matches, 1 to {MAX_RECALL_K} (1)")
+    recall.add_argument("--query", required=True, metavar="FILE", help="one record long; - stdin")
     recall.add_argument(
-        "--mask", metavar="FILE", help="one record long: only its 1 bits count (default: all)"
+        "--k", type=whole_number, default=1, help=f"matches, 1 to {MAX_RECALL_K} (default: 1)"
+    )
+    recall.add_argument("--mask", metavar="FILE", help="one record long: only its 1 bits count")
+    for command in (sample, recite, recall):
+        command.add_argument("--verify", action="store_true", help="check against the model")
+        command.add_argument("--out", metavar="FILE", help="write here (default: stdout)")
+    train_command = data_command(
+        "train", "store DATA on the device (a board keeps it for later commands)", optional=False
+    )
+    train_command.add_argument(
+        "--append", action="store_true", help="keep what the device holds (default: clear it first)"
     )
     status = commands.add_parser("status", parents=[device], help="show the device's status")
     status.add_argument("--json", action="store_true")
-    board_records = argparse.ArgumentParser(add_help=False)
-    add_records_option(
-        board_records,
-        "lines (variable-length records with a record table, default) | bytes | fixed:K "
-        "(fixed-size records of K bytes, all memory holding data; RECALL needs them)",
+
+    build = commands.add_parser("build", parents=[records], help="build a board's bitstream")
+    build.add_argument("board_name", type=board_argument, metavar="BOARD", help=boards)
+    build.add_argument(
+        "--seed", type=whole_number, default=1, help="nextpnr placement seed (default: 1)"
     )
-    build = commands.add_parser("build", parents=[board_records], help="build a board's bitstream")
-    build.add_argument("board_name", type=board_argument, metavar="BOARD")
-    build.add_argument("--seed", type=int, default=1, help="nextpnr placement seed")
     build.add_argument(
         "--out", metavar="DIR", help="build folder (default: build/BOARD or build/BOARD-fixedK)"
     )
     build.add_argument("--json", action="store_true", help="print the report as JSON")
-    program = commands.add_parser(
-        "program", parents=[board_records], help="load a board's bitstream"
-    )
-    program.add_argument("board_name", type=board_argument, metavar="BOARD")
-    program.add_argument("--bitstream", metavar="FILE")
+    program = commands.add_parser("program", parents=[records], help="load a board's bitstream")
+    program.add_argument("board_name", type=board_argument, metavar="BOARD", help=boards)
+    program.add_argument("--bitstream", metavar="FILE", help="default: the build folder's")
     return main_parser
+
+
+RUN = {
+    "sample": run_sample,
+    "recite": run_recite,
+    "recall": run_recall,
+    "train": run_train,
+    "status": run_status,
+    "build": run_build,
+    "program": run_program,
+}
 
 
 def main(argv=None):
     arguments = parser().parse_args(argv)
-    arguments.mode, arguments.size = getattr(arguments, "records", (None, None))
     try:
-        if arguments.command == "build":
-            return run_build(arguments) or 0
-        if arguments.command == "program":
-            return run_program(arguments) or 0
-        if arguments.capacity < 1:
-            raise UserError("--capacity must be positive")
-        if getattr(arguments, "n", 0) < 0:
-            raise UserError("--n cannot be negative")
-        if hasattr(arguments, "seed") and not 0 <= arguments.seed < 1 << 64:
-            raise UserError("--seed must be a 64-bit unsigned number")
-        if arguments.command == "status":
-            run_status(arguments)
-        elif arguments.command == "recall":
-            run_recall(arguments)
-        else:
-            run_data_command(arguments)
-    except (UserError, MemGenError) as error:
+        RUN[arguments.command](arguments)
+    except MemGenError as error:
         print(f"memgen: error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("memgen: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:
+    except (PipeClosed, BrokenPipeError):
+        # The reader has gone: nothing more to say; stdout must not be flushed at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
         return 0
     return 0
 

@@ -16,6 +16,9 @@ the expected sequence number, and every unanswered command is sent again (the de
 them twice). If an answer was lost after its command ran, :class:`LinkError` says so.
 """
 
+import collections
+import time
+
 from memgen.hdl.protocol import (
     DONE_BYTES,
     MAX_LINK_RECORD,
@@ -36,18 +39,23 @@ from memgen.hdl.protocol import (
     encode_frame,
 )
 
-__all__ = ["Driver", "DeviceError", "LinkError", "MemGenError", "SAMPLE_CHUNK", "fitting_records"]
+from .errors import LinkError, MemGenError
+
+__all__ = [
+    "Driver",
+    "DeviceError",
+    "LinkError",
+    "MemGenError",
+    "SAMPLE_CHUNK",
+    "fitting_records",
+    "checked_records",
+]
 
 #: Records per SAMPLE command.
 SAMPLE_CHUNK = 4096
-
-
-class MemGenError(Exception):
-    """Base of the errors a user sees as one line."""
-
-
-class LinkError(MemGenError):
-    """The link failed in a way the protocol cannot repair."""
+#: Seconds a device may go on sending before the driver's first command; a board still answering
+#: a previous run's two SAMPLE commands of the longest records at 3 Mbaud needs about 28.
+SYNC_TIMEOUT = 30.0
 
 
 class DeviceError(MemGenError):
@@ -96,14 +104,75 @@ def fitting_records(records, status):
     return len(records)
 
 
+def checked_records(records):
+    """``records`` as a list of ``bytes``; a clear TypeError or ValueError for anything else.
+
+    A record is bytes-like: ``bytes``, ``bytearray``, ``memoryview`` or a one-byte-per-item
+    buffer such as a ``uint8`` numpy array (a row of a 2-D array is one record)."""
+    if isinstance(records, bytes | bytearray | memoryview | str):
+        raise TypeError(
+            f"records is one {type(records).__name__} object, not a sequence of records: "
+            "pass a list of bytes objects"
+        )
+    try:
+        items = iter(records)
+    except TypeError:
+        kind = type(records).__name__
+        raise TypeError(f"records must be a sequence of bytes, not {kind}") from None
+    checked = []
+    for number, record in enumerate(items):
+        try:
+            view = memoryview(record)
+        except TypeError:
+            view = None
+        if view is None or view.itemsize != 1:
+            raise TypeError(
+                f"record {number} is {type(record).__name__}, not bytes-like (bytes, bytearray, "
+                "memoryview or a uint8 array)"
+            )
+        record = view.tobytes()
+        if not record:
+            raise ValueError(f"record {number} is empty: records have at least one byte")
+        if len(record) > MAX_LINK_RECORD:
+            raise ValueError(
+                f"record {number} is {len(record)} bytes, longer than a frame carries "
+                f"({MAX_LINK_RECORD})"
+            )
+        checked.append(record)
+    return checked
+
+
 class _Command:
-    def __init__(self, payload, consumes=True):
+    def __init__(self, payload, consumes=True, record_size=False, on_data=None):
         self.payload = payload
         self.consumes = consumes  # STATUS does not use up a sequence number
         self.sequence = None
         self.frame = None
         self.data = bytearray()
         self.done = None
+        # commands answered with records (record_size None: variable-length) parse as they arrive
+        self.stream = None if record_size is False else RecordStream(record_size)
+        self.on_data = on_data
+
+    def receive(self, data):
+        if self.stream is not None:
+            self.stream.feed(data)
+        else:
+            self.data += data
+        if self.on_data:
+            self.on_data(self)
+
+    def restart(self):
+        """Forget a partial answer: the command is sent again."""
+        self.data.clear()
+        if self.stream is not None:
+            self.stream = RecordStream(self.stream.record_size)
+
+    def records(self, what):
+        """The records answered; a LinkError if the answer was cut short."""
+        if self.stream.pending:
+            raise LinkError(f"{what} data lost on the link (a record is cut short)")
+        return self.stream.records
 
 
 class Driver:
@@ -117,10 +186,11 @@ class Driver:
         Unanswered commands and wire bytes at most.
     """
 
-    def __init__(self, transport, window_frames=4, window_bytes=1000):
+    def __init__(self, transport, window_frames=4, window_bytes=1000, sync_timeout=SYNC_TIMEOUT):
         self.transport = transport
         self.window_frames = window_frames
         self.window_bytes = window_bytes
+        self.sync_timeout = sync_timeout
         self.decoder = FrameDecoder()
         self._next = None  # next sequence number the device will run
         self._status = None
@@ -153,15 +223,7 @@ class Driver:
         Raises :class:`DeviceError` (with ``stored``) at the first record the device refuses;
         every record before it is stored, none after it is sent.
         """
-        records = [bytes(record) for record in records]
-        for record in records:
-            if not record:
-                raise ValueError("Records must have at least one byte")
-            if len(record) > MAX_LINK_RECORD:
-                raise ValueError(
-                    f"A record of {len(record)} bytes is longer than a frame carries "
-                    f"({MAX_LINK_RECORD})"
-                )
+        records = checked_records(records)
         status = self.status()
         fits = fitting_records(records, status)
         size = status["max_length"] if status["flags"] & 1 else None
@@ -189,37 +251,61 @@ class Driver:
         return done
 
     def sample(self, count, progress=None):
-        """``count`` records drawn uniformly at random by the device."""
+        """``count`` records drawn uniformly at random by the device, as a list."""
+        return [record for chunk in self.sample_chunks(count, progress) for record in chunk]
+
+    def sample_chunks(self, count, progress=None):
+        """``count`` records drawn uniformly at random by the device, as an iterator of lists
+        of records, each yielded as soon as its records have arrived: memory stays bounded
+        however large ``count`` is. ``progress(done, count)`` is called as records arrive."""
         if count < 0:
             raise ValueError("The number of samples cannot be negative")
+        return self._sample_chunks(count, progress)
+
+    def _sample_chunks(self, count, progress):
         status = self.status()
-        commands = [
-            _Command(command_sample(min(SAMPLE_CHUNK, count - start)))
-            for start in range(0, count, SAMPLE_CHUNK)
-        ]
-        records = []
+        size = status["max_length"] if status["flags"] & 1 else None
+        issued = collections.deque()  # SAMPLE commands sent and not yet all yielded
+        done = taken = 0  # records yielded; of them, from issued[0]
 
-        def collect(command):
-            self._checked(command)
-            parsed = self._records(command, status)
-            wanted = int.from_bytes(command.payload[1:], "little")
-            if len(parsed) != wanted:
-                raise LinkError(
-                    f"sample data lost on the link: {len(parsed)} of {wanted} records arrived"
-                )
-            records.extend(parsed)
-            if progress:
-                progress(len(records), count)
+        def commands():
+            for start in range(0, count, SAMPLE_CHUNK):
+                payload = command_sample(min(SAMPLE_CHUNK, count - start))
+                issued.append(_Command(payload, record_size=size))
+                yield issued[-1]
 
-        self._run(commands, on_done=collect, window_frames=2)
-        return records
+        for _ in self._stream(commands(), window_frames=2, ticks=True):
+            # DATA reaches the oldest unanswered command only: drain from the front.
+            while issued:
+                head = issued[0]
+                finished = head.done is not None
+                if finished:
+                    self._checked(head)
+                    records = head.records("sample")
+                    wanted = int.from_bytes(head.payload[1:], "little")
+                    if len(records) != wanted:
+                        raise LinkError(
+                            f"sample data lost on the link: {len(records)} of {wanted} "
+                            "records arrived"
+                        )
+                new = head.stream.records[taken:]
+                if new:
+                    done, taken = done + len(new), taken + len(new)
+                    if progress:
+                        progress(done, count)
+                    yield new
+                if not finished:
+                    break
+                issued.popleft()
+                taken = 0
 
     def recite(self):
         """Every stored record, in order."""
         status = self.status()
-        command = self._run([_Command(command_plain(Opcode.RECITE))])[0]
+        size = status["max_length"] if status["flags"] & 1 else None
+        command = self._run([_Command(command_plain(Opcode.RECITE), record_size=size)])[0]
         self._checked(command)
-        records = self._records(command, status)
+        records = command.records("recited")
         if len(records) != command.done["records"]:
             raise LinkError(
                 f"recited data lost on the link: {len(records)} of "
@@ -249,15 +335,6 @@ class Driver:
         return decode_recall(command.data, status["max_length"])
 
     # Protocol --------------------------------------------------------------------------------
-    @staticmethod
-    def _records(command, status):
-        """The records in a command's DATA."""
-        stream = RecordStream(status["max_length"] if status["flags"] & 1 else None)
-        stream.feed(command.data)
-        if stream.pending:
-            raise LinkError("record data lost on the link (a record is cut short)")
-        return stream.records
-
     def _checked(self, command):
         if command.done["code"]:
             raise DeviceError(command.done["code"], command.done)
@@ -265,8 +342,13 @@ class Driver:
 
     def _synchronise(self):
         """Drop whatever the device was still sending, then learn its expected sequence."""
+        deadline = time.monotonic() + self.sync_timeout
         while self.transport.read(0.05):
-            pass
+            if time.monotonic() > deadline:
+                raise LinkError(
+                    f"the device sent without a pause for {self.sync_timeout:g} s: is it a memgen "
+                    "device, and at this baud rate?"
+                )
         self.decoder = FrameDecoder()
         self._next = 0  # any number: STATUS runs whatever its sequence number
         done = self._run([_Command(command_plain(Opcode.STATUS), consumes=False)])[0].done
@@ -279,29 +361,41 @@ class Driver:
         command.frame = encode_frame(command.sequence, command.payload)
 
     def _run(self, commands, on_done=None, window_frames=None):
-        """Send ``commands`` (windowed), collect their DATA and DONE; returns them."""
+        """Send ``commands`` (windowed), collect their answers; returns them."""
+        for command in self._stream(commands, window_frames):
+            if on_done:
+                on_done(command)
+        return commands
+
+    def _stream(self, commands, window_frames=None, ticks=False):
+        """Send ``commands`` (any iterable, windowed); yields each when its DONE has arrived,
+        and with ``ticks`` None after every read too (DATA may have come)."""
         window_frames = window_frames or self.window_frames
         if self._next is None:
             self._synchronise()
-        pending = list(reversed(commands))
-        unanswered = []
+        commands = iter(commands)
+        waiting = next(commands, None)
+        unanswered, finished = [], []
         recoveries = 0
-        while pending or unanswered:
-            while pending and self._window_open(unanswered, pending[-1], window_frames):
-                command = pending.pop()
-                self._assign(command)
-                self.transport.write(command.frame)
-                unanswered.append(command)
+        while waiting is not None or unanswered:
+            while waiting is not None and self._window_open(unanswered, waiting, window_frames):
+                self._assign(waiting)
+                self.transport.write(waiting.frame)
+                unanswered.append(waiting)
+                waiting = next(commands, None)
             data = self.transport.read(self.transport.timeout)
             reason = "the device did not answer" if not data else None
             for frame in self.decoder.feed(data):
-                if self._accept(frame, unanswered, on_done) == Reply.REJECTED:
+                if self._accept(frame, unanswered, finished) == Reply.REJECTED:
                     reason = "the device rejected a frame"
                     break
             if reason:
                 recoveries += 1
-                self._recover(unanswered, recoveries, reason, on_done)
-        return commands
+                self._recover(unanswered, recoveries, reason, finished)
+            while finished:
+                yield finished.pop(0)
+            if ticks:
+                yield None
 
     def _window_open(self, unanswered, command, window_frames):
         if not unanswered:
@@ -310,7 +404,7 @@ class Driver:
         size = len(encode_frame(0, command.payload))
         return len(unanswered) < window_frames and in_flight + size <= self.window_bytes
 
-    def _accept(self, frame, unanswered, on_done):
+    def _accept(self, frame, unanswered, finished):
         """File one received frame; returns its Reply kind (None if it was not for us)."""
         if isinstance(frame, FrameError):
             return None  # a lost DATA frame shows in the count, a lost DONE as silence
@@ -324,15 +418,13 @@ class Driver:
             return None  # stale, or a barrier's answer
         head = unanswered[0]
         if kind == Reply.DATA:
-            head.data += payload[1:]
+            head.receive(payload[1:])
         elif kind == Reply.DONE and len(payload) == DONE_BYTES:
             head.done = self._status = decode_done(payload)
-            unanswered.pop(0)
-            if on_done:
-                on_done(head)
+            finished.append(unanswered.pop(0))
         return kind
 
-    def _recover(self, unanswered, attempt, reason, on_done):
+    def _recover(self, unanswered, attempt, reason, finished):
         """Barrier with STATUS; send again every command the device has not run."""
         if attempt > 5:
             raise LinkError(f"{reason}, and 5 attempts to recover failed")
@@ -342,7 +434,7 @@ class Driver:
         frame = encode_frame(barrier, command_plain(Opcode.STATUS))
         for _ in range(3):
             self.transport.write(frame)
-            done = self._await_barrier(barrier, unanswered, on_done)
+            done = self._await_barrier(barrier, unanswered, finished)
             if done is not None:
                 break
         else:
@@ -356,17 +448,17 @@ class Driver:
                 f"first unanswered {unanswered[0].sequence})"
             )
         for command in unanswered:
-            command.data.clear()
+            command.restart()
             self.transport.write(command.frame)
 
-    def _await_barrier(self, barrier, unanswered, on_done):
+    def _await_barrier(self, barrier, unanswered, finished):
         """Answers up to the barrier's DONE (its fields), or None if the device falls silent."""
         while True:
             data = self.transport.read(self.transport.timeout)
             if not data:
                 return None
             for frame in self.decoder.feed(data):
-                kind = self._accept(frame, unanswered, on_done)
+                kind = self._accept(frame, unanswered, finished)
                 if kind is None and not isinstance(frame, FrameError):
                     sequence, payload = frame
                     if (

@@ -23,16 +23,24 @@ import time
 
 from memgen.hdl.protocol import DEFAULT_SEED
 
+from .errors import DeviceNotFound
 from .link_reference import LinkReference
 
-__all__ = ["DEVICES", "DeviceNotFound", "open_transport"]
+__all__ = ["DEVICES", "DeviceNotFound", "check_device", "open_transport"]
 
 #: Device names (``serial:PORT`` takes a port).
 DEVICES = ("reference", "sim", "verilator", "serial:PORT")
+SIMULATED = ("reference", "sim", "verilator")
 
 
-class DeviceNotFound(Exception):
-    """The device name is unknown, or the port cannot be opened."""
+def check_device(device):
+    """``device`` if it names a device; DeviceNotFound if not (nothing is opened)."""
+    if device.startswith("serial:"):
+        if not device.removeprefix("serial:"):
+            raise DeviceNotFound("serial:PORT needs a port, for example serial:/dev/ttyUSB1")
+    elif device not in SIMULATED:
+        raise DeviceNotFound(f"unknown device {device!r}: choose one of {', '.join(DEVICES)}")
+    return device
 
 
 class ReferenceTransport:
@@ -107,6 +115,7 @@ class VerilatorTransport:
         from memgen.sim.verilator_link import (
             SIM_BAUD,
             SIM_CLOCK_HZ,
+            ModelBuildError,
             VerilatorLink,
             build_uart_model,
         )
@@ -127,7 +136,10 @@ class VerilatorTransport:
         # Looked up without elaborating the design; a design that was built has passed
         # MemGenTop's checks.
         parameters = (record_format, generator, seed, SIM_CLOCK_HZ, SIM_BAUD, storage_name)
-        executable = build_uart_model(top, repr(parameters))
+        try:
+            executable = build_uart_model(top, repr(parameters))
+        except ModelBuildError as error:
+            raise DeviceNotFound(f"cannot build the verilator device: {error}") from None
         self.divisor = divisor_for(SIM_CLOCK_HZ, SIM_BAUD)
         # A RECALL scans the whole memory without a word on the line: keep the clock running.
         quiet = record_format.byte_capacity + 50_000 if record_format.fixed else None
@@ -187,18 +199,13 @@ def open_transport(device, record_format=None, *, baud=3_000_000, generator="tri
     With ``board`` (a :class:`~memgen.boards.board.Board`), a simulated device has that board's
     record format, memory backends (simulation models of its primitives) and device options
     instead of ``record_format``."""
-    if device.startswith("serial:"):
-        port = device.removeprefix("serial:")
-        if not port:
-            raise DeviceNotFound("serial:PORT needs a port, for example serial:/dev/ttyUSB1")
-        return SerialTransport(port, baud)
+    if check_device(device).startswith("serial:"):
+        return SerialTransport(device.removeprefix("serial:"), baud)
     simulated = {
         "reference": ReferenceTransport,
         "sim": SimTransport,
         "verilator": VerilatorTransport,
     }
-    if device not in simulated:
-        raise DeviceNotFound(f"unknown device {device!r}: choose one of {', '.join(DEVICES)}")
     if board is None:
         return simulated[device](record_format, generator)
     if device == "reference":

@@ -11,6 +11,7 @@ import fcntl
 import hashlib
 import os
 import select
+import shutil
 import subprocess
 import sys
 from importlib import metadata
@@ -24,6 +25,7 @@ __all__ = [
     "build_uart_model",
     "design_digest",
     "make_once",
+    "ModelBuildError",
     "VerilatorLink",
 ]
 
@@ -32,6 +34,11 @@ HARNESS = Path(__file__).with_name("uart_harness.cpp")
 #: The simulated board: 4 clocks per bit, the fastest the UART allows.
 SIM_CLOCK_HZ = 12_000_000
 SIM_BAUD = 3_000_000
+
+
+class ModelBuildError(RuntimeError):
+    """The model cannot be compiled: a tool is missing, the cache is not writable, or the
+    compiler failed."""
 
 
 def cache_dir():
@@ -69,16 +76,19 @@ def build_uart_model(make_top, key):
     returns the executable.
 
     ``key`` describes the design (see :func:`design_digest`): ``make_top`` is called only when no
-    model was built for it. The first build of a design says so on stderr when stderr is a
-    terminal."""
+    model was built for it. The first build of a design says so on stderr."""
     directory = cache_dir() / "verilator" / design_digest(key)
     executable = directory / "memgen_uart_sim"
-    directory.mkdir(parents=True, exist_ok=True)
-    make_once(
-        executable,
-        directory / "lock",
-        lambda output: _compile(verilog.convert(make_top(), name=TOPLEVEL), directory, output),
-    )
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        make_once(
+            executable, directory / "lock", lambda output: _compile(make_top, directory, output)
+        )
+    except OSError as error:
+        raise ModelBuildError(
+            f"cannot write the model cache {error.filename or directory}: {error.strerror} "
+            "(set MEMGEN_CACHE to a writable folder)"
+        ) from None
     return executable
 
 
@@ -97,13 +107,24 @@ def make_once(target, lock_path, make):
             partial.replace(target)
 
 
-def _compile(text, directory, executable):
+def _compile(make_top, directory, executable):
     from .cocotb_runner import collapse_zero_initialisers
 
+    compiler = os.environ.get("CXX", "g++")
+    missing = [tool for tool in ("make", compiler) if shutil.which(tool.split()[0]) is None]
+    if missing:
+        raise ModelBuildError(
+            f"Verilator needs {' and '.join(missing)} to compile the model: install "
+            f"{'them' if len(missing) > 1 else 'it'} (Debian: apt-get install make g++)"
+        )
+    print(
+        "memgen: compiling the Verilator model (once per design, up to two minutes)...",
+        file=sys.stderr,
+        flush=True,
+    )
     source = directory / f"{TOPLEVEL}.v"
+    text = verilog.convert(make_top(), name=TOPLEVEL)
     source.write_text(collapse_zero_initialisers(text))
-    if sys.stderr.isatty():
-        print("memgen: compiling the Verilator model (once per design)...", file=sys.stderr)
     command = [
         "verilator",
         "--cc",
@@ -131,8 +152,10 @@ def _compile(text, directory, executable):
     ]
     result = subprocess.run(command, env=_verilator_env(), capture_output=True, text=True)
     if result.returncode != 0 or not executable.exists():
-        log = result.stdout[-2000:] + result.stderr[-4000:]
-        raise RuntimeError(f"Verilator build failed:\n{log}")
+        log = directory / "build.log"
+        log.write_text(result.stdout + result.stderr)
+        last = (result.stderr.strip().splitlines() or ["no output"])[-1]
+        raise ModelBuildError(f"Verilator build failed ({last}); the whole log is in {log}")
 
 
 class VerilatorLink:

@@ -1,8 +1,11 @@
 """The host driver against the simulated gateware (the ``sim`` transport), with the software
 model (the ``reference`` transport) as the expectation."""
 
+import time
+
+import numpy as np
 import pytest
-from memgen.hdl.protocol import ErrorCode
+from memgen.hdl.protocol import MAX_LINK_RECORD, ErrorCode
 from memgen.hdl.records import RecordFormat
 from memgen.host.driver import SAMPLE_CHUNK, DeviceError, Driver, LinkError, fitting_records
 from memgen.host.transports import ReferenceTransport, SimTransport
@@ -124,3 +127,87 @@ def test_lost_answer_is_reported():
     with pytest.raises(LinkError, match="lost"):
         for _ in range(4):
             device.clear()
+
+
+@pytest.mark.parametrize(
+    ("records", "error", "message"),
+    [
+        (b"abc", TypeError, "one bytes object"),
+        ("abc", TypeError, "one str object"),
+        (["abc"], TypeError, "record 0 is str"),
+        ([b"ok", 97], TypeError, "record 1 is int"),
+        ([[97, 98]], TypeError, "record 0 is list"),
+        (7, TypeError, "not int"),
+        ([b"a", b""], ValueError, "record 1 is empty"),
+        ([b"x" * (MAX_LINK_RECORD + 1)], ValueError, f"{MAX_LINK_RECORD + 1} bytes"),
+    ],
+)
+def test_train_refuses_what_is_not_records(records, error, message):
+    """Records are bytes-like; anything else is a clear error and nothing is stored (it was:
+    ``train(b"abc")`` stored three zero-filled records of 97, 98 and 99 bytes)."""
+    device = Driver(ReferenceTransport(VARIABLE))
+    with pytest.raises(error, match=message):
+        device.train(records)
+    assert device.status()["records"] == 0
+
+
+def test_train_takes_every_bytes_like_record():
+    """bytes, bytearray, memoryview and uint8 arrays (a 2-D array's rows) are records; the
+    longest a frame carries is one."""
+    device = Driver(ReferenceTransport(VARIABLE))
+    rows = np.arange(6, dtype=np.uint8).reshape(2, 3)
+    longest = RecordFormat(4096, max_records=8, max_length=MAX_LINK_RECORD)
+    device.train([b"ab", bytearray(b"cd"), memoryview(b"ef"), *rows])
+    assert device.recite() == [b"ab", b"cd", b"ef", b"\x00\x01\x02", b"\x03\x04\x05"]
+    with pytest.raises(TypeError, match="record 0 is ndarray"):
+        device.train([np.arange(3, dtype=np.int32)])  # 4 bytes per item: not a byte string
+    wide = Driver(ReferenceTransport(longest))
+    wide.train([b"y" * MAX_LINK_RECORD])
+    assert wide.recite() == [b"y" * MAX_LINK_RECORD]
+
+
+@pytest.mark.parametrize("count", [0, 1, SAMPLE_CHUNK - 1, SAMPLE_CHUNK, SAMPLE_CHUNK + 1])
+def test_sample_chunks_arrive_in_order(count):
+    """The streamed draw equals one sample() call at each chunk boundary and either side, and
+    its progress reaches the count."""
+    device, reference = Driver(ReferenceTransport(FIXED)), Driver(ReferenceTransport(FIXED))
+    for driver in (device, reference):
+        driver.train([bytes([b]) for b in range(200)])
+    seen = []
+    chunks = list(device.sample_chunks(count, lambda done, total: seen.append((done, total))))
+    assert [r for chunk in chunks for r in chunk] == reference.sample(count)
+    assert all(chunks) and (seen[-1] == (count, count) if count else not seen)
+
+
+def test_sample_streams_from_the_simulated_gateware():
+    """On the gateware, records are yielded as their DATA frames arrive, before the SAMPLE
+    command's DONE: a draw's first records come in more than one piece."""
+    device, reference = pair(FIXED)
+    records = [bytes([b]) for b in range(256)]
+    device.train(records)
+    reference.train(records)
+    chunks = list(device.sample_chunks(1500))
+    assert len(chunks) > 1 and [r for c in chunks for r in c] == reference.sample(1500)
+
+
+class Chatter:
+    """A port that never stops sending (a device at the wrong baud, or not a memgen)."""
+
+    timeout = 0.1
+
+    def read(self, timeout):
+        return b"\x55" * 64
+
+    def write(self, data):
+        pass
+
+    def close(self):
+        pass
+
+
+def test_synchronising_gives_up_on_a_port_that_never_pauses():
+    driver = Driver(Chatter(), sync_timeout=0.3)
+    started = time.monotonic()
+    with pytest.raises(LinkError, match="sent without a pause for 0.3 s"):
+        driver.status()
+    assert time.monotonic() - started < 5

@@ -228,11 +228,9 @@ def test_cli_recall_with_a_board_memory(device, tmp_path, capsys):
     assert out.splitlines()[0] == f"33\t6\t{records[33].hex()}" and "verified 2 matches" in err
     # the device the command opened has the board's memory in fixed-size mode
     arguments = cli.parser().parse_args([str(a) for a in argv])
-    arguments.mode, arguments.size = arguments.records
-    with cli.open_driver(arguments, RecordFormat(64, record_size=32)) as device_driver:
-        status = device_driver.status()
-    fixed = status["flags"] & 1
-    assert (status["byte_capacity"], status["record_capacity"], fixed) == (131072, 4096, 1)
+    with cli.open_memory(arguments) as memory:
+        status = memory.status()
+    assert (status.byte_capacity, status.record_capacity, status.fixed_size) == (131072, 4096, 1)
     assert main(["status", "--board", "icebreaker", "--device", device, "--json"]) == 0
     status = json.loads(capsys.readouterr().out)  # without --records: the board as described
     assert status["record_capacity"] == 2048 and not status["fixed_size"]

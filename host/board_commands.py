@@ -1,0 +1,94 @@
+"""``memgen build`` and ``memgen program``: a board's bitstream made and loaded."""
+
+import json
+import sys
+
+from .datafile import UserError
+
+__all__ = ["board_variant", "default_build_folder", "format_report", "run_build", "run_program"]
+
+
+def board_variant(board, fixed, size):
+    """The board as built for a records mode: as described (variable-length records), or with
+    fixed-size records of ``size`` bytes."""
+    if board is None or not fixed:
+        return board
+    return board.with_record_size(size)
+
+
+def default_build_folder(board):
+    """``build/BOARD``, or ``build/BOARD-fixedK`` for a build with fixed-size records."""
+    fmt = board.record_format
+    return f"build/{board.name}" + (f"-fixed{fmt.record_size}" if fmt.fixed else "")
+
+
+def run_build(arguments):
+    from memgen.boards.build import build
+
+    board = board_variant(arguments.board_name, *arguments.records)
+    out = arguments.out or default_build_folder(board)
+    if not arguments.json:
+        print(
+            f"memgen: building {board.title} in {out} (seed {arguments.seed})...", file=sys.stderr
+        )
+    try:
+        report = build(board, out, seed=arguments.seed)
+    except RuntimeError as error:
+        raise UserError(str(error)) from None
+    if arguments.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(format_report(report))
+    clock = report["fmax"][report["design_clock"]]
+    if not report["timing_met"]:
+        raise UserError(
+            f"timing not met on {board.name}: {clock['achieved_mhz']} MHz, the board clock is "
+            f"{report['clock_mhz']} MHz (report in {out}/memgen.tim; try another --seed)"
+        )
+
+
+def format_report(report):
+    clock = report["fmax"][report["design_clock"]]
+    board_clock = "met" if report["timing_met"] else "NOT MET"
+    target = "met" if report["target_met"] else "not met"
+    lines = [
+        f"board          {report['title']}, {report['device']}",
+        f"clock          {clock['achieved_mhz']} MHz achieved; board clock {report['clock_mhz']}"
+        f" MHz ({board_clock}), design target {report['target_mhz']} MHz ({target})",
+    ]
+    for cell, use in report["utilisation"].items():
+        share = use["used"] / use["available"] if use["available"] else 0
+        lines.append(f"{cell:14} {use['used']:,} of {use['available']:,} ({share:.0%})")
+    capacity = report["capacity"]
+    lines += [
+        f"capacity       {capacity['bytes']:,} bytes, {capacity['records']:,} records",
+        f"memory         {report['memory']}",
+        f"uart           {report['uart']}",
+        f"bitstream      {report['bitstream']}",
+    ]
+    return "\n".join(lines)
+
+
+def run_program(arguments):
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    board = board_variant(arguments.board_name, *arguments.records)
+    bitstream = Path(
+        arguments.bitstream or f"{default_build_folder(board)}/memgen.{board.bitstream}"
+    )
+    if not bitstream.exists():
+        fixed, size = arguments.records
+        records = f" --records fixed:{size}" if fixed else ""
+        raise UserError(
+            f"no bitstream at {bitstream}: run `memgen build {board.name}{records}` first"
+        )
+    for tool, options in board.programmer:
+        if shutil.which(tool):
+            result = subprocess.run([tool, *options, str(bitstream)])
+            if result.returncode:
+                raise UserError(f"{tool} failed (exit status {result.returncode})")
+            return
+    tools = " or ".join(tool for tool, _ in board.programmer)
+    raise UserError(f"cannot program {board.name}: {tools} is not installed")

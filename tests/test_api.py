@@ -1,0 +1,116 @@
+"""The Python API (``memgen.open`` and ``Memory``) against the software model and the simulated
+gateware, and the README's example run as written on every simulated device."""
+
+import re
+from pathlib import Path
+
+import memgen
+import numpy as np
+import pytest
+from memgen.host.api import Match, sim_format
+from memgen.host.reference import MemGenReference
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def readme_example():
+    """The README's Python example (the code block after "## Python API")."""
+    text = README.read_text()
+    section = text[text.index("## Python API") :]
+    return re.search(r"```python\n(.*?)```", section, re.S).group(1)
+
+
+@pytest.mark.parametrize("device", ["reference", "sim", "verilator"])
+def test_readme_example_runs_as_written(device, capsys):
+    code = readme_example()
+    assert '"verilator"' in code
+    exec(compile(code.replace('"verilator"', f'"{device}"'), "README.md", "exec"), {})
+    assert capsys.readouterr().out.split() == ["200", "(256,", "64)", "42"]
+
+
+@pytest.mark.parametrize("device", ["reference", "sim"])
+def test_memory_against_the_model(device):
+    """Fixed-size records come back as arrays; the stream continues across calls; len, status,
+    recite, recall and clear as the model says."""
+    rng = np.random.default_rng(3)
+    rows = rng.integers(0, 256, (40, 8), dtype=np.uint8)
+    model = MemGenReference(sim_format("fixed:8", 1024))
+    for row in rows:
+        model.append(row.tobytes())
+    with memgen.open(device, records="fixed:8", capacity=1024) as memory:
+        assert memory.extend(rows[:30]) == 30
+        memory.add(rows[30])
+        assert memory.extend(list(rows[31:])) == 40 == len(memory)
+        memory.seed(12)
+        model.seed(12)
+        first, second = memory.sample(7), memory.sample(0)
+        rest = memory.sample(100)
+        assert first.shape == (7, 8) and first.dtype == np.uint8 and second.shape == (0, 8)
+        expected = np.frombuffer(b"".join(model.sample(107)), np.uint8).reshape(107, 8)
+        assert np.array_equal(np.vstack([first, rest]), expected)
+        assert np.array_equal(memory.recite(), rows)
+        status = memory.status()
+        assert (status.records, status.bytes_used, status.byte_capacity) == (40, 320, 1024)
+        assert status.fixed_size and status.max_length == 8 and status.seed == 12
+        assert status.generator == "trivium" and not any(status.link_errors.values())
+        query = rows[17].copy()
+        query[2] ^= 0x81
+        assert memory.recall(query, k=1) == [Match(17, 2, rows[17].tobytes())]
+        memory.clear()
+        assert len(memory) == 0
+
+
+def test_variable_records_are_lists_and_refusals_say_what_was_stored():
+    with memgen.open("reference", capacity=64) as memory:
+        assert memory.extend([b"one", b"three"]) == 2
+        memory.seed(1)
+        assert set(memory.sample(20)) == {b"one", b"three"}
+        assert isinstance(memory.recite(), list) and "variable" in repr(memory)
+        with pytest.raises(memgen.DeviceError, match="full") as refused:
+            memory.extend([b"x" * 40, b"y" * 40])
+        assert refused.value.stored == 1 and len(memory) == 3
+
+
+@pytest.mark.parametrize(
+    ("options", "error", "message"),
+    [
+        ({"device": "nowhere"}, memgen.MemGenError, "unknown device"),
+        ({"records": "fixed:0"}, ValueError, "fixed:K needs"),
+        ({"records": "rows"}, ValueError, "lines, bytes or fixed:K"),
+        ({"records": 3.5}, TypeError, "a string"),
+        ({"capacity": 0}, ValueError, "positive"),
+        ({"capacity": 4, "records": 8}, ValueError, "holds no 8-byte record"),
+        ({"capacity": 100, "board": "icebreaker"}, ValueError, "not both"),
+        ({"board": "nano"}, ValueError, "unknown board"),
+        ({"generator": "mt19937"}, ValueError, "trivium or lfsr"),
+    ],
+)
+def test_open_refuses_clearly(options, error, message):
+    with pytest.raises(error, match=message):
+        memgen.open(**{"device": "reference", **options})
+
+
+def test_arguments_are_checked(capsys):
+    with memgen.open("reference", records="bytes", capacity=16) as memory:
+        memory.extend([b"a"])
+        for call, error in [
+            (lambda: memory.sample(-1), ValueError),
+            (lambda: memory.sample(2.0), TypeError),
+            (lambda: memory.seed("7"), TypeError),
+            (lambda: memory.seed(1 << 64), ValueError),
+            (lambda: memory.recall("a"), TypeError),
+        ]:
+            with pytest.raises(error):
+                call()
+        memory.seed(np.uint64(5))
+        assert memory.sample(np.int64(3)).shape == (3, 1)
+
+
+def test_a_board_has_its_own_format(serial_board):
+    """On serial:PORT the board's format is used; a records mode that differs is refused."""
+    with memgen.open(serial_board) as memory:
+        assert memory.status().record_capacity == 256 and not memory.status().fixed_size
+    with pytest.raises(ValueError, match="stores variable records, not fixed:4"):
+        memgen.open(serial_board, records="fixed:4")
+    with pytest.raises(ValueError, match="no capacity or board"):
+        memgen.open(serial_board, capacity=100)
