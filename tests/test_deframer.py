@@ -48,8 +48,11 @@ def corrupt(frame, rng):
     return bytes(frame)
 
 
-def run_deframer(stream_bytes, expected_bodies, stalls="none", seed=0, gap_at=None, **params):
-    """Feed bytes (with a pause after byte ``gap_at``); read frames; return rejection codes."""
+def run_deframer(
+    stream_bytes, expected_bodies, stalls="none", seed=0, gap_at=None, spacing=0, **params
+):
+    """Feed bytes (with a pause after byte ``gap_at``, and ``spacing`` clocks after every byte);
+    read frames; return rejection codes."""
     dut = Deframer(**params)
     rejections = []
     feeder = Stalls(stalls, seed)
@@ -57,6 +60,7 @@ def run_deframer(stream_bytes, expected_bodies, stalls="none", seed=0, gap_at=No
     async def writer(ctx):
         for position, byte in enumerate(stream_bytes):
             await stream_put(ctx, dut.bytes, byte, feeder)
+            await ctx.tick().repeat(spacing) if spacing else None
             if gap_at is not None and position == gap_at[0]:
                 for _ in range(gap_at[1]):
                     await ctx.tick()
@@ -243,3 +247,21 @@ def test_link_loopback_through_the_uart():
     wire_bytes = sum(len(encode_frame(s, p)) for s, p in packets)
     run_simulation(dut, writer, reader, name="link_loopback", deadline=wire_bytes * 50e-6)
     assert done, "not every frame arrived"
+
+
+def test_a_slow_frame_longer_than_the_idle_timeout_is_received():
+    """The timeout is for a line gone quiet, not for a long frame: a frame whose bytes come
+    with gaps just under the timeout, lasting many timeouts, is received intact; with gaps one
+    clock longer it is dropped. The boundary sits within two clocks of ``idle_timeout``."""
+    timeout = 40
+    frame = encode_frame(7, bytes(range(30)))
+    timed_out = {}
+    for gap in range(timeout - 4, timeout + 4):
+        rejections = run_deframer(frame, [], spacing=gap, idle_timeout=timeout)  # not read out
+        timed_out[gap] = FrameError.TIMEOUT in rejections  # and its tail is rejected after
+        assert timed_out[gap] or rejections == []
+    longest = max(gap for gap, dropped in timed_out.items() if not dropped)
+    assert all(timed_out[gap] == (gap > longest) for gap in timed_out)
+    assert abs(longest - timeout) <= 2 and len(frame) * longest > 10 * timeout
+    expected = [body(7, bytes(range(30)))]
+    assert run_deframer(frame, expected, spacing=longest, idle_timeout=timeout) == []
