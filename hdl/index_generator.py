@@ -17,7 +17,7 @@ Range reduction
     output is exactly uniform. ``b = count_width + 8``, so a word is rejected with probability
     below ``N / 2**b < 2**-8``: at least 0.996 indices per clock for every ``N``.
     The threshold ``2**b mod N`` is computed by a ``b``-cycle shift-subtract whenever ``count``
-    changes (about 70 LUT4s); requests wait for it.
+    changes (:class:`~memgen.hdl.threshold.Threshold`); requests wait for it.
 
 One continuing stream
     A request of ``n`` indices runs the pipeline in lock step (every stage advances together when
@@ -40,6 +40,7 @@ from amaranth.lib.wiring import In, Out
 from .checks import assert_stream_stable
 from .lfsr import LFSR, LFSRModel
 from .pipeline import Countdown
+from .threshold import Threshold
 from .trivium import Trivium, TriviumModel
 
 __all__ = [
@@ -230,30 +231,10 @@ class IndexGenerator(wiring.Component):
         m = Module()
         b = self.fraction_bits
 
-        # Threshold 2**b mod count: remainder of a 1 followed by b zeros, by shift-subtract.
-        threshold = Signal(self.count_width)
-        threshold_count = Signal(self.count_width)  # the count `threshold` belongs to
-        threshold_steps = Signal(range(b + 1))
-        threshold_ready = Signal()
-        doubled = Signal(self.count_width + 1)
-        count_changed = Signal()  # count != threshold_count, a clock ago
-        m.d.comb += doubled.eq(threshold << 1)
-        m.d.sync += count_changed.eq(self.count != threshold_count)
-        with m.If(count_changed):
-            m.d.sync += [
-                threshold_count.eq(self.count),
-                threshold.eq(self.count > 1),  # 2**0 mod count
-                threshold_steps.eq(b),
-                threshold_ready.eq(0),
-            ]
-        with m.Elif(threshold_steps != 0):
-            with m.If(doubled >= self.count):
-                m.d.sync += threshold.eq(doubled - self.count)
-            with m.Else():
-                m.d.sync += threshold.eq(doubled)
-            m.d.sync += threshold_steps.eq(threshold_steps - 1)
-        with m.Else():
-            m.d.sync += threshold_ready.eq(1)
+        m.submodules.threshold = unit = Threshold(self.count_width, b)
+        m.d.comb += unit.count.eq(self.count)
+        threshold, threshold_count = unit.threshold, unit.count_of
+        threshold_ready, count_changed = unit.ready, unit.changed
 
         engine, word, engine_ready = self._engine(m)
         wiring.connect(m, wiring.flipped(self.seed), engine.seed)
@@ -341,14 +322,13 @@ class IndexGenerator(wiring.Component):
                 "count changed as a request was taken",
             ),
             Assert(
-                ~settled | (threshold_count != 0) & (threshold_steps == 0),
+                ~settled | (threshold_count != 0) & threshold_ready,
                 "settled while the threshold is not ready",
             ),
             Assert(~self.seed.valid | ~running, "seed loaded during a request"),
             Assert(~running | engine_ready, "request running while the engine warms up"),
             # invariants that make the properties above inductive: the pipeline fills in order,
             # and what is in flight was weighed against the count the threshold belongs to
-            Assert(~threshold_ready | (threshold_steps == 0), "threshold ready while computing"),
             Assert(~running | threshold_ready, "request running without its threshold"),
             Assert(~valid_2 | valid_1, "stage 2 full behind an empty stage 1"),
             Assert(~valid_3 | valid_2, "stage 3 full behind an empty stage 2"),

@@ -150,14 +150,15 @@ def test_count_change_drops_the_words_in_flight(fault):
 
 @pytest.mark.parametrize("generator", GENERATORS)
 def test_seed_reloads_the_sequence(generator):
-    """Seeds with structure: zero, single bits at each end, all ones; Trivium warms up after
-    each (the request waits for it)."""
+    """Seeds with structure: zero, single bits at each end and in the middle, either half all
+    ones, all ones; Trivium warms up after each (the request waits for it)."""
     dut = IndexGenerator(1000, generator)
     model = IndexGeneratorModel(1000, generator)
 
     async def testbench(ctx):
         await run_requests(ctx, dut, [(1000, 10)], model, None, None)
-        for seed in (0, 1, 1 << 63, (1 << 64) - 1, 77):
+        halves = ((1 << 32) - 1, ((1 << 32) - 1) << 32)
+        for seed in (0, 1, 1 << 31, 1 << 32, 1 << 63, *halves, (1 << 64) - 1, 77):
             ctx.set(dut.seed.payload, seed)  # held from the clock before valid
             await ctx.tick()
             ctx.set(dut.seed.valid, 1)
@@ -167,6 +168,43 @@ def test_seed_reloads_the_sequence(generator):
             await run_requests(ctx, dut, [(999, 10)], model, None, None)
 
     run_simulation(dut, testbench, name="index_seed")
+
+
+def test_gateware_at_the_count_most_often_rejected():
+    """100,000 indices from the gateware, bit-exact with the model, at the N whose rejection
+    threshold 2**b mod N is the largest of a 4,095-record design: the rejection path taken
+    hundreds of times, not a handful."""
+    max_count, amount = 4095, 100_000
+    model = IndexGeneratorModel(max_count)
+    b = model.fraction_bits
+    counts = np.arange(1, max_count + 1)
+    worst = int(counts[np.argmax((1 << b) % counts)])
+    threshold = (1 << b) % worst
+    dut = IndexGenerator(max_count)
+    words = IndexGeneratorModel(max_count)
+    expected = model.request(amount, worst)
+    accepted = rejected = 0
+    while accepted < amount:  # the model's words again: how many did the reduction reject?
+        top = words.next_word() >> (32 - b)
+        if (top * worst) % (1 << b) < threshold:
+            rejected += 1
+        else:
+            accepted += 1
+    assert rejected > 300 and threshold > worst // 2
+
+    async def testbench(ctx):
+        ctx.set(dut.count, worst)
+        await ctx.tick()
+        await stream_put(ctx, dut.request, amount)
+        ctx.set(dut.indices.ready, 1)
+        got = []
+        while len(got) < amount:
+            if ctx.get(dut.indices.valid):
+                got.append(ctx.get(dut.indices.payload))
+            await ctx.tick()
+        assert got == expected
+
+    run_simulation(dut, testbench, name="index_worst_count")
 
 
 def measure_indices_per_clock(count, amount, max_count):
