@@ -10,6 +10,7 @@ import sys
 
 import memgen
 import pytest
+from memgen.hdl.protocol import MAX_LINK_RECORD
 from memgen.host import cli
 from memgen.host.api import DEFAULT_DEVICE
 from memgen.host.cli import main
@@ -415,3 +416,16 @@ def test_a_board_keeps_its_records_between_commands(serial_board, tmp_path, caps
     assert code == 0 and "holds 1 record," in err, err
     code, _, err = call("sample", "--capacity", 5)
     assert code == 1 and "for simulated devices" in err
+
+
+@pytest.mark.parametrize("length", [MAX_LINK_RECORD - 1, MAX_LINK_RECORD, MAX_LINK_RECORD + 1])
+def test_line_length_at_the_frame_limit(length, tmp_path, capsys):
+    """A line of 504 bytes (its LF included) is the longest a frame carries."""
+    data = tmp_path / "data"
+    data.write_bytes(b"short\n" + b"y" * (length - 1) + b"\n")
+    out = tmp_path / "out"
+    code, err = run(["recite", data, "--device", "reference", "--out", out], capsys)
+    if length <= MAX_LINK_RECORD:
+        assert code == 0 and out.read_bytes() == data.read_bytes(), err
+    else:
+        assert code == 1 and f"line 2 of {data} is 505 bytes; records are at most 504" in err

@@ -10,6 +10,7 @@ import random
 import pytest
 from memgen.hdl.protocol import (
     MAX_PAYLOAD,
+    SLIP_END,
     ErrorCode,
     FrameDecoder,
     FrameError,
@@ -20,6 +21,7 @@ from memgen.hdl.protocol import (
     command_plain,
     command_sample,
     command_seed,
+    crc16,
     decode_done,
     encode_frame,
 )
@@ -276,3 +278,52 @@ def test_timeout_and_overflow_never_hang():
     assert done["timeouts"] == 1 and done["overflows"] >= 1
     assert done["overflows"] + done["sequence_errors"] == 39
     assert records_of(answer, VARIABLE) == records
+
+
+def test_every_length_and_count_at_its_boundary():
+    """Through the command processor, each limit exactly and one either side, the gateware's
+    answer equal to the model's byte for byte and its code the one the protocol names: the
+    frame payload (507), the record length (300 here), the one-byte varint (127/128), the
+    argument lengths of SAMPLE and SEED, and the memory's bytes and records."""
+    session = Session(VARIABLE)
+    limit = VARIABLE.max_length
+
+    def append(*records):
+        ((payload, _),) = append_frames(records, None)
+        return session.command(payload)
+
+    for size in (MAX_PAYLOAD - 4, MAX_PAYLOAD - 3):  # payload 506, 507: run, record too long
+        assert done_of(append(bytes(size)))["code"] == ErrorCode.TOO_LONG
+    # payload 508: a well-formed frame (length field and CRC right) one byte too long
+    payload = bytes([Opcode.APPEND, 0x80 | 0x7D, 0x03]) + bytes(MAX_PAYLOAD - 2)
+    body = bytes([session.sequence]) + payload + len(payload).to_bytes(2, "big")
+    body += crc16(body).to_bytes(2, "big")
+    wire = bytes([SLIP_END]) + body + bytes([SLIP_END])  # no byte of it needs escaping
+    rejected = bytes([Reply.REJECTED, FrameError.TOO_LONG])
+    assert session.exchange(wire) == [(session.sequence, rejected)]
+    for size, code in ((limit + 1, ErrorCode.TOO_LONG), (limit, 0), (limit - 1, 0)):
+        done = done_of(append(bytes([size & 0xFF]) * size))
+        assert (done["code"], done["stored"]) == (code, int(code == 0))
+    session.command(command_plain(Opcode.CLEAR))
+    for size in (127, 128):  # the varint's one- and two-byte forms
+        assert done_of(append(bytes([size]) * size))["stored"] == 1
+    for arguments, opcode, good in ((3, Opcode.SAMPLE, 4), (4, Opcode.SAMPLE, 4),
+                                    (5, Opcode.SAMPLE, 4), (7, Opcode.SEED, 8),
+                                    (8, Opcode.SEED, 8), (9, Opcode.SEED, 8)):  # fmt: skip
+        done = done_of(session.command(bytes([opcode]) + bytes(arguments)))  # SAMPLE 0, SEED 0
+        assert done["code"] == (0 if arguments == good else ErrorCode.BAD_COMMAND)
+    # bytes: 640 exactly fills the memory (127 + 128 + 300 + 84 + 1); one byte more is refused
+    assert done_of(append(bytes(300), bytes(84)))["bytes_used"] == 639
+    assert done_of(append(b"xy"))["code"] == ErrorCode.FULL
+    done = done_of(append(b"z"))
+    assert (done["code"], done["bytes_used"]) == (0, 640)
+    assert done_of(append(b"!"))["code"] == ErrorCode.FULL
+    # records: 24 slots exactly, then FULL with bytes to spare
+    session.command(command_plain(Opcode.CLEAR))
+    done = done_of(append(*[b"r"] * (VARIABLE.max_records - 1)))
+    assert done["records"] == VARIABLE.max_records - 1
+    assert done_of(append(b"s"))["records"] == VARIABLE.max_records
+    done = done_of(append(b"t"))
+    assert (done["code"], done["records"]) == (ErrorCode.FULL, VARIABLE.max_records)
+    records = records_of(session.command(command_plain(Opcode.RECITE)), VARIABLE)
+    assert records == [b"r"] * (VARIABLE.max_records - 1) + [b"s"]
