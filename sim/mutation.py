@@ -1,0 +1,194 @@
+"""``make mutants``: a mutation score for the gateware and the host codec, with Cosmic Ray.
+
+Each target module is mutated by Cosmic Ray (``cosmic-ray`` on PyPI) one change at a time
+(an operator, a comparison, a constant off by one, a boolean, a deleted ``~`` ...) and the tests
+of that module run against each mutant: killed when they fail, survived when they pass.
+
+The mutants are made in a copy of the repository (``build/mutation/tree``), imported from there
+through a package of links (``_pkg/memgen``), so the checkout is never touched. Every module has
+its own Cosmic Ray session (``build/mutation/NAME.sqlite``): ``cosmic-ray exec`` runs only what
+is still pending, so an interrupted run goes on where it stopped. ``results/mutation.json``
+gets killed, survived, timed out and incompetent counts per module, every survivor's place, and
+the survivors judged equivalent (``sim/mutation_equivalent.json``: the reason for each).
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+__all__ = ["TARGETS", "main"]
+
+ROOT = Path(__file__).resolve().parents[1]
+EQUIVALENT = Path(__file__).with_name("mutation_equivalent.json")
+#: Module -> the tests that check it (the fast ones: a mutant runs them all).
+TARGETS = {
+    "hdl/threshold.py": "tests/test_threshold.py tests/test_index_generator.py",
+    "hdl/protocol.py": "tests/test_framing.py tests/test_driver.py",
+    "hdl/uart.py": "tests/test_uart.py",
+    "hdl/skid.py": "tests/test_skid.py",
+    "hdl/pipeline.py": "tests/test_pipeline.py",
+    "hdl/gf2.py": "tests/test_lfsr.py",
+    "hdl/lfsr.py": "tests/test_lfsr.py",
+    "hdl/trivium.py": "tests/test_trivium.py",
+    "hdl/index_generator.py": "tests/test_index_generator.py",
+    "hdl/records.py": "tests/test_core.py",
+    "hdl/append_memory.py": "tests/test_memory_path.py tests/test_core.py",
+    "hdl/readout.py": "tests/test_memory_path.py tests/test_core.py",
+    "hdl/recall.py": "tests/test_recall.py -k 'not cli and not verilator'",
+    "hdl/storage.py": "tests/test_board_storage.py -k 'not verilator'",
+    "hdl/core.py": "tests/test_core.py",
+    "hdl/framing.py": "tests/test_deframer.py",
+    "hdl/command_processor.py": "tests/test_link_device.py",
+}
+#: Operators left out: replacements by operators the gateware never uses (division, powers,
+#: matrix product) and exception swaps, which make mutants no HDL test can meet.
+EXCLUDED = [
+    r"core/ReplaceBinaryOperator_\w+_(Div|FloorDiv|Pow|MatMult)$",
+    r"core/ExceptionReplacer",
+]
+TIMEOUT = 900.0
+
+
+def tree(work):
+    """The copy of the repository the mutants are made in, brought up to the checkout's files
+    (which also undoes a mutant an interrupted run left behind), and its environment."""
+    copy = work / "tree"
+    files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True,
+                           check=True).stdout.split()  # fmt: skip
+    for name in files:
+        target = copy / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, target)
+    package = copy / "_pkg" / "memgen"
+    if not package.exists():
+        package.mkdir(parents=True)
+        (package / "__init__.py").symlink_to(copy / "host" / "_package" / "__init__.py")
+        for part in ("hdl", "sim", "host", "boards"):
+            (package / part).symlink_to(copy / part)
+    environment = {**os.environ, "PYTHONPATH": str(copy / "_pkg")}
+    return copy, environment
+
+
+def configure(work, module, tests):
+    """The module's Cosmic Ray config and session; a changed module or test list starts a new
+    session (the name carries their digest)."""
+    digest = hashlib.sha256((ROOT / module).read_bytes() + tests.encode()).hexdigest()[:10]
+    name = module.replace("/", "_").removesuffix(".py") + "-" + digest
+    config = work / f"{name}.toml"
+    command = f"{sys.executable} -m pytest -x -q -p no:cacheprovider {tests}"
+    excluded = ", ".join(json.dumps(pattern) for pattern in EXCLUDED)
+    config.write_text(
+        "[cosmic-ray]\n"
+        f'module-path = "{module}"\n'
+        f"timeout = {TIMEOUT}\n"
+        "excluded-modules = []\n"
+        f"test-command = {json.dumps(command)}\n"
+        '[cosmic-ray.distributor]\nname = "local"\n'
+        f"[cosmic-ray.filters.operators-filter]\nexclude-operators = [{excluded}]\n"
+    )
+    return config, work / f"{name}.sqlite"
+
+
+def run_module(work, module, tests, environment, copy):
+    """Runs (or goes on with) one module's session; returns its summary."""
+    config, session = configure(work, module, tests)
+    binaries = Path(sys.executable).parent
+
+    def tool(*arguments):
+        subprocess.run([str(binaries / arguments[0]), *arguments[1:]], cwd=copy,
+                       env=environment, check=True)  # fmt: skip
+
+    if not session.exists():
+        tool("cosmic-ray", "init", str(config), str(session))
+        tool("cr-filter-operators", str(session), str(config))
+    started = time.time()
+    tool("cosmic-ray", "exec", str(config), str(session))
+    return summarise(module, session, time.time() - started)
+
+
+def summarise(module, session, seconds=None, equivalent=None):
+    """Outcomes of a session; survivors listed in ``equivalent`` (default: the project's
+    file) count as equivalent, with their reason."""
+    dump = subprocess.run(
+        [str(Path(sys.executable).parent / "cosmic-ray"), "dump", str(session)],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    if equivalent is None:
+        equivalent = json.loads(EQUIVALENT.read_text())
+    counts = {"killed": 0, "survived": 0, "timeout": 0, "incompetent": 0, "skipped": 0,
+              "equivalent": 0, "pending": 0}  # fmt: skip
+    survivors, equivalents = [], []
+    for line in dump.splitlines():
+        item, result = json.loads(line)
+        if result is None:
+            counts["pending"] += 1
+            continue
+        if result.get("worker_outcome") == "skipped":
+            counts["skipped"] += 1
+            continue
+        outcome = result.get("test_outcome")
+        (mutation,) = item["mutations"]
+        operator = mutation["operator_name"].removeprefix("core/")
+        place = f"{mutation['module_path']}:{mutation['start_pos'][0]} {operator}"
+        place += f" #{mutation['occurrence']}"
+        if result.get("worker_outcome") == "timeout":
+            counts["timeout"] += 1
+        elif outcome == "killed":
+            counts["killed"] += 1
+        elif outcome == "survived":
+            if place in equivalent:
+                counts["equivalent"] += 1
+                equivalents.append({"mutant": place, "reason": equivalent[place]})
+            else:
+                counts["survived"] += 1
+                survivors.append(place)
+        else:
+            counts["incompetent"] += 1
+    judged = counts["killed"] + counts["survived"] + counts["timeout"]
+    score = (counts["killed"] + counts["timeout"]) / judged if judged else None
+    summary = {"module": module, **counts, "score": score, "survivors": survivors,
+               "equivalent_mutants": equivalents}  # fmt: skip
+    if seconds is not None:
+        summary["seconds_this_run"] = round(seconds)
+    return summary
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="memgen.sim.mutation", description=__doc__.split("\n")[0])
+    parser.add_argument("modules", nargs="*", help=f"of: {', '.join(TARGETS)} (default: all)")
+    parser.add_argument("--work", type=Path, default=Path("build/mutation"))
+    parser.add_argument("--out", type=Path, default=Path("results/mutation.json"))
+    parser.add_argument("--report", action="store_true", help="summarise; run nothing")
+    arguments = parser.parse_args(argv)
+    unknown = [m for m in arguments.modules if m not in TARGETS]
+    if unknown:
+        parser.error(f"no tests are listed for {unknown[0]}")
+    arguments.work.mkdir(parents=True, exist_ok=True)
+    copy, environment = tree(arguments.work.resolve())
+    results = json.loads(arguments.out.read_text()) if arguments.out.exists() else {}
+    for module in arguments.modules or TARGETS:
+        _, session = configure(arguments.work.resolve(), module, TARGETS[module])
+        if arguments.report:
+            if session.exists():
+                results[module] = summarise(module, session)
+            continue
+        print(f"memgen.sim.mutation: {module}", flush=True)
+        results[module] = run_module(arguments.work.resolve(), module, TARGETS[module],
+                                     environment, copy)  # fmt: skip
+        arguments.out.parent.mkdir(parents=True, exist_ok=True)
+        arguments.out.write_text(json.dumps(results, indent=1) + "\n")
+        done = results[module]
+        score = "-" if done["score"] is None else f"{done['score']:.1%}"
+        print(f"  killed {done['killed']}, survived {done['survived']}, score {score}", flush=True)
+    arguments.out.write_text(json.dumps(results, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
