@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 EQUIVALENT = Path(__file__).with_name("mutation_equivalent.json")
 #: Module -> the tests that check it (the fast ones: a mutant runs them all).
 TARGETS = {
-    "hdl/threshold.py": "tests/test_threshold.py tests/test_index_generator.py",
+    "hdl/threshold.py": "tests/test_threshold.py",
     "hdl/protocol.py": "tests/test_framing.py tests/test_driver.py",
     "hdl/uart.py": "tests/test_uart.py",
     "hdl/skid.py": "tests/test_skid.py",
