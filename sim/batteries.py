@@ -230,18 +230,27 @@ def execute(run, batteries, folder):
     return outcome
 
 
-def saved_outcomes(folder):
-    """Every run's saved outcome, or for a run not finished yet what it will be."""
+def saved_outcomes(folder, runs=RUNS):
+    """Every run's saved outcome, or for a run not finished yet what it will be (and, for
+    TestU01, what its finished parts gave)."""
     outcomes = []
-    for run in RUNS:
+    for run in runs:
         path = Path(folder) / f"{run.name}.json"
         if path.exists():
             outcomes.append(json.loads(path.read_text()))
         else:
-            outcomes.append(
-                {"name": run.name, "battery": run.battery, "stream": run.stream.describe(),
-                 "size": run.size, "pending": True}
-            )  # fmt: skip
+            outcome = {"name": run.name, "battery": run.battery, "stream": run.stream.describe(),
+                       "size": run.size, "pending": True}  # fmt: skip
+            if run.battery in PART_TESTS:  # the parts finished so far
+                parts = [json.loads(part.read_text())
+                         for part in sorted(Path(folder).glob(f"{run.name}.*-*.json"))]  # fmt: skip
+                pvalues = [p["p"] for part in parts for p in part["pvalues"]]
+                total = -(-TESTU01_TESTS[run.battery] // PART_TESTS[run.battery])
+                outcome.update(parts_done=len(parts), parts=total, pvalues=len(pvalues),
+                               failed=[f for part in parts for f in part["failed"]],
+                               smallest=min(pvalues, default=None),
+                               largest=max(pvalues, default=None))  # fmt: skip
+            outcomes.append(outcome)
     return outcomes
 
 
@@ -250,7 +259,12 @@ BATTERY_NAMES = {"small": "SmallCrush", "crush": "Crush", "bigcrush": "BigCrush"
 
 def _size_and_verdict(o):
     if o.get("pending"):
-        return (f"to {o['size']}" if o["size"] else "all tests"), "not run yet"
+        if not o.get("parts_done"):
+            return (f"to {o['size']}" if o["size"] else "all tests"), "not run yet"
+        size = f"{o['parts_done']} of {o['parts']} parts, {o['pvalues']} p-values"
+        if o["failed"]:
+            return size, f"so far {len(o['failed'])} outside [1e-10, 1 - 1e-10]"
+        return size, f"so far all in [{o['smallest']:.2g}, {o['largest']:.4g}]"
     if o["battery"] == "practrand":
         verdict = f"FAIL at {o['first_failure']}" if o["failed"] else "no failure"
         return f"{o['reached']} (limit {o['size']})", verdict

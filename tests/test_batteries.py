@@ -136,6 +136,9 @@ def test_testu01_parts_are_kept_one_by_one(tmp_path, monkeypatch):
         "crush.1-24.json",
         "crush.25-48.json",
     ]
+    (pending,) = batteries.saved_outcomes(folder, [run])
+    assert (pending["parts_done"], pending["parts"], pending["pvalues"]) == (2, 4, 4)
+    assert "| 2 of 4 parts, 4 p-values | so far all in [0.25, 0.5] |" in batteries.table([pending])
     (tmp_path / "mended").touch()
     outcome = batteries.execute(run, batteries.Batteries(tmp_path), folder)
     assert log.read_text().split() == ["1", "25", "49", "49", "73"]
