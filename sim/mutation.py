@@ -33,7 +33,7 @@ TARGETS = {
     "hdl/uart.py": "tests/test_uart.py",
     "hdl/skid.py": "tests/test_skid.py",
     "hdl/pipeline.py": "tests/test_pipeline.py",
-    "hdl/gf2.py": "tests/test_lfsr.py",
+    "hdl/gf2.py": "tests/test_gf2.py tests/test_lfsr.py",
     "hdl/lfsr.py": "tests/test_lfsr.py",
     "hdl/trivium.py": "tests/test_trivium.py",
     "hdl/index_generator.py": "tests/test_index_generator.py",
