@@ -32,7 +32,7 @@ import memgen
 from memgen.hdl.protocol import DEFAULT_SEED, MAX_LINK_RECORD, MAX_RECALL_K, ErrorCode
 
 from . import api
-from .board_commands import board_variant, run_build, run_program
+from .board_commands import run_build, run_program
 from .datafile import (
     Output,
     PipeClosed,
@@ -43,7 +43,7 @@ from .datafile import (
     split_records,
 )
 from .driver import DeviceError, Driver, MemGenError, fitting_records
-from .transports import DEVICES, SIMULATED, ReferenceTransport, check_device, open_transport
+from .transports import DEVICES, SIMULATED, ReferenceTransport, check_device
 
 __all__ = ["main", "parser", "open_memory"]
 
@@ -96,18 +96,17 @@ def simulated_format(arguments):
 
 
 def open_memory(arguments):
-    """The device the arguments name, as a :class:`~memgen.host.api.Memory`."""
-    board = board_variant(arguments.board, *arguments.records)
-    record_format = simulated_format(arguments)
-    if arguments.device in SIMULATED:
-        transport = open_transport(arguments.device, record_format, board=board)
-    else:
-        transport = open_transport(arguments.device, baud=arguments.baud)
-    try:
-        return api.Memory(Driver(transport), arguments.device)
-    except BaseException:
-        transport.close()
-        raise
+    """The device the arguments name, as a :class:`~memgen.host.api.Memory` (after
+    :func:`check_device_options`)."""
+    if arguments.device not in SIMULATED:
+        return api.open(arguments.device, baud=arguments.baud)  # the board's own format
+    fixed, size = arguments.records
+    return api.open(
+        arguments.device,
+        records=f"fixed:{size}" if fixed else "variable",
+        capacity=arguments.capacity,
+        board=None if arguments.board is None else arguments.board.name,
+    )
 
 
 def empty_status(record_format):
@@ -196,8 +195,8 @@ def train(memory, records, arguments, clear=True):
             progress.close()
 
 
-def load(arguments):
-    """DATA's records (None without DATA), after the checks that need no device."""
+def check_device_options(arguments):
+    """The device name, and the memory options that apply to it."""
     check_device(arguments.device)
     if arguments.board is not None and arguments.capacity is not None:
         raise UserError(
@@ -207,6 +206,11 @@ def load(arguments):
     if arguments.device.startswith("serial:") and (arguments.board or arguments.capacity):
         raise UserError("--board and --capacity are for simulated devices; a board has its own")
     simulated_format(arguments)
+
+
+def load(arguments):
+    """DATA's records (None without DATA), after the checks that need no device."""
+    check_device_options(arguments)
     if hasattr(arguments, "out"):
         check_writable(arguments.out)
     if arguments.data is None:
@@ -355,9 +359,7 @@ def read_exact(path, size, what):
 
 def run_status(arguments):
     arguments.records = (False, None)
-    if arguments.board is not None and arguments.capacity is not None:
-        raise UserError("--capacity does not apply with --board")
-    check_device(arguments.device)
+    check_device_options(arguments)
     with open_memory(arguments) as memory:
         status = memory.status()
     fields = {

@@ -142,6 +142,11 @@ def checked_records(records):
     return checked
 
 
+def _record_size(status):
+    """The device's fixed record size, or None for variable-length records."""
+    return status["max_length"] if status["flags"] & 1 else None
+
+
 class _Command:
     def __init__(self, payload, consumes=True, record_size=False, on_data=None):
         self.payload = payload
@@ -226,7 +231,7 @@ class Driver:
         records = checked_records(records)
         status = self.status()
         fits = fitting_records(records, status)
-        size = status["max_length"] if status["flags"] & 1 else None
+        size = _record_size(status)
         commands = [_Command(payload) for payload, _ in append_frames(records[:fits], size)]
         stored = 0
 
@@ -264,7 +269,7 @@ class Driver:
 
     def _sample_chunks(self, count, progress):
         status = self.status()
-        size = status["max_length"] if status["flags"] & 1 else None
+        size = _record_size(status)
         issued = collections.deque()  # SAMPLE commands sent and not yet all yielded
         done = taken = 0  # records yielded; of them, from issued[0]
 
@@ -302,7 +307,7 @@ class Driver:
     def recite(self):
         """Every stored record, in order."""
         status = self.status()
-        size = status["max_length"] if status["flags"] & 1 else None
+        size = _record_size(status)
         command = self._run([_Command(command_plain(Opcode.RECITE), record_size=size)])[0]
         self._checked(command)
         records = command.records("recited")
