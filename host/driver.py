@@ -148,7 +148,7 @@ def _record_size(status):
 
 
 class _Command:
-    def __init__(self, payload, consumes=True, record_size=False, on_data=None):
+    def __init__(self, payload, consumes=True, record_size=False):
         self.payload = payload
         self.consumes = consumes  # STATUS does not use up a sequence number
         self.sequence = None
@@ -157,15 +157,12 @@ class _Command:
         self.done = None
         # commands answered with records (record_size None: variable-length) parse as they arrive
         self.stream = None if record_size is False else RecordStream(record_size)
-        self.on_data = on_data
 
     def receive(self, data):
         if self.stream is not None:
             self.stream.feed(data)
         else:
             self.data += data
-        if self.on_data:
-            self.on_data(self)
 
     def restart(self):
         """Forget a partial answer: the command is sent again."""
