@@ -17,7 +17,8 @@ and implements the command layer of :mod:`memgen.hdl.protocol`:
   answered ERROR, and wraps that packet with the code, the stored count, the expected sequence,
   the last seed and the link counters;
 * the record stream of SAMPLE and RECITE goes out in DATA frames of up to ``MAX_PAYLOAD`` bytes,
-  each record prefixed by its varint length in variable-length mode. A record's last byte is held
+  each record prefixed by its varint length in variable-length mode; INDICES' stream is the
+  indices, 4 bytes each, in either mode. A record's last byte is held
   until the core offers its next byte or is idle, so the last DATA frame ends exactly with the
   stream; no count is needed;
 * rejected frames (from the deframer, or out of sequence) answer REJECTED with the code; while a
@@ -503,6 +504,8 @@ class CommandProcessor(wiring.Component):
                     with m.Switch(response.kind):
                         with m.Case(ResponseKind.RECORD):
                             m.next = "BYTES" if fmt.fixed else "LENGTH_LOW"
+                        with m.Case(ResponseKind.INDEX):  # no length: always 4 bytes
+                            m.next = "BYTES"
                         with m.Case(ResponseKind.ERROR):
                             m.d.comb += responses.ready.eq(1)
                             m.d.sync += [code.eq(response.data), core_error.eq(1)]

@@ -6,6 +6,7 @@ core executes one command at a time, in order:
 * APPEND forwards the record's bytes to the :class:`AppendMemory` at one byte per clock;
 * SAMPLE asks the :class:`IndexGenerator` for ``n`` indices and the :class:`Readout` streams the
   records, one byte per clock with no bubble between records;
+* INDICES takes the same ``n`` indices from the generator and sends each as 4 bytes instead;
 * RECITE feeds the readout the indices ``0 .. N-1``;
 * RECALL (fixed-size records) loads a query and mask into the :class:`~memgen.hdl.recall.Matcher`,
   recites every record into it instead of the responses, then answers the ``k`` nearest, each as
@@ -30,6 +31,7 @@ from .pipeline import Countdown
 from .protocol import (
     ARGUMENT_BYTES,
     DEFAULT_SEED,
+    INDEX_BYTES,
     RECALL_HEADER,
     STATUS_BYTES,
     STATUS_FIELDS,
@@ -164,8 +166,15 @@ class MemGen(wiring.Component):
         # RECALL's answer feeds the readout the index of each match, one at a time.
         match_more = Signal()
         match_index = Signal(fmt.index_width)
+        # INDICES: the slice's indices go to a byte serialiser instead (``send_indices``, a flop
+        # set with the command), each sent as INDEX_BYTES little-endian bytes.
+        send_indices = Signal()
+        index_shift = Signal(8 * INDEX_BYTES)
+        index_position = Signal(range(INDEX_BYTES))
+        index_full = Signal()
+        sampled = index_slice.output.valid & ~send_indices
         m.d.comb += [
-            readout.indices.valid.eq(index_slice.output.valid | recite_more | match_more),
+            readout.indices.valid.eq(sampled | recite_more | match_more),
             readout.indices.payload.eq(
                 Mux(
                     match_more,
@@ -173,8 +182,14 @@ class MemGen(wiring.Component):
                     Mux(recite_more, recite_index, index_slice.output.payload),
                 )
             ),
-            index_slice.output.ready.eq(readout.indices.ready),
+            index_slice.output.ready.eq(Mux(send_indices, ~index_full, readout.indices.ready)),
         ]
+        with m.If(index_slice.output.valid & send_indices & ~index_full):
+            m.d.sync += [
+                index_shift.eq(index_slice.output.payload),
+                index_position.eq(0),
+                index_full.eq(1),
+            ]
         m.d.sync += Assert(
             ~(index_slice.output.valid & recite_more), "sampled and recited indices at once"
         )
@@ -247,7 +262,12 @@ class MemGen(wiring.Component):
         # the last index has left.
         drained = Signal()
         m.d.sync += drained.eq(
-            reading & ~generator.busy & ~index_slice.output.valid & ~recite_more & ~readout.busy
+            reading
+            & ~generator.busy
+            & ~index_slice.output.valid
+            & ~recite_more
+            & ~readout.busy
+            & ~index_full
         )
 
         def leave_when_drained(then, keep_reading=False):
@@ -338,9 +358,10 @@ class MemGen(wiring.Component):
             with m.State("DECODE"):
                 m.d.sync += [
                     is_sample.eq(
-                        (opcode == Opcode.SAMPLE)
+                        ((opcode == Opcode.SAMPLE) | (opcode == Opcode.INDICES))
                         & (argument_count == ARGUMENT_BYTES[Opcode.SAMPLE])
                     ),
+                    send_indices.eq(opcode == Opcode.INDICES),
                     is_seed.eq(
                         (opcode == Opcode.SEED) & (argument_count == ARGUMENT_BYTES[Opcode.SEED])
                     ),
@@ -371,9 +392,27 @@ class MemGen(wiring.Component):
                 with m.If(generator.request.ready):
                     m.d.sync += reading.eq(1)
                     m.next = "SAMPLING"
+                    with m.If(send_indices):
+                        m.next = "SENDING_INDICES"
 
             with m.State("SAMPLING"):
                 self._send_records(m, readout)
+                leave_when_drained("IDLE")
+
+            with m.State("SENDING_INDICES"):
+                m.d.comb += [
+                    self.responses.valid.eq(index_full),
+                    self.responses.payload.kind.eq(ResponseKind.INDEX),
+                    self.responses.payload.data.eq(index_shift[:8]),
+                    self.responses.payload.first.eq(index_position == 0),
+                    self.responses.payload.last.eq(index_position == INDEX_BYTES - 1),
+                ]
+                with m.If(index_full & self.responses.ready):
+                    m.d.sync += [
+                        index_shift.eq(index_shift[8:]),
+                        index_position.eq(index_position + 1),
+                        index_full.eq(index_position != INDEX_BYTES - 1),
+                    ]
                 leave_when_drained("IDLE")
 
             def feed_recitation():

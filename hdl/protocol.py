@@ -15,6 +15,8 @@ RECITE        0x03    none                         every record in order; ERROR 
 CLEAR         0x04    none                         nothing
 SEED          0x05    seed: u64 (0 is mapped)      nothing
 STATUS        0x06    none                         one STATUS packet
+RECALL        0x07    k: u8, query, mask           min(k, N) RECORD packets (fixed-size only)
+INDICES       0x08    n: u32                       n INDEX packets (index: u32); as SAMPLE
 ============  ======  ===========================  ==========================================
 
 Responses are packets of bytes tagged with a :class:`ResponseKind`. An ERROR packet is the error
@@ -44,11 +46,13 @@ class Opcode(enum.IntEnum):
     SEED = 0x05
     STATUS = 0x06
     RECALL = 0x07  # k, query, mask (fixed-size records): the k nearest records
+    INDICES = 0x08  # n: the indices SAMPLE n would read, from the same stream
 
 
 #: Argument bytes each opcode takes (APPEND takes the record, 1 byte or more).
 ARGUMENT_BYTES = {
     Opcode.SAMPLE: 4,
+    Opcode.INDICES: 4,
     Opcode.RECITE: 0,
     Opcode.CLEAR: 0,
     Opcode.SEED: 8,
@@ -60,6 +64,7 @@ class ResponseKind(enum.IntEnum):
     RECORD = 0  # the bytes of one sampled or recited record
     STATUS = 1
     ERROR = 2
+    INDEX = 3  # one sampled index, u32
 
 
 class ErrorCode(enum.IntEnum):
@@ -97,13 +102,18 @@ STATUS_BYTES = sum(size for _, size in STATUS_FIELDS)
 #: Engine seed after reset, and the host's default seed.
 DEFAULT_SEED = 0x5EED
 
+#: Bytes of each index INDICES answers (little-endian, as RECALL's).
+INDEX_BYTES = 4
+
 
 def command_append(record):
     return bytes([Opcode.APPEND]) + bytes(record)
 
 
-def command_sample(count):
-    return bytes([Opcode.SAMPLE]) + int(count).to_bytes(4, "little")
+def command_sample(count, indices=False):
+    """SAMPLE ``count`` records, or with ``indices`` INDICES: their indices instead."""
+    opcode = Opcode.INDICES if indices else Opcode.SAMPLE
+    return bytes([opcode]) + int(count).to_bytes(4, "little")
 
 
 def command_seed(seed):

@@ -195,6 +195,13 @@ class Memory:
         n = _count(n)
         return self.driver.sample_chunks(n, progress)
 
+    def sample_indices(self, n: int) -> np.ndarray:
+        """The indices of the next ``n`` samples as a uint32 array: the device draws them from
+        the stream :meth:`sample` uses, so ``sample_indices(a)`` then ``sample(b)`` follows
+        ``sample(a + b)``, and ``memory.recite()[i]`` are the records ``sample`` would give."""
+        chunks = self.driver.index_chunks(_count(n))
+        return np.fromiter((i for chunk in chunks for i in chunk), dtype=np.uint32, count=n)
+
     def recite(self):
         """Every stored record in order (an array for fixed-size records, as :meth:`sample`)."""
         records = self.driver.recite()

@@ -252,6 +252,11 @@ def reference_of(memory, records, seed):
     return reference
 
 
+def encode_indices(indices):
+    """``--indices``: one decimal index a line."""
+    return "".join(f"{index}\n" for index in indices).encode()
+
+
 def run_sample(arguments):
     if arguments.n < 0:
         raise UserError("--n cannot be negative")
@@ -270,12 +275,17 @@ def run_sample(arguments):
             seed = DEFAULT_SEED if arguments.seed is None else arguments.seed
             reference = reference_of(memory, stored, seed)
         progress = progress_bar("sampling", arguments.n)
+        draw, encode = memory.iter_sample, output.encode
+        expect = reference and reference.sample
+        if arguments.indices:
+            draw, encode = memory.driver.index_chunks, encode_indices
+            expect = reference and reference.sample_indices
         done = 0
         try:
-            for chunk in memory.iter_sample(arguments.n, progress):
-                data = output.encode(chunk)
+            for chunk in draw(arguments.n, progress):
+                data = encode(chunk)
                 if reference is not None:
-                    expected = output.encode(reference.sample(len(chunk)))
+                    expected = encode(expect(len(chunk)))
                     if data != expected:
                         first = next(
                             i
@@ -448,6 +458,11 @@ def parser():
 
     sample = data_command("sample", "train with DATA, write N samples as they arrive")
     sample.add_argument("--n", type=whole_number, default=10, help="samples (default: 10)")
+    sample.add_argument(
+        "--indices",
+        action="store_true",
+        help="write each sample's index (0 is the first record), one a line, not the record",
+    )
     recite = data_command("recite", "train with DATA, write it back")
     recall = data_command(
         "recall",

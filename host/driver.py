@@ -21,6 +21,7 @@ import time
 
 from memgen.hdl.protocol import (
     DONE_BYTES,
+    INDEX_BYTES,
     MAX_LINK_RECORD,
     MAX_RECALL_K,
     ErrorCode,
@@ -264,15 +265,26 @@ class Driver:
             raise ValueError("The number of samples cannot be negative")
         return self._sample_chunks(count, progress)
 
-    def _sample_chunks(self, count, progress):
+    def sample_indices(self, count, progress=None):
+        """The indices of the next ``count`` samples, as a list: the records that SAMPLE
+        ``count`` would return instead (the two share one stream)."""
+        return [index for chunk in self.index_chunks(count, progress) for index in chunk]
+
+    def index_chunks(self, count, progress=None):
+        """:meth:`sample_indices` as an iterator of lists, each yielded as it arrives."""
+        if count < 0:
+            raise ValueError("The number of samples cannot be negative")
+        return self._sample_chunks(count, progress, indices=True)
+
+    def _sample_chunks(self, count, progress, indices=False):
         status = self.status()
-        size = _record_size(status)
+        size = INDEX_BYTES if indices else _record_size(status)
         issued = collections.deque()  # SAMPLE commands sent and not yet all yielded
         done = taken = 0  # records yielded; of them, from issued[0]
 
         def commands():
             for start in range(0, count, SAMPLE_CHUNK):
-                payload = command_sample(min(SAMPLE_CHUNK, count - start))
+                payload = command_sample(min(SAMPLE_CHUNK, count - start), indices)
                 issued.append(_Command(payload, record_size=size))
                 yield issued[-1]
 
@@ -295,7 +307,7 @@ class Driver:
                     done, taken = done + len(new), taken + len(new)
                     if progress:
                         progress(done, count)
-                    yield new
+                    yield [int.from_bytes(i, "little") for i in new] if indices else new
                 if not finished:
                     break
                 issued.popleft()

@@ -88,7 +88,8 @@ class LinkReference:
             return self._append(sequence, payload[1:])
         responses = self.core.respond(payload)
         records = [body for kind, body in responses if kind == ResponseKind.RECORD]
-        out = self._data(sequence, records)
+        indices = b"".join(body for kind, body in responses if kind == ResponseKind.INDEX)
+        out = self._data(sequence, records) + self._frames(sequence, indices)
         if responses and responses[-1][0] == ResponseKind.ERROR:
             return out + self._done(sequence, responses[-1][1][0], 0)
         if payload[0] == Opcode.SEED:
@@ -122,6 +123,11 @@ class LinkReference:
             stream = b"".join(records)
         else:
             stream = b"".join(varint(len(record)) + record for record in records)
+        return self._frames(sequence, stream)
+
+    @staticmethod
+    def _frames(sequence, stream):
+        """DATA frames carrying ``stream``."""
         chunk = MAX_PAYLOAD - 1
         return b"".join(
             encode_frame(sequence, bytes([Reply.DATA]) + stream[start : start + chunk])

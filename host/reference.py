@@ -16,6 +16,7 @@ from memgen.hdl.index_generator import IndexGeneratorModel
 from memgen.hdl.protocol import (
     ARGUMENT_BYTES,
     DEFAULT_SEED,
+    INDEX_BYTES,
     MAX_RECALL_K,
     ErrorCode,
     Opcode,
@@ -84,11 +85,19 @@ class MemGenReference:
 
     def sample(self, count):
         """``count`` samples, or :data:`ErrorCode.EMPTY`."""
+        indices = self.sample_indices(count)
+        if isinstance(indices, ErrorCode):
+            return indices
+        return [self.memory[i] for i in indices]
+
+    def sample_indices(self, count):
+        """The indices of the next ``count`` samples (the same stream), or
+        :data:`ErrorCode.EMPTY`."""
         if not self.memory:
             return ErrorCode.EMPTY
         if count == 0:
             return []
-        return [self.memory[i] for i in self.indices.request(count, len(self.memory))]
+        return self.indices.request(count, len(self.memory))
 
     def recite(self):
         return list(self.memory) if self.memory else ErrorCode.EMPTY
@@ -171,6 +180,11 @@ class MemGenReference:
         value = int.from_bytes(arguments, "little")
         if opcode == Opcode.SAMPLE:
             result = self.sample(value)
+        elif opcode == Opcode.INDICES:
+            indices = self.sample_indices(value)
+            if isinstance(indices, ErrorCode):
+                return self._error(indices)
+            return [(ResponseKind.INDEX, i.to_bytes(INDEX_BYTES, "little")) for i in indices]
         elif opcode == Opcode.RECITE:
             result = self.recite()
         elif opcode == Opcode.CLEAR:

@@ -31,7 +31,7 @@ def test_readme_example_runs_as_written(device, capsys):
 @pytest.mark.parametrize("device", ["reference", "sim"])
 def test_memory_against_the_model(device):
     """Fixed-size records come back as arrays; the stream continues across calls; len, status,
-    recite, recall and clear as the model says."""
+    sample_indices, recite, recall and clear as the model says."""
     rng = np.random.default_rng(3)
     rows = rng.integers(0, 256, (40, 8), dtype=np.uint8)
     model = MemGenReference(sim_format("fixed:8", 1024))
@@ -48,6 +48,11 @@ def test_memory_against_the_model(device):
         assert first.shape == (7, 8) and first.dtype == np.uint8 and second.shape == (0, 8)
         expected = np.frombuffer(b"".join(model.sample(107)), np.uint8).reshape(107, 8)
         assert np.array_equal(np.vstack([first, rest]), expected)
+        indices = memory.sample_indices(50)  # the same stream goes on
+        assert indices.dtype == np.uint32 and list(indices) == model.sample_indices(50)
+        following = np.frombuffer(b"".join(model.sample(3)), np.uint8)
+        assert np.array_equal(memory.sample(3).ravel(), following)
+        assert memory.sample_indices(0).shape == (0,)
         assert np.array_equal(memory.recite(), rows)
         status = memory.status()
         assert (status.records, status.bytes_used, status.byte_capacity) == (40, 320, 1024)
@@ -96,6 +101,8 @@ def test_arguments_are_checked(capsys):
         for call, error in [
             (lambda: memory.sample(-1), ValueError),
             (lambda: memory.sample(2.0), TypeError),
+            (lambda: memory.sample_indices(-1), ValueError),
+            (lambda: memory.sample_indices("3"), TypeError),
             (lambda: memory.seed("7"), TypeError),
             (lambda: memory.seed(1 << 64), ValueError),
             (lambda: memory.recall("a"), TypeError),

@@ -389,7 +389,8 @@ def test_device_not_found_is_a_memgen_error():
 
 def test_a_board_keeps_its_records_between_commands(serial_board, tmp_path, capsys):
     """``memgen train DATA`` then ``memgen sample`` and ``recite`` without DATA use what the
-    board holds; ``--seed`` restarts its stream, which otherwise goes on; ``--append`` adds."""
+    board holds; ``--seed`` restarts its stream, which otherwise goes on; ``--indices`` names
+    the records ``sample`` writes; ``--append`` adds."""
 
     def call(*argv):
         code = main([str(a) for a in [*argv, "--device", serial_board]])
@@ -406,6 +407,10 @@ def test_a_board_keeps_its_records_between_commands(serial_board, tmp_path, caps
     _, head, _ = call("sample", "--n", 10, "--seed", 9)
     _, rest, _ = call("sample", "--n", 20)  # goes on from the 10th
     assert head + rest == first and len(first.splitlines()) == 30
+    code, indices, err = call("sample", "--n", 30, "--seed", 9, "--indices", "--verify")
+    assert code == 0 and "verified 30 samples" in err, err
+    lines = data.read_text().splitlines(keepends=True)
+    assert "".join(lines[int(index)] for index in indices.split()) == first
     code, _, err = call("sample", "--n", 5, "--verify")
     assert code == 1 and "needs --seed" in err
     more = tmp_path / "more"

@@ -95,6 +95,39 @@ def test_refusals_and_bad_commands():
     run(FIXED, fixed + [command_plain(Opcode.RECITE)])
 
 
+@pytest.mark.parametrize("record_format", [VARIABLE, FIXED], ids=["variable", "fixed"])
+@pytest.mark.parametrize("stalls", ["none", "random"])
+def test_indices_are_the_sampled_records(record_format, stalls):
+    """INDICES n names the records SAMPLE n would send, from the same stream: with distinct
+    records, the records of one run are the recited records at the indices of a rerun."""
+    records = [bytes([i]) * (record_format.record_size or 1 + i % 5) for i in range(20)]
+    seeding = [command_append(record) for record in records] + [command_seed(99)]
+    split = [command_sample(7, indices=True), command_sample(0, indices=True)]
+    split += [command_sample(5), command_sample(13, indices=True)]  # the stream goes on
+    packets = seeding + [command_sample(25)] + [command_seed(99)] + split
+    packets += [bytes([Opcode.INDICES, 1, 0, 0]), bytes([Opcode.INDICES, 1, 0, 0, 0, 0])]
+    packets += [command_plain(Opcode.CLEAR), command_sample(3, indices=True)]  # empty: EMPTY
+    dut = MemGen(record_format)
+    responses = []
+
+    async def testbench(ctx):
+        reference = MemGenReference(record_format)
+        stalls_in, stalls_out = Stalls(stalls, 3), Stalls(stalls, 4, rate=0.5)
+        responses.extend(await run_script(ctx, dut, reference, packets, stalls_in, stalls_out))
+
+    run_simulation(dut, testbench, name=f"core_indices_{stalls}")
+    answers = responses[len(seeding) :]
+    sampled = [body for _, body in answers[0]]
+    first, none, middle, last = answers[2:6]
+    assert none == [] and {kind for kind, _ in first + last} == {ResponseKind.INDEX}
+    indices = [int.from_bytes(body, "little") for _, body in first + last]
+    assert [records[i] for i in indices] == sampled[:7] + sampled[12:]
+    assert [body for _, body in middle] == sampled[7:12]
+    for bad in answers[6:8]:
+        assert bad[0][0] == ResponseKind.ERROR and bad[0][1][0] == ErrorCode.BAD_COMMAND
+    assert answers[-1][0][1][0] == ErrorCode.EMPTY
+
+
 def test_lfsr_generator_option():
     rng = random.Random(9)
     packets = [command_append(rng.randbytes(rng.randint(1, 5))) for _ in range(13)]

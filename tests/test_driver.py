@@ -40,6 +40,8 @@ def test_driver_matches_reference(fmt):
     both(drivers, lambda d: d.train(records)["records"])
     samples = both(drivers, lambda d: d.sample(count))
     assert len(samples) == count and set(samples) == set(records)
+    indices = both(drivers, lambda d: d.sample_indices(count))  # the stream goes on
+    assert len(indices) == count and set(indices) == set(range(len(records)))
     assert both(drivers, lambda d: d.recite()) == records
     status = both(drivers, lambda d: d.status())
     assert status["records"] == len(records)

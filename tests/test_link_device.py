@@ -131,6 +131,11 @@ def test_commands(fmt):
     samples = records_of(frames, fmt)
     assert len(samples) == 400 and set(samples) <= set(records)
     assert len(frames) > 3  # several DATA frames
+    # INDICES: 4 bytes an index in either mode, across DATA frames (200 indices: 800 bytes)
+    frames = session.command(command_sample(200, indices=True))
+    indices = records_of(frames, RecordFormat(4, record_size=4))  # parsed as 4-byte records
+    assert len(indices) == 200 and len(frames) == 3  # two DATA frames and DONE
+    assert {int.from_bytes(index, "little") for index in indices} == set(range(len(records)))
     session.command(command_seed(0x1234))
     done = done_of(session.command(command_sample(0)))
     assert done["seed"] == 0x1234 and done["code"] == 0
@@ -308,8 +313,10 @@ def test_every_length_and_count_at_its_boundary():
     for size in (127, 128):  # the varint's one- and two-byte forms
         assert done_of(append(bytes([size]) * size))["stored"] == 1
     for arguments, opcode, good in ((3, Opcode.SAMPLE, 4), (4, Opcode.SAMPLE, 4),
-                                    (5, Opcode.SAMPLE, 4), (7, Opcode.SEED, 8),
-                                    (8, Opcode.SEED, 8), (9, Opcode.SEED, 8)):  # fmt: skip
+                                    (5, Opcode.SAMPLE, 4), (3, Opcode.INDICES, 4),
+                                    (4, Opcode.INDICES, 4), (5, Opcode.INDICES, 4),
+                                    (7, Opcode.SEED, 8), (8, Opcode.SEED, 8),
+                                    (9, Opcode.SEED, 8)):  # fmt: skip
         done = done_of(session.command(bytes([opcode]) + bytes(arguments)))  # SAMPLE 0, SEED 0
         assert done["code"] == (0 if arguments == good else ErrorCode.BAD_COMMAND)
     # bytes: 640 exactly fills the memory (127 + 128 + 300 + 84 + 1); one byte more is refused
