@@ -10,13 +10,22 @@ its own Cosmic Ray session (``build/mutation/NAME.sqlite``): ``cosmic-ray exec``
 is still pending, so an interrupted run goes on where it stopped. ``results/mutation.json``
 gets killed, survived, timed out and incompetent counts per module, every survivor's place, and
 the survivors judged equivalent (``sim/mutation_equivalent.json``: the reason for each).
+
+The gateware has about 10,000 mutants, and a mutant that survives runs its module's tests in
+full: days on two cores. ``--sample N`` runs a seeded random sample of N mutants per module (the
+rest are recorded as not sampled), and the score comes with its 95 % Wilson interval; the
+sample of a larger N contains the smaller's, so raising N goes on from where it stopped.
+``--sample 0`` runs every mutant.
 """
 
 import argparse
 import hashlib
 import json
+import math
 import os
+import random
 import shutil
+import sqlite3
 import subprocess
 import sys
 import time
@@ -53,6 +62,7 @@ EXCLUDED = [
     r"core/ExceptionReplacer",
 ]
 TIMEOUT = 900.0
+NOT_SAMPLED = "Not sampled"
 
 
 def tree(work):
@@ -95,7 +105,34 @@ def configure(work, module, tests):
     return config, work / f"{name}.sqlite"
 
 
-def run_module(work, module, tests, environment, copy):
+def sample_session(session, module, size):
+    """Leaves ``size`` of the session's unfiltered mutants to run (all when 0): a seeded
+    permutation's first ``size``; the others are marked not sampled, and marked again as
+    pending when a larger sample takes them in."""
+    with sqlite3.connect(session) as db:
+        rows = db.execute(
+            "SELECT s.job_id, s.start_pos_row, s.start_pos_col, s.operator_name, s.occurrence,"
+            " r.worker_outcome, r.output FROM mutation_specs s"
+            " LEFT JOIN work_results r USING (job_id)"
+        ).fetchall()
+        # every mutant the operator filter left, whether run, pending or not sampled
+        candidates = [row for row in rows if row[5] != "SKIPPED" or row[6] == NOT_SAMPLED]
+        order = [row[0] for row in sorted(candidates, key=lambda row: row[1:5])]
+        random.Random(module).shuffle(order)
+        chosen = order if size == 0 else order[:size]
+        db.executemany(
+            "DELETE FROM work_results WHERE job_id = ? AND output = ?",
+            [(job, NOT_SAMPLED) for job in chosen],
+        )
+        left = [(job,) for job in order[len(chosen) :]]
+        db.executemany(
+            "INSERT OR IGNORE INTO work_results (worker_outcome, output, job_id)"
+            f" VALUES ('SKIPPED', '{NOT_SAMPLED}', ?)",
+            left,
+        )
+
+
+def run_module(work, module, tests, environment, copy, sample=0):
     """Runs (or goes on with) one module's session; returns its summary."""
     config, session = configure(work, module, tests)
     binaries = Path(sys.executable).parent
@@ -107,6 +144,7 @@ def run_module(work, module, tests, environment, copy):
     if not session.exists():
         tool("cosmic-ray", "init", str(config), str(session))
         tool("cr-filter-operators", str(session), str(config))
+    sample_session(session, module, sample)
     started = time.time()
     tool("cosmic-ray", "exec", str(config), str(session))
     return summarise(module, session, time.time() - started)
@@ -122,7 +160,7 @@ def summarise(module, session, seconds=None, equivalent=None):
     if equivalent is None:
         equivalent = json.loads(EQUIVALENT.read_text())
     counts = {"killed": 0, "survived": 0, "timeout": 0, "incompetent": 0, "skipped": 0,
-              "equivalent": 0, "pending": 0}  # fmt: skip
+              "not_sampled": 0, "equivalent": 0, "pending": 0}  # fmt: skip
     survivors, equivalents = [], []
     for line in dump.splitlines():
         item, result = json.loads(line)
@@ -130,7 +168,7 @@ def summarise(module, session, seconds=None, equivalent=None):
             counts["pending"] += 1
             continue
         if result.get("worker_outcome") == "skipped":
-            counts["skipped"] += 1
+            counts["not_sampled" if result.get("output") == NOT_SAMPLED else "skipped"] += 1
             continue
         outcome = result.get("test_outcome")
         (mutation,) = item["mutations"]
@@ -152,11 +190,24 @@ def summarise(module, session, seconds=None, equivalent=None):
             counts["incompetent"] += 1
     judged = counts["killed"] + counts["survived"] + counts["timeout"]
     score = (counts["killed"] + counts["timeout"]) / judged if judged else None
-    summary = {"module": module, **counts, "score": score, "survivors": survivors,
-               "equivalent_mutants": equivalents}  # fmt: skip
+    summary = {"module": module, **counts, "score": score,
+               "score_95": wilson(counts["killed"] + counts["timeout"], judged),
+               "survivors": survivors, "equivalent_mutants": equivalents}  # fmt: skip
     if seconds is not None:
         summary["seconds_this_run"] = round(seconds)
     return summary
+
+
+def wilson(killed, judged, z=1.96):
+    """The 95 % Wilson score interval of a killed fraction, as ``[low, high]`` (None: none
+    judged); it holds for a sample of a module's mutants as for all of them."""
+    if not judged:
+        return None
+    p = killed / judged
+    centre = (p + z * z / (2 * judged)) / (1 + z * z / judged)
+    spread = math.sqrt(p * (1 - p) / judged + z * z / (4 * judged * judged))
+    half = z * spread / (1 + z * z / judged)
+    return [round(centre - half, 4), round(centre + half, 4)]
 
 
 def main(argv=None):
@@ -165,6 +216,8 @@ def main(argv=None):
     parser.add_argument("--work", type=Path, default=Path("build/mutation"))
     parser.add_argument("--out", type=Path, default=Path("results/mutation.json"))
     parser.add_argument("--report", action="store_true", help="summarise; run nothing")
+    parser.add_argument("--sample", type=int, default=0, metavar="N",
+                        help="mutants per module, a seeded sample (default 0: all)")  # fmt: skip
     arguments = parser.parse_args(argv)
     unknown = [m for m in arguments.modules if m not in TARGETS]
     if unknown:
@@ -180,7 +233,7 @@ def main(argv=None):
             continue
         print(f"memgen.sim.mutation: {module}", flush=True)
         results[module] = run_module(arguments.work.resolve(), module, TARGETS[module],
-                                     environment, copy)  # fmt: skip
+                                     environment, copy, arguments.sample)  # fmt: skip
         arguments.out.parent.mkdir(parents=True, exist_ok=True)
         arguments.out.write_text(json.dumps(results, indent=1) + "\n")
         done = results[module]

@@ -5,7 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from memgen.sim.mutation import summarise
+from memgen.sim.mutation import sample_session, summarise, wilson
 
 TOY = "def within(value, limit):\n    return value <= limit\n"
 TOY_TEST = (
@@ -37,3 +37,41 @@ def test_summary_of_a_real_session(tmp_path):
     judged = summarise("toy.py", session, equivalent={survivors[0]: "a stand-in reason"})
     assert (judged["equivalent"], judged["survived"]) == (1, 1)
     assert judged["equivalent_mutants"] == [{"mutant": survivors[0], "reason": "a stand-in reason"}]
+
+
+def test_a_sample_grows_without_losing_results(tmp_path):
+    """--sample: only N mutants run, the rest are counted as not sampled; a larger N keeps
+    the results it has and runs the difference; 0 runs them all."""
+    (tmp_path / "toy.py").write_text(TOY)
+    (tmp_path / "test_toy.py").write_text(TOY_TEST)
+    config = tmp_path / "toy.toml"
+    config.write_text(
+        '[cosmic-ray]\nmodule-path = "toy.py"\ntimeout = 60.0\nexcluded-modules = []\n'
+        f'test-command = "{sys.executable} -m pytest -x -q -p no:cacheprovider test_toy.py"\n'
+        '[cosmic-ray.distributor]\nname = "local"\n'
+    )
+    session = tmp_path / "toy.sqlite"
+    tool = Path(sys.executable).parent / "cosmic-ray"
+
+    def run(size):
+        sample_session(session, "toy.py", size)
+        subprocess.run([str(tool), "exec", str(config), str(session)], cwd=tmp_path, check=True)
+        return summarise("toy.py", session, equivalent={})
+
+    subprocess.run([str(tool), "init", str(config), str(session)], cwd=tmp_path, check=True)
+    first = run(3)
+    total = first["killed"] + first["survived"] + first["not_sampled"]
+    assert first["killed"] + first["survived"] == 3 and first["pending"] == 0 and total >= 7
+    second = run(5)
+    assert second["killed"] + second["survived"] == 5 and second["not_sampled"] == total - 5
+    assert set(first["survivors"]) <= set(second["survivors"])
+    every = run(0)
+    assert every["not_sampled"] == 0 and every["killed"] + every["survived"] == total
+    assert len(every["survivors"]) == 2
+
+
+def test_wilson_interval_known_answers():
+    assert wilson(9, 10) == [0.5958, 0.9821]  # the textbook example of the interval
+    assert wilson(0, 0) is None
+    low, high = wilson(40, 40)
+    assert high == 1.0 and 0.91 < low < 0.92  # all killed: still not proof of 100 %
