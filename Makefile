@@ -47,7 +47,7 @@ stats: $(STAMP)
 	$(PY) -m memgen.sim.stats --out results/stats.json $(STATS_ARGS)
 
 # Hours, resumable (Cosmic Ray sessions under build/mutation): each module's mutants against its
-# tests, into results/mutation.json. MODULES="hdl/uart.py hdl/skid.py" for some of them;
+# tests, into results/mutation.json. MODULES="hdl/link/uart.py hdl/common/skid.py" for some of them;
 # MUTANT_SAMPLE=N mutants per module, a seeded sample (0: every mutant, days on two cores).
 MUTANT_SAMPLE ?= 40
 mutants: $(STAMP)

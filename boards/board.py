@@ -15,9 +15,9 @@ from dataclasses import dataclass, field, replace
 from amaranth.hdl import ClockDomain, Elaboratable, Module
 from amaranth.lib import io
 from amaranth.lib.cdc import ResetSynchronizer
-from memgen.hdl.protocol import MAX_LINK_RECORD
-from memgen.hdl.records import RecordFormat
-from memgen.hdl.top import DEFAULT_BAUD, MemGenTop
+from memgen.hdl.engine.records import RecordFormat
+from memgen.hdl.link.protocol import MAX_LINK_RECORD
+from memgen.hdl.link.top import DEFAULT_BAUD, MemGenTop
 
 __all__ = ["Board", "BoardTop"]
 
@@ -53,7 +53,7 @@ class Board:
     programmer : tuple
         Commands ``memgen program`` tries, in order: (tool, arguments before the bitstream).
     device_options : dict
-        Options of the device for this part (:class:`~memgen.hdl.top.LinkDevice` keywords).
+        Options of the device for this part (:class:`~memgen.hdl.link.top.LinkDevice` keywords).
     """
 
     name: str
@@ -103,7 +103,7 @@ class Board:
         return backends
 
     def device_arguments(self, primitive=None):
-        """:class:`~memgen.hdl.top.LinkDevice` keywords for this board: its storage backends
+        """:class:`~memgen.hdl.link.top.LinkDevice` keywords for this board: its storage backends
         and its device options."""
         return {**self.storage_backends(primitive), **self.device_options}
 

@@ -5,7 +5,8 @@
   reaches it at nextpnr seed 1 and at seven of seeds 1 to 8, but 47.0 to 50.3 MHz over those
   seeds (results/boards.json), so the board runs at a clock every seed meets, and one that
   divides 3 Mbaud exactly.
-* Records: 131,072 bytes in the four SB_SPRAM256KA (16K x 16 each), see :mod:`memgen.hdl.spram`.
+* Records: 131,072 bytes in the four SB_SPRAM256KA (16K x 16 each), see
+  :mod:`memgen.hdl.fpga.spram`.
 * Record table: 2,048 entries of 26 bits (17-bit start, 9-bit length) in EBR; with fixed-size
   records (``memgen build icebreaker --records fixed:K``) no table, 131,072 // K records.
 * UART: the FT2232H's second channel, pins 6 (rx) and 9 (tx), 3 Mbaud (divisor 14).
@@ -13,9 +14,9 @@
 
 from amaranth.hdl import Instance, Signal
 from amaranth_boards.icebreaker import ICEBreakerPlatform
-from memgen.hdl.records import RecordFormat, table_entry_layout
-from memgen.hdl.spram import SPRAMStorage
-from memgen.hdl.storage import LibMemoryStorage, RegisteredWrites
+from memgen.hdl.engine.records import RecordFormat, table_entry_layout
+from memgen.hdl.engine.storage import LibMemoryStorage, RegisteredWrites
+from memgen.hdl.fpga.spram import SPRAMStorage
 
 from .board import Board
 

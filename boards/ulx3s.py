@@ -3,7 +3,7 @@
 * Clock: the 25 MHz oscillator through the PLL (EHXPLLL) to 100 MHz: VCO 25 x 4 x 6 = 600 MHz,
   divided by 6.
 * Records: 393,216 bytes (384 KiB) in DP16KD (2,048 x 9 each: 192 blocks, output registers on),
-  see :class:`~memgen.hdl.storage.BankedStorage`.
+  see :class:`~memgen.hdl.engine.storage.BankedStorage`.
 * Record table: 4,096 entries of 28 bits (19-bit start, 9-bit length) in DP16KD; with fixed-size
   records (``memgen build ulx3s-85f --records fixed:K``) no table, 393,216 // K records.
 * The deframer's frame buffer is read through its DP16KD's output register: it lands in one of
@@ -13,9 +13,9 @@
 
 from amaranth.hdl import Instance, Signal
 from amaranth_boards.ulx3s import ULX3S_85F_Platform
-from memgen.hdl.dp16kd import DP16KD_BYTES, DP16KDBank
-from memgen.hdl.records import RecordFormat, table_entry_layout
-from memgen.hdl.storage import BankedStorage
+from memgen.hdl.engine.records import RecordFormat, table_entry_layout
+from memgen.hdl.engine.storage import BankedStorage
+from memgen.hdl.fpga.dp16kd import DP16KD_BYTES, DP16KDBank
 
 from .board import Board
 

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
-from memgen.hdl.protocol import LINK_COUNTERS, MAX_LINK_RECORD, Generator
-from memgen.hdl.records import RecordFormat
+from memgen.hdl.engine.records import RecordFormat
+from memgen.hdl.link.protocol import LINK_COUNTERS, MAX_LINK_RECORD, Generator
 
 from .driver import DeviceError, Driver, checked_records
 from .errors import MemGenError

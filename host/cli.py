@@ -29,7 +29,7 @@ import shutil
 import sys
 
 import memgen
-from memgen.hdl.protocol import DEFAULT_SEED, MAX_LINK_RECORD, MAX_RECALL_K, ErrorCode
+from memgen.hdl.link.protocol import DEFAULT_SEED, MAX_LINK_RECORD, MAX_RECALL_K, ErrorCode
 
 from . import api
 from .board_commands import run_build, run_program

@@ -10,7 +10,7 @@ import os
 import re
 import sys
 
-from memgen.hdl.protocol import MAX_LINK_RECORD
+from memgen.hdl.link.protocol import MAX_LINK_RECORD
 
 from .errors import MemGenError
 

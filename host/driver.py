@@ -1,6 +1,6 @@
 """Host driver: train, sample, recite, clear, seed and status over any transport.
 
-The driver speaks the frame protocol of :mod:`memgen.hdl.protocol` through a transport of
+The driver speaks the frame protocol of :mod:`memgen.hdl.link.protocol` through a transport of
 :mod:`memgen.host.transports`, so the same calls reach the software model, the simulated gateware
 or a board, and answer the same records for the same seed and data.
 
@@ -19,7 +19,7 @@ them twice). If an answer was lost after its command ran, :class:`LinkError` say
 import collections
 import time
 
-from memgen.hdl.protocol import (
+from memgen.hdl.link.protocol import (
     DONE_BYTES,
     INDEX_BYTES,
     MAX_LINK_RECORD,

@@ -1,7 +1,7 @@
 """Reference model of the whole link device: wire bytes in, wire bytes out.
 
-:class:`LinkReference` is the software twin of :class:`memgen.hdl.top.LinkDevice`: the frame
-decoder, the command processor of :mod:`memgen.hdl.command_processor` and
+:class:`LinkReference` is the software twin of :class:`memgen.hdl.link.top.LinkDevice`: the frame
+decoder, the command processor of :mod:`memgen.hdl.link.command_processor` and
 :class:`~memgen.host.reference.MemGenReference`. Given the same bytes it answers the same bytes
 (DATA frames split at the same places, the same DONE fields), so the ``reference`` device of the
 driver and the gateware can be compared byte for byte. Two differences are timing, not logic: it
@@ -9,7 +9,7 @@ never overflows or times out, and it answers every rejected frame, where the gat
 a command, counts further rejections and answers only the latest.
 """
 
-from memgen.hdl.protocol import (
+from memgen.hdl.link.protocol import (
     DEFAULT_SEED,
     LINK_COUNTERS,
     MAX_PAYLOAD,

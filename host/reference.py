@@ -7,13 +7,13 @@ MemGEN ("learning by heart")::
 
 :class:`MemGenReference` is that algorithm with the hardware's limits (capacity, record length,
 refusal rules) and the hardware's random index stream
-(:class:`~memgen.hdl.index_generator.IndexGeneratorModel`), so the same seed and records give
+(:class:`~memgen.hdl.engine.index_generator.IndexGeneratorModel`), so the same seed and records give
 the gateware's samples exactly. :meth:`MemGenReference.respond` answers a command packet with the
 response packets the core sends.
 """
 
-from memgen.hdl.index_generator import IndexGeneratorModel
-from memgen.hdl.protocol import (
+from memgen.hdl.engine.index_generator import IndexGeneratorModel
+from memgen.hdl.link.protocol import (
     ARGUMENT_BYTES,
     DEFAULT_SEED,
     INDEX_BYTES,
@@ -42,7 +42,7 @@ def sample(memory, randint):
 
 
 class MemGenReference:
-    """Software twin of :class:`memgen.hdl.core.MemGen`.
+    """Software twin of :class:`memgen.hdl.engine.core.MemGen`.
 
     Parameters
     ----------

@@ -7,21 +7,21 @@ inactivity limit for that device. :func:`open_transport` builds one from a devic
 ``reference``
     :class:`~memgen.host.link_reference.LinkReference`, the software model.
 ``sim``
-    :class:`~memgen.hdl.top.LinkDevice` (command processor and core, no UART) in Amaranth's
+    :class:`~memgen.hdl.link.top.LinkDevice` (command processor and core, no UART) in Amaranth's
     simulator, fed the same frame bytes a board gets.
 ``verilator``
-    :class:`~memgen.hdl.top.MemGenTop` with its UART pins, compiled by Verilator.
+    :class:`~memgen.hdl.link.top.MemGenTop` with its UART pins, compiled by Verilator.
 ``serial:PORT``
     A board on a serial port (pyserial), at ``baud``.
 
-The simulated devices are built for a :class:`~memgen.hdl.records.RecordFormat` given by the
+The simulated devices are built for a :class:`~memgen.hdl.engine.records.RecordFormat` given by the
 caller; a board has the format it was built with.
 """
 
 import errno
 import time
 
-from memgen.hdl.protocol import DEFAULT_SEED
+from memgen.hdl.link.protocol import DEFAULT_SEED
 
 from .errors import DeviceNotFound
 from .link_reference import LinkReference
@@ -69,7 +69,7 @@ class SimTransport:
     chunk = 500  # clocks simulated per step while waiting for bytes
 
     def __init__(self, record_format, generator="trivium", seed=DEFAULT_SEED, storage=None):
-        from memgen.hdl.top import LinkDevice
+        from memgen.hdl.link.top import LinkDevice
         from memgen.sim.link_sim import SimulatedLink
 
         self.link = SimulatedLink(LinkDevice(record_format, generator, seed, **(storage or {})))
@@ -93,7 +93,7 @@ class VerilatorTransport:
     """The full top level, UART included, compiled by Verilator (about 10^6 clocks per second).
 
     ``storage`` (a function that makes the top level's storage backends, and any other
-    :class:`~memgen.hdl.top.LinkDevice` options of a board) comes with ``storage_name``, what
+    :class:`~memgen.hdl.link.top.LinkDevice` options of a board) comes with ``storage_name``, what
     they are (such as a board's name): the compiled model is found by the
     design's parameters, without converting the design (see
     :func:`~memgen.sim.verilator_link.design_digest`), and the backends are made only when the
@@ -110,8 +110,8 @@ class VerilatorTransport:
         stamps=None,
         storage_name=None,
     ):
-        from memgen.hdl.top import MemGenTop
-        from memgen.hdl.uart import divisor_for
+        from memgen.hdl.link.top import MemGenTop
+        from memgen.hdl.link.uart import divisor_for
         from memgen.sim.verilator_link import (
             SIM_BAUD,
             SIM_CLOCK_HZ,

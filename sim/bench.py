@@ -23,10 +23,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from memgen.hdl.core import MemGen
-from memgen.hdl.index_generator import fraction_bits
-from memgen.hdl.protocol import command_append, command_sample
-from memgen.hdl.records import RecordFormat
+from memgen.hdl.engine.core import MemGen
+from memgen.hdl.engine.index_generator import fraction_bits
+from memgen.hdl.engine.records import RecordFormat
+from memgen.hdl.link.protocol import command_append, command_sample
 from memgen.host.reference import MemGenReference
 
 from .amaranth_sim import run_simulation

@@ -2,10 +2,10 @@
 
 Per board: the nextpnr report as :func:`memgen.boards.build.build` summarises it (Fmax per clock
 against the target, cells against the part, capacity, seed, tool versions). For the UP5K also the
-core alone (:class:`~memgen.hdl.core.MemGen` with the board's memory backends, no UART, framing or
-command processor), synthesised by Yosys ``synth_ice40 -dsp`` without its assertions: its LUT4,
-carry and flip-flop counts, against the 600-logic-cell target (an iCE40 logic cell holds one LUT4,
-its carry and one flip-flop, so the LUT4 count is a lower bound on the cells).
+core alone (:class:`~memgen.hdl.engine.core.MemGen` with the board's memory backends, no UART,
+framing or command processor), synthesised by Yosys ``synth_ice40 -dsp`` without its assertions: its
+LUT4, carry and flip-flop counts, against the 600-logic-cell target (an iCE40 logic cell holds one
+LUT4, its carry and one flip-flop, so the LUT4 count is a lower bound on the cells).
 
 Each board is also built with fixed-size records (``--fixed-size K``, default 32 bytes, as
 ``memgen build BOARD --records fixed:32``: the mode RECALL needs), recorded under ``fixed_size``.
@@ -29,7 +29,7 @@ from pathlib import Path
 from amaranth.back import rtlil
 from memgen.boards import BOARDS, board
 from memgen.boards.build import build
-from memgen.hdl.core import MemGen
+from memgen.hdl.engine.core import MemGen
 
 __all__ = ["core_cells_ice40", "seed_sweep", "main"]
 

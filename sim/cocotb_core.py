@@ -12,7 +12,8 @@ import random
 import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import ReadOnly, RisingEdge
-from memgen.hdl.protocol import (
+from memgen.hdl.engine.records import RecordFormat
+from memgen.hdl.link.protocol import (
     ErrorCode,
     Opcode,
     ResponseKind,
@@ -21,7 +22,6 @@ from memgen.hdl.protocol import (
     command_recall,
     command_sample,
 )
-from memgen.hdl.records import RecordFormat
 from memgen.host.reference import MemGenReference
 
 

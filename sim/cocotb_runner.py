@@ -58,9 +58,9 @@ def verilator_environment():
 def design_from_config(config):
     """The design a testbench configuration names: the core (default), or with ``"top":
     "uart"`` the full top level at ``clock_hz`` and ``baud``."""
-    from memgen.hdl.core import MemGen
-    from memgen.hdl.records import RecordFormat
-    from memgen.hdl.top import MemGenTop
+    from memgen.hdl.engine.core import MemGen
+    from memgen.hdl.engine.records import RecordFormat
+    from memgen.hdl.link.top import MemGenTop
 
     fmt = RecordFormat(**config["format"])
     generator = config.get("generator", "trivium")

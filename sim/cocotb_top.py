@@ -14,7 +14,8 @@ import random
 import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, RisingEdge, Timer
-from memgen.hdl.protocol import (
+from memgen.hdl.engine.records import RecordFormat
+from memgen.hdl.link.protocol import (
     FrameDecoder,
     FrameError,
     Opcode,
@@ -26,7 +27,6 @@ from memgen.hdl.protocol import (
     decode_done,
     encode_frame,
 )
-from memgen.hdl.records import RecordFormat
 from memgen.host.link_reference import LinkReference
 
 CLOCK_NS = 10

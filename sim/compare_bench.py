@@ -31,8 +31,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-from memgen.hdl.protocol import command_append, command_sample
-from memgen.hdl.records import RecordFormat
+from memgen.hdl.engine.records import RecordFormat
+from memgen.hdl.link.protocol import command_append, command_sample
 from memgen.host.reference import MemGenReference
 
 __all__ = ["main"]

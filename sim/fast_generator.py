@@ -1,5 +1,5 @@
 """The index generator's streams at battery speed, bit-exact with
-:class:`~memgen.hdl.index_generator.IndexGeneratorModel` (tests/test_stats.py and
+:class:`~memgen.hdl.engine.index_generator.IndexGeneratorModel` (tests/test_stats.py and
 tests/test_batteries.py compare them).
 
 The Python model takes microseconds per word; a battery wants gigabytes. :file:`generator_stream.c`
@@ -17,8 +17,8 @@ import subprocess
 from pathlib import Path
 
 import numpy as np
-from memgen.hdl.index_generator import GENERATORS, STATE_WIDTH, fraction_bits
-from memgen.hdl.lfsr import MAXIMAL_TAPS, leap_matrix
+from memgen.hdl.engine.index_generator import GENERATORS, STATE_WIDTH, fraction_bits
+from memgen.hdl.engine.lfsr import MAXIMAL_TAPS, leap_matrix
 
 from .verilator_link import cache_dir, make_once
 

@@ -17,12 +17,12 @@ from amaranth.asserts import AnySeq
 from amaranth.back import rtlil
 from amaranth.hdl import Assume, Cover, Elaboratable, Module, Signal, Value
 from amaranth.lib import wiring
-from memgen.hdl.append_memory import AppendMemory
-from memgen.hdl.framing import Deframer, Framer
-from memgen.hdl.index_generator import IndexGenerator
-from memgen.hdl.lfsr import LFSR
-from memgen.hdl.readout import Readout
-from memgen.hdl.records import RecordFormat, table_entry_layout
+from memgen.hdl.engine.append_memory import AppendMemory
+from memgen.hdl.engine.index_generator import IndexGenerator
+from memgen.hdl.engine.lfsr import LFSR
+from memgen.hdl.engine.readout import Readout
+from memgen.hdl.engine.records import RecordFormat, table_entry_layout
+from memgen.hdl.link.framing import Deframer, Framer
 
 __all__ = ["HARNESSES", "run_sby"]
 

@@ -29,8 +29,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from memgen.hdl.protocol import SLIP_END
-from memgen.hdl.records import RecordFormat
+from memgen.hdl.engine.records import RecordFormat
+from memgen.hdl.link.protocol import SLIP_END
 from memgen.host.driver import Driver
 from memgen.host.transports import ReferenceTransport, SimTransport, VerilatorTransport
 from memgen.sim.verilator_link import SIM_BAUD, SIM_CLOCK_HZ

@@ -1,6 +1,6 @@
 """The link device in Amaranth's simulator, driven like a serial port.
 
-:class:`SimulatedLink` holds a running simulation of :class:`~memgen.hdl.top.LinkDevice`:
+:class:`SimulatedLink` holds a running simulation of :class:`~memgen.hdl.link.top.LinkDevice`:
 :meth:`write` queues wire bytes (one enters whenever the device is ready, as from a UART but
 faster),
 :meth:`run` advances the clock, :meth:`read` returns the wire bytes the device sent. The driver's

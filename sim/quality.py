@@ -22,9 +22,9 @@ import functools
 import subprocess
 
 import numpy as np
-from memgen.hdl.index_generator import STATE_WIDTH, WORD_WIDTH
-from memgen.hdl.lfsr import LFSRModel
-from memgen.hdl.trivium import integer_steps, loaded_registers
+from memgen.hdl.engine.index_generator import STATE_WIDTH, WORD_WIDTH
+from memgen.hdl.engine.lfsr import LFSRModel
+from memgen.hdl.engine.trivium import integer_steps, loaded_registers
 from scipy import stats
 
 from .fast_generator import first_words, reduce_words, stream_command

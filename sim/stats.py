@@ -39,7 +39,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from memgen.hdl.index_generator import GENERATORS
+from memgen.hdl.engine.index_generator import GENERATORS
 from scipy import stats
 
 from . import batteries

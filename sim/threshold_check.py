@@ -1,6 +1,6 @@
 """The range reduction's threshold unit checked for every count a design can hold.
 
-:class:`~memgen.hdl.threshold.Threshold` is exported to Verilog, compiled by Verilator with
+:class:`~memgen.hdl.engine.threshold.Threshold` is exported to Verilog, compiled by Verilator with
 ``threshold_check.cpp`` (cached like the UART models) and run over every count from 1 to the
 capacity: about 35 clocks per count, 2**24 counts in under a minute.
 """
@@ -10,8 +10,8 @@ import subprocess
 from pathlib import Path
 
 from amaranth.back import verilog
-from memgen.hdl.index_generator import fraction_bits
-from memgen.hdl.threshold import Threshold
+from memgen.hdl.engine.index_generator import fraction_bits
+from memgen.hdl.engine.threshold import Threshold
 
 from .cocotb_runner import verilator_environment
 from .verilator_link import cache_dir, design_digest, make_once

@@ -1,6 +1,6 @@
 """The full top level (UART pins included) compiled by Verilator, driven through pipes.
 
-:func:`build_uart_model` exports :class:`~memgen.hdl.top.MemGenTop` to Verilog and compiles it
+:func:`build_uart_model` exports :class:`~memgen.hdl.link.top.MemGenTop` to Verilog and compiles it
 with the C++ harness ``uart_harness.cpp``, which turns the bytes on its stdin into UART bits on
 ``rx`` and the bits on ``tx`` back into bytes on its stdout. Builds are cached by a description of
 the design (:func:`design_digest`), under ``$MEMGEN_CACHE`` (default ``~/.cache/memgen``), so each

@@ -7,7 +7,7 @@ import threading
 import tty
 
 import pytest
-from memgen.hdl.records import RecordFormat
+from memgen.hdl.engine.records import RecordFormat
 from memgen.host.link_reference import LinkReference
 
 

@@ -5,7 +5,7 @@ import subprocess
 
 import numpy as np
 import pytest
-from memgen.hdl.index_generator import IndexGeneratorModel
+from memgen.hdl.engine.index_generator import IndexGeneratorModel
 from memgen.sim.batteries import RUNS, parse_practrand, parse_testu01, table
 from memgen.sim.fast_generator import stream_command
 

@@ -10,7 +10,7 @@ import sys
 
 import memgen
 import pytest
-from memgen.hdl.protocol import MAX_LINK_RECORD
+from memgen.hdl.link.protocol import MAX_LINK_RECORD
 from memgen.host import cli
 from memgen.host.api import DEFAULT_DEVICE
 from memgen.host.cli import main

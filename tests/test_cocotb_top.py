@@ -4,7 +4,7 @@ failing detectably without a hang, bit-level line faults rejected and counted.""
 
 import pytest
 from cocotb_tools.runner import get_results
-from memgen.hdl.uart import divisor_for
+from memgen.hdl.link.uart import divisor_for
 from memgen.sim.cocotb_runner import SIMULATORS, run_cocotb
 
 #: 42 MHz / 3 Mbaud, the iCEBreaker's divisor.

@@ -3,8 +3,9 @@
 import random
 
 import pytest
-from memgen.hdl.core import MemGen
-from memgen.hdl.protocol import (
+from memgen.hdl.engine.core import MemGen
+from memgen.hdl.engine.records import RecordFormat
+from memgen.hdl.link.protocol import (
     ErrorCode,
     Opcode,
     ResponseKind,
@@ -14,7 +15,6 @@ from memgen.hdl.protocol import (
     command_seed,
     decode_status,
 )
-from memgen.hdl.records import RecordFormat
 from memgen.host.reference import MemGenReference
 from memgen.sim.amaranth_sim import STALL_PATTERNS, Stalls, run_simulation
 from memgen.sim.core_bench import receive_packet, run_script, send_packet

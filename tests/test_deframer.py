@@ -5,9 +5,9 @@ import random
 import pytest
 from amaranth.hdl import Elaboratable, Module
 from amaranth.lib import wiring
-from memgen.hdl.framing import Deframer, Framer
-from memgen.hdl.protocol import SLIP_END, FrameDecoder, FrameError, encode_frame
-from memgen.hdl.uart import UARTReceiver, UARTTransmitter
+from memgen.hdl.link.framing import Deframer, Framer
+from memgen.hdl.link.protocol import SLIP_END, FrameDecoder, FrameError, encode_frame
+from memgen.hdl.link.uart import UARTReceiver, UARTTransmitter
 from memgen.sim.amaranth_sim import (
     STALL_PATTERNS,
     Stalls,

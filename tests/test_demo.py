@@ -58,7 +58,7 @@ def test_demo_runs_and_verifies(tmp_path, capsys):
 
 def test_verification_catches_a_differing_device():
     """The demo's check is real: a device seeded differently from the reference is caught."""
-    from memgen.hdl.records import RecordFormat
+    from memgen.hdl.engine.records import RecordFormat
     from memgen.sim.demo import Session, VerificationError
 
     session = Session("reference", RecordFormat(64, record_size=1), seed=1)

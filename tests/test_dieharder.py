@@ -1,7 +1,7 @@
 """dieharder on the raw generator words (``make stats`` runs ``-a``; here one test): the default
 generator passes where the plain LFSR fails, and dieharder's table is read as it prints it."""
 
-from memgen.hdl.index_generator import GENERATORS
+from memgen.hdl.engine.index_generator import GENERATORS
 from memgen.sim.dieharder import parse, run_dieharder
 
 TABLE = """\

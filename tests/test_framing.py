@@ -2,7 +2,7 @@
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from memgen.hdl.protocol import (
+from memgen.hdl.link.protocol import (
     MAX_PAYLOAD,
     SLIP_END,
     SLIP_ESC,
@@ -111,22 +111,22 @@ def test_duplicated_trailing_zero_is_rejected():
 
 
 def test_protocol_document_example():
-    """The byte-by-byte example in hdl/PROTOCOL.md is what the encoder sends."""
+    """The byte-by-byte example in hdl/link/PROTOCOL.md is what the encoder sends."""
     from pathlib import Path
 
-    document = (Path(__file__).parents[1] / "hdl" / "PROTOCOL.md").read_text()
+    document = (Path(__file__).parents[1] / "hdl" / "link" / "PROTOCOL.md").read_text()
     assert "C0 00 06 00 01 26 41 C0" in document
     assert encode_frame(0, b"\x06") == bytes.fromhex("C0 00 06 00 01 26 41 C0")
 
 
 def test_protocol_document_done_table():
-    """The DONE table in hdl/PROTOCOL.md lists DONE_FIELDS at their offsets."""
+    """The DONE table in hdl/link/PROTOCOL.md lists DONE_FIELDS at their offsets."""
     import re
     from pathlib import Path
 
-    from memgen.hdl.protocol import DONE_FIELDS
+    from memgen.hdl.link.protocol import DONE_FIELDS
 
-    document = (Path(__file__).parents[1] / "hdl" / "PROTOCOL.md").read_text()
+    document = (Path(__file__).parents[1] / "hdl" / "link" / "PROTOCOL.md").read_text()
     rows = re.findall(r"^\| (\d+) +\| (\d+) +\| (\w+) +\|", document, re.MULTILINE)
     documented = [(int(offset), int(size), name) for offset, size, name in rows]
     expected, offset = [(0, 1, "reply")], 1

@@ -7,7 +7,7 @@ tests/test_stats.py shows to be the model's bit for bit. Sizes: seconds each.
 """
 
 import pytest
-from memgen.hdl.index_generator import IndexGeneratorModel
+from memgen.hdl.engine.index_generator import IndexGeneratorModel
 from memgen.sim.fast_generator import engine_words
 from memgen.sim.quality import (
     berlekamp_massey,

@@ -4,7 +4,7 @@ import random
 
 from amaranth.hdl import Module, Signal
 from amaranth.sim import Simulator
-from memgen.hdl.gf2 import gf2_product
+from memgen.hdl.common.gf2 import gf2_product
 
 
 def parity(value):

@@ -2,13 +2,13 @@
 
 import numpy as np
 import pytest
-from memgen.hdl.index_generator import (
+from memgen.hdl.engine.index_generator import (
     GENERATORS,
     PIPELINE_DEPTH,
     IndexGenerator,
     IndexGeneratorModel,
 )
-from memgen.hdl.trivium import WARMUP_STEPS
+from memgen.hdl.engine.trivium import WARMUP_STEPS
 from memgen.sim.amaranth_sim import STALL_PATTERNS, Stalls, run_simulation, stream_get, stream_put
 
 

@@ -4,7 +4,7 @@ import random
 
 import pytest
 import sympy
-from memgen.hdl.lfsr import (
+from memgen.hdl.engine.lfsr import (
     LFSR,
     MAXIMAL_TAPS,
     LFSRModel,

@@ -8,7 +8,8 @@ for byte, whatever the command, the error, the corruption or the backpressure on
 import random
 
 import pytest
-from memgen.hdl.protocol import (
+from memgen.hdl.engine.records import RecordFormat
+from memgen.hdl.link.protocol import (
     MAX_PAYLOAD,
     SLIP_END,
     ErrorCode,
@@ -25,8 +26,7 @@ from memgen.hdl.protocol import (
     decode_done,
     encode_frame,
 )
-from memgen.hdl.records import RecordFormat
-from memgen.hdl.top import LinkDevice
+from memgen.hdl.link.top import LinkDevice
 from memgen.host.link_reference import LinkReference
 from memgen.sim.amaranth_sim import Stalls
 from memgen.sim.link_sim import SimulatedLink

@@ -4,11 +4,11 @@ import random
 
 import pytest
 from amaranth.hdl import Elaboratable, Module, Signal
-from memgen.hdl.append_memory import AppendMemory
-from memgen.hdl.protocol import ErrorCode
-from memgen.hdl.readout import Readout
-from memgen.hdl.records import RecordFormat, table_entry_layout
-from memgen.hdl.storage import LibMemoryStorage, share_storage_port
+from memgen.hdl.engine.append_memory import AppendMemory
+from memgen.hdl.engine.readout import Readout
+from memgen.hdl.engine.records import RecordFormat, table_entry_layout
+from memgen.hdl.engine.storage import LibMemoryStorage, share_storage_port
+from memgen.hdl.link.protocol import ErrorCode
 from memgen.sim.amaranth_sim import STALL_PATTERNS, Stalls, run_simulation, stream_get, stream_put
 
 

@@ -5,7 +5,7 @@ import random
 
 import pytest
 from amaranth.hdl import Elaboratable, Module, Signal
-from memgen.hdl.pipeline import Countdown
+from memgen.hdl.common.pipeline import Countdown
 from memgen.sim.amaranth_sim import run_simulation
 
 

@@ -6,8 +6,8 @@ import random
 
 import numpy as np
 import pytest
-from memgen.hdl.recall import MAX_K, Matcher
-from memgen.hdl.records import RecordFormat
+from memgen.hdl.engine.recall import MAX_K, Matcher
+from memgen.hdl.engine.records import RecordFormat
 from memgen.sim.amaranth_sim import Stalls, run_simulation, stream_put
 from memgen.sim.associative import nearest
 
@@ -98,8 +98,8 @@ def test_a_tie_breaking_fault_is_caught():
 
 # The core's RECALL command, against the reference model ------------------------------------
 
-from memgen.hdl.core import MemGen  # noqa: E402
-from memgen.hdl.protocol import (  # noqa: E402
+from memgen.hdl.engine.core import MemGen  # noqa: E402
+from memgen.hdl.link.protocol import (  # noqa: E402
     Opcode,
     command_append,
     command_plain,

@@ -5,7 +5,7 @@ source independent of the sink in the same clock."""
 import random
 
 import pytest
-from memgen.hdl.skid import HalfRateSlice, SkidBuffer
+from memgen.hdl.common.skid import HalfRateSlice, SkidBuffer
 from memgen.sim.amaranth_sim import STALL_PATTERNS, Stalls, run_simulation, stream_get, stream_put
 
 

@@ -6,7 +6,7 @@ import sys
 
 import numpy as np
 import pytest
-from memgen.hdl.index_generator import GENERATORS, IndexGeneratorModel
+from memgen.hdl.engine.index_generator import GENERATORS, IndexGeneratorModel
 from memgen.sim.fast_generator import engine_words, index_stream
 from memgen.sim.stats import EXPECTED, SAMPLERS, run
 

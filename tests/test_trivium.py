@@ -3,7 +3,7 @@
 import random
 
 import pytest
-from memgen.hdl.trivium import WARMUP_STEPS, Trivium, TriviumModel
+from memgen.hdl.engine.trivium import WARMUP_STEPS, Trivium, TriviumModel
 from memgen.sim.amaranth_sim import run_simulation
 
 #: eSTREAM's Trivium test vectors (trivium-80.80 verified test vectors, Profile H3): key, IV and

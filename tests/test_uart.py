@@ -4,7 +4,7 @@ import random
 
 import pytest
 from amaranth.hdl import Elaboratable, Module
-from memgen.hdl.uart import UARTReceiver, UARTTransmitter, divisor_for
+from memgen.hdl.link.uart import UARTReceiver, UARTTransmitter, divisor_for
 from memgen.sim.amaranth_sim import Stalls, run_simulation, stream_get, stream_put
 
 

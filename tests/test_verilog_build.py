@@ -87,7 +87,7 @@ def test_a_new_design_is_made_and_compiled_once(tmp_path, monkeypatch):
 
 def test_unnamed_storage_is_refused():
     """Storage backends without a name could not be told apart in the model cache."""
-    from memgen.hdl.records import RecordFormat
+    from memgen.hdl.engine.records import RecordFormat
     from memgen.host.transports import VerilatorTransport
 
     with pytest.raises(ValueError, match="storage_name"):

@@ -24,8 +24,8 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.cdc import FFSynchronizer
 from amaranth.lib.wiring import In, Out
 
-from .checks import assert_stream_stable
-from .pipeline import Countdown
+from ..common.checks import assert_stream_stable
+from ..common.pipeline import Countdown
 
 __all__ = ["UARTReceiver", "UARTTransmitter", "divisor_for"]
 

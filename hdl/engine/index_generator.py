@@ -1,12 +1,12 @@
 """Random record indices, exactly uniform on ``[0, N)`` for every ``N``, at about one per clock.
 
 Engine (``generator``)
-    ``"trivium"`` (default): Trivium (:mod:`memgen.hdl.trivium`), 32 keystream bits per clock.
+    ``"trivium"`` (default): Trivium (:mod:`.trivium`), 32 keystream bits per clock.
     The seed is its key and the lane number its IV, so every seed and every lane gives its own
     stream from the first word; after a seed is loaded the engine warms up for 36 clocks.
 
-    ``"lfsr"``: the low half of a 64-bit maximal-length LFSR (:mod:`memgen.hdl.lfsr`) leaping 64
-    steps per clock, its state loaded with the seed itself. Minimum area; F2-linear, so it fails
+    ``"lfsr"``: the low half of a 64-bit maximal-length LFSR (:mod:`memgen.hdl.engine.lfsr`) leaping
+    64 steps per clock, its state loaded with the seed itself. Minimum area; F2-linear, so it fails
     binary-rank, linear-complexity and recurrence tests, and nearby seeds give related streams.
 
 Range reduction
@@ -17,7 +17,7 @@ Range reduction
     output is exactly uniform. ``b = count_width + 8``, so a word is rejected with probability
     below ``N / 2**b < 2**-8``: at least 0.996 indices per clock for every ``N``.
     The threshold ``2**b mod N`` is computed by a ``b``-cycle shift-subtract whenever ``count``
-    changes (:class:`~memgen.hdl.threshold.Threshold`); requests wait for it.
+    changes (:class:`~memgen.hdl.engine.threshold.Threshold`); requests wait for it.
 
 One continuing stream
     A request of ``n`` indices runs the pipeline in lock step (every stage advances together when
@@ -37,9 +37,9 @@ from amaranth.hdl import Assert, Module, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from .checks import assert_stream_stable
+from ..common.checks import assert_stream_stable
+from ..common.pipeline import Countdown
 from .lfsr import LFSR, LFSRModel
-from .pipeline import Countdown
 from .threshold import Threshold
 from .trivium import Trivium, TriviumModel
 
@@ -189,7 +189,7 @@ class IndexGenerator(wiring.Component):
     seed : In(stream.Signature(64))
         Loads the engine and drops the words in flight; always ready; only while idle (asserted).
         For ``"lfsr"`` the payload must be held from the clock before ``valid`` (see
-        :class:`~memgen.hdl.lfsr.LFSR`).
+        :class:`~memgen.hdl.engine.lfsr.LFSR`).
     busy : Out(1)
         A request is in progress.
     """

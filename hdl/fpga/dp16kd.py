@@ -6,7 +6,7 @@ to the nearest flop uses most of a 10 ns clock; across the 192 blocks of the ULX
 storage the placer cannot keep every such flop next to its block. With ``REGMODE_A = "OUTREG"`` the
 register is inside the block. :class:`DP16KDBank` instantiates the primitive on an ECP5 platform
 and otherwise (the Amaranth simulator, Verilog for cocotb or Verilator) a model with the same
-timing (:class:`~memgen.hdl.storage.RegisteredBank`): a synchronous read and a register, both
+timing (:class:`~memgen.hdl.engine.storage.RegisteredBank`): a synchronous read and a register, both
 advancing with ``read_enable`` only.
 """
 
@@ -16,7 +16,7 @@ from amaranth.hdl import ClockSignal, Const, Instance, Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from .storage import RegisteredBank, bank_signature, registered_read_memory
+from ..engine.storage import RegisteredBank, bank_signature, registered_read_memory
 
 __all__ = ["DP16KDBank", "DP16KDBuffer", "DP16KD_BYTES"]
 

@@ -23,7 +23,7 @@ from amaranth.hdl import Assert, Module, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from .gf2 import gf2_product
+from ..common.gf2 import gf2_product
 
 __all__ = [
     "MAXIMAL_TAPS",

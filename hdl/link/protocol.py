@@ -1,6 +1,6 @@
 """The command protocol of the MemGen core: opcodes, response kinds, error codes, status layout.
 
-This is the one module that both the gateware (:mod:`memgen.hdl.core`) and the host
+This is the one module that both the gateware (:mod:`memgen.hdl.engine.core`) and the host
 (:mod:`memgen.host`) import; nothing else defines these numbers.
 
 Commands arrive as packets of bytes (``first``/``last`` flags mark the packet); the first byte is

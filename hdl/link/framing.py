@@ -1,13 +1,13 @@
 """Deframer and framer: SLIP frames from the UART in, checked frame bodies out.
 
-The wire format is :mod:`memgen.hdl.protocol`'s: ``END escaped(sequence | payload | length |
+The wire format is :mod:`memgen.hdl.link.protocol`'s: ``END escaped(sequence | payload | length |
 crc) END``. Bytes are unescaped and written into a frame buffer as they arrive (one byte every
 other clock at most: a UART byte takes tens of clocks); the CRC register runs over every body
 byte, so a good frame, CRC included, leaves it at zero (CRC-16/CCITT-FALSE has no final XOR).
 Between two bytes the checks of the frame so far settle into flags (length field, CRC, size), so
 the closing END only chooses among flops; the clock after, the frame is either committed, so the
 reader streams ``sequence | payload`` with first/last, or rolled back, so nothing of it is ever
-seen. Rejections are one-clock strobes with a :class:`~memgen.hdl.protocol.FrameError` code:
+seen. Rejections are one-clock strobes with a :class:`~memgen.hdl.link.protocol.FrameError` code:
 BAD_ESCAPE, SHORT, BAD_LENGTH, BAD_CRC, TOO_LONG, OVERFLOW (the buffer is full: the reader is
 behind), TIMEOUT (the line went idle for ``idle_timeout`` clocks in the middle of a frame; the
 half frame is dropped).
@@ -24,10 +24,11 @@ from amaranth.lib import fifo, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from .checks import assert_stream_stable
-from .dp16kd import DP16KDBuffer
-from .gf2 import gf2_product
-from .pipeline import Countdown
+from ..common.checks import assert_stream_stable
+from ..common.gf2 import gf2_product
+from ..common.pipeline import Countdown
+from ..engine.records import RecordWord
+from ..fpga.dp16kd import DP16KDBuffer
 from .protocol import (
     FRAME_OVERHEAD,
     MAX_BODY,
@@ -38,7 +39,6 @@ from .protocol import (
     FrameError,
     crc16,
 )
-from .records import RecordWord
 
 __all__ = ["Deframer", "Framer", "crc16_update"]
 
@@ -71,11 +71,11 @@ class Deframer(wiring.Component):
     length_slots : int
         Committed frames the buffer can queue.
     output_register : bool
-        Read the buffer through a register (one clock more of latency, same throughput): on an
-        ECP5 the DP16KD's own (:class:`~memgen.hdl.dp16kd.DP16KDBuffer`). For a part whose block
-        RAM is slow to its output and may sit far from the reader: on the ULX3S, whose records
-        take nearly every DP16KD, the read took 5.8 ns and the route 4.3 to 5 ns of a 10 ns
-        clock, and a flop after the block was placed beside the reader, not the block.
+        Read the buffer through a register (one clock more of latency, same throughput): on an ECP5
+        the DP16KD's own (:class:`~memgen.hdl.fpga.dp16kd.DP16KDBuffer`). For a part whose block RAM
+        is slow to its output and may sit far from the reader: on the ULX3S, whose records take
+        nearly every DP16KD, the read took 5.8 ns and the route 4.3 to 5 ns of a 10 ns clock, and a
+        flop after the block was placed beside the reader, not the block.
 
     Members
     -------

@@ -12,7 +12,7 @@ from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from .storage import StorageSignature
+from ..engine.storage import StorageSignature
 
 __all__ = ["SPRAM256KA", "SPRAMStorage", "SPRAM_BLOCK_BYTES"]
 

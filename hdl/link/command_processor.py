@@ -1,8 +1,8 @@
 """Command processor: checked frames in, core commands out; core responses in, reply frames out.
 
-It sits between the :class:`~memgen.hdl.framing.Deframer` and :class:`~memgen.hdl.core.MemGen`
-on the way in and between the core and the :class:`~memgen.hdl.framing.Framer` on the way out,
-and implements the command layer of :mod:`memgen.hdl.protocol`:
+It sits between the :class:`.framing.Deframer` and :class:`~memgen.hdl.engine.core.MemGen`
+on the way in and between the core and the :class:`~memgen.hdl.link.framing.Framer` on the way out,
+and implements the command layer of :mod:`memgen.hdl.link.protocol`:
 
 * sequence numbers (go-back-N): a frame runs only if its number is the expected one (STATUS runs
   whatever its number); any other is drained and answered REJECTED SEQUENCE;
@@ -32,9 +32,10 @@ from amaranth.hdl import Assert, Cat, Const, Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from .checks import assert_stream_stable
-from .core import ResponseWord
-from .pipeline import Countdown
+from ..common.checks import assert_stream_stable
+from ..common.pipeline import Countdown
+from ..engine.core import ResponseWord
+from ..engine.records import RecordWord
 from .protocol import (
     DEFAULT_SEED,
     LINK_COUNTERS,
@@ -46,7 +47,6 @@ from .protocol import (
     Reply,
     ResponseKind,
 )
-from .records import RecordWord
 
 __all__ = ["CommandProcessor"]
 

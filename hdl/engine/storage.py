@@ -17,7 +17,7 @@ from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from .pipeline import delay_line
+from ..common.pipeline import delay_line
 from .records import table_entry_layout
 
 __all__ = [
@@ -200,8 +200,8 @@ class BankedStorage(wiring.Component):
     For a memory spread over a whole die (the ECP5-85F's 192 DP16KD): one bank per block RAM,
     each with a register on its output, so no logic sits between a block and its register.
     ``bank_factory`` makes a bank (a component with :func:`bank_signature`): by default a
-    :class:`RegisteredBank`, on the ULX3S a :class:`~memgen.hdl.dp16kd.DP16KDBank` whose register
-    is the block's own. The bank multiplexer is a tree of ``fan_in``-way
+    :class:`RegisteredBank`, on the ULX3S a :class:`~memgen.hdl.fpga.dp16kd.DP16KDBank`
+    whose register is the block's own. The bank multiplexer is a tree of ``fan_in``-way
     multiplexers with a register after each level, so no path crosses the die and a multiplexer
     at once. Every read register advances with ``read_enable`` only (the bank select travels
     with them), so ``read_data`` holds while reads stall, as the readout needs.

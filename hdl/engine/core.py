@@ -1,6 +1,6 @@
 """The MemGen core: append memory, index generator and readout behind one command stream.
 
-Commands and responses are packets of bytes, as :mod:`memgen.hdl.protocol` defines them. The
+Commands and responses are packets of bytes, as :mod:`memgen.hdl.link.protocol` defines them. The
 core executes one command at a time, in order:
 
 * APPEND forwards the record's bytes to the :class:`AppendMemory` at one byte per clock;
@@ -8,13 +8,13 @@ core executes one command at a time, in order:
   records, one byte per clock with no bubble between records;
 * INDICES takes the same ``n`` indices from the generator and sends each as 4 bytes instead;
 * RECITE feeds the readout the indices ``0 .. N-1``;
-* RECALL (fixed-size records) loads a query and mask into the :class:`~memgen.hdl.recall.Matcher`,
+* RECALL (fixed-size records) loads a query and mask into the :class:`.recall.Matcher`,
   recites every record into it instead of the responses, then answers the ``k`` nearest, each as
   index, distance and the record (read again through the readout);
 * STATUS and errors are serialised by a small byte multiplexer.
 
 The record storage and the record table are backends behind
-:class:`~memgen.hdl.storage.StorageSignature`; a board passes its own (for example SPRAM),
+:class:`~memgen.hdl.engine.storage.StorageSignature`; a board passes its own (for example SPRAM),
 the default is ``lib.memory``. The core multiplexes each backend's single port between the
 append memory (while appending) and the readout (while sampling or reciting).
 """
@@ -25,10 +25,9 @@ from amaranth.hdl import Assert, Cat, Const, Module, Mux, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from .append_memory import AppendMemory
-from .index_generator import GENERATORS, IndexGenerator
-from .pipeline import Countdown
-from .protocol import (
+from ..common.pipeline import Countdown
+from ..common.skid import SkidBuffer
+from ..link.protocol import (
     ARGUMENT_BYTES,
     DEFAULT_SEED,
     INDEX_BYTES,
@@ -40,10 +39,11 @@ from .protocol import (
     ResponseKind,
     status_flags,
 )
+from .append_memory import AppendMemory
+from .index_generator import GENERATORS, IndexGenerator
 from .readout import Readout
 from .recall import MAX_K, Matcher
 from .records import RecordWord, table_entry_layout
-from .skid import SkidBuffer
 from .storage import LibMemoryStorage, share_storage_port
 
 __all__ = ["MemGen", "ResponseWord"]

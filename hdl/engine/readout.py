@@ -26,8 +26,8 @@ from amaranth.hdl import Assert, Cat, Module, Signal
 from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from .checks import assert_stream_stable
-from .pipeline import Countdown, delay_line
+from ..common.checks import assert_stream_stable
+from ..common.pipeline import Countdown, delay_line
 from .records import RecordWord, table_entry_layout
 from .storage import storage_ports
 

@@ -15,11 +15,11 @@ from amaranth.hdl import Module, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from ..common.skid import HalfRateSlice
+from ..engine.core import MemGen
 from .command_processor import CommandProcessor
-from .core import MemGen
 from .framing import Deframer, Framer
 from .protocol import DEFAULT_SEED, MAX_LINK_RECORD
-from .skid import HalfRateSlice
 from .uart import UARTReceiver, UARTTransmitter, divisor_for
 
 __all__ = ["LinkDevice", "MemGenTop", "DEFAULT_BAUD"]
@@ -55,11 +55,11 @@ class LinkDevice(wiring.Component):
     record_format : RecordFormat
         Records must fit a frame: ``max_length`` at most ``MAX_LINK_RECORD``.
     generator, reset_seed, data_storage, table_storage
-        As for :class:`~memgen.hdl.core.MemGen`.
+        As for :class:`~memgen.hdl.engine.core.MemGen`.
     idle_timeout : int
         Clocks of silence after which a half-received frame is dropped.
     frame_buffer_register : bool
-        The deframer's ``output_register`` (see :class:`~memgen.hdl.framing.Deframer`).
+        The deframer's ``output_register`` (see :class:`~memgen.hdl.link.framing.Deframer`).
 
     Members
     -------

@@ -1,0 +1,1 @@
+"""memgen.hdl.link"""
