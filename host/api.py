@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
+from memgen.hdl.engine.protocol import Generator
 from memgen.hdl.engine.records import RecordFormat
-from memgen.hdl.link.protocol import LINK_COUNTERS, MAX_LINK_RECORD, Generator
+from memgen.hdl.link.protocol import LINK_COUNTERS, MAX_LINK_RECORD
 
 from .driver import DeviceError, Driver, checked_records
 from .errors import MemGenError

@@ -29,7 +29,8 @@ import shutil
 import sys
 
 import memgen
-from memgen.hdl.link.protocol import DEFAULT_SEED, MAX_LINK_RECORD, MAX_RECALL_K, ErrorCode
+from memgen.hdl.engine.protocol import DEFAULT_SEED, MAX_RECALL_K, ErrorCode
+from memgen.hdl.link.protocol import MAX_LINK_RECORD
 
 from . import api
 from .board_commands import run_build, run_program

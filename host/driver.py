@@ -19,17 +19,12 @@ them twice). If an answer was lost after its command ran, :class:`LinkError` say
 import collections
 import time
 
-from memgen.hdl.link.protocol import (
-    DONE_BYTES,
-    INDEX_BYTES,
-    MAX_LINK_RECORD,
-    MAX_RECALL_K,
-    ErrorCode,
+from memgen.hdl.engine.protocol import INDEX_BYTES, MAX_RECALL_K, ErrorCode, Opcode
+from memgen.hdl.link.protocol import DONE_BYTES, MAX_LINK_RECORD, FrameError, Reply
+
+from .codec import (
     FrameDecoder,
-    FrameError,
-    Opcode,
     RecordStream,
-    Reply,
     append_frames,
     command_plain,
     command_recall,
@@ -39,7 +34,6 @@ from memgen.hdl.link.protocol import (
     decode_recall,
     encode_frame,
 )
-
 from .errors import LinkError, MemGenError
 
 __all__ = [

@@ -9,22 +9,10 @@ never overflows or times out, and it answers every rejected frame, where the gat
 a command, counts further rejections and answers only the latest.
 """
 
-from memgen.hdl.link.protocol import (
-    DEFAULT_SEED,
-    LINK_COUNTERS,
-    MAX_PAYLOAD,
-    ErrorCode,
-    FrameDecoder,
-    FrameError,
-    Opcode,
-    Reply,
-    ResponseKind,
-    decode_status,
-    encode_done,
-    encode_frame,
-    varint,
-)
+from memgen.hdl.engine.protocol import DEFAULT_SEED, ErrorCode, Opcode, ResponseKind
+from memgen.hdl.link.protocol import LINK_COUNTERS, MAX_PAYLOAD, FrameError, Reply
 
+from .codec import FrameDecoder, decode_status, encode_done, encode_frame, varint
 from .reference import MemGenReference
 
 __all__ = ["LinkReference"]

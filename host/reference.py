@@ -13,7 +13,7 @@ response packets the core sends.
 """
 
 from memgen.hdl.engine.index_generator import IndexGeneratorModel
-from memgen.hdl.link.protocol import (
+from memgen.hdl.engine.protocol import (
     ARGUMENT_BYTES,
     DEFAULT_SEED,
     INDEX_BYTES,
@@ -21,9 +21,10 @@ from memgen.hdl.link.protocol import (
     ErrorCode,
     Opcode,
     ResponseKind,
-    encode_status,
     status_flags,
 )
+
+from .codec import encode_status
 
 __all__ = ["MemGenReference", "train_model", "sample"]
 

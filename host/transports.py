@@ -21,7 +21,7 @@ caller; a board has the format it was built with.
 import errno
 import time
 
-from memgen.hdl.link.protocol import DEFAULT_SEED
+from memgen.hdl.engine.protocol import DEFAULT_SEED
 
 from .errors import DeviceNotFound
 from .link_reference import LinkReference
@@ -70,7 +70,7 @@ class SimTransport:
 
     def __init__(self, record_format, generator="trivium", seed=DEFAULT_SEED, storage=None):
         from memgen.hdl.link.top import LinkDevice
-        from memgen.sim.link_sim import SimulatedLink
+        from memgen.host.sim_device import SimulatedLink
 
         self.link = SimulatedLink(LinkDevice(record_format, generator, seed, **(storage or {})))
 
@@ -96,7 +96,7 @@ class VerilatorTransport:
     :class:`~memgen.hdl.link.top.LinkDevice` options of a board) comes with ``storage_name``, what
     they are (such as a board's name): the compiled model is found by the
     design's parameters, without converting the design (see
-    :func:`~memgen.sim.verilator_link.design_digest`), and the backends are made only when the
+    :func:`~memgen.host.verilator_device.design_digest`), and the backends are made only when the
     model must be compiled."""
 
     timeout = 10.0
@@ -112,7 +112,7 @@ class VerilatorTransport:
     ):
         from memgen.hdl.link.top import MemGenTop
         from memgen.hdl.link.uart import divisor_for
-        from memgen.sim.verilator_link import (
+        from memgen.host.verilator_device import (
             SIM_BAUD,
             SIM_CLOCK_HZ,
             ModelBuildError,

@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from memgen.hdl.link.protocol import DEFAULT_SEED
+from memgen.hdl.engine.protocol import DEFAULT_SEED
 
 from .fast_generator import stream_command
 

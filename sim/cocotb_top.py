@@ -14,13 +14,12 @@ import random
 import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, RisingEdge, Timer
+from memgen.hdl.engine.protocol import Opcode
 from memgen.hdl.engine.records import RecordFormat
-from memgen.hdl.link.protocol import (
+from memgen.hdl.link.protocol import FrameError, Reply
+from memgen.host.codec import (
     FrameDecoder,
-    FrameError,
-    Opcode,
     RecordStream,
-    Reply,
     append_frames,
     command_plain,
     command_sample,

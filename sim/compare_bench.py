@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 from memgen.hdl.engine.records import RecordFormat
-from memgen.hdl.link.protocol import command_append, command_sample
+from memgen.host.codec import command_append, command_sample
 from memgen.host.reference import MemGenReference
 
 __all__ = ["main"]

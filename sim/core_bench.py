@@ -6,7 +6,7 @@ of command packets and checks every response against
 :class:`~memgen.host.reference.MemGenReference`.
 """
 
-from memgen.hdl.link.protocol import ResponseKind
+from memgen.hdl.engine.protocol import ResponseKind
 
 from .amaranth_sim import stream_get, stream_put
 

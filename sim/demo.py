@@ -24,8 +24,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+from memgen.hdl.engine.protocol import DEFAULT_SEED
 from memgen.hdl.engine.records import RecordFormat
-from memgen.hdl.link.protocol import DEFAULT_SEED
 from memgen.host.driver import DeviceError, Driver, MemGenError
 from memgen.host.transports import DeviceNotFound, ReferenceTransport, open_transport
 

@@ -19,8 +19,7 @@ from pathlib import Path
 import numpy as np
 from memgen.hdl.engine.index_generator import GENERATORS, STATE_WIDTH, fraction_bits
 from memgen.hdl.engine.lfsr import MAXIMAL_TAPS, leap_matrix
-
-from .verilator_link import cache_dir, make_once
+from memgen.host.verilator_device import cache_dir, make_once
 
 __all__ = [
     "ENGINES",

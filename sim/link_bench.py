@@ -33,7 +33,7 @@ from memgen.hdl.engine.records import RecordFormat
 from memgen.hdl.link.protocol import SLIP_END
 from memgen.host.driver import Driver
 from memgen.host.transports import ReferenceTransport, SimTransport, VerilatorTransport
-from memgen.sim.verilator_link import SIM_BAUD, SIM_CLOCK_HZ
+from memgen.host.verilator_device import SIM_BAUD, SIM_CLOCK_HZ
 
 __all__ = ["measure", "main", "WORKLOADS"]
 

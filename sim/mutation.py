@@ -38,7 +38,7 @@ EQUIVALENT = Path(__file__).with_name("mutation_equivalent.json")
 #: Module -> the tests that check it (the fast ones: a mutant runs them all).
 TARGETS = {
     "hdl/engine/threshold.py": "tests/test_threshold.py",
-    "hdl/link/protocol.py": "tests/test_framing.py tests/test_driver.py",
+    "host/codec.py": "tests/test_framing.py tests/test_driver.py",
     "hdl/link/uart.py": "tests/test_uart.py",
     "hdl/common/skid.py": "tests/test_skid.py",
     "hdl/common/pipeline.py": "tests/test_pipeline.py",

@@ -112,7 +112,7 @@ def accuracy(patterns, memgen, rng, trials, flips=0.0, masked=0.0):
 def recall_latency(counts=(1, 8, 32), size=RECORD):
     """Clocks from a RECALL's last command byte to its first response byte, on the core."""
     from memgen.hdl.engine.core import MemGen
-    from memgen.hdl.link.protocol import command_append, command_recall
+    from memgen.host.codec import command_append, command_recall
 
     from .amaranth_sim import run_simulation
     from .core_bench import send_packet

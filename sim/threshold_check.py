@@ -12,9 +12,12 @@ from pathlib import Path
 from amaranth.back import verilog
 from memgen.hdl.engine.index_generator import fraction_bits
 from memgen.hdl.engine.threshold import Threshold
-
-from .cocotb_runner import verilator_environment
-from .verilator_link import cache_dir, design_digest, make_once
+from memgen.host.verilator_device import (
+    cache_dir,
+    design_digest,
+    make_once,
+    verilator_environment,
+)
 
 __all__ = ["build_checker", "check_counts"]
 

@@ -8,10 +8,10 @@ import random
 import pytest
 from amaranth.hdl import Fragment, Instance
 from memgen.boards import BOARDS, board
+from memgen.hdl.engine.protocol import ErrorCode
 from memgen.hdl.engine.storage import BankedStorage, LibMemoryStorage
 from memgen.hdl.fpga.dp16kd import DP16KDBank, DP16KDBuffer
 from memgen.hdl.fpga.spram import SPRAM_BLOCK_BYTES, SPRAMStorage
-from memgen.hdl.link.protocol import ErrorCode
 from memgen.host.driver import DeviceError, Driver
 from memgen.host.transports import open_transport
 from memgen.sim.amaranth_sim import refused_component, run_simulation

@@ -8,7 +8,7 @@ import pytest
 from amaranth.hdl import Fragment
 from memgen.boards import BOARDS, board
 from memgen.boards.build import build
-from memgen.sim.verilator_link import make_once
+from memgen.host.verilator_device import make_once
 
 #: What each board's build must show: memory blocks holding the records, capacity in bytes.
 MEMORY = {

@@ -4,11 +4,9 @@ import random
 
 import pytest
 from memgen.hdl.engine.core import MemGen
+from memgen.hdl.engine.protocol import ErrorCode, Opcode, ResponseKind
 from memgen.hdl.engine.records import RecordFormat
-from memgen.hdl.link.protocol import (
-    ErrorCode,
-    Opcode,
-    ResponseKind,
+from memgen.host.codec import (
     command_append,
     command_plain,
     command_sample,

@@ -6,8 +6,9 @@ import pytest
 from amaranth.hdl import Elaboratable, Module
 from amaranth.lib import wiring
 from memgen.hdl.link.framing import Deframer, Framer
-from memgen.hdl.link.protocol import SLIP_END, FrameDecoder, FrameError, encode_frame
+from memgen.hdl.link.protocol import SLIP_END, FrameError
 from memgen.hdl.link.uart import UARTReceiver, UARTTransmitter
+from memgen.host.codec import FrameDecoder, encode_frame
 from memgen.sim.amaranth_sim import (
     STALL_PATTERNS,
     Stalls,

@@ -5,8 +5,9 @@ import time
 
 import numpy as np
 import pytest
+from memgen.hdl.engine.protocol import ErrorCode
 from memgen.hdl.engine.records import RecordFormat
-from memgen.hdl.link.protocol import MAX_LINK_RECORD, ErrorCode
+from memgen.hdl.link.protocol import MAX_LINK_RECORD
 from memgen.host.driver import SAMPLE_CHUNK, DeviceError, Driver, LinkError, fitting_records
 from memgen.host.transports import ReferenceTransport, SimTransport
 

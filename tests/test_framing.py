@@ -2,15 +2,8 @@
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from memgen.hdl.link.protocol import (
-    MAX_PAYLOAD,
-    SLIP_END,
-    SLIP_ESC,
-    FrameDecoder,
-    FrameError,
-    crc16,
-    encode_frame,
-)
+from memgen.hdl.link.protocol import MAX_PAYLOAD, SLIP_END, SLIP_ESC, FrameError, crc16
+from memgen.host.codec import FrameDecoder, encode_frame
 
 payloads = st.binary(max_size=MAX_PAYLOAD)
 sequences = st.integers(0, 255)

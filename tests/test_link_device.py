@@ -8,28 +8,23 @@ for byte, whatever the command, the error, the corruption or the backpressure on
 import random
 
 import pytest
+from memgen.hdl.engine.protocol import ErrorCode, Opcode
 from memgen.hdl.engine.records import RecordFormat
-from memgen.hdl.link.protocol import (
-    MAX_PAYLOAD,
-    SLIP_END,
-    ErrorCode,
+from memgen.hdl.link.protocol import MAX_PAYLOAD, SLIP_END, FrameError, Reply, crc16
+from memgen.hdl.link.top import LinkDevice
+from memgen.host.codec import (
     FrameDecoder,
-    FrameError,
-    Opcode,
     RecordStream,
-    Reply,
     append_frames,
     command_plain,
     command_sample,
     command_seed,
-    crc16,
     decode_done,
     encode_frame,
 )
-from memgen.hdl.link.top import LinkDevice
 from memgen.host.link_reference import LinkReference
+from memgen.host.sim_device import SimulatedLink
 from memgen.sim.amaranth_sim import Stalls
-from memgen.sim.link_sim import SimulatedLink
 
 VARIABLE = RecordFormat(640, max_records=24, max_length=300)
 FIXED = RecordFormat(240, record_size=3)

@@ -5,10 +5,10 @@ import random
 import pytest
 from amaranth.hdl import Elaboratable, Module, Signal
 from memgen.hdl.engine.append_memory import AppendMemory
+from memgen.hdl.engine.protocol import ErrorCode
 from memgen.hdl.engine.readout import Readout
 from memgen.hdl.engine.records import RecordFormat, table_entry_layout
 from memgen.hdl.engine.storage import LibMemoryStorage, share_storage_port
-from memgen.hdl.link.protocol import ErrorCode
 from memgen.sim.amaranth_sim import STALL_PATTERNS, Stalls, run_simulation, stream_get, stream_put
 
 

@@ -99,13 +99,8 @@ def test_a_tie_breaking_fault_is_caught():
 # The core's RECALL command, against the reference model ------------------------------------
 
 from memgen.hdl.engine.core import MemGen  # noqa: E402
-from memgen.hdl.link.protocol import (  # noqa: E402
-    Opcode,
-    command_append,
-    command_plain,
-    command_recall,
-    decode_recall,
-)
+from memgen.hdl.engine.protocol import Opcode  # noqa: E402
+from memgen.host.codec import command_append, command_plain, command_recall, decode_recall  # noqa: E402
 from memgen.host.reference import MemGenReference  # noqa: E402
 from memgen.sim.amaranth_sim import STALL_PATTERNS  # noqa: E402
 from memgen.sim.core_bench import run_script  # noqa: E402

@@ -5,8 +5,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from memgen.sim import verilator_link
-from memgen.sim.cocotb_runner import collapse_zero_initialisers
+from memgen.host import verilator_device as verilator_link
+from memgen.host.verilator_device import collapse_zero_initialisers
 
 
 def initialiser(name, words, width=8, value=0):

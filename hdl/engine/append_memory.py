@@ -8,7 +8,7 @@ beyond ``bytes_used`` (asserted and proved), so no stored byte changes, and the 
 A ``first`` word in the middle of a record abandons the unfinished one the same way.
 
 Refusals (one-clock strobe ``refused`` with ``refusal_code``, a
-:class:`~memgen.hdl.link.protocol.ErrorCode`): ``FULL`` (no record slot, or no room for a byte),
+:class:`~.protocol.ErrorCode`): ``FULL`` (no record slot, or no room for a byte),
 ``TOO_LONG`` (variable mode, over ``max_length``), ``WRONG_SIZE`` (fixed mode, not ``record_size``).
 
 Throughput: one byte per clock, always ready. Resources (variable mode): one adder and three
@@ -19,7 +19,7 @@ from amaranth.hdl import Assert, Const, Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from ..link.protocol import ErrorCode
+from .protocol import ErrorCode
 from .records import RecordWord, table_entry_layout
 from .storage import storage_ports
 

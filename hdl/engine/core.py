@@ -1,6 +1,6 @@
 """The MemGen core: append memory, index generator and readout behind one command stream.
 
-Commands and responses are packets of bytes, as :mod:`memgen.hdl.link.protocol` defines them. The
+Commands and responses are packets of bytes, as :mod:`.protocol` defines them. The
 core executes one command at a time, in order:
 
 * APPEND forwards the record's bytes to the :class:`AppendMemory` at one byte per clock;
@@ -27,7 +27,9 @@ from amaranth.lib.wiring import In, Out
 
 from ..common.pipeline import Countdown
 from ..common.skid import SkidBuffer
-from ..link.protocol import (
+from .append_memory import AppendMemory
+from .index_generator import GENERATORS, IndexGenerator
+from .protocol import (
     ARGUMENT_BYTES,
     DEFAULT_SEED,
     INDEX_BYTES,
@@ -39,8 +41,6 @@ from ..link.protocol import (
     ResponseKind,
     status_flags,
 )
-from .append_memory import AppendMemory
-from .index_generator import GENERATORS, IndexGenerator
 from .readout import Readout
 from .recall import MAX_K, Matcher
 from .records import RecordWord, table_entry_layout

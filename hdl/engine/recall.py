@@ -23,7 +23,7 @@ from amaranth.hdl import Assert, Module, Signal
 from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from ..link.protocol import MAX_RECALL_K as MAX_K
+from .protocol import MAX_RECALL_K as MAX_K
 from .records import RecordWord
 
 __all__ = ["MAX_K", "Matcher", "match_layout"]

@@ -35,18 +35,9 @@ from amaranth.lib.wiring import In, Out
 from ..common.checks import assert_stream_stable
 from ..common.pipeline import Countdown
 from ..engine.core import ResponseWord
+from ..engine.protocol import DEFAULT_SEED, ErrorCode, Opcode, ResponseKind
 from ..engine.records import RecordWord
-from .protocol import (
-    DEFAULT_SEED,
-    LINK_COUNTERS,
-    MAX_BODY,
-    MAX_PAYLOAD,
-    ErrorCode,
-    FrameError,
-    Opcode,
-    Reply,
-    ResponseKind,
-)
+from .protocol import LINK_COUNTERS, MAX_BODY, MAX_PAYLOAD, FrameError, Reply
 
 __all__ = ["CommandProcessor"]
 

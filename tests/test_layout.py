@@ -1,0 +1,52 @@
+"""The house rules the layout promises: host/ stands without sim/, and hdl/ is grouped by role."""
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def imported_modules(path, source=None):
+    """Every module ``path`` (its text, or ``source``) imports, relative imports resolved to
+    ``memgen.<folder>...``."""
+    package = ["memgen", *path.relative_to(ROOT).parent.parts]
+    if package[1:2] == ["host"] and package[2:3] == ["_package"]:
+        package = ["memgen"]
+    found = []
+    for node in ast.walk(ast.parse(source or path.read_text())):
+        if isinstance(node, ast.Import):
+            found += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = package[: len(package) - node.level + 1] if node.level else []
+            module = ".".join([*base, node.module] if node.module else base)
+            found += [module] + [f"{module}.{alias.name}" for alias in node.names]
+    return found
+
+
+def test_host_imports_nothing_from_sim():
+    offenders = [
+        f"{path.relative_to(ROOT)}: {module}"
+        for path in sorted((ROOT / "host").rglob("*.py"))
+        for module in imported_modules(path)
+        if module == "memgen.sim" or module.startswith("memgen.sim.")
+    ]
+    assert offenders == []
+
+
+def test_the_checker_sees_relative_and_absolute_imports():
+    """The rule above can fail: both spellings of an import from sim/ are found."""
+    source = "from ..sim import demo\nimport memgen.sim.bench\nfrom .driver import Driver\n"
+    found = imported_modules(ROOT / "host" / "example.py", source)
+    assert "memgen.sim.demo" in found and "memgen.sim.bench" in found
+    assert "memgen.host.driver.Driver" in found
+
+
+def test_hdl_modules_live_in_their_role_folders():
+    loose = [p.name for p in (ROOT / "hdl").glob("*.py") if p.name != "__init__.py"]
+    assert loose == []
+    assert {p.name for p in (ROOT / "hdl").iterdir() if p.is_dir() and p.name[0] != "_"} >= {
+        "engine",
+        "link",
+        "fpga",
+        "common",
+    }
