@@ -1,6 +1,6 @@
 """The index generator's streams at battery speed, bit-exact with
-:class:`~memgen.hdl.engine.index_generator.IndexGeneratorModel` (tests/test_stats.py and
-tests/test_batteries.py compare them).
+:class:`~memgen.hdl.engine.index_generator.IndexGeneratorModel` (tests/sim/test_stats.py and
+tests/sim/test_batteries.py compare them).
 
 The Python model takes microseconds per word; a battery wants gigabytes. :file:`generator_stream.c`
 (compiled once with the system C compiler, cached by its source's hash) writes the engine's
@@ -33,7 +33,7 @@ __all__ = [
 STREAM_SOURCE = Path(__file__).with_name("generator_stream.c")
 #: Engines the program knows: the generator options, and ``"scrambled"``, the retired default
 #: (the 64-bit LFSR behind the xoshiro128++ scrambler, raw seeds), kept so that the guards in
-#: tests/test_generator_quality.py can show that they catch it.
+#: tests/sim/test_quality.py can show that they catch it.
 ENGINES = (*GENERATORS, "scrambled")
 
 

@@ -1,7 +1,8 @@
 """``make stats``: the statistical battery, results/stats.json.
 
-Run on the reference model's streams (bit-exact with the gateware, see tests/test_core.py and
-tests/test_cocotb.py), made fast by :mod:`memgen.sim.fast_generator`:
+Run on the reference model's streams (bit-exact with the gateware, see
+tests/hdl/engine/test_core.py and tests/sim/test_cocotb_core.py), made fast by
+:mod:`memgen.sim.fast_generator`:
 
 * the raw 32-bit words of each generator option through dieharder ``-a`` (the Debian package,
   :mod:`memgen.sim.dieharder`): counts of PASSED, WEAK and FAILED; the default generator must

@@ -50,3 +50,32 @@ def test_hdl_modules_live_in_their_role_folders():
         "fpga",
         "common",
     }
+
+
+#: Test files that check a pair or a part of modules, and what they check.
+COMBINED = {
+    "tests/hdl/engine/test_memory_path.py": [
+        "hdl/engine/append_memory.py",
+        "hdl/engine/readout.py",
+    ],
+    "tests/hdl/engine/test_core_recall.py": ["hdl/engine/core.py"],
+    "tests/host/test_cli_recall.py": ["host/cli.py"],
+    "tests/boards/test_board_storage.py": [
+        "boards/board.py",
+        "hdl/engine/storage.py",
+        "hdl/fpga/spram.py",
+        "hdl/fpga/dp16kd.py",
+    ],
+}
+
+
+def test_tests_mirror_the_modules():
+    """Each test file under tests/hdl, tests/host and tests/sim names the module it checks."""
+    orphans = []
+    for test in sorted((ROOT / "tests").glob("*/**/test_*.py")):
+        name = str(test.relative_to(ROOT))
+        folder = test.parent.relative_to(ROOT / "tests")
+        modules = COMBINED.get(name, [f"{folder}/{test.name.removeprefix('test_')}"])
+        if not all((ROOT / module).exists() for module in modules):
+            orphans.append(name)
+    assert orphans == []

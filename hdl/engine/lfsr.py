@@ -37,7 +37,8 @@ __all__ = [
 #: Minimal-weight primitive characteristic polynomials: ``width -> taps`` (exponents strictly
 #: between 0 and ``width``; the terms ``x**width`` and ``1`` are implied). For each width the first
 #: primitive trinomial in order of its middle exponent, else the lexicographically first
-#: pentanomial. Generated and re-checked by :func:`is_primitive` (see ``tests/test_lfsr.py``).
+#: pentanomial. Generated and re-checked by :func:`is_primitive` (see
+#: ``tests/hdl/engine/test_lfsr.py``).
 MAXIMAL_TAPS = {
     3: (1,), 4: (1,), 5: (2,), 6: (1,), 7: (1,), 8: (1, 2, 7), 9: (4,), 10: (3,), 11: (2,),
     12: (1, 2, 8), 13: (1, 2, 5), 14: (1, 2, 12), 15: (1,), 16: (1, 3, 12), 17: (3,), 18: (7,),

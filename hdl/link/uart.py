@@ -8,7 +8,7 @@ wait for mid-start gives back, so the samples are centred. A sender whose bits a
 fraction ``e`` has drifted ``9.5 e`` bits by the stop bit's sample, which must stay within half a
 bit less the one-clock uncertainty of the edge: back-to-back bytes are received for ``e`` within
 +-4.5 % at 14 and 16 clocks per bit, +-5 % at 33, and -4.5 % to +2.5 % at 4
-(tests/test_uart.py sweeps these in steps of 0.5 %).
+(tests/hdl/link/test_uart.py sweeps these in steps of 0.5 %).
 
 Errors are one-clock strobes and never stop the receiver:
 

@@ -113,7 +113,7 @@ def test_fixed_and_bytes_modes(tmp_path, capsys):
 def test_capacity_boundary(device, records, capacity, record, fitting, room, tmp_path, capsys):
     """Data that fills the memory exactly (by record slots or by bytes) is stored and recited;
     one record more is refused before anything is sent, saying what fits. (The device's own
-    refusal at its capacity: tests/test_driver.py and tests/test_board_storage.py.)"""
+    refusal at its capacity: tests/host/test_driver.py and tests/boards/test_board_storage.py.)"""
     data = tmp_path / "data"
     out = tmp_path / "out"
     options = ["--device", device, "--capacity", capacity, "--records", records, "--out", out]

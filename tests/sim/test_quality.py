@@ -3,7 +3,7 @@ first-sample and top-bits tests; the plain LFSR fails them, and so does the reti
 LFSR behind the xoshiro128++ scrambler, raw seeds), kept in the stream program for this purpose.
 
 Rank and linear complexity run on the model; the guards on the compiled streams, which
-tests/test_stats.py shows to be the model's bit for bit. Sizes: seconds each.
+tests/sim/test_stats.py shows to be the model's bit for bit. Sizes: seconds each.
 """
 
 import pytest

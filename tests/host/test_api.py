@@ -10,7 +10,7 @@ import pytest
 from memgen.host.api import Match, sim_format
 from memgen.host.reference import MemGenReference
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def readme_example():

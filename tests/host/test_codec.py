@@ -107,7 +107,7 @@ def test_protocol_document_example():
     """The byte-by-byte example in hdl/link/PROTOCOL.md is what the encoder sends."""
     from pathlib import Path
 
-    document = (Path(__file__).parents[1] / "hdl" / "link" / "PROTOCOL.md").read_text()
+    document = (Path(__file__).resolve().parents[2] / "hdl" / "link" / "PROTOCOL.md").read_text()
     assert "C0 00 06 00 01 26 41 C0" in document
     assert encode_frame(0, b"\x06") == bytes.fromhex("C0 00 06 00 01 26 41 C0")
 
@@ -119,7 +119,7 @@ def test_protocol_document_done_table():
 
     from memgen.hdl.link.protocol import DONE_FIELDS
 
-    document = (Path(__file__).parents[1] / "hdl" / "link" / "PROTOCOL.md").read_text()
+    document = (Path(__file__).resolve().parents[2] / "hdl" / "link" / "PROTOCOL.md").read_text()
     rows = re.findall(r"^\| (\d+) +\| (\d+) +\| (\w+) +\|", document, re.MULTILINE)
     documented = [(int(offset), int(size), name) for offset, size, name in rows]
     expected, offset = [(0, 1, "reply")], 1

@@ -1,0 +1,74 @@
+"""RECALL in the core, against the reference model: the k nearest records, under stalls,
+with every refusal (k out of range, wrong sizes, empty memory, variable-length records)."""
+
+import random
+
+import pytest
+from memgen.hdl.engine.core import MemGen
+from memgen.hdl.engine.protocol import Opcode
+from memgen.hdl.engine.records import RecordFormat
+from memgen.host.codec import command_append, command_plain, command_recall, decode_recall
+from memgen.host.reference import MemGenReference
+from memgen.sim.amaranth_sim import STALL_PATTERNS, Stalls, run_simulation
+from memgen.sim.core_bench import run_script
+
+CORE = RecordFormat(byte_capacity=4 * 30, record_size=4)  # 30 records
+
+
+def run_core(record_format, packets, stalls="none", seed=0):
+    dut = MemGen(record_format)
+    reference = MemGenReference(record_format)
+    result = {}
+
+    async def testbench(ctx):
+        result["responses"] = await run_script(
+            ctx, dut, reference, packets, Stalls(stalls, seed), Stalls(stalls, seed + 7, rate=0.5)
+        )
+
+    run_simulation(dut, testbench, name=f"core_recall_{stalls}_{seed}")
+    return result["responses"]
+
+
+@pytest.mark.parametrize("stalls", STALL_PATTERNS)
+def test_core_recall_matches_the_reference(stalls):
+    rng = random.Random(8)
+    size = CORE.record_size
+    records = [rng.randbytes(size) for _ in range(30)]
+    packets = [command_recall(records[0])]  # empty memory: EMPTY
+    packets += [command_append(records[0]), command_recall(bytes(size), k=8)]  # k > N
+    packets += [command_append(record) for record in records[1:]]
+    packets += [
+        command_recall(records[13]),  # a stored record: itself at distance 0
+        command_recall(rng.randbytes(size), k=8),
+        command_recall(rng.randbytes(size), k=3, mask=rng.randbytes(size)),
+        command_recall(bytes(size), k=5, mask=bytes(size)),  # all distances 0
+        command_recall(records[0], k=0),  # BAD_COMMAND
+        command_recall(records[0], k=9),  # BAD_COMMAND
+        command_recall(records[0])[:-1],  # WRONG_SIZE (a byte short)
+        command_recall(records[0]) + b"\x00",  # WRONG_SIZE (a byte long)
+        bytes([Opcode.RECALL, 1]),  # WRONG_SIZE (no query)
+        bytes([Opcode.RECALL]),  # BAD_COMMAND
+        command_plain(Opcode.STATUS),
+    ]
+    responses = run_core(CORE, packets, stalls, seed=3)
+    answers = [decode_recall(b"".join(body for _, body in r), size) for r in responses[32:36]]
+    assert answers[0][0] == (13, 0, records[13])
+    assert len(answers[1]) == 8 and [d for _, d, _ in answers[1]] == sorted(
+        d for _, d, _ in answers[1]
+    )
+    assert [(i, d) for i, d, _ in answers[3]] == [(i, 0) for i in range(5)]
+    assert len(decode_recall(responses[2][0][1], size)) == 1  # k = 8, one record stored
+
+
+def test_core_recall_with_equal_records_and_one_byte_records():
+    fmt = RecordFormat(byte_capacity=12, record_size=1)
+    packets = [command_append(b"\x0f") for _ in range(12)]
+    packets += [command_recall(b"\xf0", k=8), command_recall(b"\x0f", k=2)]
+    packets += [command_append(b"\x00")]  # FULL: nothing changes
+    packets += [command_recall(b"\x01", k=1)]
+    run_core(fmt, packets, "random", seed=5)
+
+
+def test_variable_records_have_no_recall():
+    fmt = RecordFormat(byte_capacity=64, max_records=8, max_length=8)
+    run_core(fmt, [command_append(b"abc"), command_recall(b"abc"), bytes([Opcode.RECALL])])
