@@ -16,8 +16,8 @@ from amaranth.hdl import ClockDomain, Elaboratable, Module
 from amaranth.lib import io
 from amaranth.lib.cdc import ResetSynchronizer
 from memgen.hdl.engine.records import RecordFormat
-from memgen.hdl.link.protocol import MAX_LINK_RECORD
-from memgen.hdl.link.top import DEFAULT_BAUD, MemGenTop
+from memgen.hdl.link.protocol import BAUD, MAX_LINK_RECORD
+from memgen.hdl.link.top import MemGenTop
 
 __all__ = ["Board", "BoardTop"]
 
@@ -69,7 +69,7 @@ class Board:
     data_storage: object  # callable(record_format, primitive) -> the records' backend
     table_storage: object  # callable(record_format, primitive) -> the record table's backend
     targets: dict = field(default_factory=dict)
-    baud: int = DEFAULT_BAUD
+    baud: int = BAUD
     programmer: tuple = ()
     bitstream: str = "bit"
     device_options: dict = field(default_factory=dict)

@@ -15,14 +15,13 @@ Names follow TorchRL's ``ReplayBuffer`` (``add``, ``extend``, ``sample``, ``len`
 """
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
-from memgen.hdl.engine.protocol import Generator
 from memgen.hdl.engine.records import RecordFormat
-from memgen.hdl.link.protocol import LINK_COUNTERS, MAX_LINK_RECORD
+from memgen.hdl.link.protocol import BAUD, MAX_LINK_RECORD
 
+from .codec import DeviceStatus
 from .driver import DeviceError, Driver, checked_records
 from .errors import MemGenError
 from .transports import SIMULATED, check_device, open_transport
@@ -97,41 +96,8 @@ def sim_format(records="variable", capacity=DEFAULT_CAPACITY):
     )
 
 
-@dataclass(frozen=True)
-class Status:
-    """What a device reports about itself."""
-
-    records: int  # stored
-    bytes_used: int
-    record_capacity: int
-    byte_capacity: int
-    max_length: int  # the longest record; the size of every record when fixed_size
-    fixed_size: bool
-    generator: str  # "trivium" or "lfsr"
-    seed: int  # the last seed set
-    link_errors: dict  # the link's error counters (CRC, framing, overflow, ...)
-
-    @classmethod
-    def from_fields(cls, done):
-        return cls(
-            records=done["records"],
-            bytes_used=done["bytes_used"],
-            record_capacity=done["record_capacity"],
-            byte_capacity=done["byte_capacity"],
-            max_length=done["max_length"],
-            fixed_size=bool(done["flags"] & 1),
-            generator="lfsr" if (done["flags"] >> 1) & 3 == Generator.LFSR else "trivium",
-            seed=done["seed"],
-            link_errors={name: done[name] for name in LINK_COUNTERS},
-        )
-
-    @property
-    def record_format(self):
-        if self.fixed_size:
-            return RecordFormat(self.byte_capacity, record_size=self.max_length)
-        return RecordFormat(
-            self.byte_capacity, max_records=self.record_capacity, max_length=self.max_length
-        )
+#: What a device reports about itself (also ``memgen.Status``).
+Status = DeviceStatus
 
 
 class Match(NamedTuple):
@@ -148,7 +114,7 @@ class Memory:
     def __init__(self, driver: Driver, device: str):
         self.driver = driver
         self.device = device
-        self._status = Status.from_fields(driver.status())
+        self._status = driver.status()
 
     # the memory -------------------------------------------------------------------------
     def add(self, record) -> None:
@@ -160,8 +126,8 @@ class Memory:
         returns how many are stored in all. :class:`DeviceError` (``stored``: how many of these
         went in) when the device refuses one: full, too long, or not the fixed size."""
         done = self.driver.train(checked_records(records), progress)
-        self._status = Status.from_fields(done)
-        return done["records"]
+        self._status = done
+        return done.records
 
     def clear(self) -> None:
         """Forgets every record."""
@@ -178,7 +144,7 @@ class Memory:
         return self.status().records
 
     def status(self) -> Status:
-        self._status = Status.from_fields(self.driver.status())
+        self._status = self.driver.status()
         return self._status
 
     # drawing ----------------------------------------------------------------------------
@@ -262,7 +228,7 @@ def open(
     capacity: int | None = None,
     board: str | None = None,
     *,
-    baud: int = 3_000_000,
+    baud: int = BAUD,
     generator: str = "trivium",
 ) -> Memory:
     """Opens a MemGen device (``reference``, ``sim``, ``verilator`` or ``serial:PORT``).

@@ -30,10 +30,11 @@ import sys
 
 import memgen
 from memgen.hdl.engine.protocol import DEFAULT_SEED, MAX_RECALL_K, ErrorCode
-from memgen.hdl.link.protocol import MAX_LINK_RECORD
+from memgen.hdl.link.protocol import BAUD, MAX_LINK_RECORD
 
 from . import api
 from .board_commands import run_build, run_program
+from .codec import DeviceStatus
 from .datafile import (
     Output,
     PipeClosed,
@@ -110,22 +111,10 @@ def open_memory(arguments):
     )
 
 
-def empty_status(record_format):
-    """The status of an empty simulated device, before it is built."""
-    return {
-        "flags": int(record_format.fixed),
-        "records": 0,
-        "bytes_used": 0,
-        "record_capacity": record_format.max_records,
-        "byte_capacity": record_format.byte_capacity,
-        "max_length": record_format.max_length,
-    }
-
-
 def check_fits(records, status, arguments):
     """A UserError, before anything is sent, if the records do not all fit ``status``."""
     what = "line" if arguments.records == (False, None) else "record"
-    fixed, size = bool(status["flags"] & 1), status["max_length"]
+    fixed, size = status.fixed_size, status.max_length
     fits = fitting_records(records, status)
     if fits == len(records):
         return
@@ -141,8 +130,8 @@ def check_fits(records, status, arguments):
     raise UserError(
         f"{arguments.data} does not fit: {plural(len(records), 'record')} of "
         f"{plural(total, 'byte')}; the first {fits:,} fit (the device has room for "
-        f"{plural(status['byte_capacity'] - status['bytes_used'], 'byte')} and "
-        f"{plural(status['record_capacity'] - status['records'], 'record')})"
+        f"{plural(status.byte_capacity - status.bytes_used, 'byte')} and "
+        f"{plural(status.record_capacity - status.records, 'record')})"
     )
 
 
@@ -175,10 +164,10 @@ def train(memory, records, arguments, clear=True):
     elif arguments.seed is not None:
         memory.seed(arguments.seed)
     status = memory.driver.status()
-    if arguments.records == (False, None) and status["flags"] & 1:
+    if arguments.records == (False, None) and status.fixed_size:
         raise UserError(
-            f"the device stores fixed-size records of {plural(status['max_length'], 'byte')}; "
-            f"use --records fixed:{status['max_length']}"
+            f"the device stores fixed-size records of {plural(status.max_length, 'byte')}; "
+            f"use --records fixed:{status.max_length}"
         )
     check_fits(records, status, arguments)
     progress = progress_bar("training", len(records))
@@ -226,7 +215,7 @@ def load(arguments):
     records = split_records(read_data(arguments.data), mode, size, arguments.data)
     record_format = simulated_format(arguments)
     if record_format is not None:
-        check_fits(records, empty_status(record_format), arguments)
+        check_fits(records, DeviceStatus.empty(record_format), arguments)
     return records
 
 
@@ -412,7 +401,7 @@ def parser():
         help=f"{' | '.join(DEVICES)} (default: {api.DEFAULT_DEVICE})",
     )
     device.add_argument(
-        "--baud", type=whole_number, default=3_000_000, help="serial line rate (default: 3000000)"
+        "--baud", type=whole_number, default=BAUD, help=f"serial line rate (default: {BAUD})"
     )
     device.add_argument(
         "--board",

@@ -6,16 +6,21 @@ benches use them. Frames are ``END escaped(sequence | payload | length | crc) EN
 RFC 1055); APPEND batches carry varint lengths in variable-length mode.
 """
 
+from dataclasses import dataclass
+
 from memgen.hdl.engine.protocol import (
     RECALL_HEADER,
     STATUS_BYTES,
     STATUS_FIELDS,
+    Generator,
     Opcode,
 )
+from memgen.hdl.engine.records import RecordFormat
 from memgen.hdl.link.protocol import (
     DONE_BYTES,
     DONE_FIELDS,
     FRAME_OVERHEAD,
+    LINK_COUNTERS,
     MAX_BODY,
     MAX_LINK_RECORD,
     MAX_PAYLOAD,
@@ -29,6 +34,7 @@ from memgen.hdl.link.protocol import (
 )
 
 __all__ = [
+    "DeviceStatus",
     "RecordStream",
     "FrameDecoder",
     "append_frames",
@@ -264,3 +270,65 @@ class RecordStream:
     def pending(self):
         """Bytes of an incomplete record at the end (0 after a complete stream)."""
         return len(self._buffer)
+
+
+@dataclass(frozen=True)
+class DeviceStatus:
+    """What a device reports about itself in every DONE frame."""
+
+    records: int  # stored
+    bytes_used: int
+    record_capacity: int
+    byte_capacity: int
+    max_length: int  # the longest record; the size of every record when fixed_size
+    fixed_size: bool
+    generator: str  # "trivium" or "lfsr"
+    seed: int  # the last seed set
+    expected: int  # the sequence number of the next frame the device runs
+    link_errors: dict  # the link's error counters (CRC, framing, overflow, ...)
+
+    @classmethod
+    def from_done(cls, done):
+        """From the fields of a DONE frame (:func:`decode_done`)."""
+        flags = done["flags"]
+        return cls(
+            records=done["records"],
+            bytes_used=done["bytes_used"],
+            record_capacity=done["record_capacity"],
+            byte_capacity=done["byte_capacity"],
+            max_length=done["max_length"],
+            fixed_size=bool(flags & 1),
+            generator="lfsr" if (flags >> 1) & 3 == Generator.LFSR else "trivium",
+            seed=done["seed"],
+            expected=done["expected"],
+            link_errors={name: done[name] for name in LINK_COUNTERS},
+        )
+
+    @classmethod
+    def empty(cls, record_format, generator="trivium", seed=0):
+        """An empty device of ``record_format``, before it answers (or is built)."""
+        return cls(
+            records=0,
+            bytes_used=0,
+            record_capacity=record_format.max_records,
+            byte_capacity=record_format.byte_capacity,
+            max_length=record_format.max_length,
+            fixed_size=record_format.fixed,
+            generator=generator,
+            seed=seed,
+            expected=0,
+            link_errors=dict.fromkeys(LINK_COUNTERS, 0),
+        )
+
+    @property
+    def record_size(self):
+        """The fixed record size, or None for variable-length records."""
+        return self.max_length if self.fixed_size else None
+
+    @property
+    def record_format(self):
+        if self.fixed_size:
+            return RecordFormat(self.byte_capacity, record_size=self.max_length)
+        return RecordFormat(
+            self.byte_capacity, max_records=self.record_capacity, max_length=self.max_length
+        )

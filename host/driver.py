@@ -23,6 +23,7 @@ from memgen.hdl.engine.protocol import INDEX_BYTES, MAX_RECALL_K, ErrorCode, Opc
 from memgen.hdl.link.protocol import DONE_BYTES, MAX_LINK_RECORD, FrameError, Reply
 
 from .codec import (
+    DeviceStatus,
     FrameDecoder,
     RecordStream,
     append_frames,
@@ -57,7 +58,7 @@ class DeviceError(MemGenError):
     """The device refused a command.
 
     Attributes: ``code`` (an :class:`ErrorCode`), ``stored`` (records of this call stored before
-    the refusal), ``done`` (the DONE fields: status and counters).
+    the refusal), ``status`` (the device's :class:`DeviceStatus` after it).
     """
 
     MESSAGES = {
@@ -71,7 +72,7 @@ class DeviceError(MemGenError):
 
     def __init__(self, code, done, stored=0):
         self.code = ErrorCode(code)
-        self.done = done
+        self.status = DeviceStatus.from_done(done)
         self.stored = stored
         super().__init__(self.MESSAGES[self.code])
 
@@ -82,16 +83,15 @@ def fitting_records(records, status):
     The rules are the device's (:meth:`MemGenReference.append`): room for the record's bytes, a
     free record slot, the length limit or the fixed size.
     """
-    fixed = status["flags"] & 1
-    count, used = status["records"], status["bytes_used"]
+    count, used = status.records, status.bytes_used
     for accepted, record in enumerate(records):
         length = len(record)
         if (
             length == 0
-            or length > status["max_length"]
-            or (fixed and length != status["max_length"])
-            or count == status["record_capacity"]
-            or used + length > status["byte_capacity"]
+            or length > status.max_length
+            or (status.fixed_size and length != status.max_length)
+            or count == status.record_capacity
+            or used + length > status.byte_capacity
         ):
             return accepted
         count += 1
@@ -135,11 +135,6 @@ def checked_records(records):
             )
         checked.append(record)
     return checked
-
-
-def _record_size(status):
-    """The device's fixed record size, or None for variable-length records."""
-    return status["max_length"] if status["flags"] & 1 else None
 
 
 class _Command:
@@ -203,8 +198,10 @@ class Driver:
 
     # Public API ------------------------------------------------------------------------------
     def status(self):
-        """The DONE fields of a STATUS: records, bytes used, capacities, seed, link counters."""
-        return self._run([_Command(command_plain(Opcode.STATUS), consumes=False)])[0].done
+        """The device's :class:`DeviceStatus`: records, bytes used, capacities, seed, link
+        counters."""
+        done = self._run([_Command(command_plain(Opcode.STATUS), consumes=False)])[0].done
+        return DeviceStatus.from_done(done)
 
     def clear(self):
         self._checked(self._run([_Command(command_plain(Opcode.CLEAR))])[0])
@@ -223,7 +220,7 @@ class Driver:
         records = checked_records(records)
         status = self.status()
         fits = fitting_records(records, status)
-        size = _record_size(status)
+        size = status.record_size
         commands = [_Command(payload) for payload, _ in append_frames(records[:fits], size)]
         stored = 0
 
@@ -233,11 +230,10 @@ class Driver:
             if progress:
                 progress(stored, len(records))
 
-        done = status
         for command in self._run(commands, on_done=count):
             if command.done["code"]:
                 raise DeviceError(command.done["code"], command.done, stored)
-            done = command.done
+            status = DeviceStatus.from_done(command.done)
         if fits < len(records):
             # Let the device itself refuse the first record that does not fit.
             ((payload, _),) = append_frames(records[fits : fits + 1], size)
@@ -245,7 +241,7 @@ class Driver:
             if command.done["code"]:
                 raise DeviceError(command.done["code"], command.done, stored)
             raise LinkError("the device stored a record it has no room for")
-        return done
+        return status
 
     def sample(self, count, progress=None):
         """``count`` records drawn uniformly at random by the device, as a list."""
@@ -272,7 +268,7 @@ class Driver:
 
     def _sample_chunks(self, count, progress, indices=False):
         status = self.status()
-        size = INDEX_BYTES if indices else _record_size(status)
+        size = INDEX_BYTES if indices else status.record_size
         issued = collections.deque()  # SAMPLE commands sent and not yet all yielded
         done = taken = 0  # records yielded; of them, from issued[0]
 
@@ -310,7 +306,7 @@ class Driver:
     def recite(self):
         """Every stored record, in order."""
         status = self.status()
-        size = _record_size(status)
+        size = status.record_size
         command = self._run([_Command(command_plain(Opcode.RECITE), record_size=size)])[0]
         self._checked(command)
         records = command.records("recited")
@@ -332,15 +328,15 @@ class Driver:
         if mask is not None and len(mask) != len(query):
             raise ValueError(f"The mask is {len(mask)} bytes, the query {len(query)}")
         status = self.status()
-        if not status["flags"] & 1:
+        if not status.fixed_size:
             raise MemGenError("recall needs a device with fixed-size records")
-        if len(query) != status["max_length"]:
+        if len(query) != status.max_length:
             raise ValueError(
-                f"The query is {len(query)} bytes; the device's records are {status['max_length']}"
+                f"The query is {len(query)} bytes; the device's records are {status.max_length}"
             )
         command = self._run([_Command(command_recall(query, k, mask))])[0]
         self._checked(command)
-        return decode_recall(command.data, status["max_length"])
+        return decode_recall(command.data, status.max_length)
 
     # Protocol --------------------------------------------------------------------------------
     def _checked(self, command):

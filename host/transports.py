@@ -22,6 +22,7 @@ import errno
 import time
 
 from memgen.hdl.engine.protocol import DEFAULT_SEED
+from memgen.hdl.link.protocol import BAUD
 
 from .errors import DeviceNotFound
 from .link_reference import LinkReference
@@ -193,7 +194,7 @@ class SerialTransport:
         self.port.close()
 
 
-def open_transport(device, record_format=None, *, baud=3_000_000, generator="trivium", board=None):
+def open_transport(device, record_format=None, *, baud=BAUD, generator="trivium", board=None):
     """A transport for a device name (see the module documentation).
 
     With ``board`` (a :class:`~memgen.boards.board.Board`), a simulated device has that board's

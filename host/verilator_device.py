@@ -19,6 +19,7 @@ from importlib import metadata
 from pathlib import Path
 
 from amaranth.back import verilog
+from memgen.hdl.link.protocol import BAUD
 
 __all__ = [
     "SIM_CLOCK_HZ",
@@ -34,7 +35,7 @@ TOPLEVEL = "memgen_top"
 HARNESS = Path(__file__).with_name("uart_harness.cpp")
 #: The simulated board: 4 clocks per bit, the fastest the UART allows.
 SIM_CLOCK_HZ = 12_000_000
-SIM_BAUD = 3_000_000
+SIM_BAUD = BAUD
 
 
 _ZERO_INITIALISER = re.compile(r"  initial begin\n((?:    ([\w$]+)\[\d+\] = (\d+)'h0+;\n)+)  end\n")

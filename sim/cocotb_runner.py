@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from amaranth.back import verilog
+from memgen.hdl.link.protocol import IDLE_TIMEOUT
 from memgen.host.verilator_device import collapse_zero_initialisers, verilator_environment
 
 __all__ = [
@@ -48,7 +49,7 @@ def design_from_config(config):
             config["clock_hz"],
             config["baud"],
             generator=generator,
-            idle_timeout=config.get("idle_timeout", 100_000),
+            idle_timeout=config.get("idle_timeout", IDLE_TIMEOUT),
         )
     return MemGen(fmt, generator=generator)
 

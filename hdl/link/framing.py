@@ -31,6 +31,7 @@ from ..engine.records import RecordWord
 from ..fpga.dp16kd import DP16KDBuffer
 from .protocol import (
     FRAME_OVERHEAD,
+    IDLE_TIMEOUT,
     MAX_BODY,
     SLIP_END,
     SLIP_ESC,
@@ -94,7 +95,7 @@ class Deframer(wiring.Component):
     def __init__(
         self,
         buffer_depth=1024,
-        idle_timeout=100_000,
+        idle_timeout=IDLE_TIMEOUT,
         length_slots=8,
         *,
         output_register=False,

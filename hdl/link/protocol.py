@@ -11,6 +11,8 @@ import enum
 from ..engine.protocol import STATUS_FIELDS
 
 __all__ = [
+    "BAUD",
+    "IDLE_TIMEOUT",
     "DONE_BYTES",
     "DONE_FIELDS",
     "FRAME_OVERHEAD",
@@ -39,6 +41,11 @@ __all__ = [
 # byte is rejected. It is a trailer so that both ends stream: a gateware framer counts and
 # escapes byte by byte with no buffer. A receiver that sees garbage resynchronises at the next
 # END. SLIP costs 2 bytes in 256 on random data.
+
+#: The line rate of every board's UART, and the host's default.
+BAUD = 3_000_000
+#: Clocks without a byte inside a frame after which the device drops it (TIMEOUT).
+IDLE_TIMEOUT = 100_000
 
 SLIP_END = 0xC0
 SLIP_ESC = 0xDB

@@ -20,13 +20,12 @@ from ..engine.core import MemGen
 from ..engine.protocol import DEFAULT_SEED
 from .command_processor import CommandProcessor
 from .framing import Deframer, Framer
-from .protocol import MAX_LINK_RECORD
+from .protocol import BAUD, IDLE_TIMEOUT, MAX_LINK_RECORD
 from .uart import UARTReceiver, UARTTransmitter, divisor_for
 
-__all__ = ["LinkDevice", "MemGenTop", "DEFAULT_BAUD"]
+__all__ = ["LinkDevice", "MemGenTop"]
 
 #: Line rate of the boards' UART.
-DEFAULT_BAUD = 3_000_000
 
 
 def _side_slice(m, name, source, sink, side_in, side_out):
@@ -80,7 +79,7 @@ class LinkDevice(wiring.Component):
         *,
         data_storage=None,
         table_storage=None,
-        idle_timeout=100_000,
+        idle_timeout=IDLE_TIMEOUT,
         frame_buffer_register=False,
     ):
         if record_format.max_length > MAX_LINK_RECORD:
@@ -177,7 +176,7 @@ class MemGenTop(wiring.Component):
         UART transmit pin.
     """
 
-    def __init__(self, record_format, clock_hz, baud=DEFAULT_BAUD, **kwargs):
+    def __init__(self, record_format, clock_hz, baud=BAUD, **kwargs):
         self.clock_hz = clock_hz
         self.baud = baud
         self.divisor = divisor_for(clock_hz, baud)

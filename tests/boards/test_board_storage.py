@@ -35,7 +35,7 @@ def test_board_memory_fills_refuses_and_reads_back(name, length):
             device.train([b"x" * length])
         assert refused.value.code == ErrorCode.FULL and refused.value.stored == 0
         status = device.status()
-        assert (status["records"], status["bytes_used"]) == (count, fmt.byte_capacity)
+        assert (status.records, status.bytes_used) == (count, fmt.byte_capacity)
         assert device.recite() == records
         samples = device.sample(500)
     with Driver(open_transport("reference", board=spec)) as reference:

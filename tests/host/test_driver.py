@@ -2,6 +2,7 @@
 model (the ``reference`` transport) as the expectation."""
 
 import time
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -38,16 +39,16 @@ def test_driver_matches_reference(fmt):
         count = 500
     both(drivers, lambda d: d.clear())
     both(drivers, lambda d: d.seed(0xC0FFEE))
-    both(drivers, lambda d: d.train(records)["records"])
+    both(drivers, lambda d: d.train(records).records)
     samples = both(drivers, lambda d: d.sample(count))
     assert len(samples) == count and set(samples) == set(records)
     indices = both(drivers, lambda d: d.sample_indices(count))  # the stream goes on
     assert len(indices) == count and set(indices) == set(range(len(records)))
     assert both(drivers, lambda d: d.recite()) == records
     status = both(drivers, lambda d: d.status())
-    assert status["records"] == len(records)
-    assert status["bytes_used"] == sum(map(len, records))
-    assert status["seed"] == 0xC0FFEE
+    assert status.records == len(records)
+    assert status.bytes_used == sum(map(len, records))
+    assert status.seed == 0xC0FFEE and status.fixed_size == fmt.fixed
 
 
 def test_refusals():
@@ -62,7 +63,7 @@ def test_refusals():
         assert (
             refusal.value.stored
             == 20
-            == fitting_records(records, driver.status() | {"records": 0, "bytes_used": 0})
+            == fitting_records(records, replace(driver.status(), records=0, bytes_used=0))
         )
         assert driver.recite() == records[:20]
         driver.clear()
@@ -120,7 +121,7 @@ def test_recovery_from_corrupted_requests():
     assert device.recite() == reference.recite() == records[:60]
     assert device.sample(300) == reference.sample(300)
     status = device.status()
-    assert status["crc_errors"] + status["malformed_frames"] >= 1
+    assert status.link_errors["crc_errors"] + status.link_errors["malformed_frames"] >= 1
 
 
 def test_lost_answer_is_reported():
@@ -151,7 +152,7 @@ def test_train_refuses_what_is_not_records(records, error, message):
     device = Driver(ReferenceTransport(VARIABLE))
     with pytest.raises(error, match=message):
         device.train(records)
-    assert device.status()["records"] == 0
+    assert device.status().records == 0
 
 
 def test_train_takes_every_bytes_like_record():
