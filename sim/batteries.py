@@ -274,7 +274,7 @@ def _size_and_verdict(o):
 
 
 def table(outcomes):
-    """The README's table: stream, battery, size, outcome."""
+    """results/README.md's table: stream, battery, size, outcome."""
     lines = ["| stream | battery | size | outcome |", "| --- | --- | --- | --- |"]
     for o in outcomes:
         battery = BATTERY_NAMES.get(o["battery"], "PractRand 0.94")

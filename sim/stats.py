@@ -301,7 +301,7 @@ def main(argv=None):
         help="run only these sections (repeatable); stats.json keeps the others' last results",
     )  # fmt: skip
     parser.add_argument(
-        "--tables", action="store_true", help="print the README's tables from --out and stop"
+        "--tables", action="store_true", help="print results/README.md's tables from --out and stop"
     )
     arguments = parser.parse_args(argv)
     if arguments.tables:
@@ -343,7 +343,7 @@ STRUCTURE_NAMES = {"trivium": "Trivium (default)", "lfsr": "plain LFSR",
 
 
 def readme_tables(report):
-    """The README's tables (batteries, structure tests, dieharder) from a saved report."""
+    """results/README.md's tables (batteries, structure tests, dieharder) from a saved report."""
     parts = []
     if report.get("batteries"):
         parts.append(batteries.table(report["batteries"]))

@@ -1,6 +1,7 @@
 """The house rules the layout promises: host/ stands without sim/, and hdl/ is grouped by role."""
 
 import ast
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -79,3 +80,17 @@ def test_tests_mirror_the_modules():
         if not all((ROOT / module).exists() for module in modules):
             orphans.append(name)
     assert orphans == []
+
+
+DOCUMENTS = ["README.md", "docs/*.md", "results/README.md", "hdl/link/PROTOCOL.md"]
+
+
+def test_readme_is_short_and_every_link_resolves():
+    assert len((ROOT / "README.md").read_text().splitlines()) <= 200
+    broken = []
+    for pattern in DOCUMENTS:
+        for document in sorted(ROOT.glob(pattern)):
+            for target in re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", document.read_text()):
+                if "://" not in target and not (document.parent / target).exists():
+                    broken.append(f"{document.relative_to(ROOT)}: {target}")
+    assert broken == []
