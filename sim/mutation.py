@@ -65,7 +65,10 @@ EXCLUDED = [
     r"core/ReplaceBinaryOperator_\w+_(Div|FloorDiv|Pow|MatMult)$",
     r"core/ExceptionReplacer",
 ]
-TIMEOUT = 900.0
+#: A mutant whose tests run this many times longer than the unmutated module's is a hang (a
+#: testbench waiting for a handshake that never comes): counted as killed, as CI would.
+TIMEOUT_FACTOR = 4
+MIN_TIMEOUT = 60.0
 NOT_SAMPLED = "Not sampled"
 
 
@@ -89,18 +92,18 @@ def tree(work):
     return copy, environment
 
 
-def configure(work, module, tests):
+def configure(work, module, tests, timeout=MIN_TIMEOUT):
     """The module's Cosmic Ray config and session; a changed module or test list starts a new
     session (the name carries their digest)."""
     digest = hashlib.sha256((ROOT / module).read_bytes() + tests.encode()).hexdigest()[:10]
     name = module.replace("/", "_").removesuffix(".py") + "-" + digest
     config = work / f"{name}.toml"
-    command = f"{sys.executable} -m pytest -x -q -p no:cacheprovider {tests}"
+    command = configured_command(tests)
     excluded = ", ".join(json.dumps(pattern) for pattern in EXCLUDED)
     config.write_text(
         "[cosmic-ray]\n"
         f'module-path = "{module}"\n'
-        f"timeout = {TIMEOUT}\n"
+        f"timeout = {timeout}\n"
         "excluded-modules = []\n"
         f"test-command = {json.dumps(command)}\n"
         '[cosmic-ray.distributor]\nname = "local"\n'
@@ -136,9 +139,26 @@ def sample_session(session, module, size):
         )
 
 
+def baseline(module, tests, environment, copy):
+    """Seconds the module's tests take unmutated; they must pass, or no mutant can be judged."""
+    started = time.time()
+    result = subprocess.run(configured_command(tests), shell=True, cwd=copy, env=environment,
+                            capture_output=True, text=True)  # fmt: skip
+    if result.returncode:
+        raise SystemExit(f"the tests of {module} fail unmutated:\n{result.stdout[-2000:]}")
+    return time.time() - started
+
+
+def configured_command(tests):
+    return f"{sys.executable} -m pytest -x -q -p no:cacheprovider {tests}"
+
+
 def run_module(work, module, tests, environment, copy, sample=0):
     """Runs (or goes on with) one module's session; returns its summary."""
-    config, session = configure(work, module, tests)
+    seconds = baseline(module, tests, environment, copy)
+    timeout = round(max(MIN_TIMEOUT, TIMEOUT_FACTOR * seconds))
+    print(f"  unmutated tests: {seconds:.0f} s; a mutant's timeout {timeout} s", flush=True)
+    config, session = configure(work, module, tests, timeout)
     binaries = Path(sys.executable).parent
 
     def tool(*arguments):
