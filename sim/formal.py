@@ -17,6 +17,7 @@ from amaranth.asserts import AnySeq
 from amaranth.back import rtlil
 from amaranth.hdl import Assume, Cover, Elaboratable, Module, Signal, Value
 from amaranth.lib import wiring
+from memgen.hdl.common.faults import with_fault
 from memgen.hdl.engine.append_memory import AppendMemory
 from memgen.hdl.engine.index_generator import IndexGenerator
 from memgen.hdl.engine.lfsr import LFSR
@@ -80,7 +81,7 @@ class LFSRHarness(_Harness):
     zero."""
 
     def __init__(self, fault=None):
-        super().__init__(LFSR(64, steps=64, fault=fault))
+        super().__init__(with_fault(LFSR, fault)(64, steps=64))
 
     def contract(self, m, dut):
         _seed_held(m, dut.seed)
@@ -90,7 +91,7 @@ class IndexGeneratorHarness(_Harness):
     """Indices below count and stable while stalled, for any request and backpressure."""
 
     def __init__(self, fault=None, generator="trivium"):
-        super().__init__(IndexGenerator(12, generator, fault=fault))
+        super().__init__(with_fault(IndexGenerator, fault)(12, generator))
 
     def contract(self, m, dut):
         last_count = Signal.like(dut.count)
@@ -111,7 +112,7 @@ class AppendMemoryHarness(_Harness):
     """Any record stream: writes only beyond the stored bytes, counts in range, clean refusals."""
 
     def __init__(self, record_format=SMALL_VARIABLE, fault=None):
-        super().__init__(AppendMemory(record_format, fault=fault))
+        super().__init__(with_fault(AppendMemory, fault)(record_format))
         self.format = record_format
 
     def contract(self, m, dut):
@@ -148,7 +149,7 @@ class ReadoutHarness(_Harness):
     """Any indices, any memory contents, any backpressure: the output holds while stalled."""
 
     def __init__(self, record_format=SMALL_VARIABLE, fault=None):
-        super().__init__(Readout(record_format, fault=fault))
+        super().__init__(with_fault(Readout, fault)(record_format))
         self.format = record_format
 
     def ports(self):  # the storage ports are driven by abstract storage inside the harness
@@ -182,12 +183,11 @@ class DeframerHarness(_Harness):
 
     def __init__(self, fault=None, output_register=False):
         super().__init__(
-            Deframer(
+            with_fault(Deframer, fault)(
                 buffer_depth=1024,
                 idle_timeout=20,
                 length_slots=2,
                 output_register=output_register,
-                fault=fault,
             )
         )
 
@@ -200,7 +200,7 @@ class FramerHarness(_Harness):
     """Any packets, any backpressure: wire bytes come out stable."""
 
     def __init__(self, fault=None):
-        super().__init__(Framer(fault=fault))
+        super().__init__(with_fault(Framer, fault)())
 
 
 #: name -> (harness factory taking ``fault``, the fault the proof must catch)

@@ -94,3 +94,15 @@ def test_readme_is_short_and_every_link_resolves():
                 if "://" not in target and not (document.parent / target).exists():
                     broken.append(f"{document.relative_to(ROOT)}: {target}")
     assert broken == []
+
+
+def test_no_production_constructor_takes_a_fault():
+    """Faults are planted by memgen.hdl.common.faults.with_fault, never passed to a component."""
+    offenders = []
+    for path in sorted((ROOT / "hdl").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef) and node.name == "__init__":
+                arguments = node.args.args + node.args.kwonlyargs
+                if any(argument.arg == "fault" for argument in arguments):
+                    offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert offenders == []

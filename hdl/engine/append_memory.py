@@ -54,11 +54,11 @@ class AppendMemory(wiring.Component):
         Writes into the record table (variable-length mode only).
     """
 
-    def __init__(self, record_format, *, fault=None):
+    FAULTS = {"overwrite": "records land over stored ones"}
+    fault = None  # see memgen.hdl.common.faults
+
+    def __init__(self, record_format):
         self.format = record_format
-        if fault not in (None, "overwrite"):
-            raise ValueError(f"Unknown fault {fault!r}")
-        self._fault = fault
         members = {
             "records": In(stream.Signature(RecordWord)),
             "clear": In(1),
@@ -152,7 +152,7 @@ class AppendMemory(wiring.Component):
             self.data_port.write_data.eq(word.data),
             self.data_port.write_enable.eq(valid & stored & ~self.clear),
         ]
-        if self._fault == "overwrite":  # test-only mutant: records land over stored ones
+        if self.fault == "overwrite":
             m.d.comb += self.data_port.address.eq(current_offset)
         commit = Signal()
         complete = Mux(starting, fmt.record_size == 1, offset_near) if fmt.fixed else 1

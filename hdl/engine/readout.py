@@ -79,16 +79,16 @@ class Readout(wiring.Component):
         Reads the record table (variable-length mode only).
     """
 
-    def __init__(self, record_format, *, read_latency=1, table_latency=1, fault=None):
-        if fault not in (None, "no_credit"):
-            raise ValueError(f"Unknown fault {fault!r}")
+    FAULTS = {"no_credit": "the expander issues without a credit"}
+    fault = None  # see memgen.hdl.common.faults
+
+    def __init__(self, record_format, *, read_latency=1, table_latency=1):
         if not isinstance(read_latency, int) or read_latency < 1:
             raise ValueError(f"Read latency must be a positive integer, not {read_latency!r}")
         if not isinstance(table_latency, int) or table_latency < 1:
             raise ValueError(f"Table latency must be a positive integer, not {table_latency!r}")
         self.read_latency = read_latency
         self.table_latency = table_latency
-        self._fault = fault  # test-only mutant: the expander issues without a credit
         self.format = record_format
         members = {
             "indices": In(stream.Signature(record_format.index_width)),
@@ -109,7 +109,7 @@ class Readout(wiring.Component):
         m.submodules.queue = queue = fifo.SyncFIFOBuffered(width=word_layout.size, depth=depth)
         issue = Signal()  # the expander sends an address to the storage this clock
         credits, credit_ok = _credits(m, depth, issue, queue.r_rdy & queue.r_en, "data")
-        has_credit = credit_ok if self._fault is None else 1
+        has_credit = credit_ok if self.fault is None else 1
 
         # Stage 1: record lookup, free-running like the data read: an index is accepted against
         # a lookup credit (a free slot in the small FIFO of looked-up records the expander takes

@@ -63,11 +63,13 @@ class Matcher(wiring.Component):
         A byte is in the pipeline.
     """
 
-    def __init__(self, record_format, *, fault=None):
+    FAULTS = {"ties": "a tie displaces the earlier record"}
+    fault = None  # see memgen.hdl.common.faults
+
+    def __init__(self, record_format):
         if not record_format.fixed:
             raise ValueError("Recall needs fixed-size records")
         self.format = record_format
-        self.fault = fault
         size = record_format.record_size
         query_write = data.StructLayout({"enable": 1, "mask": 1, "address": range(size), "data": 8})
         super().__init__(

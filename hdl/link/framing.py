@@ -92,6 +92,9 @@ class Deframer(wiring.Component):
         A :class:`FrameError`.
     """
 
+    FAULTS = {"unstable_output": "the buffer read port (and output register) ignore stalls"}
+    fault = None  # see memgen.hdl.common.faults
+
     def __init__(
         self,
         buffer_depth=1024,
@@ -99,13 +102,7 @@ class Deframer(wiring.Component):
         length_slots=8,
         *,
         output_register=False,
-        fault=None,
     ):
-        if fault not in (None, "unstable_output"):
-            raise ValueError(f"Unknown fault {fault!r}")
-        self._fault = (
-            fault  # test-only mutant: the buffer read port (and output register) ignore stalls
-        )
         if buffer_depth <= MAX_BODY or buffer_depth & (buffer_depth - 1):
             raise ValueError(
                 f"buffer_depth must be a power of two above {MAX_BODY}, not {buffer_depth}"
@@ -359,7 +356,7 @@ class Deframer(wiring.Component):
         m.d.comb += [
             advance.eq(~out_valid | self.frames.ready),
             read_port.addr.eq(read_pointer),
-            read_port.en.eq(advance if self._fault is None else 1),
+            read_port.en.eq(advance if self.fault is None else 1),
             self.frames.valid.eq(out_valid),
             self.frames.payload.data.eq(out_data),
             self.frames.payload.first.eq(out_first),
@@ -409,10 +406,10 @@ class Framer(wiring.Component):
         Wire bytes (to the UART transmitter).
     """
 
-    def __init__(self, *, fault=None):
-        if fault not in (None, "drop_hold"):
-            raise ValueError(f"Unknown fault {fault!r}")
-        self._fault = fault  # test-only mutant: a wire byte is withdrawn before it is taken
+    FAULTS = {"drop_hold": "a wire byte is withdrawn before it is taken"}
+    fault = None  # see memgen.hdl.common.faults
+
+    def __init__(self):
         super().__init__(
             {
                 "packets": In(stream.Signature(RecordWord)),
@@ -447,7 +444,7 @@ class Framer(wiring.Component):
                 ]
             with m.Else():
                 m.d.sync += out_byte.eq(logical)
-        with m.Elif(out_valid & (self.bytes.ready if self._fault is None else 1)):
+        with m.Elif(out_valid & (self.bytes.ready if self.fault is None else 1)):
             with m.If(second_valid):
                 m.d.sync += [out_byte.eq(second), second_valid.eq(0)]
             with m.Else():

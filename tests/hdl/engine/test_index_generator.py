@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from memgen.hdl.common.faults import with_fault
 from memgen.hdl.engine.index_generator import (
     GENERATORS,
     PIPELINE_DEPTH,
@@ -130,7 +131,7 @@ def test_gateware_continues_one_stream_across_requests():
 def test_count_change_drops_the_words_in_flight(fault):
     """N = 100, then 3 (no request), then 100 again: the words weighed against 100 before the
     change are dropped, as the model says; the mutant that keeps them is caught."""
-    dut = IndexGenerator(128, fault=fault)
+    dut = with_fault(IndexGenerator, fault)(128)
     model = IndexGeneratorModel(128)
 
     async def testbench(ctx):
@@ -264,7 +265,7 @@ def seed_with_a_rejection(max_count, plan):
 def test_injected_faults_are_caught(fault):
     """Each mutant trips an in-design assertion or the comparison with the model."""
     seed = seed_with_a_rejection(12, PLAN_FOR_FAULTS)
-    dut = IndexGenerator(12, reset_seed=seed, fault=fault)
+    dut = with_fault(IndexGenerator, fault)(12, reset_seed=seed)
     model = IndexGeneratorModel(12, seed=seed)
 
     async def testbench(ctx):

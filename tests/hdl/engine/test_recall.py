@@ -5,6 +5,7 @@ import random
 
 import numpy as np
 import pytest
+from memgen.hdl.common.faults import with_fault
 from memgen.hdl.engine.recall import MAX_K, Matcher
 from memgen.hdl.engine.records import RecordFormat
 from memgen.sim.amaranth_sim import Stalls, run_simulation, stream_put
@@ -17,7 +18,7 @@ def _bits(records):
 
 def run_matcher(size, scans, stalls="none", fault=None):
     """Each scan: (records, query, mask); returns the matcher's list after each."""
-    dut = Matcher(RecordFormat(size * 64, record_size=size), fault=fault)
+    dut = with_fault(Matcher, fault)(RecordFormat(size * 64, record_size=size))
     results = []
 
     async def testbench(ctx):
