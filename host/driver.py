@@ -185,7 +185,6 @@ class Driver:
         self.sync_timeout = sync_timeout
         self.decoder = FrameDecoder()
         self._next = None  # next sequence number the device will run
-        self._status = None
 
     def close(self):
         self.transport.close()
@@ -424,7 +423,7 @@ class Driver:
         if kind == Reply.DATA:
             head.receive(payload[1:])
         elif kind == Reply.DONE and len(payload) == DONE_BYTES:
-            head.done = self._status = decode_done(payload)
+            head.done = decode_done(payload)
             finished.append(unanswered.pop(0))
         return kind
 

@@ -13,7 +13,9 @@ TOY_TEST = (
 )
 
 
-def test_summary_of_a_real_session(tmp_path):
+def toy_session(tmp_path):
+    """A Cosmic Ray session over the toy module, initialised; returns it and a function that
+    runs ``cosmic-ray COMMAND`` on it."""
     (tmp_path / "toy.py").write_text(TOY)
     (tmp_path / "test_toy.py").write_text(TOY_TEST)
     config = tmp_path / "toy.toml"
@@ -24,8 +26,17 @@ def test_summary_of_a_real_session(tmp_path):
     )
     session = tmp_path / "toy.sqlite"
     tool = Path(sys.executable).parent / "cosmic-ray"
-    for command in ("init", "exec"):
+
+    def cosmic_ray(command):
         subprocess.run([str(tool), command, str(config), str(session)], cwd=tmp_path, check=True)
+
+    cosmic_ray("init")
+    return session, cosmic_ray
+
+
+def test_summary_of_a_real_session(tmp_path):
+    session, cosmic_ray = toy_session(tmp_path)
+    cosmic_ray("exec")
     summary = summarise("toy.py", session, equivalent={})
     # the test checks 3 <= 3 and 4 <= 3: `==` and `is` give the same answers there
     survivors = ["toy.py:2 ReplaceComparisonOperator_LtE_Eq #0",
@@ -42,23 +53,13 @@ def test_summary_of_a_real_session(tmp_path):
 def test_a_sample_grows_without_losing_results(tmp_path):
     """--sample: only N mutants run, the rest are counted as not sampled; a larger N keeps
     the results it has and runs the difference; 0 runs them all."""
-    (tmp_path / "toy.py").write_text(TOY)
-    (tmp_path / "test_toy.py").write_text(TOY_TEST)
-    config = tmp_path / "toy.toml"
-    config.write_text(
-        '[cosmic-ray]\nmodule-path = "toy.py"\ntimeout = 60.0\nexcluded-modules = []\n'
-        f'test-command = "{sys.executable} -m pytest -x -q -p no:cacheprovider test_toy.py"\n'
-        '[cosmic-ray.distributor]\nname = "local"\n'
-    )
-    session = tmp_path / "toy.sqlite"
-    tool = Path(sys.executable).parent / "cosmic-ray"
+    session, cosmic_ray = toy_session(tmp_path)
 
     def run(size):
         sample_session(session, "toy.py", size)
-        subprocess.run([str(tool), "exec", str(config), str(session)], cwd=tmp_path, check=True)
+        cosmic_ray("exec")
         return summarise("toy.py", session, equivalent={})
 
-    subprocess.run([str(tool), "init", str(config), str(session)], cwd=tmp_path, check=True)
     first = run(3)
     total = first["killed"] + first["survived"] + first["not_sampled"]
     assert first["killed"] + first["survived"] == 3 and first["pending"] == 0 and total >= 7
