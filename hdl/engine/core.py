@@ -169,7 +169,7 @@ class MemGen(wiring.Component):
         # INDICES: the slice's indices go to a byte serialiser instead (``send_indices``, a flop
         # set with the command), each sent as INDEX_BYTES little-endian bytes.
         send_indices = Signal()
-        index_shift = Signal(8 * INDEX_BYTES)
+        index_shift = Signal(fmt.index_width)  # the bytes above it are zero
         index_position = Signal(range(INDEX_BYTES))
         index_full = Signal()
         sampled = index_slice.output.valid & ~send_indices
@@ -403,7 +403,7 @@ class MemGen(wiring.Component):
                 m.d.comb += [
                     self.responses.valid.eq(index_full),
                     self.responses.payload.kind.eq(ResponseKind.INDEX),
-                    self.responses.payload.data.eq(index_shift[:8]),
+                    self.responses.payload.data.eq(index_shift[:8]),  # 0 once shifted out
                     self.responses.payload.first.eq(index_position == 0),
                     self.responses.payload.last.eq(index_position == INDEX_BYTES - 1),
                 ]

@@ -305,11 +305,12 @@ class IndexGenerator(wiring.Component):
         with m.If((count_changed | self.seed.valid) & (self.fault != "keep_words")):
             m.d.sync += [valid_1.eq(0), valid_2.eq(0), valid_3.eq(0)]
 
-        with m.If(running):
-            with m.If(self.indices.valid & self.indices.ready):
-                remaining.decrement()
-                with m.If(remaining.at_end):
-                    m.d.sync += running.eq(0)
+        # indices.valid holds only while running and request.ready only while not, so neither
+        # enable needs ``running`` itself: it stays out of the countdown's clock enables
+        with m.If(self.indices.valid & self.indices.ready):
+            remaining.decrement()
+            with m.If(remaining.at_end):
+                m.d.sync += running.eq(0)
         with m.Elif(self.request.valid & self.request.ready):
             remaining.load(self.request.payload)
             m.d.sync += running.eq(self.request.payload != 0)
