@@ -153,7 +153,13 @@ def configured_command(tests):
     return f"{sys.executable} -m pytest -x -q -p no:cacheprovider {tests}"
 
 
-def run_module(work, module, tests, environment, copy, sample=0):
+def forget_survivors(session):
+    """Marks the session's survivors pending again, for tests that have changed since."""
+    with sqlite3.connect(session) as db:
+        db.execute("DELETE FROM work_results WHERE test_outcome = 'SURVIVED'")
+
+
+def run_module(work, module, tests, environment, copy, sample=0, retest=False):
     """Runs (or goes on with) one module's session; returns its summary."""
     seconds = baseline(module, tests, environment, copy)
     timeout = round(max(MIN_TIMEOUT, TIMEOUT_FACTOR * seconds))
@@ -169,6 +175,8 @@ def run_module(work, module, tests, environment, copy, sample=0):
         tool("cosmic-ray", "init", str(config), str(session))
         tool("cr-filter-operators", str(session), str(config))
     sample_session(session, module, sample)
+    if retest:
+        forget_survivors(session)
     started = time.time()
     tool("cosmic-ray", "exec", str(config), str(session))
     return summarise(module, session, time.time() - started)
@@ -242,6 +250,8 @@ def main(argv=None):
     parser.add_argument("--report", action="store_true", help="summarise; run nothing")
     parser.add_argument("--sample", type=int, default=0, metavar="N",
                         help="mutants per module, a seeded sample (default 0: all)")  # fmt: skip
+    parser.add_argument("--retest", action="store_true",
+                        help="run the survivors again (after the tests changed)")  # fmt: skip
     arguments = parser.parse_args(argv)
     unknown = [m for m in arguments.modules if m not in TARGETS]
     if unknown:
@@ -257,7 +267,8 @@ def main(argv=None):
             continue
         print(f"memgen.sim.mutation: {module}", flush=True)
         results[module] = run_module(arguments.work.resolve(), module, TARGETS[module],
-                                     environment, copy, arguments.sample)  # fmt: skip
+                                     environment, copy, arguments.sample,
+                                     arguments.retest)  # fmt: skip
         arguments.out.parent.mkdir(parents=True, exist_ok=True)
         arguments.out.write_text(json.dumps(results, indent=1) + "\n")
         done = results[module]

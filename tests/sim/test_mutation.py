@@ -5,7 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from memgen.sim.mutation import sample_session, summarise, wilson
+from memgen.sim.mutation import forget_survivors, sample_session, summarise, wilson
 
 TOY = "def within(value, limit):\n    return value <= limit\n"
 TOY_TEST = (
@@ -52,7 +52,7 @@ def test_summary_of_a_real_session(tmp_path):
 
 def test_a_sample_grows_without_losing_results(tmp_path):
     """--sample: only N mutants run, the rest are counted as not sampled; a larger N keeps
-    the results it has and runs the difference; 0 runs them all."""
+    the results it has and runs the difference; 0 runs them all; --retest forgets survivors."""
     session, cosmic_ray = toy_session(tmp_path)
 
     def run(size):
@@ -69,6 +69,9 @@ def test_a_sample_grows_without_losing_results(tmp_path):
     every = run(0)
     assert every["not_sampled"] == 0 and every["killed"] + every["survived"] == total
     assert len(every["survivors"]) == 2
+    forget_survivors(session)  # --retest: the survivors run again, the killed stay killed
+    again = summarise("toy.py", session, equivalent={})
+    assert (again["pending"], again["survived"], again["killed"]) == (2, 0, every["killed"])
 
 
 def test_wilson_interval_known_answers():

@@ -14,7 +14,8 @@ from memgen.sim.amaranth_sim import STALL_PATTERNS, Stalls, run_simulation, stre
 @pytest.mark.parametrize("slice_class", [SkidBuffer, HalfRateSlice])
 def test_order_under_stalls(slice_class, source, sink):
     dut = slice_class(8)
-    words = [random.Random(3).getrandbits(8) for _ in range(300)]
+    rng = random.Random(3)
+    words = [rng.getrandbits(8) for _ in range(300)]  # distinct neighbours: a lost word shows
 
     async def put(ctx):
         for word in words:
