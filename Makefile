@@ -45,6 +45,7 @@ bench: $(STAMP)
 stats: $(STAMP)
 	@command -v dieharder >/dev/null || { echo "make stats needs dieharder: apt-get install dieharder"; exit 1; }
 	$(PY) -m memgen.sim.stats --out results/stats.json $(STATS_ARGS)
+	$(PY) -m memgen.sim.stats --out results/stats.json --write-battery-table results/README.md
 
 # Hours, resumable (Cosmic Ray sessions under build/mutation): each module's mutants against its
 # tests, into results/mutation.json. MODULES="hdl/link/uart.py hdl/common/skid.py" for some of them;

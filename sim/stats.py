@@ -303,9 +303,19 @@ def main(argv=None):
     parser.add_argument(
         "--tables", action="store_true", help="print results/README.md's tables from --out and stop"
     )
+    parser.add_argument(
+        "--write-battery-table", type=Path, metavar="FILE",
+        help="put the batteries table from --out into FILE (results/README.md) and stop",
+    )  # fmt: skip
     arguments = parser.parse_args(argv)
     if arguments.tables:
         print(readme_tables(json.loads(Path(arguments.out).read_text())))
+        return 0
+    if arguments.write_battery_table:
+        document = arguments.write_battery_table
+        report = json.loads(Path(arguments.out).read_text())
+        table = batteries.table(report["batteries"])
+        document.write_text(refill_battery_table(document.read_text(), table))
         return 0
     sections = set(arguments.only or ("fast", "structure", "dieharder", "batteries"))
     started = time.time()
@@ -340,6 +350,21 @@ def main(argv=None):
 
 STRUCTURE_NAMES = {"trivium": "Trivium (default)", "lfsr": "plain LFSR",
                    "scrambled": "retired: LFSR + xoshiro128++ scrambler, raw seeds"}  # fmt: skip
+
+
+#: The batteries table's first row, as :func:`batteries.table` writes it.
+BATTERY_HEADER = batteries.table([]).splitlines()[0]
+
+
+def refill_battery_table(text, table):
+    """``text`` with its batteries table (from its header row to the next blank line) replaced
+    by ``table``."""
+    start = text.find(BATTERY_HEADER)
+    if start < 0:
+        raise ValueError("no batteries table in the document")
+    end = text.find("\n\n", start)
+    end = len(text) if end < 0 else end + 1
+    return text[:start] + table.strip() + "\n" + text[end:]
 
 
 def readme_tables(report):

@@ -52,3 +52,18 @@ def test_raw_word_stream_is_the_model(generator):
     model = IndexGeneratorModel(2048, generator, 9)
     assert [int(w) for w in words[:200]] == [model.next_word() for _ in range(200)]
     assert np.array_equal(words, engine_words(9, count, generator).astype(np.uint32))
+
+
+def test_the_battery_table_is_refilled_in_place():
+    """--write-battery-table: the document's batteries table is replaced, the text around it
+    kept byte for byte; a document without one is refused."""
+    from memgen.sim import batteries
+    from memgen.sim.stats import refill_battery_table
+
+    stale = batteries.table([]) + "\n| old | row | x | y |"
+    document = f"Before:\n\n{stale}\n\nAfter.\n"
+    table = batteries.table([]) + "\n| new | row | x | y |"
+    assert refill_battery_table(document, table) == f"Before:\n\n{table}\n\nAfter.\n"
+    assert refill_battery_table(f"end:\n{stale}", table) == f"end:\n{table}\n"
+    with pytest.raises(ValueError, match="no batteries table"):
+        refill_battery_table("no table here\n", table)
