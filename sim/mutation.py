@@ -258,24 +258,28 @@ def main(argv=None):
         parser.error(f"no tests are listed for {unknown[0]}")
     arguments.work.mkdir(parents=True, exist_ok=True)
     copy, environment = tree(arguments.work.resolve())
-    results = json.loads(arguments.out.read_text()) if arguments.out.exists() else {}
     for module in arguments.modules or TARGETS:
         _, session = configure(arguments.work.resolve(), module, TARGETS[module])
         if arguments.report:
             if session.exists():
-                results[module] = summarise(module, session)
+                record(arguments.out, module, summarise(module, session))
             continue
         print(f"memgen.sim.mutation: {module}", flush=True)
-        results[module] = run_module(arguments.work.resolve(), module, TARGETS[module],
-                                     environment, copy, arguments.sample,
-                                     arguments.retest)  # fmt: skip
-        arguments.out.parent.mkdir(parents=True, exist_ok=True)
-        arguments.out.write_text(json.dumps(results, indent=1) + "\n")
-        done = results[module]
+        done = run_module(arguments.work.resolve(), module, TARGETS[module], environment, copy,
+                          arguments.sample, arguments.retest)  # fmt: skip
+        record(arguments.out, module, done)
         score = "-" if done["score"] is None else f"{done['score']:.1%}"
         print(f"  killed {done['killed']}, survived {done['survived']}, score {score}", flush=True)
-    arguments.out.write_text(json.dumps(results, indent=1) + "\n")
     return 0
+
+
+def record(out, module, summary):
+    """Write one module's summary into ``out``, read again just before, so a run that takes
+    hours never writes back another process's older figures for the other modules."""
+    results = json.loads(out.read_text()) if out.exists() else {}
+    results[module] = summary
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=1) + "\n")
 
 
 if __name__ == "__main__":
