@@ -33,29 +33,29 @@ test-fast: $(STAMP)
 	$(PY) -m pytest -q $(PARALLEL) -m "not slow"
 
 bench: $(STAMP)
-	$(PY) -m memgen.sim.bench --out results/core.json
-	$(PY) -m memgen.sim.link_bench --out results/link.json
-	$(PY) -m memgen.sim.boards_bench --out results/boards.json
-	$(PY) -m memgen.sim.compare_bench --results results
-	$(PY) -m memgen.sim.suite_time --out results/suite.json
+	$(PY) -m memgen.sim.bench.core --out results/core.json
+	$(PY) -m memgen.sim.bench.link --out results/link.json
+	$(PY) -m memgen.sim.bench.boards --out results/boards.json
+	$(PY) -m memgen.sim.bench.compare --results results
+	$(PY) -m memgen.sim.bench.suite_time --out results/suite.json
 
 # Hours on two cores, resumable: finished parts are kept under results/ and not run again.
 # PractRand and TestU01 are built from ../shared/tools (or STATS_ARGS="--battery-sources DIR",
 # or "--batteries PREFIX" for ones already built); dieharder is a Debian package.
 stats: $(STAMP)
 	@command -v dieharder >/dev/null || { echo "make stats needs dieharder: apt-get install dieharder"; exit 1; }
-	$(PY) -m memgen.sim.stats --out results/stats.json $(STATS_ARGS)
-	$(PY) -m memgen.sim.stats --out results/stats.json --write-battery-table results/README.md
+	$(PY) -m memgen.sim.evidence.stats --out results/stats.json $(STATS_ARGS)
+	$(PY) -m memgen.sim.evidence.stats --out results/stats.json --write-battery-table results/README.md
 
 # Hours, resumable (Cosmic Ray sessions under build/mutation): each module's mutants against its
 # tests, into results/mutation.json. MODULES="hdl/link/uart.py hdl/common/skid.py" for some of them;
 # MUTANT_SAMPLE=N mutants per module, a seeded sample (0: every mutant, days on two cores).
 MUTANT_SAMPLE ?= 40
 mutants: $(STAMP)
-	$(PY) -m memgen.sim.mutation --sample $(MUTANT_SAMPLE) $(MODULES)
+	$(PY) -m memgen.sim.evidence.mutation --sample $(MUTANT_SAMPLE) $(MODULES)
 
 recall-bench: $(STAMP)
-	$(PY) -m memgen.sim.recall_bench --results results
+	$(PY) -m memgen.sim.bench.recall --results results
 
 # make bitstream BOARD=ulx3s-85f RECORDS=fixed:32 (RECORDS: lines, the default, bytes or fixed:K)
 BOARD ?= icebreaker

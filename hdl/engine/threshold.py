@@ -2,8 +2,8 @@
 
 The remainder of a 1 followed by ``bits`` zeros is found one bit per clock (double, subtract
 ``count`` if it fits), ``bits`` clocks after ``count`` changes: about 70 LUT4s instead of a
-divider. :mod:`memgen.sim.threshold_check` runs it on Verilator for every ``count`` a design can
-hold.
+divider. :mod:`memgen.sim.harness.threshold_check` runs it on Verilator for every ``count``
+a design can hold.
 """
 
 from amaranth.hdl import Assert, Module, Signal

@@ -68,7 +68,7 @@ def _steps(registers, width, slice_bits, join, nonlinear=True):
     register) takes over the steps, first step lowest; ``join(register, length, new)`` shifts the
     register by ``width`` and puts the ``width`` new cells in its top. The model and the gateware
     share this one statement of the cipher. ``nonlinear=False`` drops the three AND terms: the
-    cipher's linear part, which :mod:`memgen.sim.quality` analyses.
+    cipher's linear part, which :mod:`memgen.sim.evidence.quality` analyses.
     """
     a, b, c = registers
     la, lb, lc = LENGTHS

@@ -5,7 +5,7 @@
 Subpackages map onto the repository's top-level folders:
 
 * :mod:`memgen.hdl` -- Amaranth gateware (``hdl/``)
-* :mod:`memgen.sim` -- simulation harnesses (``sim/``)
+* :mod:`memgen.sim` -- test harnesses, benches, statistical evidence and the demo (``sim/``)
 * :mod:`memgen.host` -- host side: reference model, driver, API, command (``host/``)
 * :mod:`memgen.boards` -- board definitions (``boards/``)
 """

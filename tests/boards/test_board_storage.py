@@ -14,7 +14,7 @@ from memgen.hdl.fpga.dp16kd import DP16KDBank, DP16KDBuffer
 from memgen.hdl.fpga.spram import SPRAM_BLOCK_BYTES, SPRAMStorage
 from memgen.host.driver import DeviceError, Driver
 from memgen.host.transports import open_transport
-from memgen.sim.amaranth_sim import refused_component, run_simulation
+from memgen.sim.harness.amaranth_sim import refused_component, run_simulation
 
 
 @pytest.mark.parametrize(("name", "length"), [("icebreaker", 64), ("ulx3s-85f", 96)])

@@ -17,7 +17,7 @@ def test_cli_recall_verified(device, tmp_path, capsys):
     """``memgen recall --verify`` on the simulated gateware: a distorted stored record comes back
     as the nearest, with a mask too, and k larger than the memory lists every record. (The
     Verilator top level answers RECALL in the two tests below and in
-    tests/sim/test_associative.py.)"""
+    tests/sim/bench/test_associative.py.)"""
     rng = random.Random(11)
     records = [rng.randbytes(16) for _ in range(24)]
     data = tmp_path / "records.bin"

@@ -6,7 +6,13 @@ import random
 
 import pytest
 from memgen.hdl.common.skid import HalfRateSlice, SkidBuffer
-from memgen.sim.amaranth_sim import STALL_PATTERNS, Stalls, run_simulation, stream_get, stream_put
+from memgen.sim.harness.amaranth_sim import (
+    STALL_PATTERNS,
+    Stalls,
+    run_simulation,
+    stream_get,
+    stream_put,
+)
 
 
 @pytest.mark.parametrize("sink", STALL_PATTERNS)

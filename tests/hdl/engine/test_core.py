@@ -14,8 +14,8 @@ from memgen.host.codec import (
     decode_status,
 )
 from memgen.host.reference import MemGenReference
-from memgen.sim.amaranth_sim import STALL_PATTERNS, Stalls, run_simulation
-from memgen.sim.core_bench import receive_packet, run_script, send_packet
+from memgen.sim.harness.amaranth_sim import STALL_PATTERNS, Stalls, run_simulation
+from memgen.sim.harness.core_script import receive_packet, run_script, send_packet
 
 VARIABLE = RecordFormat(byte_capacity=256, max_records=40, max_length=24)
 FIXED = RecordFormat(byte_capacity=200, record_size=8)  # 25 records

@@ -9,8 +9,8 @@ from memgen.hdl.engine.protocol import Opcode
 from memgen.hdl.engine.records import RecordFormat
 from memgen.host.codec import command_append, command_plain, command_recall, decode_recall
 from memgen.host.reference import MemGenReference
-from memgen.sim.amaranth_sim import STALL_PATTERNS, Stalls, run_simulation
-from memgen.sim.core_bench import run_script
+from memgen.sim.harness.amaranth_sim import STALL_PATTERNS, Stalls, run_simulation
+from memgen.sim.harness.core_script import run_script
 
 CORE = RecordFormat(byte_capacity=4 * 30, record_size=4)  # 30 records
 

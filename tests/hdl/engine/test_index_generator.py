@@ -10,7 +10,13 @@ from memgen.hdl.engine.index_generator import (
     IndexGeneratorModel,
 )
 from memgen.hdl.engine.trivium import WARMUP_STEPS
-from memgen.sim.amaranth_sim import STALL_PATTERNS, Stalls, run_simulation, stream_get, stream_put
+from memgen.sim.harness.amaranth_sim import (
+    STALL_PATTERNS,
+    Stalls,
+    run_simulation,
+    stream_get,
+    stream_put,
+)
 
 
 def accepted_histogram(model, count, reduce=None):

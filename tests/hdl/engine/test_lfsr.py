@@ -12,7 +12,7 @@ from memgen.hdl.engine.lfsr import (
     leap_matrix,
     seed_state,
 )
-from memgen.sim.amaranth_sim import refused_component, run_simulation
+from memgen.sim.harness.amaranth_sim import refused_component, run_simulation
 
 
 @pytest.mark.parametrize("width", range(3, 21))

@@ -9,7 +9,13 @@ from memgen.hdl.engine.protocol import ErrorCode
 from memgen.hdl.engine.readout import Readout
 from memgen.hdl.engine.records import RecordFormat, table_entry_layout
 from memgen.hdl.engine.storage import LibMemoryStorage, share_storage_port
-from memgen.sim.amaranth_sim import STALL_PATTERNS, Stalls, run_simulation, stream_get, stream_put
+from memgen.sim.harness.amaranth_sim import (
+    STALL_PATTERNS,
+    Stalls,
+    run_simulation,
+    stream_get,
+    stream_put,
+)
 
 
 class MemoryPath(Elaboratable):

@@ -1,5 +1,5 @@
 """Associative recall in the gateware: the Matcher's list equals exact nearest neighbour
-(:func:`memgen.sim.associative.nearest`) over the known bits, ties to the lowest index."""
+(:func:`memgen.sim.bench.associative.nearest`) over the known bits, ties to the lowest index."""
 
 import random
 
@@ -8,8 +8,8 @@ import pytest
 from memgen.hdl.common.faults import with_fault
 from memgen.hdl.engine.recall import MAX_K, Matcher
 from memgen.hdl.engine.records import RecordFormat
-from memgen.sim.amaranth_sim import Stalls, run_simulation, stream_put
-from memgen.sim.associative import nearest
+from memgen.sim.bench.associative import nearest
+from memgen.sim.harness.amaranth_sim import Stalls, run_simulation, stream_put
 
 
 def _bits(records):

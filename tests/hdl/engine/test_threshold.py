@@ -3,7 +3,7 @@ Verilator, and a mutant of it caught."""
 
 import pytest
 from memgen.boards import BOARDS
-from memgen.sim.threshold_check import check_counts
+from memgen.sim.harness.threshold_check import check_counts
 
 
 def capacities():

@@ -4,7 +4,7 @@ import random
 
 import pytest
 from memgen.hdl.engine.trivium import WARMUP_STEPS, Trivium, TriviumModel
-from memgen.sim.amaranth_sim import run_simulation
+from memgen.sim.harness.amaranth_sim import run_simulation
 
 #: eSTREAM's Trivium test vectors (trivium-80.80 verified test vectors, Profile H3): key, IV and
 #: the first keystream bytes, all as the file writes them.

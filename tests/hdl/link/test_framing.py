@@ -9,7 +9,7 @@ from memgen.hdl.link.framing import Deframer, Framer
 from memgen.hdl.link.protocol import SLIP_END, FrameError
 from memgen.hdl.link.uart import UARTReceiver, UARTTransmitter
 from memgen.host.codec import FrameDecoder, encode_frame
-from memgen.sim.amaranth_sim import (
+from memgen.sim.harness.amaranth_sim import (
     STALL_PATTERNS,
     Stalls,
     refused_component,

@@ -24,7 +24,7 @@ from memgen.host.codec import (
 )
 from memgen.host.link_reference import LinkReference
 from memgen.host.sim_device import SimulatedLink
-from memgen.sim.amaranth_sim import Stalls
+from memgen.sim.harness.amaranth_sim import Stalls
 
 VARIABLE = RecordFormat(640, max_records=24, max_length=300)
 FIXED = RecordFormat(240, record_size=3)

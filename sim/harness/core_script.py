@@ -1,0 +1,52 @@
+"""Drive the MemGen core with command packets in the Amaranth simulator.
+
+:func:`send_packet` and :func:`receive_packet` move whole packets through the core's streams
+(with :class:`~memgen.sim.harness.amaranth_sim.Stalls` on either side); :func:`run_script`
+plays a list of command packets and checks every response against
+:class:`~memgen.host.reference.MemGenReference`.
+"""
+
+from memgen.hdl.engine.protocol import ResponseKind
+
+from .amaranth_sim import stream_get, stream_put
+
+__all__ = ["send_packet", "receive_packet", "run_script"]
+
+
+async def send_packet(ctx, commands, packet, stalls=None):
+    for position, byte in enumerate(packet):
+        payload = {"data": byte, "first": position == 0, "last": position == len(packet) - 1}
+        await stream_put(ctx, commands, payload, stalls)
+
+
+async def receive_packet(ctx, responses, stalls=None):
+    """One response packet as ``(ResponseKind, bytes)``; checks first/last and a uniform kind."""
+    body, kind = bytearray(), None
+    while True:
+        word = await stream_get(ctx, responses, stalls)
+        assert word.first == (len(body) == 0), f"first flag wrong at byte {len(body)}"
+        assert kind is None or word.kind == kind, "kind changed inside a packet"
+        kind = word.kind
+        body.append(word.data)
+        if word.last:
+            return ResponseKind(kind), bytes(body)
+
+
+async def run_script(ctx, dut, reference, packets, stalls_in=None, stalls_out=None):
+    """Send each packet; the responses must equal the reference's, packet for packet.
+
+    Returns the responses, a list of ``(ResponseKind, bytes)`` packets per command.
+    """
+    responses = []
+    for number, packet in enumerate(packets):
+        expected = reference.respond(packet)
+        await send_packet(ctx, dut.commands, packet, stalls_in)
+        for position, want in enumerate(expected):
+            got = await receive_packet(ctx, dut.responses, stalls_out)
+            assert got == want, (
+                f"command {number} (opcode {packet[0]:#x}) response {position}: "
+                f"got {got[0].name} {got[1][:16].hex()}..., "
+                f"want {want[0].name} {want[1][:16].hex()}..."
+            )
+        responses.append(expected)
+    return responses
