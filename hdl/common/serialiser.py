@@ -6,6 +6,7 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .checks import assert_stream_stable
+from .skid import HalfRateSlice
 
 __all__ = ["ByteSerialiser", "StreamJoin", "vector_layout"]
 
@@ -35,7 +36,9 @@ class ByteSerialiser(wiring.Component):
     A vector is taken (``ready``) with its final byte: it stays on the input while it is sent
     (the stream rule), so each next byte is chosen from it by position, with no shift register
     as wide as the vector. The byte and its flags leave from flops; a vector's first byte is
-    loaded the clock after it arrives.
+    loaded the clock after it arrives. With ``copy`` the vector is first copied into a register
+    (a :class:`~.skid.HalfRateSlice`): ``ready`` is then a flop, so the sink's ``ready`` reaches
+    nothing of the source, for a clock more per vector.
 
     Parameters
     ----------
@@ -43,20 +46,36 @@ class ByteSerialiser(wiring.Component):
         Bytes per vector.
     tag_width : int
         Bits of ``tag``.
+    copy : bool
+        Take the vector into a register of its own first.
+
+    Members
+    -------
+    vectors : In(stream.Signature(vector_layout(size, tag_width)))
+    bytes : Out(stream.Signature(byte_layout(tag_width)))
+    busy : Out(1)
+        A vector taken in is not all sent.
     """
 
-    def __init__(self, size, tag_width=1):
+    def __init__(self, size, tag_width=1, *, copy=False):
         self.size = size
+        self.copy = copy
         super().__init__(
             {
                 "vectors": In(stream.Signature(vector_layout(size, tag_width))),
                 "bytes": Out(stream.Signature(byte_layout(tag_width))),
+                "busy": Out(1),
             }
         )
 
     def elaborate(self, platform):
         m = Module()
-        vector, out = self.vectors.payload, self.bytes
+        vectors, out = self.vectors, self.bytes
+        if self.copy:
+            m.submodules.copy = register = HalfRateSlice(self.vectors.payload.shape())
+            wiring.connect(m, wiring.flipped(self.vectors), register.input)
+            vectors = register.output
+        vector = vectors.payload
         loaded = Signal()  # a byte of the vector is in the output register
         final = Signal()  # that byte is the vector's last
         position = Signal(range(self.size))  # the byte after the one in the register
@@ -66,12 +85,13 @@ class ByteSerialiser(wiring.Component):
                 with m.Case(index):
                     m.d.comb += chosen.eq(vector.data[8 * index : 8 * index + 8])
         m.d.comb += [
+            self.busy.eq(loaded | (vectors.valid if self.copy else 0)),
             out.valid.eq(loaded),
             out.payload.tag.eq(vector.tag),
-            self.vectors.ready.eq(loaded & final & out.ready),
+            vectors.ready.eq(loaded & final & out.ready),
         ]
         step = Signal()  # load the next byte (or the first)
-        m.d.comb += step.eq(Mux(loaded, out.ready & ~final, self.vectors.valid))
+        m.d.comb += step.eq(Mux(loaded, out.ready & ~final, vectors.valid))
         with m.If(step):
             at = Mux(loaded, position, vector.start)
             ends = at == self.size - 1

@@ -42,7 +42,7 @@ from .readout import Readout
 from .recall_unit import RecallUnit
 from .records import RecordWord, table_entry_layout
 from .sequencer import Sequencer
-from .storage import LibMemoryStorage, share_storage_port
+from .storage import LibMemoryStorage, share_storage_port, storage_latency
 
 __all__ = ["MemGen", "ResponseWord"]
 
@@ -133,7 +133,8 @@ class MemGen(wiring.Component):
         # Response sources, never two valid at once: the readout's records (not while RECALL
         # scans them), STATUS and ERROR, INDICES' bytes, RECALL's headers.
         serialisers = [self._status(m, sequencer.status, appender)]
-        m.submodules.index_bytes = index_bytes = ByteSerialiser(INDEX_BYTES, tag_width=2)
+        # A copy in the serialiser: the index slice's ready stays a flop (its enables fan out).
+        m.submodules.index_bytes = index_bytes = ByteSerialiser(INDEX_BYTES, 2, copy=True)
         vector = index_bytes.vectors.payload
         m.d.comb += [
             index_bytes.vectors.valid.eq(source.diverted.valid),
@@ -183,7 +184,7 @@ class MemGen(wiring.Component):
                 serialised.ready.eq(port.ready),
             ]
         wiring.connect(m, join.output, wiring.flipped(self.responses))
-        m.d.comb += sequencer.busy.eq(source.busy | readout.busy | index_bytes.bytes.valid)
+        m.d.comb += sequencer.busy.eq(source.busy | readout.busy | index_bytes.busy)
         m.d.sync += Assert(
             ~self.idle | ~(readout.busy | source.busy), "records in flight after a command ended"
         )
@@ -202,8 +203,8 @@ class MemGen(wiring.Component):
             m.submodules.table_storage = table_storage
         m.submodules.readout = readout = Readout(
             fmt,
-            read_latency=getattr(data_storage, "read_latency", 1),
-            table_latency=getattr(table_storage, "read_latency", 1),
+            read_latency=storage_latency(data_storage),
+            table_latency=storage_latency(table_storage) if table_storage is not None else 1,
         )
         share_storage_port(m, data_storage, appender.data_port, readout.data_port, reading)
         if table_storage is not None:

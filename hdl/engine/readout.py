@@ -95,7 +95,7 @@ class Readout(wiring.Component):
             "words": Out(stream.Signature(RecordWord)),
             "length": Out(record_format.length_width),
             "busy": Out(1),
-            **storage_ports(record_format),
+            **storage_ports(record_format, read_latency=read_latency, table_latency=table_latency),
         }
         super().__init__(members)
 

@@ -1,15 +1,17 @@
-"""Storage backends: the memory that holds records, behind one single-port interface.
+"""Storage backends: the memory that holds records, behind one port signature.
 
 A backend is a component with the flipped :class:`StorageSignature`: one address, a write strobe
-and a read strobe per clock. Read latency is one clock unless the backend says otherwise in a
-``read_latency`` attribute; ``read_data`` holds its value while ``read_enable`` is low (so a
-stalled pipeline keeps its word). A write and a read never happen in
-the same clock here: appending and reading out are separate commands of the core.
+and a read strobe per clock. The signature carries the backend's read latency (clocks from a
+read's ``read_enable`` to its ``read_data``) and write delay (clocks a write request waits before
+it reaches the memory), so they are part of the type that is connected, not attributes to look
+for. ``read_data`` holds its value while ``read_enable`` is low (so a stalled pipeline keeps its
+word). A write and a read never happen in the same clock here: appending and reading out are
+separate commands of the core.
 
-:class:`LibMemoryStorage` maps onto ``lib.memory`` (block RAM); a board may substitute its own
-backend (for example iCE40 SPRAM) with the same signature. Backends built for timing
-(:class:`RegisteredWrites`, :class:`BankedStorage`) have a side each for the writer and the
-reader (``writes``, ``reads``) and a ``share`` method that :func:`share_storage_port` uses.
+A backend has either one ``port`` (:class:`LibMemoryStorage`, a board's SPRAM) or, built for
+timing, a side each for the writer and the reader, ``writes`` and ``reads``
+(:class:`RegisteredWrites`, :class:`BankedStorage`); :func:`share_storage_port` tells them apart
+by their signatures and gives the port to the append memory or to the readout.
 """
 
 from amaranth.hdl import Assert, Cat, Module, Mux, Signal
@@ -29,16 +31,24 @@ __all__ = [
     "RegisteredWrites",
     "registered_read_memory",
     "share_storage_port",
+    "storage_latency",
     "storage_ports",
 ]
 
 
 class StorageSignature(wiring.Signature):
-    """The user's side of a storage port (the backend takes the flipped signature)."""
+    """The user's side of a storage port (the backend takes the flipped signature), with the
+    backend's ``read_latency`` (1 or more clocks) and ``write_delay`` (0 or more)."""
 
-    def __init__(self, address_width, data_width):
+    def __init__(self, address_width, data_width, *, read_latency=1, write_delay=0):
+        if not isinstance(read_latency, int) or read_latency < 1:
+            raise ValueError(f"Read latency must be a positive integer, not {read_latency!r}")
+        if not isinstance(write_delay, int) or write_delay < 0:
+            raise ValueError(f"Write delay must be a non-negative integer, not {write_delay!r}")
         self.address_width = address_width
         self.data_width = data_width
+        self.read_latency = read_latency
+        self.write_delay = write_delay
         super().__init__(
             {
                 "address": Out(address_width),
@@ -49,27 +59,74 @@ class StorageSignature(wiring.Signature):
             }
         )
 
+    def __eq__(self, other):
+        return isinstance(other, StorageSignature) and (
+            self.address_width,
+            self.data_width,
+            self.read_latency,
+            self.write_delay,
+        ) == (other.address_width, other.data_width, other.read_latency, other.write_delay)
 
-def storage_ports(record_format):
+    def __repr__(self):
+        return (
+            f"StorageSignature({self.address_width}, {self.data_width}, "
+            f"read_latency={self.read_latency}, write_delay={self.write_delay})"
+        )
+
+
+def _backend_sides(backend):
+    """The names of ``backend``'s storage members (``("port",)`` or ``("writes", "reads")``)
+    and their signature; TypeError for anything else."""
+    members = backend.signature.members
+    for names in (("port",), ("writes", "reads")):
+        if set(members) == set(names) and all(
+            members[name].flow == In and isinstance(members[name].signature.flip(),
+                                                    StorageSignature)
+            for name in names
+        ):  # fmt: skip
+            first, *others = (members[name].signature.flip() for name in names)
+            if all(other == first for other in others):
+                return names, first
+    raise TypeError(
+        f"A storage backend has In(StorageSignature) members 'port', or 'writes' and 'reads' of "
+        f"one signature; {type(backend).__name__} has {dict(members)!r}"
+    )
+
+
+def storage_latency(backend):
+    """The read latency ``backend``'s signature declares."""
+    return _backend_sides(backend)[1].read_latency
+
+
+def storage_ports(record_format, *, read_latency=1, table_latency=1):
     """Signature members of a component that uses a memory's storage.
 
-    ``data_port`` (bytes) always; ``table_port`` (record table entries) in variable-length mode.
+    ``data_port`` (bytes) always; ``table_port`` (record table entries) in variable-length mode;
+    each with the read latency of the backend it expects.
     """
-    members = {"data_port": Out(StorageSignature(record_format.address_width, 8))}
+    data_port = StorageSignature(record_format.address_width, 8, read_latency=read_latency)
+    members = {"data_port": Out(data_port)}
     if not record_format.fixed:
         entry = table_entry_layout(record_format)
-        members["table_port"] = Out(StorageSignature(record_format.index_width, entry.size))
+        table_port = StorageSignature(
+            record_format.index_width, entry.size, read_latency=table_latency
+        )
+        members["table_port"] = Out(table_port)
     return members
 
 
 def share_storage_port(m, backend, writer, reader, reading):
     """Give the ``backend`` component's port to ``writer`` (the append memory) or, while
-    ``reading``, to ``reader`` (the readout). Only the owner's strobes reach the backend.
-
-    A backend with its own ``share`` method (:class:`RegisteredWrites`, :class:`BankedStorage`)
-    wires the two itself."""
-    if hasattr(backend, "share"):
-        backend.share(m, writer, reader, reading)
+    ``reading``, to ``reader`` (the readout). Only the owner's strobes reach the backend; a
+    backend with ``writes`` and ``reads`` sides takes each on its own side."""
+    names, signature = _backend_sides(backend)
+    if reader.signature.read_latency != signature.read_latency:
+        raise ValueError(
+            f"The reader expects a read latency of {reader.signature.read_latency}, "
+            f"the backend has {signature.read_latency}"
+        )
+    if names != ("port",):
+        _share_sides(backend, m, writer, reader, reading)
         return
     port = backend.port
     m.d.comb += [
@@ -129,7 +186,7 @@ def _share_sides(backend, m, writer, reader, reading):
         backend.reads.read_enable.eq(reader.read_enable),
         reader.read_data.eq(backend.reads.read_data),
     ]
-    window = backend.write_delay + 1
+    window = _backend_sides(backend)[1].write_delay + 1
     recent = Signal(window)  # write requests in the last ``window`` clocks
     m.d.sync += recent.eq(Cat(backend.writes.write_enable, recent[:-1]))
     m.d.comb += Assert(
@@ -242,12 +299,10 @@ class BankedStorage(wiring.Component):
         self.bank_register = bank_register
         self.read_latency = 3 + self.levels + bank_register
         address_width = max(1, (depth - 1).bit_length())
-        side = StorageSignature(address_width, width)
+        side = StorageSignature(
+            address_width, width, read_latency=self.read_latency, write_delay=self.write_delay
+        )
         super().__init__({"writes": In(side), "reads": In(side)})
-
-    def share(self, m, writer, reader, reading):
-        """Connect the append memory's port and the readout's (see :func:`share_storage_port`)."""
-        _share_sides(self, m, writer, reader, reading)
 
     def elaborate(self, platform):
         m = Module()
@@ -335,18 +390,19 @@ class RegisteredWrites(wiring.Component):
     """
 
     def __init__(self, backend):
+        names, inner = _backend_sides(backend)
+        if names != ("port",):
+            raise TypeError(f"RegisteredWrites wraps a backend with one port, not {names}")
         self.backend = backend
-        self.write_delay = 1 + getattr(backend, "write_delay", 0)
-        signature = backend.port.signature.flip()
-        self.address_width = signature.address_width
-        self.data_width = signature.data_width
-        self.read_latency = getattr(backend, "read_latency", 1)
-        side = StorageSignature(self.address_width, self.data_width)
+        self.address_width = inner.address_width
+        self.data_width = inner.data_width
+        side = StorageSignature(
+            inner.address_width,
+            inner.data_width,
+            read_latency=inner.read_latency,
+            write_delay=1 + inner.write_delay,
+        )
         super().__init__({"writes": In(side), "reads": In(side)})
-
-    def share(self, m, writer, reader, reading):
-        """Connect the append memory's port and the readout's (see :func:`share_storage_port`)."""
-        _share_sides(self, m, writer, reader, reading)
 
     def elaborate(self, platform):
         m = Module()

@@ -37,10 +37,11 @@ def vectors(rng, count):
     return found
 
 
+@pytest.mark.parametrize("copy", [False, True])
 @pytest.mark.parametrize("sink", STALL_PATTERNS)
 @pytest.mark.parametrize("source", STALL_PATTERNS)
-def test_bytes_follow_the_vectors(source, sink):
-    dut = ByteSerialiser(SIZE, tag_width=2)
+def test_bytes_follow_the_vectors(source, sink, copy):
+    dut = ByteSerialiser(SIZE, tag_width=2, copy=copy)
     sent = vectors(random.Random(f"{source} {sink}"), 60)
 
     async def put(ctx):
@@ -55,12 +56,13 @@ def test_bytes_follow_the_vectors(source, sink):
                 got = await stream_get(ctx, dut.bytes, Stalls(sink, 2))
                 assert {name: got[name] for name in want} == want, (number, vector)
 
-    run_simulation(dut, put, get, name=f"serialiser_{source}_{sink}")
+    run_simulation(dut, put, get, name=f"serialiser_{source}_{sink}_{copy}")
 
 
 def test_vector_taken_with_its_final_byte_and_rate():
     """With the sink always ready a vector of ``SIZE - start`` bytes takes that many clocks
-    plus one to load, and the input's ready rises only in the clock its final byte goes."""
+    plus one to load, and the input's ready rises only in the clock its final byte goes;
+    ``busy`` from the vector's arrival to its last byte."""
     dut = ByteSerialiser(SIZE, tag_width=1)
 
     async def testbench(ctx):
@@ -72,6 +74,7 @@ def test_vector_taken_with_its_final_byte_and_rate():
             clocks, taken = 0, []
             while True:
                 ready, valid = ctx.get(dut.vectors.ready), ctx.get(dut.bytes.valid)
+                assert ctx.get(dut.busy) == (clocks > 0)
                 if valid:
                     taken.append(ctx.get(dut.bytes.payload.data))
                 await ctx.tick()
@@ -83,9 +86,36 @@ def test_vector_taken_with_its_final_byte_and_rate():
             assert taken == [(0x1122334455 >> 8 * i) & 0xFF for i in range(start, SIZE)]
             ctx.set(dut.vectors.valid, 0)
             await ctx.tick()
-            assert not ctx.get(dut.bytes.valid)
+            assert not ctx.get(dut.bytes.valid) and not ctx.get(dut.busy)
 
     run_simulation(dut, testbench, name="serialiser_rate")
+
+
+def test_copy_takes_the_vector_at_once():
+    """With ``copy`` the input is ready whenever the register is empty (a flop, whatever the
+    sink does) and the bytes come from the copy after the source has moved on; ``busy`` covers
+    the clock the copy waits to load."""
+    dut = ByteSerialiser(SIZE, tag_width=1, copy=True)
+
+    async def testbench(ctx):
+        assert ctx.get(dut.vectors.ready)
+        ctx.set(dut.vectors.payload, {"data": 0xAABBCCDDEE, "start": 0, "first": 1, "last": 1,
+                                      "tag": 1})  # fmt: skip
+        ctx.set(dut.vectors.valid, 1)
+        await ctx.tick()
+        ctx.set(dut.vectors.valid, 0)
+        ctx.set(dut.vectors.payload, {"data": 0, "start": 3, "first": 0, "last": 0, "tag": 0})
+        assert ctx.get(dut.busy) and not ctx.get(dut.vectors.ready)
+        taken = []
+        for clock in range(12):
+            ctx.set(dut.bytes.ready, clock % 2)  # the sink stalls every other clock
+            if ctx.get(dut.bytes.valid) and ctx.get(dut.bytes.ready):
+                taken.append(ctx.get(dut.bytes.payload.data))
+            await ctx.tick()
+        assert taken == [0xEE, 0xDD, 0xCC, 0xBB, 0xAA]
+        assert not ctx.get(dut.busy) and ctx.get(dut.vectors.ready)
+
+    run_simulation(dut, testbench, name="serialiser_copy")
 
 
 def test_join_passes_the_valid_source():

@@ -1,0 +1,94 @@
+"""The storage signature carries each backend's read latency and write delay: declared by the
+backends, read by the core, checked where a reader meets a backend. (The backends' data paths are
+tested in tests/boards/test_board_storage.py and tests/hdl/engine/test_memory_path.py.)"""
+
+import pytest
+from amaranth.hdl import Module
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+from memgen.hdl.engine.records import RecordFormat
+from memgen.hdl.engine.storage import (
+    BankedStorage,
+    LibMemoryStorage,
+    RegisteredWrites,
+    StorageSignature,
+    share_storage_port,
+    storage_latency,
+    storage_ports,
+)
+from memgen.sim.harness.amaranth_sim import refused_component
+
+
+def unused(*components):
+    """Components built only to read their signatures: never elaborated, and meant not to be."""
+    for component in components:
+        component._MustUse__silence = True
+    return components[0] if len(components) == 1 else components
+
+
+@pytest.mark.parametrize(("latency", "delay"), [(0, 0), (-1, 0), (1, -1), (1.0, 0), (True, 0.5)])
+def test_signature_refuses_bad_timing(latency, delay):
+    with pytest.raises(ValueError, match="Read latency|Write delay"):
+        StorageSignature(4, 8, read_latency=latency, write_delay=delay)
+
+
+def test_signatures_differ_by_their_timing():
+    assert StorageSignature(4, 8) == StorageSignature(4, 8, read_latency=1, write_delay=0)
+    assert StorageSignature(4, 8) != StorageSignature(4, 8, read_latency=2)
+    assert StorageSignature(4, 8) != StorageSignature(4, 8, write_delay=1)
+    assert StorageSignature(4, 8) != StorageSignature(5, 8)
+
+
+@pytest.mark.parametrize(
+    ("depth", "bank_depth", "fan_in", "register", "latency"),
+    [(64, 16, 2, False, 5), (64, 16, 4, False, 4), (32, 16, 2, True, 5), (16, 16, 2, False, 3)],
+)
+def test_backends_declare_their_latency(depth, bank_depth, fan_in, register, latency):
+    """3 registers plus one per level of the multiplexer tree, plus the fabric register."""
+    banked = unused(
+        BankedStorage(depth, 8, bank_depth=bank_depth, fan_in=fan_in, bank_register=register)
+    )
+    assert storage_latency(banked) == latency
+    assert storage_latency(unused(LibMemoryStorage(16, 8))) == 1
+    inner = unused(LibMemoryStorage(16, 8))
+    wrapped = unused(RegisteredWrites(inner))
+    assert storage_latency(wrapped) == 1
+    assert wrapped.signature.members["writes"].signature.flip().write_delay == 1
+
+
+def test_registered_writes_wraps_a_single_port_only():
+    banked = unused(BankedStorage(64, 8, bank_depth=16))
+    with refused_component(), pytest.raises(TypeError, match="one port"):
+        RegisteredWrites(banked)
+
+
+class _NotStorage(wiring.Component):
+    def __init__(self):
+        super().__init__({"port": In(wiring.Signature({"address": Out(4)}))})
+
+    def elaborate(self, platform):
+        return Module()
+
+
+def test_a_component_without_a_storage_port_is_refused():
+    with pytest.raises(TypeError, match="StorageSignature"):
+        storage_latency(unused(_NotStorage()))
+
+
+def test_reader_and_backend_must_agree_on_latency():
+    """A readout built for latency 1 cannot take a backend of latency 5: the check names both."""
+    fmt = RecordFormat(64, record_size=1)
+
+    class Reader(wiring.Component):
+        def __init__(self, latency):
+            super().__init__(storage_ports(fmt, read_latency=latency))
+
+        def elaborate(self, platform):
+            return Module()
+
+    m = unused(Module())
+    backend = unused(BankedStorage(64, 8, bank_depth=16, fan_in=2))
+    writer, reader, matching = unused(Reader(1), Reader(1), Reader(5))
+    with pytest.raises(ValueError, match="read latency of 1, the backend has 5"):
+        share_storage_port(m, backend, writer.data_port, reader.data_port, 0)
+    share_storage_port(m, backend, writer.data_port, matching.data_port, 0)
