@@ -53,7 +53,7 @@ TARGETS = {
     "hdl/engine/storage.py": "tests/boards/test_board_storage.py -k 'not verilator'",
     "hdl/engine/decoder.py": "tests/hdl/engine/test_decoder.py",
     "hdl/engine/sequencer.py": "tests/hdl/engine/test_core.py tests/hdl/engine/test_core_recall.py",
-    "hdl/engine/index_source.py": "tests/hdl/engine/test_core.py",
+    "hdl/engine/index_source.py": "tests/hdl/engine/test_index_source.py",
     "hdl/engine/recall_unit.py": "tests/hdl/engine/test_core_recall.py",
     "hdl/engine/core.py": "tests/hdl/engine/test_core.py tests/hdl/engine/test_core_recall.py",
     "hdl/fpga/spram.py": "tests/boards/test_board_storage.py -k 'not verilator'",
