@@ -3,7 +3,7 @@
 import random
 
 import pytest
-from amaranth.hdl import Elaboratable, Module
+from amaranth.hdl import Elaboratable, Module, Shape, unsigned
 from memgen.hdl.link.uart import UARTReceiver, UARTTransmitter, divisor_for
 from memgen.sim.harness.amaranth_sim import Stalls, run_simulation, stream_get, stream_put
 
@@ -184,3 +184,14 @@ def test_divisor_for():
     assert divisor_for(48_000_000, 3_000_000) == 16
     with pytest.raises(ValueError, match="at least 4 clocks"):
         divisor_for(12_000_000, 6_000_000)
+
+
+def test_ports_are_as_documented():
+    """One-bit pins that idle high, and a 16-bit divisor register by default (a board's
+    ``clock / baud`` up to 65,535: 9,600 baud at 100 MHz is 10,417)."""
+    for component, pin in ((UARTReceiver(), "rx"), (UARTTransmitter(), "tx")):
+        component._MustUse__silence = True  # only its signature is read
+        member = component.signature.members[pin]
+        assert (Shape.cast(member.shape), member.init) == (unsigned(1), 1)
+        assert Shape.cast(component.signature.members["divisor"].shape) == unsigned(16)
+        assert component.divisor_width == 16
