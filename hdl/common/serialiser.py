@@ -11,7 +11,7 @@ from .skid import HalfRateSlice
 __all__ = ["ByteSerialiser", "StreamJoin", "vector_layout"]
 
 
-def vector_layout(size, tag_width=1):
+def vector_layout(size, tag_width):
     """A vector of ``size`` bytes (little-endian) to send from byte ``start``; ``first`` and
     ``last`` say whether its first and final bytes open and close a packet; ``tag`` goes out
     beside every byte."""
@@ -26,7 +26,7 @@ def vector_layout(size, tag_width=1):
     )
 
 
-def byte_layout(tag_width=1):
+def byte_layout(tag_width):
     return data.StructLayout({"data": 8, "first": 1, "last": 1, "tag": tag_width})
 
 

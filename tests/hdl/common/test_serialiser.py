@@ -4,7 +4,8 @@ both sides, the vector taken with its final byte), and the stream join's AND-OR.
 import random
 
 import pytest
-from memgen.hdl.common.serialiser import ByteSerialiser, StreamJoin
+from amaranth.hdl import Shape, unsigned
+from memgen.hdl.common.serialiser import ByteSerialiser, StreamJoin, byte_layout, vector_layout
 from memgen.sim.harness.amaranth_sim import (
     STALL_PATTERNS,
     Stalls,
@@ -150,3 +151,14 @@ def test_join_asserts_one_source_at_a_time():
 
     with pytest.raises(AssertionError, match="two packet sources"):
         run_simulation(dut, testbench, name="join_two")
+
+
+def test_layouts_are_the_streams_contract():
+    """The payloads other components build and read: a vector of ``size`` bytes with a start
+    below ``size``, and a byte; flags of one bit, the tag as wide as asked."""
+    widths = {name: Shape.cast(field.shape) for name, field in vector_layout(5, 3)}
+    assert widths == {"data": unsigned(40), "start": Shape.cast(range(5)), "first": unsigned(1),
+                      "last": unsigned(1), "tag": unsigned(3)}  # fmt: skip
+    widths = {name: Shape.cast(field.shape) for name, field in byte_layout(2)}
+    assert widths == {"data": unsigned(8), "first": unsigned(1), "last": unsigned(1),
+                      "tag": unsigned(2)}  # fmt: skip
