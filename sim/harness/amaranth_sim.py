@@ -21,6 +21,7 @@ __all__ = [
     "run_simulation",
     "stream_put",
     "stream_get",
+    "unused",
 ]
 
 #: The stall patterns every stream test runs under (the cocotbext-axi matrix).
@@ -110,6 +111,14 @@ def run_simulation(dut, *testbenches, processes=(), name="sim", deadline=None):
             simulator.run()
         else:
             simulator.run_until(deadline)
+
+
+def unused(*components):
+    """Mark components (or modules) built only to be inspected as never meant to be elaborated,
+    so Amaranth's UnusedElaboratable warning stays for real mistakes; returns them."""
+    for component in components:
+        component._MustUse__silence = True
+    return components[0] if len(components) == 1 else components
 
 
 @contextmanager

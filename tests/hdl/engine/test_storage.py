@@ -16,14 +16,7 @@ from memgen.hdl.engine.storage import (
     storage_latency,
     storage_ports,
 )
-from memgen.sim.harness.amaranth_sim import refused_component
-
-
-def unused(*components):
-    """Components built only to read their signatures: never elaborated, and meant not to be."""
-    for component in components:
-        component._MustUse__silence = True
-    return components[0] if len(components) == 1 else components
+from memgen.sim.harness.amaranth_sim import refused_component, unused
 
 
 @pytest.mark.parametrize(("latency", "delay"), [(0, 0), (-1, 0), (1, -1), (1.0, 0), (True, 0.5)])
