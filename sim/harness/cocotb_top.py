@@ -24,9 +24,9 @@ from memgen.host.codec import (
     command_plain,
     command_sample,
     decode_done,
-    encode_frame,
 )
 from memgen.host.link_reference import LinkReference
+from memgen.sim.harness.frames import FrameNumbers
 
 CLOCK_NS = 10
 
@@ -36,7 +36,7 @@ def _config():
     return config, RecordFormat(**config["format"])
 
 
-class Host:
+class Host(FrameNumbers):
     """A serial adapter on the device's pins, at ``(1 + error)`` times the device's bit time."""
 
     def __init__(self, dut, divisor, error=0.0):
@@ -44,7 +44,6 @@ class Host:
         self.bit_ps = round(divisor * CLOCK_NS * 1000 * (1 + error))
         self.decoder = FrameDecoder()
         self.frames = []
-        self.sequence = 0
         self._monitor = cocotb.start_soon(self._receive())
 
     def retune(self, divisor, error):
@@ -91,13 +90,6 @@ class Host:
         await Timer(self.bit_ps * bits, unit="ps")
         self.dut.rx.value = 1
         await Timer(self.bit_ps * 2, unit="ps")
-
-    def frame(self, payload, sequence=None):
-        if sequence is None:
-            sequence = self.sequence
-            if payload[:1] != bytes([Opcode.STATUS]):
-                self.sequence = (self.sequence + 1) & 0xFF
-        return encode_frame(sequence, payload)
 
     async def answer(self, timeout_bits=20_000):
         """Frames up to and including the next DONE or REJECTED; None after ``timeout_bits``."""

@@ -25,27 +25,19 @@ from memgen.host.codec import (
 from memgen.host.link_reference import LinkReference
 from memgen.host.sim_device import SimulatedLink
 from memgen.sim.harness.amaranth_sim import Stalls
+from memgen.sim.harness.frames import FrameNumbers
 
 VARIABLE = RecordFormat(640, max_records=24, max_length=300)
 FIXED = RecordFormat(240, record_size=3)
 
 
-class Session:
+class Session(FrameNumbers):
     """One device in the simulator and its reference, fed the same bytes."""
 
     def __init__(self, fmt, stalls=None, idle_timeout=2000):
         self.fmt = fmt
         self.link = SimulatedLink(LinkDevice(fmt, idle_timeout=idle_timeout), stalls)
         self.reference = LinkReference(fmt)
-        self.sequence = 0
-
-    def frame(self, payload, sequence=None):
-        """A frame with the next sequence number (STATUS does not use one up)."""
-        if sequence is None:
-            sequence = self.sequence
-            if payload[:1] != bytes([Opcode.STATUS]):
-                self.sequence = (self.sequence + 1) & 0xFF
-        return encode_frame(sequence, payload)
 
     def exchange(self, wire, settle=600):
         """Send ``wire``; returns the decoded answer after checking it equals the reference's."""
