@@ -96,7 +96,7 @@ def test_loopback(divisor):
 @pytest.mark.parametrize("divisor", [4, 16])
 def test_transmitter_streams_without_idle_time(divisor):
     """Bytes offered back to back leave the line at exactly 10 bit times per byte, each 8N1 frame
-    bit-exact."""
+    bit-exact, and the line idles high before and after them (three frame times watched)."""
     dut = UARTTransmitter()
     data = [0x00, 0xFF, 0x5A, 0xC0, 0x01]
     levels = []
@@ -105,7 +105,7 @@ def test_transmitter_streams_without_idle_time(divisor):
         ctx.set(dut.divisor, divisor)
         for byte in data:
             await stream_put(ctx, dut.bytes, byte)
-        await ctx.tick().repeat(10 * divisor + 2)  # the last byte leaves the line
+        await ctx.tick().repeat(40 * divisor)  # the last byte leaves, then the line idles
 
     async def line(ctx):
         async for _clk, _rst, tx in ctx.tick().sample(dut.tx):
@@ -118,6 +118,9 @@ def test_transmitter_streams_without_idle_time(divisor):
         for bit in [0] + [(byte >> i) & 1 for i in range(8)] + [1]:
             want += [bit] * divisor
     assert levels[start : start + len(want)] == want
+    assert set(levels[:start]) == {1}
+    after = levels[start + len(want) :]
+    assert len(after) > 25 * divisor and set(after) == {1}
 
 
 #: Baud-rate error received without loss, back to back, per divisor: the boards' (14: the
