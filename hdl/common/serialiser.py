@@ -8,7 +8,7 @@ from amaranth.lib.wiring import In, Out
 from .checks import assert_stream_stable
 from .skid import HalfRateSlice
 
-__all__ = ["ByteSerialiser", "StreamJoin", "vector_layout"]
+__all__ = ["ByteSerialiser", "StreamJoin", "byte_layout", "vector_layout"]
 
 
 def vector_layout(size, tag_width):
@@ -27,6 +27,7 @@ def vector_layout(size, tag_width):
 
 
 def byte_layout(tag_width):
+    """One byte of a serialised vector, its packet flags and the vector's ``tag``."""
     return data.StructLayout({"data": 8, "first": 1, "last": 1, "tag": tag_width})
 
 
