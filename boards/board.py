@@ -52,8 +52,9 @@ class Board:
     baud : int
     programmer : tuple
         Commands ``memgen program`` tries, in order: (tool, arguments before the bitstream).
-    device_options : dict
-        Options of the device for this part (:class:`~memgen.hdl.link.top.LinkDevice` keywords).
+    frame_buffer : callable or None
+        ``frame_buffer(primitive)``: the link's frame buffer memory for this part (see
+        :class:`~memgen.hdl.link.frame_buffer.FrameBuffer`); None for ``lib.memory``.
     """
 
     name: str
@@ -72,7 +73,7 @@ class Board:
     baud: int = BAUD
     programmer: tuple = ()
     bitstream: str = "bit"
-    device_options: dict = field(default_factory=dict)
+    frame_buffer: object = None
 
     @property
     def memory_use(self):
@@ -104,8 +105,11 @@ class Board:
 
     def device_arguments(self, primitive=None):
         """:class:`~memgen.hdl.link.top.LinkDevice` keywords for this board: its storage backends
-        and its device options."""
-        return {**self.storage_backends(primitive), **self.device_options}
+        and its frame buffer."""
+        arguments = self.storage_backends(primitive)
+        if self.frame_buffer is not None:
+            arguments["frame_buffer"] = self.frame_buffer(primitive)
+        return arguments
 
     def device(self, *, primitive=None, **kwargs):
         """The device as it runs on this board (UART pins, :meth:`device_arguments`)."""

@@ -15,7 +15,7 @@ from amaranth.hdl import Instance, Signal
 from amaranth_boards.ulx3s import ULX3S_85F_Platform
 from memgen.hdl.engine.records import RecordFormat, table_entry_layout
 from memgen.hdl.engine.storage import BankedStorage
-from memgen.hdl.fpga.dp16kd import DP16KD_BYTES, DP16KDBank
+from memgen.hdl.fpga.dp16kd import DP16KD_BYTES, DP16KDBank, DP16KDBuffer
 
 from .board import Board
 
@@ -99,6 +99,12 @@ def _table_storage(record_format, primitive):
     )
 
 
+def _frame_buffer(primitive):
+    """The link's frame buffer in one DP16KD read through its output register: the buffer's
+    read is otherwise slow to a reader that may sit far from the block."""
+    return DP16KDBuffer(8, 1024, primitive=primitive)
+
+
 ULX3S_85F = Board(
     name="ulx3s-85f",
     title="ULX3S (ECP5 LFE5U-85F)",
@@ -114,5 +120,5 @@ ULX3S_85F = Board(
     table_storage=_table_storage,
     targets={"fmax_hz": 100_000_000},
     programmer=(("openFPGALoader", ("-b", "ulx3s")),),
-    device_options={"frame_buffer_register": True},
+    frame_buffer=_frame_buffer,
 )

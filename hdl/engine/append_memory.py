@@ -26,6 +26,43 @@ from .storage import storage_ports
 __all__ = ["AppendMemory"]
 
 
+def _equals(value, constant):
+    return value == constant if constant >= 0 else Const(0)
+
+
+def _limit_flags(m, name, value, limit):
+    """Flags kept beside the register ``value``: at ``limit`` and one below it (asserted equal
+    to the comparisons), so no comparator sits between an arriving byte and what it decides."""
+    full = Signal(name=f"{name}_full")
+    near = Signal(init=limit == 1, name=f"{name}_near")
+    m.d.sync += [
+        Assert(full == (value == limit), f"{name}_full flag out of step"),
+        Assert(near == _equals(value, limit - 1), f"{name}_near flag out of step"),
+    ]
+    return full, near
+
+
+def _failure_code(m, fmt, so_far, records_full, at_limit, beyond, last, full_size):
+    """A byte's verdict: the record's failure so far, else FULL for no slot, TOO_LONG or
+    WRONG_SIZE past the limit, FULL for no room. Returns it and, for the record's last byte,
+    the final one (WRONG_SIZE too for a fixed-size record that ends short)."""
+    new_failure = Signal.like(so_far)
+    final_failure = Signal.like(so_far)
+    with m.If(so_far != 0):
+        m.d.comb += new_failure.eq(so_far)
+    with m.Elif(records_full):
+        m.d.comb += new_failure.eq(ErrorCode.FULL)
+    with m.Elif(at_limit):
+        m.d.comb += new_failure.eq(ErrorCode.WRONG_SIZE if fmt.fixed else ErrorCode.TOO_LONG)
+    with m.Elif(beyond):
+        m.d.comb += new_failure.eq(ErrorCode.FULL)
+    m.d.comb += final_failure.eq(new_failure)
+    if fmt.fixed:
+        with m.If((new_failure == 0) & last & ~full_size):
+            m.d.comb += final_failure.eq(ErrorCode.WRONG_SIZE)
+    return new_failure, final_failure
+
+
 class AppendMemory(wiring.Component):
     """Append-only record store with refusal on overflow.
 
@@ -83,26 +120,18 @@ class AppendMemory(wiring.Component):
         # ``pointer`` = ``bytes_used + offset``, kept as a register of its own, so the write
         # address is a multiplexer away from the flops, never an adder behind the incoming
         # word's ``first`` flag. The checks of an arriving byte read flags kept beside the
-        # counters (each asserted equal to its comparison): "at the limit" and "one below" for
-        # the byte count, the pointer and the offset, and "no record slot left". Each is updated
-        # from comparisons of the current registers, so no comparator sits between an arriving
-        # byte and the write it decides.
+        # counters: "at the limit" and "one below" for the byte count, the pointer and the
+        # offset, and "no record slot left", each updated from the current registers.
         pointer = Signal(fmt.bytes_width + 1)
         cap, limit = fmt.byte_capacity, fmt.max_length
-
-        def equals(value, constant):
-            return value == constant if constant >= 0 else Const(0)
-
-        bytes_full, bytes_near = Signal(), Signal(init=cap == 1)  # bytes_used == cap, cap - 1
-        pointer_full, pointer_near = Signal(), Signal(init=cap == 1)  # pointer == cap, cap - 1
-        offset_full, offset_near = Signal(), Signal(init=limit == 1)  # offset == limit, limit - 1
+        bytes_full, bytes_near = _limit_flags(m, "bytes", self.bytes_used, cap)
+        pointer_full, pointer_near = _limit_flags(m, "pointer", pointer, cap)
+        offset_full, offset_near = _limit_flags(m, "offset", offset, limit)
         records_full = Signal()  # count == max_records
 
         starting = Signal()
         current_offset = Signal.like(offset)
         current_failure = Signal.like(failure)
-        new_failure = Signal.like(failure)
-        final_failure = Signal.like(failure)
         position = Signal(fmt.bytes_width + 1)
         following = Signal(fmt.bytes_width + 1)  # position + 1
         beyond = Signal()  # position == byte_capacity (it is never above)
@@ -122,23 +151,11 @@ class AppendMemory(wiring.Component):
             length.eq(Mux(starting, 1, offset + 1)),
         ]
 
-        with m.If(current_failure != 0):
-            m.d.comb += new_failure.eq(current_failure)
-        with m.Elif(records_full):
-            m.d.comb += new_failure.eq(ErrorCode.FULL)
-        with m.Elif(at_limit):
-            m.d.comb += new_failure.eq(ErrorCode.WRONG_SIZE if fmt.fixed else ErrorCode.TOO_LONG)
-        with m.Elif(beyond):
-            m.d.comb += new_failure.eq(ErrorCode.FULL)
-        if fmt.fixed:
-            # length == record_size (== max_length in fixed mode), from the flags
-            full_size = Mux(starting, fmt.record_size == 1, offset_near)
-            with m.If((new_failure == 0) & word.last & ~full_size):
-                m.d.comb += final_failure.eq(ErrorCode.WRONG_SIZE)
-            with m.Else():
-                m.d.comb += final_failure.eq(new_failure)
-        else:
-            m.d.comb += final_failure.eq(new_failure)
+        # (fixed mode) length == record_size (== max_length), from the flags
+        full_size = Mux(starting, fmt.record_size == 1, offset_near)
+        new_failure, final_failure = _failure_code(
+            m, fmt, current_failure, records_full, at_limit, beyond, word.last, full_size
+        )
 
         # Whether this byte is stored, from flags only: a record's first byte needs a free slot
         # and a free byte; a later byte needs its record to be fine so far with room for one
@@ -155,17 +172,10 @@ class AppendMemory(wiring.Component):
         if self.fault == "overwrite":
             m.d.comb += self.data_port.address.eq(current_offset)
         commit = Signal()
-        complete = Mux(starting, fmt.record_size == 1, offset_near) if fmt.fixed else 1
+        complete = full_size if fmt.fixed else 1
         m.d.comb += commit.eq(valid & word.last & stored & complete & ~self.clear)
         if not fmt.fixed:
-            entry = Signal(table_entry_layout(fmt))
-            m.d.comb += [
-                entry.start.eq(self.bytes_used),
-                entry.length.eq(length),
-                self.table_port.address.eq(self.count),
-                self.table_port.write_data.eq(entry),
-                self.table_port.write_enable.eq(commit),
-            ]
+            self._write_entry(m, length, commit)
 
         m.d.sync += self.refused.eq(0)
         with m.If(self.clear):
@@ -184,7 +194,7 @@ class AppendMemory(wiring.Component):
         with m.Elif(valid):
             # ``position`` two below the capacity: where the pointer lands one below it
             position_near_2 = Mux(
-                starting, equals(self.bytes_used, cap - 2), equals(pointer, cap - 2)
+                starting, _equals(self.bytes_used, cap - 2), _equals(pointer, cap - 2)
             )
             m.d.sync += [
                 in_record.eq(~word.last),
@@ -197,7 +207,7 @@ class AppendMemory(wiring.Component):
                 m.d.sync += [
                     going.eq(~next_offset_full & ~position_near),
                     offset_full.eq(next_offset_full),
-                    offset_near.eq(Mux(starting, limit == 2, equals(offset, limit - 2))),
+                    offset_near.eq(Mux(starting, limit == 2, _equals(offset, limit - 2))),
                     pointer_full.eq(position_near),
                     pointer_near.eq(position_near_2),
                 ]
@@ -220,35 +230,16 @@ class AppendMemory(wiring.Component):
             with m.Elif(word.last):
                 m.d.sync += [self.refused.eq(1), self.refusal_code.eq(final_failure)]
 
-        # Properties: no stored byte ever changes; counts stay in range; a refusal leaves the
-        # counts as they were (no partial record).
-        count_before = Signal.like(self.count)
-        bytes_before = Signal.like(self.bytes_used)
-        m.d.sync += [count_before.eq(self.count), bytes_before.eq(self.bytes_used)]
+        self._assert_counts(m)
         m.d.sync += [
-            Assert(
-                ~self.refused | ((self.count == count_before) & (self.bytes_used == bytes_before)),
-                "refused record changed the counts",
-            ),
-            Assert(
-                ~self.data_port.write_enable | (self.data_port.address >= self.bytes_used),
-                "write into a stored record",
-            ),
             Assert(
                 ~self.data_port.write_enable | (position < fmt.byte_capacity),
                 "write beyond capacity",
             ),
-            Assert(self.bytes_used <= fmt.byte_capacity, "bytes_used beyond capacity"),
-            # invariants that make the properties above inductive
+            # invariants that make the properties inductive
             Assert(~in_record | (pointer == self.bytes_used + offset), "pointer out of step"),
             Assert(offset <= fmt.max_length, "offset beyond max_length"),
             Assert(pointer <= fmt.byte_capacity, "pointer beyond capacity"),
-            Assert(bytes_full == (self.bytes_used == cap), "bytes_full flag out of step"),
-            Assert(bytes_near == equals(self.bytes_used, cap - 1), "bytes_near flag out of step"),
-            Assert(pointer_full == (pointer == cap), "pointer_full flag out of step"),
-            Assert(pointer_near == equals(pointer, cap - 1), "pointer_near flag out of step"),
-            Assert(offset_full == (offset == limit), "offset_full flag out of step"),
-            Assert(offset_near == equals(offset, limit - 1), "offset_near flag out of step"),
             Assert(records_full == (self.count == fmt.max_records), "records_full out of step"),
             Assert(stored == (new_failure == 0), "stored decision differs from the checks"),
             Assert(
@@ -256,6 +247,34 @@ class AppendMemory(wiring.Component):
                 | (going == ((failure == 0) & ~offset_full & ~pointer_full & ~records_full)),
                 "going flag out of step",
             ),
-            Assert(self.count <= fmt.max_records, "count beyond the record capacity"),
         ]
         return m
+
+    def _write_entry(self, m, length, commit):
+        """The record table entry (start, length) of a record as it commits."""
+        entry = Signal(table_entry_layout(self.format))
+        m.d.comb += [
+            entry.start.eq(self.bytes_used),
+            entry.length.eq(length),
+            self.table_port.address.eq(self.count),
+            self.table_port.write_data.eq(entry),
+            self.table_port.write_enable.eq(commit),
+        ]
+
+    def _assert_counts(self, m):
+        """Properties: no stored byte ever changes; the counts stay in range; a refusal leaves
+        them as they were (no partial record)."""
+        fmt = self.format
+        count_before = Signal.like(self.count)
+        bytes_before = Signal.like(self.bytes_used)
+        m.d.sync += [count_before.eq(self.count), bytes_before.eq(self.bytes_used)]
+        kept = (self.count == count_before) & (self.bytes_used == bytes_before)
+        m.d.sync += [
+            Assert(~self.refused | kept, "refused record changed the counts"),
+            Assert(
+                ~self.data_port.write_enable | (self.data_port.address >= self.bytes_used),
+                "write into a stored record",
+            ),
+            Assert(self.bytes_used <= fmt.byte_capacity, "bytes_used beyond capacity"),
+            Assert(self.count <= fmt.max_records, "count beyond the record capacity"),
+        ]

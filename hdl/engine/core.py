@@ -44,10 +44,15 @@ from .records import RecordWord, table_entry_layout
 from .sequencer import Sequencer
 from .storage import LibMemoryStorage, share_storage_port, storage_latency
 
-__all__ = ["MemGen", "ResponseWord"]
+__all__ = ["MemGen", "response_layout"]
 
-#: Response bytes: a record byte, or a byte of a STATUS or ERROR packet.
-ResponseWord = data.StructLayout({"data": 8, "first": 1, "last": 1, "kind": 2})
+
+def response_layout(record_format):
+    """Response bytes: a record byte (with its record's ``length``), or a byte of a STATUS,
+    ERROR, INDICES or RECALL header packet (``length`` 0)."""
+    return data.StructLayout(
+        {"data": 8, "first": 1, "last": 1, "kind": 2, "length": record_format.length_width}
+    )
 
 
 class MemGen(wiring.Component):
@@ -69,10 +74,8 @@ class MemGen(wiring.Component):
     -------
     commands : In(stream.Signature(RecordWord))
         Command packets.
-    responses : Out(stream.Signature(ResponseWord))
+    responses : Out(stream.Signature(response_layout(record_format)))
         Response packets.
-    record_length : Out(length_width)
-        While a RECORD packet is on ``responses``: its length in bytes.
     idle : Out(1)
         The core has finished every command it took (all its responses taken) and waits for the
         next one.
@@ -97,8 +100,7 @@ class MemGen(wiring.Component):
         super().__init__(
             {
                 "commands": In(stream.Signature(RecordWord)),
-                "responses": Out(stream.Signature(ResponseWord)),
-                "record_length": Out(record_format.length_width),
+                "responses": Out(stream.Signature(response_layout(record_format))),
                 "idle": Out(1),
             }
         )
@@ -162,7 +164,7 @@ class MemGen(wiring.Component):
             ]
             serialisers.append(unit.headers)
 
-        m.submodules.response_join = join = StreamJoin(ResponseWord, 1 + len(serialisers))
+        m.submodules.response_join = join = StreamJoin(response_layout(fmt), 1 + len(serialisers))
         records = join.input0
         m.d.comb += [
             records.valid.eq(words.valid & ~scanning),
@@ -170,8 +172,8 @@ class MemGen(wiring.Component):
             records.payload.data.eq(words.payload.data),
             records.payload.first.eq(words.payload.first & ~sequencer.answering),
             records.payload.last.eq(words.payload.last),
+            records.payload.length.eq(readout.length),
             words.ready.eq(records.ready | scanning),
-            self.record_length.eq(readout.length),
         ]
         for port, serialised in zip(join.inputs()[1:], serialisers, strict=True):
             byte = serialised.payload

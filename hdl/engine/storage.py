@@ -32,6 +32,7 @@ __all__ = [
     "registered_read_memory",
     "share_storage_port",
     "storage_latency",
+    "storage_sides",
     "storage_ports",
 ]
 
@@ -74,7 +75,7 @@ class StorageSignature(wiring.Signature):
         )
 
 
-def _backend_sides(backend):
+def storage_sides(backend):
     """The names of ``backend``'s storage members (``("port",)`` or ``("writes", "reads")``)
     and their signature; TypeError for anything else."""
     members = backend.signature.members
@@ -95,7 +96,7 @@ def _backend_sides(backend):
 
 def storage_latency(backend):
     """The read latency ``backend``'s signature declares."""
-    return _backend_sides(backend)[1].read_latency
+    return storage_sides(backend)[1].read_latency
 
 
 def storage_ports(record_format, *, read_latency=1, table_latency=1):
@@ -119,7 +120,7 @@ def share_storage_port(m, backend, writer, reader, reading):
     """Give the ``backend`` component's port to ``writer`` (the append memory) or, while
     ``reading``, to ``reader`` (the readout). Only the owner's strobes reach the backend; a
     backend with ``writes`` and ``reads`` sides takes each on its own side."""
-    names, signature = _backend_sides(backend)
+    names, signature = storage_sides(backend)
     if reader.signature.read_latency != signature.read_latency:
         raise ValueError(
             f"The reader expects a read latency of {reader.signature.read_latency}, "
@@ -186,7 +187,7 @@ def _share_sides(backend, m, writer, reader, reading):
         backend.reads.read_enable.eq(reader.read_enable),
         reader.read_data.eq(backend.reads.read_data),
     ]
-    window = _backend_sides(backend)[1].write_delay + 1
+    window = storage_sides(backend)[1].write_delay + 1
     recent = Signal(window)  # write requests in the last ``window`` clocks
     m.d.sync += recent.eq(Cat(backend.writes.write_enable, recent[:-1]))
     m.d.comb += Assert(
@@ -390,7 +391,7 @@ class RegisteredWrites(wiring.Component):
     """
 
     def __init__(self, backend):
-        names, inner = _backend_sides(backend)
+        names, inner = storage_sides(backend)
         if names != ("port",):
             raise TypeError(f"RegisteredWrites wraps a backend with one port, not {names}")
         self.backend = backend

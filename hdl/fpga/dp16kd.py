@@ -14,9 +14,14 @@ from dataclasses import dataclass
 
 from amaranth.hdl import ClockSignal, Const, Instance, Module, Signal
 from amaranth.lib import wiring
-from amaranth.lib.wiring import In, Out
+from amaranth.lib.wiring import In
 
-from ..engine.storage import RegisteredBank, bank_signature, registered_read_memory
+from ..engine.storage import (
+    RegisteredBank,
+    StorageSignature,
+    bank_signature,
+    registered_read_memory,
+)
 
 __all__ = ["DP16KDBank", "DP16KDBuffer", "DP16KD_BYTES"]
 
@@ -148,8 +153,10 @@ class DP16KDBuffer(wiring.Component):
     DP16KD on an ECP5 (port A writes, port B reads through the block's output register), a
     ``lib.memory`` and a register elsewhere.
 
-    ``read_data`` is the word at the ``read_address`` of the read two ``read_enable`` clocks back
-    and holds while ``read_enable`` is low. A read of the address being written is not used.
+    ``writes`` and ``reads`` are the flipped :class:`~memgen.hdl.engine.storage.StorageSignature`
+    (read latency 2): ``reads.read_data`` is the word at the address of the read two
+    ``read_enable`` clocks back and holds while ``read_enable`` is low. A read of the address
+    being written is not used.
 
     Parameters
     ----------
@@ -168,17 +175,8 @@ class DP16KDBuffer(wiring.Component):
         self.width = width
         self.depth = depth
         self.primitive = primitive
-        address = max(1, (depth - 1).bit_length())
-        super().__init__(
-            {
-                "write_address": In(address),
-                "write_data": In(width),
-                "write_enable": In(1),
-                "read_address": In(address),
-                "read_enable": In(1),
-                "read_data": Out(width),
-            }
-        )
+        port = StorageSignature(max(1, (depth - 1).bit_length()), width, read_latency=2)
+        super().__init__({"writes": In(port), "reads": In(port)})
 
     def elaborate(self, platform):
         m = Module()
@@ -187,39 +185,39 @@ class DP16KDBuffer(wiring.Component):
             write_address = Signal(11)
             read_address = Signal(11)
             m.d.comb += [
-                write_address.eq(self.write_address),
-                read_address.eq(self.read_address),
+                write_address.eq(self.writes.address),
+                read_address.eq(self.reads.address),
             ]
             port_a = _Port(
                 regmode="NOREG",
                 clock=ClockSignal(),
-                enable=self.write_enable,
+                enable=self.writes.write_enable,
                 output_enable=Const(0),
-                write_enable=self.write_enable,
+                write_enable=self.writes.write_enable,
                 address=write_address,
-                write_data=self.write_data,
+                write_data=self.writes.write_data,
                 read_data=Const(0, 0),
             )
             port_b = _Port(
                 regmode="OUTREG",
                 clock=ClockSignal(),
-                enable=self.read_enable,
-                output_enable=self.read_enable,
+                enable=self.reads.read_enable,
+                output_enable=self.reads.read_enable,
                 write_enable=Const(0),
                 address=read_address,
                 write_data=Const(0, 0),
-                read_data=self.read_data,
+                read_data=self.reads.read_data,
             )
             m.submodules.dp16kd = _dp16kd(9, 11, port_a, port_b)
             return m
         registered_read_memory(
             m,
             self.depth,
-            write_address=self.write_address,
-            write_data=self.write_data,
-            write_enable=self.write_enable,
-            read_address=self.read_address,
-            read_enable=self.read_enable,
-            read_data=self.read_data,
+            write_address=self.writes.address,
+            write_data=self.writes.write_data,
+            write_enable=self.writes.write_enable,
+            read_address=self.reads.address,
+            read_enable=self.reads.read_enable,
+            read_data=self.reads.read_data,
         )
         return m

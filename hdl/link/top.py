@@ -6,13 +6,13 @@ gets). :class:`MemGenTop` adds the UART receiver and transmitter, so its ports a
 
 ::
 
-    rx -> UARTReceiver -> Deframer -> CommandProcessor -> MemGen
-                                            |               |
-    tx <- UARTTransmitter <- Framer <-------+<--------------+
+    rx -> UARTReceiver -> Deframer -> CommandProcessor (request side) -> MemGen
+                                              | reply requests            |
+    tx <- UARTTransmitter <- Framer <- CommandProcessor (reply side) <----+
 """
 
 from amaranth.hdl import Module, Signal
-from amaranth.lib import data, stream, wiring
+from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..common.skid import HalfRateSlice
@@ -24,27 +24,6 @@ from .protocol import BAUD, IDLE_TIMEOUT, MAX_LINK_RECORD
 from .uart import UARTReceiver, UARTTransmitter, divisor_for
 
 __all__ = ["LinkDevice", "MemGenTop"]
-
-#: Line rate of the boards' UART.
-
-
-def _side_slice(m, name, source, sink, side_in, side_out):
-    """Connect stream ``source`` to ``sink`` through a :class:`HalfRateSlice` that carries the
-    signal ``side_in`` (which belongs to the word on ``source``) along to ``side_out``. The link
-    side takes a byte every other clock at most, so half the rate costs nothing."""
-    layout = data.StructLayout({"word": source.payload.shape(), "side": len(side_in)})
-    m.submodules[name] = buffer = HalfRateSlice(layout)
-    m.d.comb += [
-        buffer.input.valid.eq(source.valid),
-        buffer.input.payload.word.eq(source.payload),
-        buffer.input.payload.side.eq(side_in),
-        source.ready.eq(buffer.input.ready),
-        sink.valid.eq(buffer.output.valid),
-        sink.payload.eq(buffer.output.payload.word),
-        side_out.eq(buffer.output.payload.side),
-        buffer.output.ready.eq(sink.ready),
-    ]
-    return buffer
 
 
 class LinkDevice(wiring.Component):
@@ -58,8 +37,9 @@ class LinkDevice(wiring.Component):
         As for :class:`~memgen.hdl.engine.core.MemGen`.
     idle_timeout : int
         Clocks of silence after which a half-received frame is dropped.
-    frame_buffer_register : bool
-        The deframer's ``output_register`` (see :class:`~memgen.hdl.link.framing.Deframer`).
+    frame_buffer : Component or None
+        The frame buffer's memory (see :class:`~memgen.hdl.link.frame_buffer.FrameBuffer`), None
+        for ``lib.memory``.
 
     Members
     -------
@@ -80,7 +60,7 @@ class LinkDevice(wiring.Component):
         data_storage=None,
         table_storage=None,
         idle_timeout=IDLE_TIMEOUT,
-        frame_buffer_register=False,
+        frame_buffer=None,
     ):
         if record_format.max_length > MAX_LINK_RECORD:
             raise ValueError(
@@ -96,7 +76,7 @@ class LinkDevice(wiring.Component):
             table_storage=table_storage,
         )
         self.idle_timeout = idle_timeout
-        self.frame_buffer_register = frame_buffer_register
+        self.frame_buffer = frame_buffer
         super().__init__(
             {
                 "rx_bytes": In(stream.Signature(8)),
@@ -108,50 +88,36 @@ class LinkDevice(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         m.submodules.deframer = deframer = Deframer(
-            idle_timeout=self.idle_timeout, output_register=self.frame_buffer_register
+            idle_timeout=self.idle_timeout, buffer_memory=self.frame_buffer
         )
         m.submodules.processor = processor = CommandProcessor(self.format)
         m.submodules.core = core = self.core
         m.submodules.framer = framer = Framer()
 
         wiring.connect(m, wiring.flipped(self.rx_bytes), deframer.bytes)
-        # Frames reach the processor through a register slice, each byte with its frame's
-        # length: it cuts the path from the deframer's buffer (a block RAM, slow to its output
-        # on both families) into the processor's parsing.
-        _side_slice(
-            m,
-            "frame_slice",
-            deframer.frames,
-            processor.frames,
-            deframer.frame_length,
-            processor.frame_length,
-        )
+        # Frames reach the processor through a register slice: it cuts the path from the
+        # deframer's buffer (a block RAM, slow to its output on both families) into the parsing.
+        m.submodules.frame_slice = frame_slice = HalfRateSlice(deframer.frames.payload.shape())
+        wiring.connect(m, deframer.frames, frame_slice.input)
+        wiring.connect(m, frame_slice.output, processor.frames)
+        wiring.connect(m, deframer.rejections, processor.rejections)
         # Commands go straight to the core: the processor sends them from a register that it
         # fills only while empty, so its parsing never meets the core's decoding in one path.
         wiring.connect(m, processor.commands, core.commands)
-        # The core's responses reach the processor through a register slice, each record byte
-        # with its record's length: it cuts the ready chain from the processor's reply logic
-        # back through the readout into the index generator. For the processor the core is idle
-        # only once the slice is empty too (its output valid is a flop).
-        response_slice = _side_slice(
-            m,
-            "response_slice",
-            core.responses,
-            processor.responses,
-            core.record_length,
-            processor.record_length,
-        )
-        m.d.comb += processor.core_idle.eq(core.idle & ~response_slice.output.valid)
-        # The reply packets go straight to the framer: the processor sends them from a
-        # register (with their sequence number), filled only while empty.
-        wiring.connect(m, processor.packets, framer.packets)
-        m.d.comb += framer.sequence.eq(processor.sequence)
-        wiring.connect(m, framer.bytes, wiring.flipped(self.tx_bytes))
+        # The core's responses reach the processor through a register slice: it cuts the ready
+        # chain from the reply logic back through the readout into the index generator. For the
+        # processor the core is idle only once the slice is empty too (its valid is a flop).
+        response_slice = HalfRateSlice(core.responses.payload.shape())
+        m.submodules.response_slice = response_slice
+        wiring.connect(m, core.responses, response_slice.input)
+        wiring.connect(m, response_slice.output, processor.responses)
         m.d.comb += [
-            processor.rejected.eq(deframer.rejected),
-            processor.rejection.eq(deframer.rejection),
+            processor.core_idle.eq(core.idle & ~response_slice.output.valid),
             processor.uart_error.eq(self.uart_error),
         ]
+        # The reply packets go straight to the framer: the processor sends them from a register.
+        wiring.connect(m, processor.packets, framer.packets)
+        wiring.connect(m, framer.bytes, wiring.flipped(self.tx_bytes))
         return m
 
 

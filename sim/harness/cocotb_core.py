@@ -75,7 +75,7 @@ class CoreDriver:
                 assert bool(word >> 8 & 1) == (len(body) == 1), "first flag"
                 if word >> 9 & 1:
                     dut.responses__ready.value = 0
-                    return ResponseKind(word >> 10), bytes(body)
+                    return ResponseKind(word >> 10 & 3), bytes(body)
             else:
                 held = word
 

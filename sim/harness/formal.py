@@ -23,7 +23,10 @@ from memgen.hdl.engine.index_generator import IndexGenerator
 from memgen.hdl.engine.lfsr import LFSR
 from memgen.hdl.engine.readout import Readout
 from memgen.hdl.engine.records import RecordFormat, table_entry_layout
+from memgen.hdl.fpga.dp16kd import DP16KDBuffer
+from memgen.hdl.link.frame_buffer import FrameBuffer
 from memgen.hdl.link.framing import Deframer, Framer
+from memgen.sim.harness.amaranth_sim import unused
 
 __all__ = ["HARNESSES", "run_sby"]
 
@@ -181,15 +184,13 @@ class ReadoutHarness(_Harness):
 class DeframerHarness(_Harness):
     """Any bytes on the line, any backpressure: checked frames come out stable."""
 
-    def __init__(self, fault=None, output_register=False):
-        super().__init__(
-            with_fault(Deframer, fault)(
-                buffer_depth=1024,
-                idle_timeout=20,
-                length_slots=2,
-                output_register=output_register,
-            )
-        )
+    def __init__(self, fault=None, registered=False):
+        memory = DP16KDBuffer(8, 1024, primitive=False) if registered else None
+        deframer = Deframer(buffer_depth=1024, idle_timeout=20, length_slots=2)
+        # the fault is planted in the buffer, whose reader drives the frames
+        unused(deframer.buffer, deframer.buffer.memory)
+        deframer.buffer = with_fault(FrameBuffer, fault)(1024, 2, memory)
+        super().__init__(deframer)
 
     def contract(self, m, dut):
         stalled_for = _stall_counter(m, dut.frames, "frames")
@@ -221,7 +222,7 @@ HARNESSES = {
     "readout_fixed": (lambda fault=None: ReadoutHarness(SMALL_FIXED, fault), "no_credit"),
     "deframer": (DeframerHarness, "unstable_output"),
     "deframer_registered": (
-        lambda fault=None: DeframerHarness(fault, output_register=True),
+        lambda fault=None: DeframerHarness(fault, registered=True),
         "unstable_output",
     ),
     "framer": (FramerHarness, "drop_hold"),

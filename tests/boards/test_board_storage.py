@@ -186,19 +186,19 @@ def test_dp16kd_buffer_model_and_primitive():
         issued = []  # read addresses, one per enabled clock
         for clock in range(1200):
             if clock < 1024:  # writing ahead of the reads, as the deframer's writer does
-                ctx.set(buffer.write_address, clock)
-                ctx.set(buffer.write_data, words[clock])
-                ctx.set(buffer.write_enable, 1)
+                ctx.set(buffer.writes.address, clock)
+                ctx.set(buffer.writes.write_data, words[clock])
+                ctx.set(buffer.writes.write_enable, 1)
             else:
-                ctx.set(buffer.write_enable, 0)
+                ctx.set(buffer.writes.write_enable, 0)
             read = clock >= 8 and rng.random() < 0.7
-            ctx.set(buffer.read_enable, read)
-            ctx.set(buffer.read_address, len(issued) if read else rng.randrange(1024))
+            ctx.set(buffer.reads.read_enable, read)
+            ctx.set(buffer.reads.address, len(issued) if read else rng.randrange(1024))
             await ctx.tick()
             if read:
                 issued.append(len(issued))
             if len(issued) >= 2:  # and it holds while not read
-                assert ctx.get(buffer.read_data) == words[issued[-2]]
+                assert ctx.get(buffer.reads.read_data) == words[issued[-2]]
 
     run_simulation(buffer, testbench, name="dp16kd_buffer")
 

@@ -5,6 +5,7 @@ import random
 import pytest
 from amaranth.hdl import Elaboratable, Module
 from amaranth.lib import wiring
+from memgen.hdl.fpga.dp16kd import DP16KDBuffer
 from memgen.hdl.link.framing import Deframer, Framer
 from memgen.hdl.link.protocol import SLIP_END, FrameError
 from memgen.hdl.link.uart import UARTReceiver, UARTTransmitter
@@ -80,36 +81,40 @@ def run_deframer(
                     break
             assert bytes(got) == want, f"frame {number}: {bytes(got).hex()} != {want.hex()}"
 
-    frames_out = []  # the frame_length each frame's bytes came with
+    frames_out = []  # the lengths each frame's bytes came with
 
     async def monitor(ctx):
         samples = ctx.tick().sample(
-            dut.rejected,
-            dut.rejection,
+            dut.rejections.valid,
+            dut.rejections.payload,
             dut.frames.valid,
             dut.frames.ready,
             dut.frames.payload,
-            dut.frame_length,
         )
         lengths = set()
-        async for _clk, _rst, rejected, code, valid, ready, word, length in samples:
+        async for _clk, _rst, rejected, code, valid, ready, word in samples:
             if rejected:
                 rejections.append(FrameError(code))
             if valid and ready:
-                lengths.add(length)
+                lengths.add(word.length)
                 if word.last:
                     frames_out.append(lengths)
                     lengths = set()
 
     run_simulation(dut, writer, reader, processes=[monitor], name=f"deframer_{stalls}")
     assert len(frames_out) == len(expected_bodies), "a frame came out that should not have"
-    assert frames_out == [{len(want)} for want in expected_bodies], "frame_length out of step"
+    assert frames_out == [{len(want)} for want in expected_bodies], "frame length out of step"
     return rejections
 
 
-@pytest.mark.parametrize("output_register", [False, True])
+def buffer_memory(registered):
+    """The default frame buffer memory, or the ULX3S's (a DP16KD read through its register)."""
+    return DP16KDBuffer(8, 1024, primitive=False) if registered else None
+
+
+@pytest.mark.parametrize("registered", [False, True])
 @pytest.mark.parametrize("stalls", STALL_PATTERNS)
-def test_good_frames(stalls, output_register):
+def test_good_frames(stalls, registered):
     """Every good frame's bytes come out in order, first/last marked, each with its frame's
     length, under every stall pattern; with the output register (the ULX3S) too."""
     rng = random.Random(stalls)
@@ -117,7 +122,8 @@ def test_good_frames(stalls, output_register):
     frames.append((0xC0, bytes([0xC0, 0xDB] * 20)))  # every byte escaped
     wire = b"".join(encode_frame(s, p) for s, p in frames)
     expected = [body(s, p) for s, p in frames]
-    assert run_deframer(wire, expected, stalls, seed=2, output_register=output_register) == []
+    memory = buffer_memory(registered)
+    assert run_deframer(wire, expected, stalls, seed=2, buffer_memory=memory) == []
 
 
 def test_ten_thousand_corrupted_frames_are_all_rejected():
@@ -153,17 +159,18 @@ def test_idle_timeout_drops_a_half_frame():
     assert rejections == [FrameError.TIMEOUT]
 
 
-@pytest.mark.parametrize("output_register", [False, True])
-def test_full_buffer_rejects_then_recovers(output_register):
+@pytest.mark.parametrize("registered", [False, True])
+def test_full_buffer_rejects_then_recovers(registered):
     """Nobody reads: frames beyond the buffer are refused (OVERFLOW), stored ones stay intact."""
     frames = [(n, bytes([n]) * 200) for n in range(8)]
     wire = b"".join(encode_frame(s, p) for s, p in frames)
-    rejections = run_deframer(wire, [], buffer_depth=1024, output_register=output_register)
+    memory = buffer_memory(registered)
+    rejections = run_deframer(wire, [], buffer_depth=1024, buffer_memory=memory)
     assert rejections and set(rejections) == {FrameError.OVERFLOW}
 
 
 def test_buffer_depth_is_checked():
-    with refused_component(), pytest.raises(ValueError, match="power of two"):
+    with refused_component(), pytest.raises(ValueError, match="power of two above 512"):
         Deframer(buffer_depth=1000)
 
 
@@ -198,10 +205,13 @@ def framer_packets(rng):
 
 
 async def put_packets(ctx, framer, packets, stalls):
+    """Each packet's bytes, its sequence number on the first (the framer must take it from
+    there: the later bytes carry a different one)."""
     for sequence, payload in packets:
-        ctx.set(framer.sequence, sequence)
         for position, byte in enumerate(payload):
-            word = {"data": byte, "first": position == 0, "last": position == len(payload) - 1}
+            first, last = position == 0, position == len(payload) - 1
+            carried = sequence if first else sequence ^ 0xFF
+            word = {"data": byte, "first": first, "last": last, "sequence": carried}
             await stream_put(ctx, framer.packets, word, stalls)
 
 

@@ -1,0 +1,103 @@
+"""The frame buffer: commits keep exactly a frame's first ``length`` bytes, rollbacks keep none,
+``full`` and ``room`` at their boundaries, and only two-port backends of the right shape."""
+
+import random
+
+import pytest
+from memgen.hdl.engine.storage import LibMemoryStorage
+from memgen.hdl.fpga.dp16kd import DP16KDBuffer
+from memgen.hdl.link.frame_buffer import FrameBuffer, TwoPortBuffer
+from memgen.hdl.link.protocol import MAX_BODY
+from memgen.sim.harness.amaranth_sim import (
+    STALL_PATTERNS,
+    Stalls,
+    refused_component,
+    run_simulation,
+    stream_get,
+    unused,
+)
+
+
+def run_buffer(actions, reads, registered=False, stalls="none", depth=1024, slots=4):
+    """Apply ``actions`` (("write", byte), ("commit", length), ("rollback",)), one every other
+    clock as the checker does, then read ``reads`` frames. Returns the frames (bytes, with the
+    length each byte carried), ``full`` as seen before each write and ``room`` before each
+    commit."""
+    memory = DP16KDBuffer(8, depth, primitive=False) if registered else None
+    dut = FrameBuffer(depth, slots, memory)
+    frames, fulls, rooms = [], [], []
+
+    async def writer(ctx):
+        for action in actions:
+            kind = action[0]
+            if kind == "write":
+                fulls.append(ctx.get(dut.writes.full))
+                ctx.set(dut.writes.data, action[1])
+            elif kind == "commit":
+                rooms.append(ctx.get(dut.writes.room))
+                ctx.set(dut.writes.length, action[1])
+            ctx.set(getattr(dut.writes, kind), 1)
+            await ctx.tick()
+            ctx.set(getattr(dut.writes, kind), 0)
+            await ctx.tick()
+
+    async def reader(ctx):
+        out_stalls = Stalls(stalls, 5, rate=0.5)
+        for _ in range(reads):
+            got, lengths = bytearray(), set()
+            while True:
+                word = await stream_get(ctx, dut.frames, out_stalls)
+                assert word.first == (not got)
+                got.append(word.data)
+                lengths.add(word.length)
+                if word.last:
+                    break
+            frames.append((bytes(got), lengths))
+
+    run_simulation(dut, writer, reader, name="frame_buffer")
+    return frames, fulls, rooms
+
+
+def writes(payload):
+    return [("write", byte) for byte in payload]
+
+
+@pytest.mark.parametrize("registered", [False, True])
+@pytest.mark.parametrize("stalls", STALL_PATTERNS)
+def test_commit_keeps_the_first_length_bytes_and_rollback_none(registered, stalls):
+    rng = random.Random(stalls)
+    actions, want = [], []
+    for length in (1, 2, MAX_BODY - 4, 37):
+        body = rng.randbytes(length + 4)  # a frame's length and CRC are written, then dropped
+        if length == 2:
+            actions += writes(rng.randbytes(9)) + [("rollback",)]
+        actions += writes(body) + [("commit", length)]
+        want.append((body[:length], {length}))
+    frames, _, rooms = run_buffer(actions, len(want), registered, stalls)
+    assert frames == want
+    assert all(rooms)
+
+
+def test_full_at_depth_minus_one_and_no_room_past_the_slots():
+    """Nothing committed, so nothing read: ``full`` rises once ``depth - 1`` bytes are held (the
+    byte after is the first refused), and ``room`` falls with the length queue."""
+    depth = 1024
+    _, fulls, _ = run_buffer(writes(bytes(range(256)) * 4), 0, depth=depth)
+    assert len(fulls) == depth
+    assert fulls[: depth - 1] == [0] * (depth - 1)  # up to 1,022 held: room for one more
+    assert fulls[-1] == 1  # 1,023 held: the next byte is refused
+    frame = writes(b"12345") + [("commit", 1)]
+    _, _, rooms = run_buffer(frame * 6, 0, slots=4)
+    assert rooms == [1] * 5 + [0]  # four queued, and the first taken by the (stalled) reader
+
+
+def test_backends_are_checked():
+    with refused_component(), pytest.raises(ValueError, match="power of two above 512"):
+        FrameBuffer(1000)
+    with refused_component(), pytest.raises(TypeError, match="'writes' and 'reads' sides"):
+        FrameBuffer(1024, memory=TwoPortBuffer(2048))  # a wrong address width
+    with refused_component(), pytest.raises(TypeError, match="StorageSignature"):
+        FrameBuffer(1024, memory=LibMemoryStorage(1024, 8))  # one port, not two
+    registered = unused(FrameBuffer(1024, memory=unused(DP16KDBuffer(8, 1024))))
+    assert registered.read_latency == 2
+    assert unused(FrameBuffer(1024)).read_latency == 1
