@@ -6,7 +6,6 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .checks import assert_stream_stable
-from .skid import HalfRateSlice
 
 __all__ = ["ByteSerialiser", "StreamJoin", "byte_layout", "vector_layout"]
 
@@ -37,9 +36,10 @@ class ByteSerialiser(wiring.Component):
     A vector is taken (``ready``) with its final byte: it stays on the input while it is sent
     (the stream rule), so each next byte is chosen from it by position, with no shift register
     as wide as the vector. The byte and its flags leave from flops; a vector's first byte is
-    loaded the clock after it arrives. With ``copy`` the vector is first copied into a register
-    (a :class:`~.skid.HalfRateSlice`): ``ready`` is then a flop, so the sink's ``ready`` reaches
-    nothing of the source, for a clock more per vector.
+    loaded the clock after it arrives. With ``copy`` the vector is instead taken at once into a
+    shift register (a snapshot): ``ready`` is a flop, so the sink's ``ready`` reaches nothing of
+    the source, and each byte is the register's lowest, not a multiplexer as wide as the
+    vector; bytes below ``start`` are shifted out unsent, one a clock.
 
     Parameters
     ----------
@@ -70,12 +70,10 @@ class ByteSerialiser(wiring.Component):
         )
 
     def elaborate(self, platform):
+        if self.copy:
+            return self._shift_register()
         m = Module()
         vectors, out = self.vectors, self.bytes
-        if self.copy:
-            m.submodules.copy = register = HalfRateSlice(self.vectors.payload.shape())
-            wiring.connect(m, wiring.flipped(self.vectors), register.input)
-            vectors = register.output
         vector = vectors.payload
         loaded = Signal()  # a byte of the vector is in the output register
         final = Signal()  # that byte is the vector's last
@@ -86,7 +84,7 @@ class ByteSerialiser(wiring.Component):
                 with m.Case(index):
                     m.d.comb += chosen.eq(vector.data[8 * index : 8 * index + 8])
         m.d.comb += [
-            self.busy.eq(loaded | (vectors.valid if self.copy else 0)),
+            self.busy.eq(loaded),
             out.valid.eq(loaded),
             out.payload.tag.eq(vector.tag),
             vectors.ready.eq(loaded & final & out.ready),
@@ -107,6 +105,55 @@ class ByteSerialiser(wiring.Component):
         with m.Elif(out.ready & final):
             m.d.sync += [loaded.eq(0), final.eq(0)]
         m.d.sync += Assert(~final | loaded, "final byte flag without a byte")
+        assert_stream_stable(m, out, "serialised")
+        return m
+
+    def _shift_register(self):
+        """``copy``: the vector into a register that shifts a byte out per byte sent."""
+        m = Module()
+        vectors, out = self.vectors, self.bytes
+        vector = vectors.payload
+        held = Signal()  # the register holds a vector with bytes still to send
+        register = Signal.like(vector.data)
+        skip = Signal.like(vector.start)  # bytes below ``start`` still to drop
+        left = Signal(
+            range(self.size + 1)
+        )  # bytes to send, the one in the register's low end first
+        opens, closes = Signal(), Signal()  # the vector's first and last flags
+        opening = Signal()  # the next byte sent is the vector's first
+        tag = Signal.like(vector.tag)
+        m.d.comb += [
+            vectors.ready.eq(~held),
+            self.busy.eq(held | out.valid),
+        ]
+        with m.If(vectors.valid & ~held):
+            m.d.sync += [
+                held.eq(1),
+                register.eq(vector.data),
+                skip.eq(vector.start),
+                left.eq(self.size - vector.start),
+                opens.eq(vector.first),
+                closes.eq(vector.last),
+                opening.eq(1),
+                tag.eq(vector.tag),
+            ]
+        with m.If(out.ready):
+            m.d.sync += out.valid.eq(0)
+        with m.If(held & (skip != 0)):
+            m.d.sync += [register.eq(register >> 8), skip.eq(skip - 1)]
+        with m.Elif(held & (~out.valid | out.ready)):
+            m.d.sync += [
+                out.valid.eq(1),
+                out.payload.data.eq(register[:8]),
+                out.payload.first.eq(opens & opening),
+                out.payload.last.eq(closes & (left == 1)),
+                out.payload.tag.eq(tag),
+                register.eq(register >> 8),
+                left.eq(left - 1),
+                opening.eq(0),
+                held.eq(left != 1),
+            ]
+        m.d.sync += Assert(~held | (left != 0), "a held vector with nothing to send")
         assert_stream_stable(m, out, "serialised")
         return m
 

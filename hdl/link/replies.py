@@ -113,7 +113,7 @@ class ReplySide(wiring.Component):
     idle : Out(1)
         Between records: no DATA record half sent.
     core_failed : Out(1)
-        The core's ERROR waits for its DONE.
+        The core's ERROR waits for its DONE (a flop, a clock behind).
     """
 
     def __init__(self, record_format, response_shape):
@@ -222,7 +222,9 @@ class ReplySide(wiring.Component):
         )
         with m.FSM(name="reply") as fsm:
             with m.State("IDLE"):
-                m.d.comb += self.core_failed.eq(failed)
+                # registered: the request side's decisions start from flops (the ERROR waits
+                # at the head, and the core is not idle, until its DONE takes it)
+                m.d.sync += self.core_failed.eq(failed)
                 with m.If(responses.valid & (response.kind == ResponseKind.RECORD)):
                     m.next = "BYTES" if fmt.fixed else "LENGTH_LOW"
                 with m.Elif(responses.valid & (response.kind == ResponseKind.INDEX)):
@@ -279,10 +281,15 @@ class ReplySide(wiring.Component):
                     m.next = "SENDING"
 
             with m.State("SENDING"):  # the reply is taken once its last byte is out
-                with m.If(~vectors.busy):
-                    m.d.comb += self.replies.ready.eq(1)
+                # ``ready`` from a flop, so the request side's state never waits on this one's
+                sent = Signal()
+                m.d.comb += self.replies.ready.eq(sent)
+                m.d.sync += sent.eq(~vectors.busy & ~sent)
+                with m.If(sent):
                     m.next = "IDLE"
 
         m.d.comb += self.idle.eq(fsm.ongoing("IDLE"))
+        with m.If(~fsm.ongoing("IDLE")):
+            m.d.sync += self.core_failed.eq(0)
         assert_stream_stable(m, self.packets, "packets")
         return m
