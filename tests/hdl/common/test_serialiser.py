@@ -92,6 +92,42 @@ def test_vector_taken_with_its_final_byte_and_rate():
     run_simulation(dut, testbench, name="serialiser_rate")
 
 
+def test_copy_rate_and_skipped_bytes():
+    """With ``copy`` and the sink always ready: a vector is taken in one clock, its bytes below
+    ``start`` shift out unsent (a clock each), then one byte per clock; ``busy`` until its last
+    byte is taken, and the next vector is taken the clock after the last byte is loaded."""
+    dut = ByteSerialiser(SIZE, tag_width=1, copy=True)
+
+    async def testbench(ctx):
+        ctx.set(dut.bytes.ready, 1)
+        for start in (0, 2, SIZE - 1):
+            ctx.set(dut.vectors.payload, {"data": 0x1122334455, "start": start, "first": 1,
+                                          "last": 1, "tag": 1})  # fmt: skip
+            ctx.set(dut.vectors.valid, 1)
+            assert ctx.get(dut.vectors.ready)
+            await ctx.tick()
+            ctx.set(dut.vectors.valid, 0)
+            clocks, taken = 0, []
+            while ctx.get(dut.busy):
+                if ctx.get(dut.bytes.valid):
+                    taken.append(ctx.get(dut.bytes.payload))
+                await ctx.tick()
+                clocks += 1
+                assert clocks < 20
+            assert clocks == start + (SIZE - start) + 1  # skipped, sent, the last one taken
+            assert [byte.data for byte in taken] == [
+                (0x1122334455 >> 8 * i) & 0xFF for i in range(start, SIZE)
+            ]
+            assert [(byte.first, byte.last) for byte in taken] == expected_flags(SIZE - start)
+            assert all(byte.tag == 1 for byte in taken)
+
+    run_simulation(dut, testbench, name="serialiser_copy_rate")
+
+
+def expected_flags(count):
+    return [(int(n == 0), int(n == count - 1)) for n in range(count)]
+
+
 def test_copy_takes_the_vector_at_once():
     """With ``copy`` the input is ready whenever the register is empty (a flop, whatever the
     sink does) and the bytes come from the copy after the source has moved on; ``busy`` covers
