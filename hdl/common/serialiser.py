@@ -126,9 +126,9 @@ class ByteSerialiser(wiring.Component):
             vectors.ready.eq(~held),
             self.busy.eq(held | out.valid),
         ]
-        with m.If(vectors.valid & ~held):
+        with m.If(~held):  # loads whenever empty, so its enable is a flop, not the source's valid
             m.d.sync += [
-                held.eq(1),
+                held.eq(vectors.valid),
                 register.eq(vector.data),
                 skip.eq(vector.start),
                 left.eq(self.size - vector.start),

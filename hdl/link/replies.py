@@ -49,6 +49,44 @@ _EXTRA_BYTES = sum(size for name, size in DONE_FIELDS[-(2 + len(LINK_COUNTERS)) 
 _HEADER_BYTES = 4  # Reply.DONE, code, stored
 
 
+def _data_frames(m, emit, free, last_put):
+    """DATA frames around the record stream: ``emit_data(byte, end)`` offers one byte, opening a
+    frame first if none is open and closing it at ``MAX_PAYLOAD`` bytes or at ``end``; it is
+    True-valued when the byte itself was taken. ``emit`` puts a byte in the packet register
+    (``free``: it is empty; ``last_put``: the last flag of the byte it holds).
+
+    The bookkeeping follows the register a clock later, from flags loaded with it: ``opened``
+    (the byte put was a DATA header), ``counted`` (a payload byte), and ``closing`` (the frame's
+    last byte). The register stays full in that clock, so the next byte is chosen from the
+    updated count, and the count's enable is a flop."""
+    frame_open = Signal()  # a DATA frame is open
+    frame_count = Signal(range(MAX_PAYLOAD + 1))  # its payload bytes so far
+    want_open, want_data = Signal(), Signal()
+    opened, counted, closing = Signal(), Signal(), Signal()
+    m.d.sync += [opened.eq(0), counted.eq(0)]
+    with m.If(free):
+        m.d.sync += [opened.eq(want_open), counted.eq(want_data), closing.eq(last_put)]
+    with m.If(opened):
+        m.d.sync += [frame_open.eq(1), frame_count.eq(1)]
+    with m.Elif(counted):
+        m.d.sync += frame_count.eq(frame_count + 1)
+        with m.If(closing):
+            m.d.sync += frame_open.eq(0)
+    m.d.sync += Assert(~(opened | counted) | ~free, "DATA frame count behind a put")
+
+    def emit_data(byte, end):
+        taken = Signal(name="data_taken")
+        with m.If(~frame_open):
+            emit(Reply.DATA, first=1, last=0)
+            m.d.comb += want_open.eq(1)
+        with m.Else():
+            last = end | (frame_count == MAX_PAYLOAD - 1)
+            m.d.comb += [want_data.eq(1), taken.eq(emit(byte, first=0, last=last))]
+        return taken
+
+    return emit_data
+
+
 class LinkCounters(wiring.Component):
     """The link's error counters, 16 bits each, saturating, in ``LINK_COUNTERS`` order.
 
@@ -179,43 +217,13 @@ class ReplySide(wiring.Component):
             ]
             return vectors.vectors.ready
 
-        # A DATA frame's bookkeeping follows the register a clock later, from flags loaded with
-        # it: ``opened`` (the byte put was a DATA header), ``counted`` (a payload byte), and
-        # ``closing`` (the frame's last byte). The register stays full in that clock, so the
-        # next byte is chosen from the updated count, and the count's enable is a flop.
-        frame_open = Signal()  # a DATA frame is open
-        frame_count = Signal(range(MAX_PAYLOAD + 1))  # its payload bytes so far
-        want_open, want_data = Signal(), Signal()
-        opened, counted, closing = Signal(), Signal(), Signal()
-        m.d.sync += [opened.eq(0), counted.eq(0)]
-        with m.If(packet_free):
-            m.d.sync += [
-                opened.eq(want_open),
-                counted.eq(want_data),
-                closing.eq(packet.payload.last),
-            ]
-        with m.If(opened):
-            m.d.sync += [frame_open.eq(1), frame_count.eq(1)]
-        with m.Elif(counted):
-            m.d.sync += frame_count.eq(frame_count + 1)
-            with m.If(closing):
-                m.d.sync += frame_open.eq(0)
-        m.d.sync += Assert(~(opened | counted) | ~packet_free, "DATA frame count behind a put")
-
-        def emit_data(byte, end):
-            """Offer one byte of the record stream, opening a DATA frame first if none is open.
-
-            True-valued when the byte itself was taken."""
-            taken = Signal(name="data_taken")
-            with m.If(~frame_open):
-                emit(Reply.DATA, first=1, last=0)
-                m.d.comb += want_open.eq(1)
-            with m.Else():
-                last = end | (frame_count == MAX_PAYLOAD - 1)
-                m.d.comb += [want_data.eq(1), taken.eq(emit(byte, first=0, last=last))]
-            return taken
+        emit_data = _data_frames(m, emit, packet_free, packet.payload.last)
 
         held = Signal(8)  # a record's last byte, until it is known whether the stream ends
+        # ``core_idle`` a clock late, a flop: the core does not start while a record is out,
+        # and an idle core with an empty slice cannot offer a byte the clock after
+        core_idle = Signal()
+        m.d.sync += core_idle.eq(self.core_idle)
         failed = responses.valid & (response.kind == ResponseKind.ERROR)
         answered = responses.valid & (
             (response.kind == ResponseKind.STATUS) | (response.kind == ResponseKind.ERROR)
@@ -265,8 +273,8 @@ class ReplySide(wiring.Component):
             # record's, or RECALL's next header) or is idle (never both: idle includes an empty
             # response slice); only then is it known whether the byte ends the stream.
             with m.State("HELD"):
-                with m.If(self.core_idle | responses.valid):
-                    with m.If(emit_data(held, end=self.core_idle)):
+                with m.If(core_idle | responses.valid):
+                    with m.If(emit_data(held, end=core_idle)):
                         m.next = "IDLE"
 
             with m.State("DONE_STATUS"):  # the core's status fields, after the header

@@ -63,6 +63,8 @@ TARGETS = {
     "hdl/link/frame_checker.py": "tests/hdl/link/test_framing.py",
     "hdl/link/frame_buffer.py": "tests/hdl/link/test_frame_buffer.py",
     "hdl/link/framing.py": "tests/hdl/link/test_framing.py",
+    "hdl/link/frame_intake.py": "tests/hdl/link/test_frame_intake.py",
+    "hdl/link/append_batch.py": "tests/hdl/link/test_top.py",
     "hdl/link/requests.py": "tests/hdl/link/test_top.py",
     "hdl/link/replies.py": "tests/hdl/link/test_replies.py tests/hdl/link/test_top.py",
     "hdl/link/command_processor.py": "tests/hdl/link/test_top.py",
