@@ -55,8 +55,9 @@ def _versions(family):
     return versions
 
 
-#: Names Amaranth gives the state registers of the design's FSMs (``m.FSM(name=...)``).
-FSM_STATE_REGISTERS = ("fsm_state", "command_state", "response_state")
+#: The name Amaranth gives the state register of an ``m.FSM()`` (every FSM of the design keeps
+#: the default name, one per module, so this one name finds them all).
+FSM_STATE_REGISTERS = ("fsm_state",)
 
 
 def build(board, build_dir, seed=1):

@@ -109,51 +109,58 @@ class ByteSerialiser(wiring.Component):
         return m
 
     def _shift_register(self):
-        """``copy``: the vector into a register that shifts a byte out per byte sent."""
+        """``copy``: the vector into a register that shifts a byte out per byte sent. Every
+        decision reads flops only (``skipping``, ``final`` beside their counts), so the
+        register's enable, which fans out to all its bits, is one LUT."""
         m = Module()
         vectors, out = self.vectors, self.bytes
         vector = vectors.payload
         held = Signal()  # the register holds a vector with bytes still to send
         register = Signal.like(vector.data)
         skip = Signal.like(vector.start)  # bytes below ``start`` still to drop
-        left = Signal(
-            range(self.size + 1)
-        )  # bytes to send, the one in the register's low end first
+        skipping = Signal()  # skip != 0
+        left = Signal(range(self.size + 1))  # bytes to send, the register's lowest first
+        final = Signal()  # left == 1
         opens, closes = Signal(), Signal()  # the vector's first and last flags
         opening = Signal()  # the next byte sent is the vector's first
         tag = Signal.like(vector.tag)
-        m.d.comb += [
-            vectors.ready.eq(~held),
-            self.busy.eq(held | out.valid),
-        ]
+        m.d.comb += [vectors.ready.eq(~held), self.busy.eq(held | out.valid)]
+        with m.If(out.ready):
+            m.d.sync += out.valid.eq(0)
         with m.If(~held):  # loads whenever empty, so its enable is a flop, not the source's valid
             m.d.sync += [
                 held.eq(vectors.valid),
                 register.eq(vector.data),
                 skip.eq(vector.start),
+                skipping.eq(vector.start != 0),
                 left.eq(self.size - vector.start),
+                final.eq(vector.start == self.size - 1),
                 opens.eq(vector.first),
                 closes.eq(vector.last),
                 opening.eq(1),
                 tag.eq(vector.tag),
             ]
-        with m.If(out.ready):
-            m.d.sync += out.valid.eq(0)
-        with m.If(held & (skip != 0)):
-            m.d.sync += [register.eq(register >> 8), skip.eq(skip - 1)]
-        with m.Elif(held & (~out.valid | out.ready)):
-            m.d.sync += [
-                out.valid.eq(1),
-                out.payload.data.eq(register[:8]),
-                out.payload.first.eq(opens & opening),
-                out.payload.last.eq(closes & (left == 1)),
-                out.payload.tag.eq(tag),
-                register.eq(register >> 8),
-                left.eq(left - 1),
-                opening.eq(0),
-                held.eq(left != 1),
-            ]
-        m.d.sync += Assert(~held | (left != 0), "a held vector with nothing to send")
+        with m.Elif(skipping | ~out.valid | out.ready):
+            m.d.sync += register.eq(register >> 8)
+            with m.If(skipping):
+                m.d.sync += [skip.eq(skip - 1), skipping.eq(skip != 1)]
+            with m.Else():
+                m.d.sync += [
+                    out.valid.eq(1),
+                    out.payload.data.eq(register[:8]),
+                    out.payload.first.eq(opens & opening),
+                    out.payload.last.eq(closes & final),
+                    out.payload.tag.eq(tag),
+                    left.eq(left - 1),
+                    final.eq(left == 2),
+                    opening.eq(0),
+                    held.eq(~final),
+                ]
+        m.d.sync += [
+            Assert(~held | (left != 0), "a held vector with nothing to send"),
+            Assert(skipping == (skip != 0), "skipping flag out of step"),
+            Assert(~held | (final == (left == 1)), "final flag out of step"),
+        ]
         assert_stream_stable(m, out, "serialised")
         return m
 

@@ -94,7 +94,7 @@ class AppendBatch(wiring.Component):
                 record_remaining.load(length)
                 m.next = "RECORD_OPCODE"
 
-        with m.FSM(name="batch"):
+        with m.FSM():
             with m.State("IDLE"):
                 with m.If(self.start):
                     m.next = next_record

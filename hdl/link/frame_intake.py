@@ -22,9 +22,10 @@ __all__ = ["FrameIntake", "ParsedByte"]
 
 #: A frame byte with its decoded comparisons: ``is_status`` and ``is_append`` (as an opcode),
 #: ``matches_expected`` (as a sequence number), ``opcode_consumes`` (as an opcode it is taken
-#: whatever the core does), ``short_length_bad`` and ``long_length_bad`` (as a one-byte length,
-#: or as the high byte of a two-byte one: zero or past the end of the frame, which counts the
-#: length byte itself).
+#: whatever the core does), ``refused`` (as an opcode, its frame is out of sequence),
+#: ``advances`` (as an opcode, it moves the expected sequence number), ``short_length_bad`` and
+#: ``long_length_bad`` (as a one-byte length, or as the high byte of a two-byte one: zero or
+#: past the end of the frame, which counts the length byte itself).
 ParsedByte = data.StructLayout(
     {
         "data": 8,
@@ -34,6 +35,8 @@ ParsedByte = data.StructLayout(
         "is_append": 1,
         "matches_expected": 1,
         "opcode_consumes": 1,
+        "refused": 1,
+        "advances": 1,
         "short_length_bad": 1,
         "long_length_bad": 1,
     }
@@ -101,6 +104,8 @@ class FrameIntake(wiring.Component):
                     | ((incoming == Opcode.STATUS) & word.last)
                     | (incoming == Opcode.APPEND)
                 ),
+                parsed.refused.eq((incoming != Opcode.STATUS) & ~self.in_sequence),
+                parsed.advances.eq((incoming != Opcode.STATUS) & self.in_sequence),
                 parsed.short_length_bad.eq((incoming == 0) | (incoming >= remaining)),
                 parsed.long_length_bad.eq((long_length == 0) | (long_length >= remaining)),
             ]

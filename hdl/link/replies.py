@@ -228,7 +228,7 @@ class ReplySide(wiring.Component):
         answered = responses.valid & (
             (response.kind == ResponseKind.STATUS) | (response.kind == ResponseKind.ERROR)
         )
-        with m.FSM(name="reply") as fsm:
+        with m.FSM() as fsm:
             with m.State("IDLE"):
                 # registered: the request side's decisions start from flops (the ERROR waits
                 # at the head, and the core is not idle, until its DONE takes it)

@@ -43,7 +43,7 @@ __all__ = ["RequestSide"]
 def _latest_rejection(m, rejections, refused, answered):
     """The rejection waiting for its REJECTED, the latest: the deframer's, or SEQUENCE while
     ``refused``; none once ``answered``, unless a new one comes in that clock."""
-    pending, code = Signal(), Signal(4)
+    pending, code = Signal(name="reject_pending"), Signal(4, name="reject_code")
     with m.If(answered):
         m.d.sync += pending.eq(0)
     with m.If(refused):
@@ -147,11 +147,7 @@ class RequestSide(wiring.Component):
             m.d.sync += self.replies.valid.eq(1)
             m.next = "REPLY"
 
-        def refuse():
-            """Out of sequence: counted, and answered once the frame is drained."""
-            m.d.comb += self.sequence_error.eq(1)
-
-        with m.FSM(name="request") as fsm:
+        with m.FSM() as fsm:
             with m.State("IDLE"):
                 with m.If(pending_reject):
                     m.d.sync += [rejecting.eq(1), code.eq(reject_code)]
@@ -166,16 +162,13 @@ class RequestSide(wiring.Component):
                     ]
                     with m.If(current.last):  # no opcode
                         with m.If(current.matches_expected):
-                            m.d.sync += [expected.eq(expected + 1), code.eq(ErrorCode.MALFORMED)]
+                            m.d.sync += code.eq(ErrorCode.MALFORMED)
                             m.next = "STATUS_COMMAND"
-                        with m.Else():
-                            refuse()
                     with m.Else():
                         m.next = "OPCODE"
 
             with m.State("OPCODE"):
-                with m.If(current_valid & ~current.is_status & ~in_sequence):
-                    refuse()
+                with m.If(current_valid & current.refused):
                     m.next = "DRAIN_TO_IDLE"
                     with m.If(current.last):
                         m.next = "IDLE"
@@ -183,7 +176,7 @@ class RequestSide(wiring.Component):
                     m.d.sync += opcode.eq(Opcode.STATUS)  # the side asks the core itself
                     m.next = "STATUS_COMMAND"
                 with m.Elif(current_valid & current.is_append):
-                    m.d.sync += [opcode.eq(Opcode.APPEND), expected.eq(expected + 1)]
+                    m.d.sync += opcode.eq(Opcode.APPEND)
                     m.d.comb += batch.start.eq(~current.last)
                     m.next = "BATCH"
                     with m.If(current.last):
@@ -191,8 +184,6 @@ class RequestSide(wiring.Component):
                 with m.Else():
                     with m.If(forward(first=1, last=current.last)):
                         m.d.sync += opcode.eq(current.data)
-                        with m.If(~current.is_status):
-                            m.d.sync += expected.eq(expected + 1)
                         m.next = "FORWARD"
                         with m.If(current.last):
                             m.next = "WAIT_CORE"
@@ -258,6 +249,22 @@ class RequestSide(wiring.Component):
             reply.stored.eq(batch.stored),
             reply.sequence.eq(Mux(rejecting, expected, self.sequence)),
         ]
+
+        # The expected sequence number moves with a frame that runs (a STATUS does not), and a
+        # frame out of sequence is refused (counted, and answered once drained): flat terms from
+        # the intake's flags, kept out of the states' priorities.
+        taking = fsm.ongoing("IDLE") & ~pending_reject & current_valid & current.last
+        m.d.comb += self.sequence_error.eq(
+            (taking & ~current.matches_expected)
+            | (fsm.ongoing("OPCODE") & current_valid & current.refused)
+        )
+        advance_terms = [
+            taking & current.matches_expected,
+            fsm.ongoing("OPCODE") & current_valid & current.advances
+            & (current.is_append | command_free),
+        ]  # fmt: skip
+        with m.If(Cat(*advance_terms).any()):
+            m.d.sync += expected.eq(expected + 1)
 
         # ``consume`` as one flat OR of (state, condition) terms, so it stays a few LUTs deep.
         drains = ("DRAIN_TO_IDLE", "DRAIN_TO_STATUS", "DRAIN_TO_REPLY")

@@ -28,6 +28,8 @@ def model(frame, expected, in_sequence, length_low):
                     or (byte == Opcode.STATUS and k == len(frame) - 1)
                     or byte == Opcode.APPEND
                 ),
+                "refused": int(byte != Opcode.STATUS and not in_sequence),
+                "advances": int(byte != Opcode.STATUS and in_sequence),
                 "short_length_bad": int(byte == 0 or byte >= rest),
                 "long_length_bad": int(long_length == 0 or long_length >= rest),
             }
