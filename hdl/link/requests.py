@@ -108,7 +108,6 @@ class RequestSide(wiring.Component):
         m.submodules.batch = batch = AppendBatch(self.format)
         wiring.connect(m, wiring.flipped(self.frames), intake.frames)
         current, current_valid = intake.bytes.payload, intake.bytes.valid
-        consume = Signal()  # the parser takes ``current`` this clock
         in_sequence = Signal()  # the frame in hand carries the expected sequence number
         opcode = Signal(8)
         seed_shift = Signal(64)  # a SEED command's argument, as it passes
@@ -250,9 +249,16 @@ class RequestSide(wiring.Component):
             reply.sequence.eq(Mux(rejecting, expected, self.sequence)),
         ]
 
-        # The expected sequence number moves with a frame that runs (a STATUS does not), and a
-        # frame out of sequence is refused (counted, and answered once drained): flat terms from
-        # the intake's flags, kept out of the states' priorities.
+        self._flat_decisions(m, fsm, intake, batch, pending_reject, command_free)
+        assert_stream_stable(m, self.replies, "replies")
+        return m
+
+    def _flat_decisions(self, m, fsm, intake, batch, pending_reject, command_free):
+        """The decisions taken every clock as flat OR of (state, flag) terms, kept out of the
+        states' priorities so each is a few LUTs deep: the expected sequence number's increment
+        (a frame that runs moves it, a STATUS does not), the out-of-sequence strobe (the frame
+        is counted, and answered once drained), and which byte the parser takes."""
+        current, current_valid, expected = intake.bytes.payload, intake.bytes.valid, self.expected
         taking = fsm.ongoing("IDLE") & ~pending_reject & current_valid & current.last
         m.d.comb += self.sequence_error.eq(
             (taking & ~current.matches_expected)
@@ -265,8 +271,6 @@ class RequestSide(wiring.Component):
         ]  # fmt: skip
         with m.If(Cat(*advance_terms).any()):
             m.d.sync += expected.eq(expected + 1)
-
-        # ``consume`` as one flat OR of (state, condition) terms, so it stays a few LUTs deep.
         drains = ("DRAIN_TO_IDLE", "DRAIN_TO_STATUS", "DRAIN_TO_REPLY")
         consume_terms = [
             fsm.ongoing("IDLE") & ~pending_reject,
@@ -275,14 +279,12 @@ class RequestSide(wiring.Component):
             fsm.ongoing("BATCH") & batch.bytes.ready,
             *(fsm.ongoing(state) for state in drains),
         ]
+        consume = Signal()  # the parser takes the intake's byte this clock
         m.d.comb += [
             consume.eq(Cat(*consume_terms).any()),
             intake.bytes.ready.eq(consume),
             intake.parser_idle.eq(fsm.ongoing("IDLE")),
         ]
-
-        assert_stream_stable(m, self.replies, "replies")
-        return m
 
     def _command_path(self, m, batch):
         """Commands leave from a register, so ``commands.ready`` never reaches the parser; the
