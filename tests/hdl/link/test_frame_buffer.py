@@ -100,4 +100,6 @@ def test_backends_are_checked():
         FrameBuffer(1024, memory=LibMemoryStorage(1024, 8))  # one port, not two
     registered = unused(FrameBuffer(1024, memory=unused(DP16KDBuffer(8, 1024))))
     assert registered.read_latency == 2
-    assert unused(FrameBuffer(1024)).read_latency == 1
+    default = FrameBuffer(1024)
+    unused(default, default.memory)
+    assert default.read_latency == 1
