@@ -103,7 +103,6 @@ class RequestSide(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        expected = self.expected
         m.submodules.intake = intake = FrameIntake()
         m.submodules.batch = batch = AppendBatch(self.format)
         wiring.connect(m, wiring.flipped(self.frames), intake.frames)
@@ -116,17 +115,17 @@ class RequestSide(wiring.Component):
         pending_reject, reject_code = _latest_rejection(
             m, self.rejections, self.sequence_error, self.replies.ready & rejecting
         )
+        command, core_done = self._command_path(m, batch)
+        command_free = command.ready
         m.d.comb += [
-            intake.expected.eq(expected),
+            intake.expected.eq(self.expected),
             intake.in_sequence.eq(in_sequence),
             intake.length_low.eq(batch.length_low),
             batch.more_in_frame.eq(intake.more_in_frame),
             batch.bytes.payload.eq(current),
+            batch.core_done.eq(core_done),
+            batch.core_failed.eq(self.core_failed),
         ]
-
-        command, core_done = self._command_path(m, batch)
-        command_free = command.ready
-        m.d.comb += [batch.core_done.eq(core_done), batch.core_failed.eq(self.core_failed)]
 
         def send(byte, first, last, valid=1):
             """A byte to the core (the frame's, or the side's own); True-valued when it goes."""
@@ -246,7 +245,7 @@ class RequestSide(wiring.Component):
             reply.rejected.eq(rejecting),
             reply.code.eq(code),
             reply.stored.eq(batch.stored),
-            reply.sequence.eq(Mux(rejecting, expected, self.sequence)),
+            reply.sequence.eq(Mux(rejecting, self.expected, self.sequence)),
         ]
 
         self._flat_decisions(m, fsm, intake, batch, pending_reject, command_free)
