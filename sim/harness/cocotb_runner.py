@@ -21,13 +21,16 @@ __all__ = [
     "design_from_config",
     "export_core",
     "run_cocotb",
+    "wake_for_icarus",
 ]
 
 SIMULATORS = ("verilator", "icarus")
 #: The register Yosys's Verilog backend adds to each module to wake its ``always @*`` blocks.
 _WAKE_UP = re.compile(r"(reg (\\\$auto\$verilog_backend\.cc:\d+:dump_module\$\d+ ) = 0;)")
+#: A one-statement ``always @*`` (Yosys writes one for part of a vector that a process drives
+#: elsewhere); unlike a process it does not read the wake-up register.
+_BARE_ALWAYS = re.compile(r"^  always @\*\n    ([^\n]*;)$", re.MULTILINE)
 TOPLEVEL = "memgen_core"
-#: An ``initial`` block that sets every word of one memory to zero, one line per word.
 
 
 def _setup_verilator():
@@ -69,11 +72,30 @@ def export_core(config, path, simulator="verilator"):
     path.parent.mkdir(parents=True, exist_ok=True)
     text = collapse_zero_initialisers(verilog.convert(design_from_config(config), name=TOPLEVEL))
     if simulator == "icarus":
-        text, count = _WAKE_UP.subn(r"\1\n  initial #0 \2 = 1'h1;", text)
-        if count == 0 and "always @*" in text:
-            raise RuntimeError("Yosys's Verilog has no wake-up register: update _WAKE_UP")
+        text = wake_for_icarus(text)
     path.write_text(text)
     return path
+
+
+def wake_for_icarus(text):
+    """Yosys's Verilog with every ``always @*`` block woken at time 0 under Icarus (see
+    :func:`export_core`)."""
+    return "endmodule".join(_wake_up(module) for module in text.split("endmodule"))
+
+
+def _wake_up(module):
+    """One module's Verilog with every ``always @*`` block woken at time 0 (see
+    :func:`export_core`): the wake-up register gets its event, and the one-statement blocks read
+    it too (else a part of a vector whose inputs never change stays X for good)."""
+    wake_up = _WAKE_UP.search(module)
+    if wake_up is None:
+        if "always @*" in module:
+            raise RuntimeError("Yosys's Verilog has no wake-up register: update _WAKE_UP")
+        return module
+    register = wake_up.group(2).replace("\\", "\\\\")
+    module = _WAKE_UP.sub(r"\1\n  initial #0 \2 = 1'h1;", module)
+    woken = f"  always @* begin\n    if ({register}) begin end\n    \\1\n  end"
+    return _BARE_ALWAYS.sub(woken, module)
 
 
 def run_cocotb(
