@@ -4,9 +4,11 @@
 import random
 
 import pytest
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.wiring import In, Out
 from memgen.hdl.engine.storage import LibMemoryStorage
 from memgen.hdl.fpga.dp16kd import DP16KDBuffer
-from memgen.hdl.link.frame_buffer import FrameBuffer, TwoPortBuffer
+from memgen.hdl.link.frame_buffer import BufferWriteSignature, FrameBuffer, TwoPortBuffer
 from memgen.hdl.link.protocol import MAX_BODY
 from memgen.sim.harness.amaranth_sim import (
     STALL_PATTERNS,
@@ -67,9 +69,10 @@ def writes(payload):
 def test_commit_keeps_the_first_length_bytes_and_rollback_none(registered, stalls):
     rng = random.Random(stalls)
     actions, want = [], []
-    for length in (1, 2, MAX_BODY - 4, 37):
+    # 3 + 508 and 511 + 37 share bits: a commit must add the length to the end, not OR it
+    for length in (1, 2, MAX_BODY - 4, 37, 3, 6):
         body = rng.randbytes(length + 4)  # a frame's length and CRC are written, then dropped
-        if length == 2:
+        if length in (2, 3):
             actions += writes(rng.randbytes(9)) + [("rollback",)]
         actions += writes(body) + [("commit", length)]
         want.append((body[:length], {length}))
@@ -92,8 +95,9 @@ def test_full_at_depth_minus_one_and_no_room_past_the_slots():
 
 
 def test_backends_are_checked():
-    with refused_component(), pytest.raises(ValueError, match="power of two above 512"):
-        FrameBuffer(1000)
+    for depth in (1000, MAX_BODY, MAX_BODY // 2):  # not a power of two, or not above MAX_BODY
+        with refused_component(), pytest.raises(ValueError, match="power of two above 512"):
+            FrameBuffer(depth)
     with refused_component(), pytest.raises(TypeError, match="'writes' and 'reads' sides"):
         FrameBuffer(1024, memory=TwoPortBuffer(2048))  # a wrong address width
     with refused_component(), pytest.raises(TypeError, match="StorageSignature"):
@@ -103,3 +107,45 @@ def test_backends_are_checked():
     default = FrameBuffer(1024)
     unused(default, default.memory)
     assert default.read_latency == 1
+
+
+def test_ports_are_as_documented():
+    """A frame's length (up to MAX_BODY) travels with each byte; the writer's strobes are one
+    bit; the frame bytes carry a data byte and one-bit packet flags."""
+    length = range(MAX_BODY + 1)
+    assert (
+        BufferWriteSignature().members
+        == wiring.Signature(
+            {
+                "data": Out(8),
+                "write": Out(1),
+                "length": Out(length),
+                "commit": Out(1),
+                "rollback": Out(1),
+                "full": In(1),
+                "room": In(1),
+            }
+        ).members
+    )
+    frame_byte = data.StructLayout({"data": 8, "first": 1, "last": 1, "length": length})
+    buffer = FrameBuffer(1024)
+    members = unused(buffer, buffer.memory)[0].signature.members
+    assert members["frames"] == Out(stream.Signature(frame_byte))
+    writer = members["writes"]
+    assert (writer.flow, type(writer.signature.flip())) == (In, BufferWriteSignature)
+
+
+@pytest.mark.parametrize("verdict", ["commit", "rollback"])
+def test_a_write_at_a_verdict_is_caught(verdict):
+    """The checker never writes a byte in the clock it commits or rolls back; the buffer's
+    assertion says so if it does."""
+    dut = FrameBuffer(1024)
+
+    async def testbench(ctx):
+        ctx.set(dut.writes.write, 1)
+        ctx.set(getattr(dut.writes, verdict), 1)
+        await ctx.tick()
+        await ctx.tick()
+
+    with pytest.raises(AssertionError, match="write at a verdict"):
+        run_simulation(dut, testbench, name="frame_buffer_misuse")

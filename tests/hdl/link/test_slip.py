@@ -5,9 +5,11 @@ import itertools
 import random
 
 import pytest
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.wiring import In, Out
 from memgen.hdl.link.protocol import SLIP_END, SLIP_ESC, SLIP_ESC_END, SLIP_ESC_ESC
 from memgen.hdl.link.slip import SlipDecoder
-from memgen.sim.harness.amaranth_sim import STALL_PATTERNS, Stalls, run_simulation
+from memgen.sim.harness.amaranth_sim import STALL_PATTERNS, Stalls, run_simulation, unused
 
 SPECIAL = [SLIP_END, SLIP_ESC, SLIP_ESC_END, SLIP_ESC_ESC]
 
@@ -86,3 +88,21 @@ def test_flush_forgets_half_an_escape():
     got = decode(line, flush_before={3})
     assert got == [tuple(int(x) for x in s) for s in model(line, flush_before={3})]
     assert got[1][0] == SLIP_END and got[3][0] == SLIP_ESC_END
+
+
+def test_ports_are_as_documented():
+    """Line bytes of 8 bits in; symbols of a data byte and three one-bit flags out; one-bit
+    ``escaping`` and ``flush``."""
+    expected = wiring.Signature(
+        {
+            "bytes": In(stream.Signature(8)),
+            "symbols": Out(
+                stream.Signature(
+                    data.StructLayout({"data": 8, "end": 1, "escape": 1, "bad_escape": 1})
+                )
+            ),
+            "escaping": Out(1),
+            "flush": In(1),
+        }
+    )
+    assert unused(SlipDecoder()).signature == expected
