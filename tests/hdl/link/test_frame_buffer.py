@@ -8,7 +8,12 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 from memgen.hdl.engine.storage import LibMemoryStorage
 from memgen.hdl.fpga.dp16kd import DP16KDBuffer
-from memgen.hdl.link.frame_buffer import BufferWriteSignature, FrameBuffer, TwoPortBuffer
+from memgen.hdl.link.frame_buffer import (
+    BufferWriteSignature,
+    FrameBuffer,
+    TwoPortBuffer,
+    buffer_members,
+)
 from memgen.hdl.link.protocol import MAX_BODY
 from memgen.sim.harness.amaranth_sim import (
     STALL_PATTERNS,
@@ -102,6 +107,9 @@ def test_backends_are_checked():
         FrameBuffer(1024, memory=TwoPortBuffer(2048))  # a wrong address width
     with refused_component(), pytest.raises(TypeError, match="StorageSignature"):
         FrameBuffer(1024, memory=LibMemoryStorage(1024, 8))  # one port, not two
+    slow = unused(wiring.Component(buffer_members(1024, read_latency=3)))
+    with refused_component(), pytest.raises(TypeError, match="read latency of 1 or 2"):
+        FrameBuffer(1024, memory=slow)  # the reader registers flags for at most two stages
     registered = unused(FrameBuffer(1024, memory=unused(DP16KDBuffer(8, 1024))))
     assert registered.read_latency == 2
     default = FrameBuffer(1024)

@@ -4,9 +4,18 @@ and record lengths at the end of the frame and one either side."""
 import random
 
 import pytest
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.wiring import In, Out
 from memgen.hdl.engine.protocol import Opcode
+from memgen.hdl.link.frame_buffer import FrameByte
 from memgen.hdl.link.frame_intake import FrameIntake
-from memgen.sim.harness.amaranth_sim import STALL_PATTERNS, Stalls, run_simulation, stream_get
+from memgen.sim.harness.amaranth_sim import (
+    STALL_PATTERNS,
+    Stalls,
+    run_simulation,
+    stream_get,
+    unused,
+)
 
 
 def model(frame, expected, in_sequence, length_low):
@@ -119,3 +128,22 @@ def test_next_frame_waits_for_the_parser():
         assert ctx.get(dut.frames.ready)
 
     run_simulation(dut, testbench, name="frame_intake_wait")
+
+
+def test_ports_are_as_documented():
+    """Each parsed byte is its data byte and one-bit flags, named as the model names them."""
+    flags = {name: 8 if name == "data" else 1 for name in model([0], 0, 0, 0)[0]}
+    assert (
+        unused(FrameIntake()).signature.members
+        == wiring.Signature(
+            {
+                "frames": In(stream.Signature(FrameByte)),
+                "bytes": Out(stream.Signature(data.StructLayout(flags))),
+                "expected": In(8),
+                "in_sequence": In(1),
+                "length_low": In(7),
+                "parser_idle": In(1),
+                "more_in_frame": Out(1),
+            }
+        ).members
+    )
