@@ -6,6 +6,7 @@ import random
 import pytest
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
+from memgen.hdl.common.faults import with_fault
 from memgen.hdl.engine.storage import LibMemoryStorage
 from memgen.hdl.fpga.dp16kd import DP16KDBuffer
 from memgen.hdl.link.frame_buffer import (
@@ -25,13 +26,13 @@ from memgen.sim.harness.amaranth_sim import (
 )
 
 
-def run_buffer(actions, reads, registered=False, stalls="none", depth=1024, slots=4):
+def run_buffer(actions, reads, registered=False, stalls="none", depth=1024, slots=4, fault=None):
     """Apply ``actions`` (("write", byte), ("commit", length), ("rollback",)), one every other
     clock as the checker does, then read ``reads`` frames. Returns the frames (bytes, with the
     length each byte carried), ``full`` as seen before each write and ``room`` before each
     commit."""
     memory = DP16KDBuffer(8, depth, primitive=False) if registered else None
-    dut = FrameBuffer(depth, slots, memory)
+    dut = with_fault(FrameBuffer, fault)(depth, slots, memory)
     frames, fulls, rooms = [], [], []
 
     async def writer(ctx):
@@ -97,6 +98,26 @@ def test_full_at_depth_minus_one_and_no_room_past_the_slots():
     frame = writes(b"12345") + [("commit", 1)]
     _, _, rooms = run_buffer(frame * 6, 0, slots=4)
     assert rooms == [1] * 5 + [0]  # four queued, and the first taken by the (stalled) reader
+
+
+def test_full_counts_from_the_reader_after_a_wrap():
+    """A 100-byte frame committed and read, then bytes written on past the end of the memory:
+    ``full`` rises once ``depth - 1`` bytes beyond the reader are held."""
+    depth = 1024
+    frame = writes(bytes(104)) + [("commit", 100)]
+    more = writes(bytes(range(256)) * 4)
+    frames, fulls, _ = run_buffer(frame + more, 1, depth=depth)
+    assert frames == [(bytes(100), {100})]
+    assert fulls[104:] == [0] * (depth - 1) + [1]
+
+
+@pytest.mark.parametrize("registered", [False, True])
+def test_output_that_ignores_stalls_is_caught(registered):
+    """The planted fault: the read port moves while the output is stalled, and the payload
+    changes under the stall."""
+    actions = writes(bytes(range(40))) + [("commit", 36)]
+    with pytest.raises(AssertionError, match="payload changed"):
+        run_buffer(actions, 1, registered, "random", fault="unstable_output")
 
 
 def test_backends_are_checked():
