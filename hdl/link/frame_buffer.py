@@ -85,10 +85,10 @@ class FrameBuffer(wiring.Component):
 
     Parameters
     ----------
-    depth : int
+    depth : int, default 1024
         Bytes, a power of two above ``MAX_BODY`` (a byte is refused when the buffer held
         ``depth - 1`` bytes the clock before, so one frame of ``MAX_BODY`` always fits).
-    length_slots : int
+    length_slots : int, default 8
         Committed frames the buffer can queue.
     memory : Component or None
         The backend (:func:`buffer_members` of ``depth``, read latency 1 or 2); None builds a

@@ -121,7 +121,7 @@ def test_output_that_ignores_stalls_is_caught(registered):
 
 
 def test_backends_are_checked():
-    for depth in (1000, MAX_BODY, MAX_BODY // 2):  # not a power of two, or not above MAX_BODY
+    for depth in (1000, 640, MAX_BODY, MAX_BODY // 2):  # not a power of two, or not above 512
         with refused_component(), pytest.raises(ValueError, match="power of two above 512"):
             FrameBuffer(depth)
     with refused_component(), pytest.raises(TypeError, match="'writes' and 'reads' sides"):
@@ -133,9 +133,9 @@ def test_backends_are_checked():
         FrameBuffer(1024, memory=slow)  # the reader registers flags for at most two stages
     registered = unused(FrameBuffer(1024, memory=unused(DP16KDBuffer(8, 1024))))
     assert registered.read_latency == 2
-    default = FrameBuffer(1024)
+    default = FrameBuffer()
     unused(default, default.memory)
-    assert default.read_latency == 1
+    assert (default.depth, default.length_slots, default.read_latency) == (1024, 8, 1)
 
 
 def test_ports_are_as_documented():
