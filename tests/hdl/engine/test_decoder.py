@@ -5,6 +5,8 @@ byte for byte, under stalls on all three streams."""
 import random
 
 import pytest
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.wiring import In, Out
 from memgen.hdl.engine.decoder import CommandDecoder, Operation
 from memgen.hdl.engine.protocol import ARGUMENT_BYTES, Opcode
 from memgen.sim.harness.amaranth_sim import (
@@ -13,6 +15,7 @@ from memgen.sim.harness.amaranth_sim import (
     run_simulation,
     stream_get,
     stream_put,
+    unused,
 )
 
 SIMPLE = {Opcode.RECITE: Operation.RECITE, Opcode.CLEAR: Operation.CLEAR,
@@ -36,7 +39,8 @@ def expected(packet, recall):
 def packets(rng, recall):
     """Every opcode (and unknown ones) with 0 .. 9 argument bytes and a long tail."""
     found = []
-    for opcode in [*Opcode, 0x00, 0x09, 0xFF]:
+    # unknown ones too: below, above and each opcode with its top bit set (an 8-bit compare)
+    for opcode in [*Opcode, 0x00, 0x09, 0xFF, *(0x80 | code for code in Opcode)]:
         for length in [*range(10), 24, 64]:
             found.append(bytes([opcode, *(rng.getrandbits(8) for _ in range(length))]))
     found.append(bytes([Opcode.APPEND, 0, 0, 0]))  # zeros in a body
@@ -102,3 +106,24 @@ def test_idle_only_between_commands():
         assert ctx.get(dut.idle)
 
     run_simulation(dut, testbench, name="decoder_idle")
+
+
+def test_ports_and_operations_are_as_documented():
+    """Command and body words of a byte and two flags; each operation its own code within the
+    decoded word's 4 bits (an alias would make two commands one)."""
+    word = data.StructLayout({"data": 8, "first": 1, "last": 1})
+    decoded = data.StructLayout({"operation": 4, "argument": 64})
+    assert (
+        unused(CommandDecoder(recall=False)).signature.members
+        == wiring.Signature(
+            {
+                "commands": In(stream.Signature(word)),
+                "decoded": Out(stream.Signature(decoded)),
+                "body": Out(stream.Signature(word)),
+                "idle": Out(1),
+            }
+        ).members
+    )
+    names = ["BAD", "APPEND", "SAMPLE", "INDICES", "RECITE", "CLEAR", "SEED", "STATUS", "RECALL"]
+    assert [operation.name for operation in Operation] == names  # aliases are not listed
+    assert all(0 <= operation < 16 for operation in Operation)
