@@ -4,6 +4,8 @@ import random
 
 import pytest
 import sympy
+from amaranth.lib import stream, wiring
+from amaranth.lib.wiring import In, Out
 from memgen.hdl.engine.lfsr import (
     LFSR,
     MAXIMAL_TAPS,
@@ -12,7 +14,7 @@ from memgen.hdl.engine.lfsr import (
     leap_matrix,
     seed_state,
 )
-from memgen.sim.harness.amaranth_sim import refused_component, run_simulation
+from memgen.sim.harness.amaranth_sim import refused_component, run_simulation, unused
 
 
 @pytest.mark.parametrize("width", range(3, 21))
@@ -65,8 +67,27 @@ def test_leap_that_shortens_period_is_refused():
         LFSR(2)
 
 
+@pytest.mark.parametrize("width", range(3, 9))
+def test_primitivity_check_agrees_with_the_order_of_x(width):
+    """Every polynomial x^w + (taps) + 1 of a small width: primitive exactly when x, multiplied
+    up one power at a time, first returns to 1 after 2^w - 1 steps."""
+    factors = sympy.factorint((1 << width) - 1)
+    for tap_bits in range(1 << (width - 1)):
+        taps = tuple(t for t in range(1, width) if tap_bits >> (t - 1) & 1)
+        modulus = 1 << width | sum(1 << t for t in taps) | 1
+        power, order = 2, 1  # x^1
+        while power != 1 and order <= 1 << width:
+            power <<= 1
+            if power >> width:
+                power ^= modulus
+            order += 1
+        assert is_primitive(width, taps, factors) == (order == (1 << width) - 1), taps
+
+
 def test_zero_seed_is_mapped():
-    assert seed_state(64, 0) != 0
+    """A zero seed loads the golden-ratio constant's low bits instead."""
+    assert seed_state(64, 0) == 0x9E3779B97F4A7C15
+    assert seed_state(8, 0) == 0x15
     assert seed_state(8, 0) == seed_state(8, 0x100)  # masked to width, then mapped
     assert LFSRModel(16, seed=0).state == seed_state(16, 0)
 
@@ -107,3 +128,19 @@ def test_gateware_matches_model(width, steps):
                 await ctx.tick()
 
     run_simulation(dut, testbench, name=f"lfsr_{width}_{steps}")
+
+
+def test_ports_are_as_documented():
+    """A one-bit enable, a seed of the register's width (never stalled), the state out, reset
+    to the mapped reset seed."""
+    lfsr = unused(LFSR(16, reset_seed=0))
+    assert (
+        lfsr.signature.members
+        == wiring.Signature(
+            {
+                "enable": In(1),
+                "seed": In(stream.Signature(16, always_ready=True)),
+                "state": Out(16, init=seed_state(16, 0)),
+            }
+        ).members
+    )
