@@ -130,6 +130,26 @@ def test_next_frame_waits_for_the_parser():
     run_simulation(dut, testbench, name="frame_intake_wait")
 
 
+def test_more_in_frame_while_a_byte_waits():
+    """A two-byte frame's first byte held for the parser (not taken): bytes of the frame are
+    still to come and one is waiting, so ``more_in_frame`` stays up until the last is taken."""
+    dut = FrameIntake()
+
+    async def testbench(ctx):
+        ctx.set(dut.frames.valid, 1)
+        ctx.set(dut.frames.payload, {"data": 1, "first": 1, "last": 0, "length": 2})
+        await ctx.tick()
+        ctx.set(dut.frames.valid, 0)
+        for _ in range(3):  # the parser is busy: the byte waits
+            assert ctx.get(dut.bytes.valid) and ctx.get(dut.more_in_frame)
+            await ctx.tick()
+        ctx.set(dut.bytes.ready, 1)
+        await ctx.tick()
+        assert not ctx.get(dut.bytes.valid) and ctx.get(dut.more_in_frame)  # one more to come
+
+    run_simulation(dut, testbench, name="frame_intake_more")
+
+
 def test_ports_are_as_documented():
     """Each parsed byte is its data byte and one-bit flags, named as the model names them."""
     flags = {name: 8 if name == "data" else 1 for name in model([0], 0, 0, 0)[0]}
