@@ -3,8 +3,10 @@
 import random
 
 import pytest
+from amaranth.lib import stream, wiring
+from amaranth.lib.wiring import In, Out
 from memgen.hdl.engine.trivium import WARMUP_STEPS, Trivium, TriviumModel
-from memgen.sim.harness.amaranth_sim import run_simulation
+from memgen.sim.harness.amaranth_sim import run_simulation, unused
 
 #: eSTREAM's Trivium test vectors (trivium-80.80 verified test vectors, Profile H3): key, IV and
 #: the first keystream bytes, all as the file writes them.
@@ -81,6 +83,9 @@ def test_seed_and_lane_are_key_and_iv():
         key = seed.to_bytes(8, "little") + bytes(2)
         iv = lane.to_bytes(10, "little")
         assert TriviumModel(8, seed, lane).keystream(24) == serial_keystream(key, iv, 24)
+    default = TriviumModel(seed=7)  # 32 bits a word, lane 0: the all-zero IV
+    assert default.width == 32
+    assert default.keystream(8) == serial_keystream(bytes([7]) + bytes(9), bytes(10), 8)
 
 
 @pytest.mark.parametrize("width", [0, 5, 65, 128, 2.0])
@@ -119,3 +124,18 @@ def test_gateware_matches_the_model():
                 await ctx.tick()
 
     run_simulation(dut, testbench, name="trivium")
+
+
+def test_ports_are_as_documented():
+    """A one-bit enable and ready, a 64-bit seed (never stalled), a word of ``width`` bits."""
+    assert (
+        unused(Trivium(16)).signature.members
+        == wiring.Signature(
+            {
+                "enable": In(1),
+                "seed": In(stream.Signature(64, always_ready=True)),
+                "word": Out(16),
+                "ready": Out(1),
+            }
+        ).members
+    )
