@@ -16,6 +16,7 @@ from memgen.sim.harness.amaranth_sim import (
 )
 
 FORMAT = RecordFormat(64, max_records=16, max_length=8)
+EIGHT = RecordFormat(64, max_records=8, max_length=8)  # an odd index width (3 bits)
 
 
 async def drain(ctx, dut, port, count, stalls):
@@ -39,9 +40,13 @@ async def settle(ctx, dut):
 
 
 @pytest.mark.parametrize("stalls", STALL_PATTERNS)
-@pytest.mark.parametrize("count", [1, 2, 15, 16])
-def test_recitation_is_every_index_once(count, stalls):
-    dut = IndexSource(FORMAT, "trivium", DEFAULT_SEED)
+@pytest.mark.parametrize(
+    "fmt,count",
+    [(FORMAT, 1), (FORMAT, 2), (FORMAT, 15), (FORMAT, 16), (EIGHT, 7), (EIGHT, 8)],
+    ids=["16-1", "16-2", "16-15", "16-16", "8-7", "8-8"],
+)
+def test_recitation_is_every_index_once(fmt, count, stalls):
+    dut = IndexSource(fmt, "trivium", DEFAULT_SEED)
 
     async def testbench(ctx):
         ctx.set(dut.count, count)
@@ -54,7 +59,7 @@ def test_recitation_is_every_index_once(count, stalls):
         assert not await settle(ctx, dut)
         assert not ctx.get(dut.indices.valid)  # nothing past N - 1
 
-    run_simulation(dut, testbench, name=f"recite_{count}_{stalls}")
+    run_simulation(dut, testbench, name=f"recite_{fmt.max_records}_{count}_{stalls}")
 
 
 @pytest.mark.parametrize("divert", [False, True])
