@@ -92,10 +92,12 @@ def _wake_up(module):
         if "always @*" in module:
             raise RuntimeError("Yosys's Verilog has no wake-up register: update _WAKE_UP")
         return module
-    register = wake_up.group(2).replace("\\", "\\\\")
+    register = wake_up.group(2)
     module = _WAKE_UP.sub(r"\1\n  initial #0 \2 = 1'h1;", module)
-    woken = f"  always @* begin\n    if ({register}) begin end\n    \\1\n  end"
-    return _BARE_ALWAYS.sub(woken, module)
+    return _BARE_ALWAYS.sub(
+        lambda bare: f"  always @* begin\n    if ({register}) begin end\n    {bare[1]}\n  end",
+        module,
+    )
 
 
 def run_cocotb(
