@@ -45,7 +45,7 @@ TARGETS = {
     "hdl/engine/lfsr.py": "tests/hdl/engine/test_lfsr.py",
     "hdl/engine/trivium.py": "tests/hdl/engine/test_trivium.py",
     "hdl/engine/index_generator.py": "tests/hdl/engine/test_index_generator.py",
-    "hdl/engine/records.py": "tests/hdl/engine/test_core.py",
+    "hdl/engine/records.py": "tests/hdl/engine/test_records.py",
     "hdl/engine/append_memory.py": "tests/hdl/engine/test_memory_path.py "
     "tests/hdl/engine/test_core.py",
     "hdl/engine/readout.py": "tests/hdl/engine/test_memory_path.py tests/hdl/engine/test_core.py",
@@ -166,9 +166,21 @@ def configured_command(tests):
 
 
 def forget_survivors(session):
-    """Marks the session's survivors pending again, for tests that have changed since."""
+    """Marks the session's survivors pending again, for tests that have changed since; those
+    judged equivalent stay as they are (no test can kill them)."""
+    equivalent = json.loads(EQUIVALENT.read_text())
     with sqlite3.connect(session) as db:
-        db.execute("DELETE FROM work_results WHERE test_outcome = 'SURVIVED'")
+        survivors = db.execute(
+            "SELECT s.job_id, s.module_path, s.start_pos_row, s.operator_name, s.occurrence"
+            " FROM work_results r JOIN mutation_specs s USING (job_id)"
+            " WHERE r.test_outcome = 'SURVIVED'"
+        ).fetchall()
+        again = [
+            (job,)
+            for job, path, row, operator, occurrence in survivors
+            if f"{path}:{row} {operator.removeprefix('core/')} #{occurrence}" not in equivalent
+        ]
+        db.executemany("DELETE FROM work_results WHERE job_id = ?", again)
 
 
 def run_module(work, module, tests, environment, copy, sample=0, retest=False):

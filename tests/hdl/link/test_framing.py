@@ -126,6 +126,13 @@ def test_good_frames(stalls, registered):
     assert run_deframer(wire, expected, stalls, seed=2, buffer_memory=memory) == []
 
 
+def test_the_first_frame_needs_no_leading_end():
+    """Out of reset the deframer is between frames: a first frame without its opening END is
+    received, and so is the one after it."""
+    wire = encode_frame(3, b"abc")[1:] + encode_frame(4, b"")
+    assert run_deframer(wire, [body(3, b"abc"), body(4, b"")]) == []
+
+
 def test_ten_thousand_corrupted_frames_are_all_rejected():
     rng = random.Random(2026)
     wire, good, corrupted = bytearray(), [], 0
