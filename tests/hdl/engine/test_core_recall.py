@@ -47,6 +47,8 @@ def test_core_recall_matches_the_reference(stalls):
         command_recall(records[0])[:-1],  # WRONG_SIZE (a byte short)
         command_recall(records[0]) + b"\x00",  # WRONG_SIZE (a byte long)
         bytes([Opcode.RECALL, 1]),  # WRONG_SIZE (no query)
+        command_recall(records[0]) + records[0],  # WRONG_SIZE (a record long: positions wrap)
+        command_recall(records[0]) + records[0] * 2,  # WRONG_SIZE (two records long)
         bytes([Opcode.RECALL]),  # BAD_COMMAND
         command_plain(Opcode.STATUS),
     ]

@@ -58,6 +58,18 @@ def test_model_reduce_matches_enumeration():
         assert (histogram == accepted_histogram(model, count)).all()
 
 
+@pytest.mark.parametrize("max_count", [1, 100, 127, 128])
+def test_model_takes_every_count_its_register_holds(max_count):
+    """A request's count is 1 to the largest the ``count_width``-bit register holds: 0 and
+    one past it are refused."""
+    model = IndexGeneratorModel(max_count)
+    largest = (1 << max_count.bit_length()) - 1
+    assert all(index < largest for index in model.request(5, largest))
+    for count in (0, largest + 1):
+        with pytest.raises(ValueError, match=f"Count must be 1 to {largest}, not {count}"):
+            model.request(1, count)
+
+
 def test_rejection_rate_bound_for_every_count():
     """Throughput bound: rejected fraction (2**b mod N) / 2**b stays below 2**-8 for all N."""
     for max_count in (2**10, 2**17 - 1, 393216):
