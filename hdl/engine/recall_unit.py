@@ -143,10 +143,9 @@ class RecallUnit(wiring.Component):
             entry = matcher.matches[match]
             with m.State("HEADER"):  # a register of the entry, then the serialiser sends it
                 with m.If(~serialiser.vectors.valid):
-                    m.d.sync += [
+                    m.d.sync += [  # u32 index, u16 distance (zero-extended: the top)
                         header.data.eq(Cat(entry.index.as_unsigned(),
-                                           Const(0, 32 - fmt.index_width), entry.distance,
-                                           Const(0, 16 - len(entry.distance)))),
+                                           Const(0, 32 - fmt.index_width), entry.distance)),
                         serialiser.vectors.valid.eq(1),
                         self.matches.payload.eq(entry.index),
                     ]  # fmt: skip

@@ -71,7 +71,7 @@ TARGETS = {
     "hdl/link/requests.py": "tests/hdl/link/test_top.py",
     "hdl/link/replies.py": "tests/hdl/link/test_replies.py tests/hdl/link/test_top.py",
     "hdl/link/command_processor.py": "tests/hdl/link/test_top.py",
-    "hdl/link/protocol.py": "tests/host/test_codec.py",
+    "hdl/link/protocol.py": "tests/hdl/link/test_protocol.py tests/host/test_codec.py",
     "host/codec.py": "tests/host/test_codec.py tests/host/test_driver.py",
 }
 #: Operators left out: replacements by operators the gateware never uses (division, powers,

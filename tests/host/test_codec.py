@@ -110,20 +110,3 @@ def test_protocol_document_example():
     document = (Path(__file__).resolve().parents[2] / "hdl" / "link" / "PROTOCOL.md").read_text()
     assert "C0 00 06 00 01 26 41 C0" in document
     assert encode_frame(0, b"\x06") == bytes.fromhex("C0 00 06 00 01 26 41 C0")
-
-
-def test_protocol_document_done_table():
-    """The DONE table in hdl/link/PROTOCOL.md lists DONE_FIELDS at their offsets."""
-    import re
-    from pathlib import Path
-
-    from memgen.hdl.link.protocol import DONE_FIELDS
-
-    document = (Path(__file__).resolve().parents[2] / "hdl" / "link" / "PROTOCOL.md").read_text()
-    rows = re.findall(r"^\| (\d+) +\| (\d+) +\| (\w+) +\|", document, re.MULTILINE)
-    documented = [(int(offset), int(size), name) for offset, size, name in rows]
-    expected, offset = [(0, 1, "reply")], 1
-    for name, size in DONE_FIELDS:
-        expected.append((offset, size, name))
-        offset += size
-    assert documented == expected

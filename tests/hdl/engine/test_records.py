@@ -16,13 +16,14 @@ def test_record_word_is_a_byte_with_its_flags():
         ({"byte_capacity": 8.0, "max_records": 1}, "byte_capacity must be a positive integer"),
         ({"byte_capacity": 8, "record_size": 0}, "record_size must be a positive integer"),
         ({"byte_capacity": 8, "record_size": 9}, "record_size 9 exceeds byte_capacity 8"),
-        ({"byte_capacity": 8, "record_size": 3, "max_records": 3}, "max_records is byte_capacity"),
-        ({"byte_capacity": 8, "record_size": 3, "max_records": 1}, "max_records is byte_capacity"),
+        ({"byte_capacity": 10, "record_size": 3, "max_records": 4}, "max_records is byte_capacity"),
+        ({"byte_capacity": 10, "record_size": 3, "max_records": 2}, "max_records is byte_capacity"),
         ({"byte_capacity": 8}, "Variable-length mode needs max_records"),
         ({"byte_capacity": 8, "max_records": 0}, "max_records must be a positive integer"),
         ({"byte_capacity": 8, "max_records": 2, "max_length": 0}, "max_length must be a positive"),
         ({"byte_capacity": 1 << 24, "max_records": 1 << 24}, "At most 2\\*\\*24 - 1 records"),
         ({"byte_capacity": 1 << 24, "record_size": 1}, "not 16777216"),
+        ({"byte_capacity": 1 << 25, "max_records": (1 << 24) + 1}, "not 16777217"),
     ],
 )
 def test_refused(arguments, message):
@@ -31,8 +32,8 @@ def test_refused(arguments, message):
 
 
 def test_fixed_mode_fills_in_records_and_length():
-    fmt = RecordFormat(8, record_size=3, max_records=2)  # the one max_records it may be given
-    assert (fmt.fixed, fmt.max_records, fmt.max_length) == (True, 2, 3)
+    fmt = RecordFormat(10, record_size=3, max_records=3)  # the one max_records it may be given
+    assert (fmt.fixed, fmt.max_records, fmt.max_length) == (True, 3, 3)
     whole = RecordFormat(8, record_size=8)  # a record as large as the memory
     assert (whole.max_records, whole.max_length) == (1, 8)
     assert RecordFormat((1 << 24) - 1, record_size=1).max_records == (1 << 24) - 1
