@@ -3,9 +3,13 @@
 import random
 
 import pytest
+from amaranth.lib import data, stream
+from amaranth.lib.wiring import In, Out
 from memgen.hdl.engine.core import MemGen
+from memgen.hdl.engine.decoder import Decoded
 from memgen.hdl.engine.protocol import ErrorCode, Opcode, ResponseKind
-from memgen.hdl.engine.records import RecordFormat
+from memgen.hdl.engine.records import RecordFormat, RecordWord
+from memgen.hdl.engine.sequencer import Sequencer, StatusRequest
 from memgen.host.codec import (
     command_append,
     command_plain,
@@ -14,7 +18,7 @@ from memgen.host.codec import (
     decode_status,
 )
 from memgen.host.reference import MemGenReference
-from memgen.sim.harness.amaranth_sim import STALL_PATTERNS, Stalls, run_simulation
+from memgen.sim.harness.amaranth_sim import STALL_PATTERNS, Stalls, run_simulation, unused
 from memgen.sim.harness.core_script import receive_packet, run_script, send_packet
 
 VARIABLE = RecordFormat(byte_capacity=256, max_records=40, max_length=24)
@@ -52,6 +56,45 @@ def growing_script(record_format, rng):
     # memory is full now (refusals included above); everything stored must still read back
     packets += [command_plain(Opcode.RECITE), command_sample(60), command_plain(Opcode.STATUS)]
     return packets
+
+
+def test_ports_are_as_documented():
+    """The core speaks record words in and response words out (a 24-byte record's length is 5
+    bits); its sequencer's sides carry a 40-record count (6 bits), 64-bit seeds, 32-bit
+    amounts, decoded commands of a 4-bit operation and a 64-bit argument, and status requests
+    of an error flag and a code byte."""
+    word = stream.Signature(RecordWord)
+    response = data.StructLayout({"data": 8, "first": 1, "last": 1, "kind": 2, "length": 5})
+    core = unused(MemGen(VARIABLE))
+    assert dict(core.signature.members) == {
+        "commands": In(word),
+        "responses": Out(stream.Signature(response)),
+        "idle": Out(1),
+    }
+    assert StatusRequest == data.StructLayout({"error": 1, "code": 8})
+    assert dict(unused(Sequencer(VARIABLE)).signature.members) == {
+        "decoded": In(stream.Signature(Decoded)),
+        "body": In(word),
+        "records": Out(word),
+        "count": In(6),
+        "refused": In(1),
+        "refusal_code": In(3),
+        "clear": Out(1),
+        "seed": Out(stream.Signature(64, always_ready=True)),
+        "request": Out(stream.Signature(32)),
+        "recite": Out(1),
+        "divert": Out(1),
+        "recall_body": Out(word),
+        "checked": In(stream.Signature(8)),
+        "answer": Out(1),
+        "answered": In(1),
+        "status": Out(stream.Signature(StatusRequest)),
+        "reading": Out(1),
+        "scanning": Out(1),
+        "answering": Out(1),
+        "busy": In(1),
+        "idle": Out(1),
+    }
 
 
 @pytest.mark.parametrize("record_format", [VARIABLE, FIXED], ids=["variable", "fixed"])

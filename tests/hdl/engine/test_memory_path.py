@@ -4,17 +4,20 @@ import random
 
 import pytest
 from amaranth.hdl import Elaboratable, Module, Signal
+from amaranth.lib import stream
+from amaranth.lib.wiring import In, Out
 from memgen.hdl.engine.append_memory import AppendMemory
 from memgen.hdl.engine.protocol import ErrorCode
 from memgen.hdl.engine.readout import Readout
-from memgen.hdl.engine.records import RecordFormat, table_entry_layout
-from memgen.hdl.engine.storage import LibMemoryStorage, share_storage_port
+from memgen.hdl.engine.records import RecordFormat, RecordWord, table_entry_layout
+from memgen.hdl.engine.storage import LibMemoryStorage, StorageSignature, share_storage_port
 from memgen.sim.harness.amaranth_sim import (
     STALL_PATTERNS,
     Stalls,
     run_simulation,
     stream_get,
     stream_put,
+    unused,
 )
 
 
@@ -111,6 +114,38 @@ def records_for(record_format, rng, count):
     lengths = [1, record_format.max_length, record_format.max_length + 1]
     lengths += [rng.randint(1, 6) for _ in range(count)]
     return [rng.randbytes(length) for length in lengths]
+
+
+@pytest.mark.parametrize("fixed", [False, True], ids=["variable", "fixed"])
+def test_ports_are_as_documented(fixed):
+    """Widths follow the format: 300 bytes of at most 20 records up to 200 bytes long take
+    9-bit addresses and byte counts, 5-bit record counts and indices, 8-bit lengths and 17-bit
+    table entries (start and length); 16-byte fixed records, 18 of them, need no table."""
+    if fixed:
+        fmt, length, table = RecordFormat(300, record_size=16), 5, {}
+    else:
+        fmt, length = RecordFormat(300, max_records=20, max_length=200), 8
+        table = {"table_port": Out(StorageSignature(5, 17))}
+    appender, readout = unused(AppendMemory(fmt), Readout(fmt, read_latency=2))
+    word = stream.Signature(RecordWord)
+    assert dict(appender.signature.members) == {
+        "records": In(word),
+        "clear": In(1),
+        "count": Out(5),
+        "bytes_used": Out(9),
+        "refused": Out(1),
+        "refusal_code": Out(3),
+        "data_port": Out(StorageSignature(9, 8)),
+        **table,
+    }
+    assert dict(readout.signature.members) == {
+        "indices": In(stream.Signature(5)),
+        "words": Out(word),
+        "length": Out(length),
+        "busy": Out(1),
+        "data_port": Out(StorageSignature(9, 8, read_latency=2)),
+        **table,
+    }
 
 
 @pytest.mark.parametrize(

@@ -4,10 +4,14 @@ import random
 
 import pytest
 from amaranth.hdl import Elaboratable, Module
-from amaranth.lib import wiring
+from amaranth.lib import stream, wiring
+from amaranth.lib.wiring import In, Out
 from memgen.hdl.fpga.dp16kd import DP16KDBuffer
-from memgen.hdl.link.framing import Deframer, Framer
+from memgen.hdl.link.frame_buffer import BufferWriteSignature, FrameByte
+from memgen.hdl.link.frame_checker import FrameChecker, rejection_signature
+from memgen.hdl.link.framing import Deframer, Framer, PacketByte
 from memgen.hdl.link.protocol import SLIP_END, FrameError
+from memgen.hdl.link.slip import SlipSymbol
 from memgen.hdl.link.uart import UARTReceiver, UARTTransmitter
 from memgen.host.codec import FrameDecoder, encode_frame
 from memgen.sim.harness.amaranth_sim import (
@@ -17,6 +21,7 @@ from memgen.sim.harness.amaranth_sim import (
     run_simulation,
     stream_get,
     stream_put,
+    unused,
 )
 
 
@@ -110,6 +115,33 @@ def run_deframer(
 def buffer_memory(registered):
     """The default frame buffer memory, or the ULX3S's (a DP16KD read through its register)."""
     return DP16KDBuffer(8, 1024, primitive=False) if registered else None
+
+
+def test_ports_are_as_documented():
+    """Bytes in, checked frames and one-clock rejections (a 3-bit code, never stalled) out;
+    the checker between the SLIP decoder and the frame buffer; packets in, bytes out."""
+    assert rejection_signature() == stream.Signature(3, always_ready=True)
+    deframer = Deframer()
+    unused(deframer, deframer.decoder, deframer.checker, deframer.buffer, deframer.buffer.memory)
+    assert dict(deframer.signature.members) == {
+        "bytes": In(stream.Signature(8)),
+        "frames": Out(stream.Signature(FrameByte)),
+        "rejections": Out(rejection_signature()),
+    }
+    members = unused(FrameChecker()).signature.members
+    buffer = members["buffer"]
+    assert (buffer.flow, type(buffer.signature)) == (Out, BufferWriteSignature)
+    assert dict(members) == {
+        "symbols": In(stream.Signature(SlipSymbol)),
+        "escaping": In(1),
+        "flush": Out(1),
+        "buffer": buffer,
+        "rejections": Out(rejection_signature()),
+    }
+    assert dict(unused(Framer()).signature.members) == {
+        "packets": In(stream.Signature(PacketByte)),
+        "bytes": Out(stream.Signature(8)),
+    }
 
 
 @pytest.mark.parametrize("registered", [False, True])

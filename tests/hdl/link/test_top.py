@@ -8,9 +8,19 @@ for byte, whatever the command, the error, the corruption or the backpressure on
 import random
 
 import pytest
-from memgen.hdl.engine.protocol import ErrorCode, Opcode
-from memgen.hdl.engine.records import RecordFormat
+from amaranth.lib import data, stream
+from amaranth.lib.wiring import In, Out
+from memgen.hdl.engine.protocol import DEFAULT_SEED, ErrorCode, Opcode
+from memgen.hdl.engine.records import RecordFormat, RecordWord
+from memgen.hdl.link.append_batch import AppendBatch, BatchOutcome
+from memgen.hdl.link.command_processor import CommandProcessor
+from memgen.hdl.link.frame_buffer import FrameByte
+from memgen.hdl.link.frame_checker import rejection_signature
+from memgen.hdl.link.frame_intake import ParsedByte
+from memgen.hdl.link.framing import PacketByte
 from memgen.hdl.link.protocol import MAX_PAYLOAD, SLIP_END, FrameError, Reply, crc16
+from memgen.hdl.link.replies import ReplyRequest
+from memgen.hdl.link.requests import RequestSide
 from memgen.hdl.link.top import LinkDevice
 from memgen.host.codec import (
     FrameDecoder,
@@ -24,7 +34,7 @@ from memgen.host.codec import (
 )
 from memgen.host.link_reference import LinkReference
 from memgen.host.sim_device import SimulatedLink
-from memgen.sim.harness.amaranth_sim import Stalls
+from memgen.sim.harness.amaranth_sim import Stalls, unused
 from memgen.sim.harness.frames import FrameNumbers
 
 VARIABLE = RecordFormat(640, max_records=24, max_length=300)
@@ -92,6 +102,58 @@ def train(session, records):
         assert done["stored"] == count
         stored += count
     return stored
+
+
+def test_ports_are_as_documented():
+    """The command processor between the deframer, the core and the framer, and its request
+    side and APPEND batch parser: frames of bytes with their length in, record words to the
+    core, its responses (a 300-byte record's length: 9 bits) back, reply packets out; a DONE
+    or REJECTED request carries a flag, a code, a 16-bit stored count and a sequence number."""
+    word = stream.Signature(RecordWord)
+    frames = stream.Signature(FrameByte)
+    response = data.StructLayout({"data": 8, "first": 1, "last": 1, "kind": 2, "length": 9})
+    assert ReplyRequest == data.StructLayout(
+        {"rejected": 1, "code": 8, "stored": 16, "sequence": 8}
+    )
+    assert PacketByte == data.StructLayout({"data": 8, "first": 1, "last": 1, "sequence": 8})
+    assert BatchOutcome == data.StructLayout({"malformed": 1, "failed": 1, "drain": 1})
+    processor, requests, batch = unused(
+        CommandProcessor(VARIABLE), RequestSide(VARIABLE), AppendBatch(VARIABLE)
+    )
+    assert dict(processor.signature.members) == {
+        "frames": In(frames),
+        "rejections": In(rejection_signature()),
+        "uart_error": In(1),
+        "commands": Out(word),
+        "responses": In(stream.Signature(response)),
+        "core_idle": In(1),
+        "packets": Out(stream.Signature(PacketByte)),
+    }
+    assert dict(requests.signature.members) == {
+        "frames": In(frames),
+        "rejections": In(rejection_signature()),
+        "commands": Out(word),
+        "replies": Out(stream.Signature(ReplyRequest)),
+        "sequence": Out(8),
+        "expected": Out(8),
+        "seed": Out(64, init=DEFAULT_SEED),
+        "sequence_error": Out(1),
+        "core_idle": In(1),
+        "reply_idle": In(1),
+        "core_failed": In(1),
+    }
+    assert dict(batch.signature.members) == {
+        "start": In(1),
+        "clear": In(1),
+        "bytes": In(stream.Signature(ParsedByte)),
+        "more_in_frame": In(1),
+        "commands": Out(word),
+        "core_done": In(1),
+        "core_failed": In(1),
+        "stored": Out(16),
+        "length_low": Out(7),
+        "outcome": Out(stream.Signature(BatchOutcome)),
+    }
 
 
 @pytest.mark.parametrize("fmt", [VARIABLE, FIXED], ids=["variable", "fixed"])
