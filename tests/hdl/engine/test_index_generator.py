@@ -13,6 +13,7 @@ from memgen.hdl.engine.trivium import WARMUP_STEPS
 from memgen.sim.harness.amaranth_sim import (
     STALL_PATTERNS,
     Stalls,
+    refused_component,
     run_simulation,
     stream_get,
     stream_put,
@@ -68,6 +69,21 @@ def test_model_takes_every_count_its_register_holds(max_count):
     for count in (0, largest + 1):
         with pytest.raises(ValueError, match=f"Count must be 1 to {largest}, not {count}"):
             model.request(1, count)
+
+
+@pytest.mark.parametrize(
+    ("max_count", "generator"),
+    [(0, "trivium"), (1 << 24, "trivium"), (8.0, "lfsr"), (8, "xorshift")],
+)
+def test_bad_parameters_are_refused(max_count, generator):
+    """A capacity of 1 to 2**24 - 1 records (an integer), a known engine; 1 and 2**24 - 1 are
+    taken (the model, whose check the gateware shares, builds at each)."""
+    with pytest.raises(ValueError, match="Record capacity|Generator must be"):
+        IndexGeneratorModel(max_count, generator)
+    with refused_component(), pytest.raises(ValueError, match="Record capacity|Generator must"):
+        IndexGenerator(max_count, generator)
+    assert IndexGeneratorModel(1, "lfsr").count_width == 1
+    assert IndexGeneratorModel((1 << 24) - 1).count_width == 24
 
 
 def test_rejection_rate_bound_for_every_count():
