@@ -168,10 +168,11 @@ def configured_command(tests):
     return f"{sys.executable} -m pytest -x -q -p no:cacheprovider {tests}"
 
 
-def forget_survivors(session):
+def forget_survivors(session, equivalent=None):
     """Marks the session's survivors pending again, for tests that have changed since; those
-    judged equivalent stay as they are (no test can kill them)."""
-    equivalent = json.loads(EQUIVALENT.read_text())
+    judged equivalent (default: the project's file) stay as they are: no test can kill them."""
+    if equivalent is None:
+        equivalent = json.loads(EQUIVALENT.read_text())
     with sqlite3.connect(session) as db:
         survivors = db.execute(
             "SELECT s.job_id, s.module_path, s.start_pos_row, s.operator_name, s.occurrence"
@@ -269,6 +270,31 @@ def wilson(killed, judged, z=1.96):
     return [round(centre - half, 4), round(centre + half, 4)]
 
 
+def table(results):
+    """``results/mutation.json`` as a Markdown table, a row per target module in ``TARGETS``
+    order (those not yet run say so)."""
+    rows = [
+        "| module | mutants run | killed | equivalent | survived | score | 95 % interval |",
+        "|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for module in TARGETS:
+        entry = results.get(module)
+        if entry is None:
+            rows.append(f"| `{module}` | not yet | | | | | |")
+            continue
+        alive = entry["survived"]
+        run = entry["killed"] + entry["timeout"] + alive + entry["equivalent"]
+        judged = entry["killed"] + entry["timeout"] + alive
+        score = "-" if not judged else f"{(judged - alive) / judged:.0%}"
+        low, high = wilson(judged - alive, judged) or (None, None)
+        interval = "-" if low is None else f"{low:.0%} to {high:.0%}"
+        rows.append(
+            f"| `{module}` | {run} | {entry['killed'] + entry['timeout']} | "
+            f"{entry['equivalent']} | {alive} | {score} | {interval} |"
+        )
+    return "\n".join(rows)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="memgen.sim.evidence.mutation", description=__doc__.split("\n")[0]
@@ -277,11 +303,18 @@ def main(argv=None):
     parser.add_argument("--work", type=Path, default=Path("build/mutation"))
     parser.add_argument("--out", type=Path, default=Path("results/mutation.json"))
     parser.add_argument("--report", action="store_true", help="summarise; run nothing")
+    parser.add_argument("--table", action="store_true",
+                        help="print OUT as a Markdown table; run nothing")  # fmt: skip
     parser.add_argument("--sample", type=int, default=0, metavar="N",
                         help="mutants per module, a seeded sample (default 0: all)")  # fmt: skip
     parser.add_argument("--retest", action="store_true",
                         help="run the survivors again (after the tests changed)")  # fmt: skip
     arguments = parser.parse_args(argv)
+    if arguments.table:
+        if not arguments.out.exists():
+            parser.error(f"no results yet: {arguments.out} is missing")
+        print(table(json.loads(arguments.out.read_text())))
+        return 0
     unknown = [m for m in arguments.modules if m not in TARGETS]
     if unknown:
         parser.error(f"no tests are listed for {unknown[0]}")

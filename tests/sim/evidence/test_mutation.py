@@ -5,7 +5,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-from memgen.sim.evidence.mutation import forget_survivors, sample_session, summarise, wilson
+from memgen.sim.evidence.mutation import (
+    TARGETS,
+    forget_survivors,
+    sample_session,
+    summarise,
+    table,
+    wilson,
+)
 
 TOY = "def within(value, limit):\n    return value <= limit\n"
 TOY_TEST = (
@@ -69,9 +76,12 @@ def test_a_sample_grows_without_losing_results(tmp_path):
     every = run(0)
     assert every["not_sampled"] == 0 and every["killed"] + every["survived"] == total
     assert len(every["survivors"]) == 2
-    forget_survivors(session)  # --retest: the survivors run again, the killed stay killed
-    again = summarise("toy.py", session, equivalent={})
-    assert (again["pending"], again["survived"], again["killed"]) == (2, 0, every["killed"])
+    # --retest: the survivors run again, the killed stay killed, and so do those judged
+    # equivalent (no test can kill them)
+    forget_survivors(session, equivalent={every["survivors"][0]: "a stand-in reason"})
+    again = summarise("toy.py", session, equivalent={every["survivors"][0]: "a stand-in"})
+    assert (again["pending"], again["survived"], again["killed"]) == (1, 0, every["killed"])
+    assert again["equivalent"] == 1
 
 
 def test_wilson_interval_known_answers():
@@ -79,3 +89,19 @@ def test_wilson_interval_known_answers():
     assert wilson(0, 0) is None
     low, high = wilson(40, 40)
     assert high == 1.0 and 0.91 < low < 0.92  # all killed: still not proof of 100 %
+
+
+def test_table_of_results():
+    """--table: a row per target in order, the score over the judged (equivalents left out),
+    its Wilson interval, and the modules not yet run."""
+    first, second, *rest = TARGETS
+    results = {
+        second: {"killed": 34, "timeout": 1, "survived": 1, "equivalent": 4},
+        first: {"killed": 0, "timeout": 0, "survived": 0, "equivalent": 2},
+    }
+    lines = table(results).splitlines()
+    assert len(lines) == 2 + len(TARGETS)
+    assert lines[2] == f"| `{first}` | 2 | 0 | 2 | 0 | - | - |"
+    low, high = wilson(35, 36)
+    assert lines[3] == f"| `{second}` | 40 | 35 | 4 | 1 | 97% | {low:.0%} to {high:.0%} |"
+    assert lines[4] == f"| `{rest[0]}` | not yet | | | | | |"
