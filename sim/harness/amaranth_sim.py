@@ -92,14 +92,18 @@ async def stream_get(ctx, stream, stalls=None):
         await ctx.tick()
 
 
-def run_simulation(dut, *testbenches, processes=(), name="sim", deadline=None):
-    """Simulate ``dut`` with a 1 MHz clock until every testbench returns."""
+def run_simulation(dut, *testbenches, processes=(), name="sim", deadline=None, clocks=None):
+    """Simulate ``dut`` with a 1 MHz clock until every testbench returns (or until ``deadline``
+    seconds). With ``clocks``, a testbench still running after that many clocks fails the
+    simulation: a handshake that never comes is an error, not a hang."""
     simulator = Simulator(dut)
     simulator.add_clock(1e-6)
     for testbench in testbenches:
         simulator.add_testbench(testbench)
     for process in processes:
         simulator.add_process(process)
+    if clocks is not None:
+        simulator.add_process(_watchdog(clocks, name))
     vcd_dir = os.environ.get("MEMGEN_VCD")
     if vcd_dir:
         Path(vcd_dir).mkdir(parents=True, exist_ok=True)
@@ -129,3 +133,15 @@ def refused_component():
         warnings.simplefilter("ignore", UnusedElaboratable)
         yield
         gc.collect()
+
+
+def _watchdog(clocks, name):
+    """A background process that fails the simulation at clock ``clocks`` (it ends earlier,
+    unheard, when the testbenches do)."""
+
+    async def watchdog(ctx):
+        for _ in range(clocks):  # not ``repeat``: see stream_put
+            await ctx.tick()
+        raise AssertionError(f"{name}: the testbenches were still running after {clocks} clocks")
+
+    return watchdog

@@ -106,7 +106,11 @@ def run_deframer(
                     frames_out.append(lengths)
                     lengths = set()
 
-    run_simulation(dut, writer, reader, processes=[monitor], name=f"deframer_{stalls}")
+    # every byte has a clock, at most a few of stall and one of spacing (a hang fails, fast)
+    clocks = 20 * len(stream_bytes) * (spacing + 1) + (gap_at[1] if gap_at else 0) + 10_000
+    run_simulation(
+        dut, writer, reader, processes=[monitor], name=f"deframer_{stalls}", clocks=clocks
+    )
     assert len(frames_out) == len(expected_bodies), "a frame came out that should not have"
     assert frames_out == [{len(want)} for want in expected_bodies], "frame length out of step"
     return rejections
