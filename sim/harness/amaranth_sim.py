@@ -53,8 +53,15 @@ class Stalls:
         return self._random.random() < self.rate
 
 
-async def stream_put(ctx, stream, payload, stalls=None):
-    """Transfer one payload into ``stream`` (testbench drives valid), pausing per ``stalls``."""
+def _waited(clocks, patience, stream):
+    """Fails a transfer that has waited ``patience`` clocks (None: waits for ever)."""
+    if patience is not None and clocks >= patience:
+        raise AssertionError(f"no transfer on {stream!r} for {patience} clocks")
+
+
+async def stream_put(ctx, stream, payload, stalls=None, patience=None):
+    """Transfer one payload into ``stream`` (testbench drives valid), pausing per ``stalls``;
+    fails after ``patience`` clocks without ``ready``."""
     while stalls is not None and stalls.pause():
         await ctx.tick()
     ctx.set(stream.valid, 1)
@@ -62,21 +69,27 @@ async def stream_put(ctx, stream, payload, stalls=None):
     # ``ctx.tick().until(ready)`` does the same, but on Python 3.11 and 3.12 a simulation that
     # ends while it waits prints "aclose(): asynchronous generator is already running"
     # (amaranth-lang/amaranth#1638); sampling each tick has no generator to close.
+    clocks = 0
     while True:
         *_, ready = await ctx.tick().sample(stream.ready)
         if ready:
             break
+        clocks += 1
+        _waited(clocks, patience, stream)
     ctx.set(stream.valid, 0)
 
 
-async def stream_get(ctx, stream, stalls=None):
-    """Receive one payload from ``stream`` (testbench drives ready), pausing per ``stalls``.
+async def stream_get(ctx, stream, stalls=None, patience=None):
+    """Receive one payload from ``stream`` (testbench drives ready), pausing per ``stalls``;
+    fails after ``patience`` clocks (pauses included) without a transfer.
 
     While ready is low the payload is checked to hold once valid is seen: a stream must not
     change or withdraw a valid payload before the transfer.
     """
-    held = None
+    held, clocks = None, 0
     while True:
+        _waited(clocks, patience, stream)
+        clocks += 1
         pause = stalls is not None and stalls.pause()
         ctx.set(stream.ready, 0 if pause else 1)
         valid = ctx.get(stream.valid)

@@ -13,17 +13,22 @@ from .amaranth_sim import stream_get, stream_put
 __all__ = ["send_packet", "receive_packet", "run_script"]
 
 
-async def send_packet(ctx, commands, packet, stalls=None):
+#: Clocks the core may take a byte or answer nothing before a script calls it hung: far more
+#: than any command of the tests' memories needs, far less than a hang costs a mutation run.
+PATIENCE = 20_000
+
+
+async def send_packet(ctx, commands, packet, stalls=None, patience=PATIENCE):
     for position, byte in enumerate(packet):
         payload = {"data": byte, "first": position == 0, "last": position == len(packet) - 1}
-        await stream_put(ctx, commands, payload, stalls)
+        await stream_put(ctx, commands, payload, stalls, patience)
 
 
-async def receive_packet(ctx, responses, stalls=None):
+async def receive_packet(ctx, responses, stalls=None, patience=PATIENCE):
     """One response packet as ``(ResponseKind, bytes)``; checks first/last and a uniform kind."""
     body, kind = bytearray(), None
     while True:
-        word = await stream_get(ctx, responses, stalls)
+        word = await stream_get(ctx, responses, stalls, patience)
         assert word.first == (len(body) == 0), f"first flag wrong at byte {len(body)}"
         assert kind is None or word.kind == kind, "kind changed inside a packet"
         kind = word.kind
