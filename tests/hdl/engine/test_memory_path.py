@@ -50,14 +50,19 @@ def run_path(record_format, records, reads, stalls, seed):
     dut = MemoryPath(record_format)
     stored, outcomes = [], []
     used = 0
+    too_long = ErrorCode.WRONG_SIZE if record_format.fixed else ErrorCode.TOO_LONG
     for record in records:  # the expectation, from the format's rules alone
-        fits = used + len(record) <= record_format.byte_capacity
+        # bytes are judged as they arrive: the first past the longest record, or past the
+        # memory's last byte, refuses the record
+        past = (
+            too_long if offset == record_format.max_length else ErrorCode.FULL
+            for offset in range(len(record))
+            if offset == record_format.max_length or used + offset >= record_format.byte_capacity
+        )
         if len(stored) == record_format.max_records:
             outcomes.append(ErrorCode.FULL)
-        elif len(record) > record_format.max_length:
-            outcomes.append(ErrorCode.WRONG_SIZE if record_format.fixed else ErrorCode.TOO_LONG)
-        elif not fits:
-            outcomes.append(ErrorCode.FULL)
+        elif (refusal := next(past, None)) is not None:
+            outcomes.append(refusal)
         elif record_format.fixed and len(record) != record_format.record_size:
             outcomes.append(ErrorCode.WRONG_SIZE)
         else:
@@ -114,6 +119,30 @@ def records_for(record_format, rng, count):
     lengths = [1, record_format.max_length, record_format.max_length + 1]
     lengths += [rng.randint(1, 6) for _ in range(count)]
     return [rng.randbytes(length) for length in lengths]
+
+
+TINY = {
+    "1-byte memory": RecordFormat(1, max_records=4, max_length=3),
+    "2-byte memory": RecordFormat(2, max_records=4, max_length=3),
+    "3-byte memory": RecordFormat(3, max_records=4, max_length=3),
+    "1-byte records": RecordFormat(8, max_records=8, max_length=1),
+    "2-byte records": RecordFormat(8, max_records=8, max_length=2),
+    "fixed 1 of 2": RecordFormat(2, record_size=1),
+    "fixed 2 of 4": RecordFormat(4, record_size=2),
+}
+
+
+@pytest.mark.parametrize("record_format", TINY.values(), ids=TINY.keys())
+def test_tiny_memories_at_every_limit(record_format):
+    """Capacities and record lengths of 1, 2 and 3 bytes, where the flags kept beside the
+    counters ("at the limit", "one below", "two below") start at or next to their limits:
+    records of every length up to one past the longest, until the memory refuses them."""
+    longest = record_format.max_length
+    lengths = [longest] + [n % (longest + 1) + 1 for n in range(3 * longest + 3)]
+    records = [bytes([0xFF if n % 2 else 0]) * length for n, length in enumerate(lengths)]
+    stored = run_path(record_format, records, 8, "none", seed=1)
+    assert sum(map(len, stored)) <= record_format.byte_capacity
+    assert stored and len(stored) < len(records)  # some stored, some refused
 
 
 @pytest.mark.parametrize("fixed", [False, True], ids=["variable", "fixed"])
