@@ -199,3 +199,18 @@ def test_full_memory_keeps_every_record():
             assert await receive_packet(ctx, dut.responses) == (ResponseKind.RECORD, record)
 
     run_simulation(dut, testbench, name="core_full")
+
+
+@pytest.mark.parametrize(
+    "record_format",
+    [RecordFormat(byte_capacity=1, max_records=2), RecordFormat(byte_capacity=2, max_records=3)],
+    ids=["1-byte", "2-byte"],
+)
+def test_tiny_memory_full_cleared_and_full_again(record_format):
+    """A memory of one or two bytes, where the flags beside its counters start at or next to
+    their limits: filled, refused, cleared, and filled again, against the reference."""
+    fill = [command_append(bytes([n])) for n in range(record_format.byte_capacity + 1)]
+    packets = fill + [command_plain(Opcode.RECITE), command_plain(Opcode.CLEAR)]
+    packets += [command_append(b"\xff" * (record_format.byte_capacity + 1))]  # too long
+    packets += fill + [command_sample(3), command_plain(Opcode.STATUS)]
+    run(record_format, packets)
