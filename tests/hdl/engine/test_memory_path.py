@@ -10,7 +10,13 @@ from memgen.hdl.engine.append_memory import AppendMemory
 from memgen.hdl.engine.protocol import ErrorCode
 from memgen.hdl.engine.readout import Readout
 from memgen.hdl.engine.records import RecordFormat, RecordWord, table_entry_layout
-from memgen.hdl.engine.storage import LibMemoryStorage, StorageSignature, share_storage_port
+from memgen.hdl.engine.storage import (
+    BankedStorage,
+    LibMemoryStorage,
+    StorageSignature,
+    share_storage_port,
+    storage_latency,
+)
 from memgen.sim.harness.amaranth_sim import (
     STALL_PATTERNS,
     Stalls,
@@ -24,30 +30,44 @@ from memgen.sim.harness.amaranth_sim import (
 class MemoryPath(Elaboratable):
     """Append memory writing, readout reading, one backend per store (as the core wires them)."""
 
-    def __init__(self, record_format):
-        self.format = record_format
+    def __init__(self, record_format, bank_depth=None):
+        """``bank_depth``: banked backends of that bank depth (read latency 3 and more),
+        instead of ``lib.memory`` ones (1)."""
+        fmt = self.format = record_format
+
+        def backend(depth, width):
+            if bank_depth is None:
+                return LibMemoryStorage(depth, width)
+            return BankedStorage(depth, width, bank_depth=bank_depth, fan_in=2)
+
+        self.data = backend(fmt.byte_capacity, 8)
+        self.table = None if fmt.fixed else backend(fmt.max_records, table_entry_layout(fmt).size)
         self.appender = AppendMemory(record_format)
-        self.readout = Readout(record_format)
+        self.readout = Readout(
+            record_format,
+            read_latency=storage_latency(self.data),
+            table_latency=1 if self.table is None else storage_latency(self.table),
+        )
         self.reading = Signal()  # the readout owns the ports (the core's SAMPLE/RECITE phase)
 
     def elaborate(self, platform):
         m = Module()
-        fmt = self.format
         m.submodules.appender = self.appender
         m.submodules.readout = self.readout
-        m.submodules.data = data = LibMemoryStorage(fmt.byte_capacity, 8)
-        pairs = [(data, self.appender.data_port, self.readout.data_port)]
-        if not fmt.fixed:
-            table = LibMemoryStorage(fmt.max_records, table_entry_layout(fmt).size)
-            m.submodules.table = table
-            pairs.append((table, self.appender.table_port, self.readout.table_port))
+        m.submodules.data = self.data
+        pairs = [(self.data, self.appender.data_port, self.readout.data_port)]
+        if self.table is not None:
+            m.submodules.table = self.table
+            pairs.append((self.table, self.appender.table_port, self.readout.table_port))
         for backend, writer, reader in pairs:
             share_storage_port(m, backend, writer, reader, self.reading)
         return m
 
 
-def run_path(record_format, records, reads, stalls, seed):
-    dut = MemoryPath(record_format)
+def run_path(record_format, records, reads, stalls, seed, bank_depth=None, clocks=None):
+    """Append ``records``, read ``reads`` random ones and then all; returns those stored.
+    ``clocks``: the clocks the reading took (output always ready), appended to it."""
+    dut = MemoryPath(record_format, bank_depth)
     stored, outcomes = [], []
     used = 0
     too_long = ErrorCode.WRONG_SIZE if record_format.fixed else ErrorCode.TOO_LONG
@@ -88,13 +108,22 @@ def run_path(record_format, records, reads, stalls, seed):
         assert ctx.get(appender.count) == len(stored)
         assert ctx.get(appender.bytes_used) == used
 
+        for _ in range(4):  # a backend with delayed writes settles before it is read
+            await ctx.tick()
         ctx.set(dut.reading, 1)
         index_stalls = Stalls(stalls, seed + 1)
         for index in indices:
             await stream_put(ctx, dut.readout.indices, index, index_stalls)
 
+    ticks = [0]
+
+    async def counter(ctx):
+        async for _ in ctx.tick():
+            ticks[0] += 1
+
     async def reader(ctx):
         await ctx.tick().until(dut.reading)
+        started = ticks[0]
         out_stalls = Stalls(stalls, seed + 2, rate=0.5)
         for index in indices:
             record = stored[index]
@@ -105,8 +134,10 @@ def run_path(record_format, records, reads, stalls, seed):
                     position == 0,
                     position == len(record) - 1,
                 ), f"record {index} byte {position}"
+        if clocks is not None:
+            clocks.append(ticks[0] - started)
 
-    run_simulation(dut, writer, reader, name=f"memory_path_{stalls}")
+    run_simulation(dut, writer, reader, processes=[counter], name=f"memory_path_{stalls}")
     return stored
 
 
@@ -119,6 +150,30 @@ def records_for(record_format, rng, count):
     lengths = [1, record_format.max_length, record_format.max_length + 1]
     lengths += [rng.randint(1, 6) for _ in range(count)]
     return [rng.randbytes(length) for length in lengths]
+
+
+@pytest.mark.parametrize(
+    ("size", "fixed"),
+    [(1, False), (8, False), (None, False), (1, True), (8, True)],
+    ids=["variable-1", "variable-8", "variable-mixed", "fixed-1", "fixed-8"],
+)
+@pytest.mark.parametrize("bank_depth", [None, 8], ids=["latency-1", "banked"])
+def test_readout_streams_a_byte_per_clock(size, fixed, bank_depth):
+    """With the output always ready, records leave at one byte per clock after the first's
+    latency, 1-byte records too, from lib.memory backends and from banked ones (read latency
+    4 to 6): the read FIFO's credits cover the round trip."""
+    lengths = [size or 1 + n % 3 for n in range(16)]
+    if fixed:
+        fmt = RecordFormat(byte_capacity=8 * 16, record_size=size)
+    else:
+        fmt = RecordFormat(byte_capacity=8 * 16, max_records=16, max_length=8)
+    records = [bytes([n, 0xFF - n] * 4)[:length] for n, length in enumerate(lengths)]
+    clocks = []
+    stored = run_path(fmt, records, 40, "none", seed=3, bank_depth=bank_depth, clocks=clocks)
+    assert stored == records
+    rng = random.Random(3)  # run_path's choice of records to read
+    total = sum(len(records[rng.randrange(16)]) for _ in range(40)) + sum(lengths)
+    assert total <= clocks[0] <= total + 20, clocks
 
 
 TINY = {
