@@ -12,6 +12,7 @@ from memgen.hdl.engine.storage import (
     LibMemoryStorage,
     RegisteredWrites,
     StorageSignature,
+    bank_signature,
     share_storage_port,
     storage_latency,
     storage_ports,
@@ -30,6 +31,36 @@ def test_signatures_differ_by_their_timing():
     assert StorageSignature(4, 8) != StorageSignature(4, 8, read_latency=2)
     assert StorageSignature(4, 8) != StorageSignature(4, 8, write_delay=1)
     assert StorageSignature(4, 8) != StorageSignature(5, 8)
+
+
+def test_ports_are_as_documented():
+    """A storage port: an address, a write word and a 1-bit strobe out, the read word in; a
+    bank (the backend's side): the same flipped, with a read strobe; a bank of 2**k words
+    takes k address bits."""
+    assert dict(StorageSignature(4, 8).members) == {
+        "address": Out(4),
+        "write_data": Out(8),
+        "write_enable": Out(1),
+        "read_enable": Out(1),
+        "read_data": In(8),
+    }
+    for depth, address in ((2, 1), (16, 4), (2048, 11)):
+        assert dict(bank_signature(depth, 9).members) == {
+            "address": In(address),
+            "write_data": In(9),
+            "write_enable": In(1),
+            "read_enable": In(1),
+            "read_data": Out(9),
+        }
+
+
+@pytest.mark.parametrize(
+    ("depth", "bank_depth", "fan_in"), [(0, 16, 2), (16, 1, 2), (16, 12, 2), (16, 16, 3)]
+)
+def test_banked_storage_refuses_bad_shapes(depth, bank_depth, fan_in):
+    with refused_component(), pytest.raises(ValueError, match="Depth must|Fan-in must"):
+        BankedStorage(depth, 8, bank_depth=bank_depth, fan_in=fan_in)
+    assert unused(BankedStorage(1, 8, bank_depth=2, fan_in=2)).banks == 1  # the smallest
 
 
 @pytest.mark.parametrize(
