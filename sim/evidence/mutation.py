@@ -168,6 +168,11 @@ def configured_command(tests):
     return f"{sys.executable} -m pytest -x -q -p no:cacheprovider {tests}"
 
 
+def place(module, row, operator, occurrence):
+    """A mutant's name in the results and in the equivalents' file: where, what, which."""
+    return f"{module}:{row} {operator.removeprefix('core/')} #{occurrence}"
+
+
 def forget_survivors(session, equivalent=None):
     """Marks the session's survivors pending again, for tests that have changed since; those
     judged equivalent (default: the project's file) stay as they are: no test can kill them."""
@@ -179,11 +184,7 @@ def forget_survivors(session, equivalent=None):
             " FROM work_results r JOIN mutation_specs s USING (job_id)"
             " WHERE r.test_outcome = 'SURVIVED'"
         ).fetchall()
-        again = [
-            (job,)
-            for job, path, row, operator, occurrence in survivors
-            if f"{path}:{row} {operator.removeprefix('core/')} #{occurrence}" not in equivalent
-        ]
+        again = [(job,) for job, *where in survivors if place(*where) not in equivalent]
         db.executemany("DELETE FROM work_results WHERE job_id = ?", again)
 
 
@@ -232,20 +233,19 @@ def summarise(module, session, seconds=None, equivalent=None):
             continue
         outcome = result.get("test_outcome")
         (mutation,) = item["mutations"]
-        operator = mutation["operator_name"].removeprefix("core/")
-        place = f"{mutation['module_path']}:{mutation['start_pos'][0]} {operator}"
-        place += f" #{mutation['occurrence']}"
+        where = place(mutation["module_path"], mutation["start_pos"][0],
+                      mutation["operator_name"], mutation["occurrence"])  # fmt: skip
         if result.get("worker_outcome") == "timeout":
             counts["timeout"] += 1
         elif outcome == "killed":
             counts["killed"] += 1
         elif outcome == "survived":
-            if place in equivalent:
+            if where in equivalent:
                 counts["equivalent"] += 1
-                equivalents.append({"mutant": place, "reason": equivalent[place]})
+                equivalents.append({"mutant": where, "reason": equivalent[where]})
             else:
                 counts["survived"] += 1
-                survivors.append(place)
+                survivors.append(where)
         else:
             counts["incompetent"] += 1
     judged = counts["killed"] + counts["survived"] + counts["timeout"]
