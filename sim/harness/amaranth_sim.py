@@ -105,10 +105,10 @@ async def stream_get(ctx, stream, stalls=None, patience=None):
         await ctx.tick()
 
 
-def run_simulation(dut, *testbenches, processes=(), name="sim", deadline=None, clocks=None):
-    """Simulate ``dut`` with a 1 MHz clock until every testbench returns (or until ``deadline``
-    seconds). With ``clocks``, a testbench still running after that many clocks fails the
-    simulation: a handshake that never comes is an error, not a hang."""
+def run_simulation(dut, *testbenches, processes=(), name="sim", clocks=None):
+    """Simulate ``dut`` with a 1 MHz clock until every testbench returns. With ``clocks``, a
+    testbench still running after that many clocks fails the simulation: a handshake that never
+    comes is an error, not a hang."""
     simulator = Simulator(dut)
     simulator.add_clock(1e-6)
     for testbench in testbenches:
@@ -124,10 +124,7 @@ def run_simulation(dut, *testbenches, processes=(), name="sim", deadline=None, c
     else:
         writer = nullcontext()
     with writer:
-        if deadline is None:
-            simulator.run()
-        else:
-            simulator.run_until(deadline)
+        simulator.run()
 
 
 def unused(*components):
