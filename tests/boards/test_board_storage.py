@@ -4,6 +4,7 @@ the SPRAM model's lanes and blocks, the banked storage and the DP16KD model in A
 simulator."""
 
 import random
+from types import SimpleNamespace
 
 import pytest
 from amaranth.hdl import Fragment, Instance
@@ -11,7 +12,7 @@ from memgen.boards import BOARDS, board
 from memgen.hdl.engine.protocol import ErrorCode
 from memgen.hdl.engine.storage import BankedStorage, LibMemoryStorage
 from memgen.hdl.fpga.dp16kd import DP16KDBank, DP16KDBuffer
-from memgen.hdl.fpga.spram import SPRAM_BLOCK_BYTES, SPRAMStorage
+from memgen.hdl.fpga.spram import SPRAM256KA, SPRAM_BLOCK_BYTES, SPRAMStorage
 from memgen.host.driver import DeviceError, Driver
 from memgen.host.transports import open_transport
 from memgen.sim.harness.amaranth_sim import refused_component, run_simulation
@@ -41,6 +42,38 @@ def test_board_memory_fills_refuses_and_reads_back(name, length):
     with Driver(open_transport("reference", board=spec)) as reference:
         reference.train(records)
         assert samples == reference.sample(500)
+
+
+def primitives(component, platform):
+    """The instance types ``component`` elaborates to for ``platform`` (none for a model)."""
+    fragment = Fragment.get(component, platform)
+    return [sub.type for sub, *_ in fragment.subfragments if isinstance(sub, Instance)]
+
+
+@pytest.mark.parametrize(
+    ("family", "spram", "dp16kd"),
+    [(None, [], []), ("iCE40", ["SB_SPRAM256KA"], []), ("ice40", ["SB_SPRAM256KA"], []),
+     ("ECP5", [], ["DP16KD"]), ("ecp5", [], ["DP16KD"]), ("", [], [])],
+)  # fmt: skip
+def test_spram_and_dp16kd_primitive_only_on_its_family(family, spram, dp16kd):
+    """The primitive on its own family (in any case), the model elsewhere and with no platform;
+    ``primitive=`` overrides the platform either way."""
+    platform = None if family is None else SimpleNamespace(family=family)
+    assert primitives(SPRAM256KA(), platform) == spram
+    assert primitives(DP16KDBank(8, 2048), platform) == dp16kd
+    for forced in (True, False):
+        assert bool(primitives(SPRAM256KA(primitive=forced), platform)) == forced
+        assert bool(primitives(DP16KDBank(8, 2048, primitive=forced), platform)) == forced
+
+
+def test_spram_primitive_is_awake_and_powered():
+    """STANDBY and SLEEP low, POWEROFF high (it is active low), each a 1-bit constant: a wider
+    constant would reach the pin as its low bit."""
+    fragment = Fragment.get(SPRAM256KA(primitive=True), None)
+    (instance,) = [sub for sub, *_ in fragment.subfragments if isinstance(sub, Instance)]
+    pins = {name: (len(value), value.value, kind) for name, (value, kind) in instance.ports.items()
+            if name in ("STANDBY", "SLEEP", "POWEROFF")}  # fmt: skip
+    assert pins == {"STANDBY": (1, 0, "i"), "SLEEP": (1, 0, "i"), "POWEROFF": (1, 1, "i")}
 
 
 def test_spram_lanes_and_blocks():

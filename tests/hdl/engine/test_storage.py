@@ -3,7 +3,7 @@ backends, read by the core, checked where a reader meets a backend. (The backend
 tested in tests/boards/test_board_storage.py and tests/hdl/engine/test_memory_path.py.)"""
 
 import pytest
-from amaranth.hdl import Module
+from amaranth.hdl import Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 from memgen.hdl.engine.records import RecordFormat
@@ -17,7 +17,7 @@ from memgen.hdl.engine.storage import (
     storage_latency,
     storage_ports,
 )
-from memgen.sim.harness.amaranth_sim import refused_component, unused
+from memgen.sim.harness.amaranth_sim import refused_component, run_simulation, unused
 
 
 @pytest.mark.parametrize(("latency", "delay"), [(0, 0), (-1, 0), (1, -1), (1.0, 0), (True, 0.5)])
@@ -116,3 +116,42 @@ def test_reader_and_backend_must_agree_on_latency():
     with pytest.raises(ValueError, match="read latency of 1, the backend has 5"):
         share_storage_port(m, backend, writer.data_port, reader.data_port, 0)
     share_storage_port(m, backend, writer.data_port, matching.data_port, 0)
+
+
+@pytest.mark.parametrize(("depth", "address"), [(2, 1), (63, 6), (64, 6), (65, 7), (2048, 11)])
+def test_banked_storage_takes_just_enough_address_bits(depth, address):
+    side = unused(BankedStorage(depth, 8, bank_depth=2, fan_in=2)).signature.members["writes"]
+    assert side.signature.flip().address_width == address
+
+
+@pytest.mark.parametrize("backend", ["banked", "registered"])
+@pytest.mark.parametrize("gap", [1, 2, 3, 4])
+def test_a_read_within_the_write_window_is_asserted(backend, gap):
+    """A read the readout uses ``gap`` clocks after a write request trips the assertion while
+    ``gap`` is at most ``write_delay`` + 1, and passes one clock later."""
+    if backend == "banked":
+        storage = BankedStorage(16, 8, bank_depth=16, fan_in=2)
+    else:
+        storage = RegisteredWrites(LibMemoryStorage(16, 8))
+    side = storage.signature.members["writes"].signature.flip()
+    writer, reader = side.create(), side.create()
+    m = Module()
+    m.submodules.storage = storage
+    reading = Signal()
+    share_storage_port(m, storage, writer, reader, reading)
+
+    async def testbench(ctx):
+        ctx.set(writer.write_enable, 1)
+        await ctx.tick()
+        ctx.set(writer.write_enable, 0)
+        for _ in range(gap - 1):
+            await ctx.tick()
+        ctx.set(reading, 1)
+        ctx.set(reader.read_enable, 1)
+        await ctx.tick()
+
+    if gap <= side.write_delay + 1:
+        with pytest.raises(AssertionError, match="storage read right after a write"):
+            run_simulation(m, testbench, name="write_window")
+    else:
+        run_simulation(m, testbench, name="write_window")
