@@ -80,6 +80,22 @@ def test_backends_declare_their_latency(depth, bank_depth, fan_in, register, lat
     assert wrapped.signature.members["writes"].signature.flip().write_delay == 1
 
 
+@pytest.mark.parametrize("delay", [0, 1, 2])
+def test_registered_writes_add_one_clock_to_the_write_delay(delay):
+    """The register in front adds one clock to whatever delay the wrapped backend declares."""
+
+    class Backend(wiring.Component):
+        port: In(StorageSignature(4, 8, read_latency=2, write_delay=delay))
+
+        def elaborate(self, platform):
+            return Module()
+
+    wrapped = unused(RegisteredWrites(unused(Backend())))
+    for name in ("writes", "reads"):
+        side = wrapped.signature.members[name].signature.flip()
+        assert (side.write_delay, side.read_latency) == (delay + 1, 2)
+
+
 def test_registered_writes_wraps_a_single_port_only():
     banked = unused(BankedStorage(64, 8, bank_depth=16))
     with refused_component(), pytest.raises(TypeError, match="one port"):
