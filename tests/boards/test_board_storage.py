@@ -1,13 +1,14 @@
 """Board memory backends in simulation: each board's memory (models of its primitives) filled to
 capacity in the full top level on Verilator, refusing the next record, every record read back;
 the SPRAM model's lanes and blocks, the banked storage and the DP16KD model in Amaranth's
-simulator."""
+simulator; the SPRAM storage on the primitive itself, under Yosys's model of it, in cocotb."""
 
 import random
 from types import SimpleNamespace
 
 import pytest
 from amaranth.hdl import Fragment, Instance
+from cocotb_tools.runner import get_results
 from memgen.boards import BOARDS, board
 from memgen.hdl.engine.protocol import ErrorCode
 from memgen.hdl.engine.storage import BankedStorage, LibMemoryStorage
@@ -16,6 +17,7 @@ from memgen.hdl.fpga.spram import SPRAM256KA, SPRAM_BLOCK_BYTES, SPRAMStorage
 from memgen.host.driver import DeviceError, Driver
 from memgen.host.transports import open_transport
 from memgen.sim.harness.amaranth_sim import refused_component, run_simulation
+from memgen.sim.harness.cocotb_runner import run_cocotb
 
 
 @pytest.mark.parametrize(("name", "length"), [("icebreaker", 64), ("ulx3s-85f", 96)])
@@ -74,6 +76,23 @@ def test_spram_primitive_is_awake_and_powered():
     pins = {name: (len(value), value.value, kind) for name, (value, kind) in instance.ports.items()
             if name in ("STANDBY", "SLEEP", "POWEROFF")}  # fmt: skip
     assert pins == {"STANDBY": (1, 0, "i"), "SLEEP": (1, 0, "i"), "POWEROFF": (1, 1, "i")}
+
+
+@pytest.mark.parametrize(
+    ("simulator", "blocks"),
+    [("icarus", 1), ("icarus", 2), ("icarus", 3), ("icarus", 4), ("verilator", 4)],
+)
+def test_spram_primitive_on_yosys_model(simulator, blocks, tmp_path):
+    """The storage the board builds (SB_SPRAM256KA instances, not the model) on Yosys's own
+    simulation model of the primitive: every block's edge bytes and random ones read back, held
+    over idle clocks, overwritten."""
+    config = {"top": "spram", "blocks": blocks, "depth": blocks * SPRAM_BLOCK_BYTES,
+              "block_bytes": SPRAM_BLOCK_BYTES, "seed": blocks, "writes": 500,
+              "operations": 3000}  # fmt: skip
+    results, _ = run_cocotb(
+        simulator, config, tmp_path / simulator, test_module="memgen.sim.harness.cocotb_storage"
+    )
+    assert get_results(results) == (1, 0)
 
 
 def test_spram_lanes_and_blocks():
