@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 from amaranth.hdl import Fragment, Instance
+from amaranth.lib.wiring import In, Out
 from cocotb_tools.runner import get_results
 from memgen.boards import BOARDS, board
 from memgen.hdl.engine.protocol import ErrorCode
@@ -16,7 +17,7 @@ from memgen.hdl.fpga.dp16kd import DP16KDBank, DP16KDBuffer
 from memgen.hdl.fpga.spram import SPRAM256KA, SPRAM_BLOCK_BYTES, SPRAMStorage
 from memgen.host.driver import DeviceError, Driver
 from memgen.host.transports import open_transport
-from memgen.sim.harness.amaranth_sim import refused_component, run_simulation
+from memgen.sim.harness.amaranth_sim import refused_component, run_simulation, unused
 from memgen.sim.harness.cocotb_runner import run_cocotb
 
 
@@ -44,6 +45,23 @@ def test_board_memory_fills_refuses_and_reads_back(name, length):
     with Driver(open_transport("reference", board=spec)) as reference:
         reference.train(records)
         assert samples == reference.sample(500)
+
+
+@pytest.mark.parametrize(("blocks", "address"), [(1, 15), (2, 16), (3, 17), (4, 17)])
+def test_spram_storage_ports_and_capacity(blocks, address):
+    """32,768 bytes per block; the byte address just wide enough; 1 to 4 blocks only."""
+    storage = unused(SPRAMStorage(blocks, primitive=False))
+    assert storage.byte_capacity == blocks * 32768 == blocks * SPRAM_BLOCK_BYTES
+    assert dict(storage.signature.members["port"].signature.flip().members) == {
+        "address": Out(address),
+        "write_data": Out(8),
+        "write_enable": Out(1),
+        "read_enable": Out(1),
+        "read_data": In(8),
+    }
+    for bad in (0, 5):
+        with refused_component(), pytest.raises(ValueError, match="1 to 4 SPRAM blocks"):
+            SPRAMStorage(bad)
 
 
 def primitives(component, platform):
