@@ -7,7 +7,7 @@ import random
 from types import SimpleNamespace
 
 import pytest
-from amaranth.hdl import Fragment, Instance
+from amaranth.hdl import Const, Fragment, Instance, Signal
 from amaranth.lib.wiring import In, Out
 from cocotb_tools.runner import get_results
 from memgen.boards import BOARDS, board
@@ -243,6 +243,73 @@ def test_dp16kd_model_matches_a_plain_memory():
     run_simulation(bank, testbench, name="dp16kd_model")
 
 
+def wires(value):
+    """Each bit of an instance port's value as ``"name[bit]"``, ``"0"`` or ``"1"`` (slices
+    followed to their signal); other expressions as their repr."""
+    if isinstance(value, Const):
+        return [str(value.value >> bit & 1) for bit in range(len(value))]
+    if isinstance(value, Signal):
+        return [f"{value.name}[{bit}]" for bit in range(len(value))]
+    if hasattr(value, "start") and hasattr(value, "stop"):  # a slice
+        return wires(value.value)[value.start : value.stop]
+    return [repr(value)]
+
+
+def dp16kd_tied_low():
+    """Every DP16KD input tied low: both ports' data, addresses, chip selects, clocks, clock
+    enables, output enables, write enables and resets."""
+    tied = {f"{name}{bit}": "0" for name in ("DIA", "DIB") for bit in range(18)}
+    tied |= {f"{name}{bit}": "0" for name in ("ADA", "ADB") for bit in range(14)}
+    tied |= {f"CS{side}{bit}": "0" for side in "AB" for bit in range(3)}
+    return tied | {
+        f"{name}{side}": "0" for name in ("CLK", "CE", "OCE", "WE", "RST") for side in "AB"
+    }
+
+
+def dp16kd_ports(block):
+    """A DP16KD instance's ports, each as its one wire (see :func:`wires`)."""
+    ports = {}
+    for name, (value, _) in block.ports.items():
+        (ports[name],) = wires(value)
+    return ports
+
+
+@pytest.mark.parametrize(
+    ("width", "depth", "block_width", "low_address_bit"),
+    [(8, 2048, 9, 3), (6, 4096, 4, 2), (2, 8192, 2, 1), (3, 16384, 1, 0)],
+)
+def test_dp16kd_primitive_ports_by_configuration(width, depth, block_width, low_address_bit):
+    """The DP16KD port map of the ECP5 Memory Usage Guide (Lattice FPGA-TN-02204): in a 2,048 x 9
+    configuration the word address is on AD13..AD3, 4,096 x 4 on AD13..AD2, 8,192 x 2 on
+    AD13..AD1, 16,384 x 1 on AD13..AD0; data on DI/DO from bit 0. Each block takes the next
+    ``block_width`` bits of the word on port A through its output register; every other input
+    is tied low, port B unused."""
+    bank = DP16KDBank(width, depth, primitive=True)
+    fragment = Fragment.get(bank, None)
+    blocks = [sub for sub, *_ in fragment.subfragments if isinstance(sub, Instance)]
+    assert len(blocks) == -(-width // block_width)
+    for index, block in enumerate(blocks):
+        assert block.type == "DP16KD"
+        assert dict(block.parameters) == {
+            "DATA_WIDTH_A": block_width, "DATA_WIDTH_B": block_width, "REGMODE_A": "OUTREG",
+            "REGMODE_B": "NOREG", "RESETMODE": "SYNC", "ASYNC_RESET_RELEASE": "SYNC",
+            "CSDECODE_A": "0b000", "CSDECODE_B": "0b000", "WRITEMODE_A": "NORMAL",
+            "WRITEMODE_B": "NORMAL", "GSR": "DISABLED",
+        }  # fmt: skip
+        data_bits = range(index * block_width, min(width, (index + 1) * block_width))
+        expected = dp16kd_tied_low() | {
+            "CLKA": "(clk sync)", "CEA": "(| (sig read_enable) (sig write_enable))",
+            "OCEA": "read_enable[0]", "WEA": "write_enable[0]",
+        }  # fmt: skip
+        for bit in range(len(bank.address)):
+            expected[f"ADA{low_address_bit + bit}"] = f"address[{bit}]"
+        for bit, data_bit in enumerate(data_bits):
+            expected[f"DIA{bit}"] = f"write_data[{data_bit}]"
+            expected[f"DOA{bit}"] = f"read_data[{data_bit}]"
+        assert dp16kd_ports(block) == expected
+    assert len(bank.address) == 14 - low_address_bit
+
+
 def test_dp16kd_buffer_model_and_primitive():
     """The two-port buffer (the ULX3S deframer's): its model reads each word two enabled clocks
     after its address while writes go on at other addresses, and holds while not read; the
@@ -278,7 +345,16 @@ def test_dp16kd_buffer_model_and_primitive():
     parameters = {key: value for key, value in instance.parameters.items()}
     assert (parameters["REGMODE_A"], parameters["REGMODE_B"]) == ("NOREG", "OUTREG")
     assert parameters["DATA_WIDTH_A"] == parameters["DATA_WIDTH_B"] == 9
-    ports = instance.ports
-    assert all(f"DOB{bit}" in ports for bit in range(8)) and "DOA0" not in ports
+    expected = dp16kd_tied_low() | {
+        "CLKA": "(clk sync)", "CEA": "writes__write_enable[0]", "WEA": "writes__write_enable[0]",
+        "CLKB": "(clk sync)", "CEB": "reads__read_enable[0]", "OCEB": "reads__read_enable[0]",
+    }  # fmt: skip
+    for bit in range(11):  # 2,048 x 9: AD13..AD3
+        expected[f"ADA{3 + bit}"] = f"write_address[{bit}]"
+        expected[f"ADB{3 + bit}"] = f"read_address[{bit}]"
+    for bit in range(8):
+        expected[f"DIA{bit}"] = f"writes__write_data[{bit}]"
+        expected[f"DOB{bit}"] = f"reads__read_data[{bit}]"
+    assert dp16kd_ports(instance) == expected
     with refused_component(), pytest.raises(ValueError, match="up to 2048 words of up to 9 bits"):
         DP16KDBuffer(8, 4096)
