@@ -48,16 +48,24 @@ class Session(FrameNumbers):
         self.fmt = fmt
         self.link = SimulatedLink(LinkDevice(fmt, idle_timeout=idle_timeout), stalls)
         self.reference = LinkReference(fmt)
+        # Silent this long with its input taken, the device answers no more (the longest
+        # silence it keeps on purpose is the idle timeout before a truncated frame's reply).
+        self.quiet_limit = idle_timeout + 1000
 
     def exchange(self, wire, settle=600):
         """Send ``wire``; returns the decoded answer after checking it equals the reference's."""
         want = self.reference.receive(wire)
         self.link.write(wire)
         got = bytearray()
+        quiet = 0
         for _ in range(2000):
             self.link.run(200)
-            got += self.link.read()
+            new = self.link.read()
+            got += new
             if len(got) >= len(want) and not self.link.pending_input:
+                break
+            quiet = 0 if new or self.link.pending_input else quiet + 200
+            if quiet > self.quiet_limit:
                 break
         self.link.run(settle)  # nothing more may come
         got += self.link.read()
