@@ -22,9 +22,11 @@ class SimulatedLink:
     device : LinkDevice
     stalls : Stalls or None
         Backpressure on ``tx_bytes`` (the line taking the device's bytes), for tests.
+    monitors : iterable of async testbenches
+        Checks that run beside it, for tests (an assertion they raise ends :meth:`run`).
     """
 
-    def __init__(self, device, stalls=None):
+    def __init__(self, device, stalls=None, monitors=()):
         self.device = device
         self.stalls = stalls
         self.clocks = 0
@@ -33,6 +35,8 @@ class SimulatedLink:
         self._simulator = Simulator(device)
         self._simulator.add_clock(1e-6)
         self._simulator.add_testbench(self._bench, background=True)
+        for monitor in monitors:
+            self._simulator.add_testbench(monitor, background=True)
 
     async def _bench(self, ctx):
         rx, tx = self.device.rx_bytes, self.device.tx_bytes

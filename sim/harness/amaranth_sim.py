@@ -17,6 +17,7 @@ from amaranth.sim import Simulator
 __all__ = [
     "STALL_PATTERNS",
     "Stalls",
+    "packet_monitor",
     "refused_component",
     "run_simulation",
     "stream_put",
@@ -125,6 +126,24 @@ def run_simulation(dut, *testbenches, processes=(), name="sim", clocks=None):
         writer = nullcontext()
     with writer:
         simulator.run()
+
+
+def packet_monitor(stream, name):
+    """A background testbench that fails the simulation when a packet on ``stream`` (a payload
+    with ``first`` and ``last``) does not mark its first word ``first``, or marks another."""
+
+    async def monitor(ctx):
+        starting = True  # the next word taken opens a packet
+        payload = stream.payload
+        transfers = ctx.tick().sample(stream.valid, stream.ready, payload.first, payload.last)
+        async for _, _, valid, ready, first, last in transfers:
+            if valid and ready:
+                assert first == starting, f"{name}: first is {first} on a word that " + (
+                    "opens a packet" if starting else "does not open a packet"
+                )
+                starting = bool(last)
+
+    return monitor
 
 
 def unused(*components):

@@ -34,7 +34,7 @@ from memgen.host.codec import (
 )
 from memgen.host.link_reference import LinkReference
 from memgen.host.sim_device import SimulatedLink
-from memgen.sim.harness.amaranth_sim import Stalls, unused
+from memgen.sim.harness.amaranth_sim import Stalls, packet_monitor, unused
 from memgen.sim.harness.frames import FrameNumbers
 
 VARIABLE = RecordFormat(640, max_records=24, max_length=300)
@@ -46,7 +46,10 @@ class Session(FrameNumbers):
 
     def __init__(self, fmt, stalls=None, idle_timeout=2000):
         self.fmt = fmt
-        self.link = SimulatedLink(LinkDevice(fmt, idle_timeout=idle_timeout), stalls)
+        device = LinkDevice(fmt, idle_timeout=idle_timeout)
+        # Every command packet the core takes opens with first and ends with last.
+        monitor = packet_monitor(device.core.commands, "commands to the core")
+        self.link = SimulatedLink(device, stalls, monitors=[monitor])
         self.reference = LinkReference(fmt)
         # Silent this long with its input taken, the device answers no more (the longest
         # silence it keeps on purpose is the idle timeout before a truncated frame's reply).
