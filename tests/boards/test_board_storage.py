@@ -310,6 +310,23 @@ def test_dp16kd_primitive_ports_by_configuration(width, depth, block_width, low_
     assert len(bank.address) == 14 - low_address_bit
 
 
+@pytest.mark.parametrize(
+    ("width", "depth", "address"),
+    [(1, 1, 1), (1, 2, 1), (1, 3, 2), (9, 1024, 10), (9, 1025, 11), (9, 2048, 11),
+     (0, 16, None), (10, 16, None), (8, 0, None), (8, 2049, None)],
+)  # fmt: skip
+def test_dp16kd_buffer_sizes_at_their_limits(width, depth, address):
+    """1 to 9 bits by 1 to 2,048 words (one block in its 2,048 x 9 configuration), anything
+    else refused; the address just wide enough for the depth."""
+    if address is None:
+        with refused_component(), pytest.raises(ValueError, match="up to 2048 words of up to 9"):
+            DP16KDBuffer(width, depth)
+        return
+    buffer = unused(DP16KDBuffer(width, depth))
+    side = buffer.signature.members["writes"].signature.flip()
+    assert (side.address_width, side.data_width, side.read_latency) == (address, width, 2)
+
+
 def test_dp16kd_buffer_model_and_primitive():
     """The two-port buffer (the ULX3S deframer's): its model reads each word two enabled clocks
     after its address while writes go on at other addresses, and holds while not read; the
