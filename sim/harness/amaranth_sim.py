@@ -135,8 +135,10 @@ def packet_monitor(stream, name):
     async def monitor(ctx):
         starting = True  # the next word taken opens a packet
         payload = stream.payload
-        transfers = ctx.tick().sample(stream.valid, stream.ready, payload.first, payload.last)
-        async for _, _, valid, ready, first, last in transfers:
+        while True:  # not ``async for``: see stream_put
+            *_, valid, ready, first, last = await ctx.tick().sample(
+                stream.valid, stream.ready, payload.first, payload.last
+            )
             if valid and ready:
                 assert first == starting, f"{name}: first is {first} on a word that " + (
                     "opens a packet" if starting else "does not open a packet"
