@@ -34,7 +34,13 @@ from memgen.host.codec import (
 )
 from memgen.host.link_reference import LinkReference
 from memgen.host.sim_device import SimulatedLink
-from memgen.sim.harness.amaranth_sim import Stalls, packet_monitor, unused
+from memgen.sim.harness.amaranth_sim import (
+    Stalls,
+    packet_monitor,
+    run_simulation,
+    stream_put,
+    unused,
+)
 from memgen.sim.harness.frames import FrameNumbers
 
 VARIABLE = RecordFormat(640, max_records=24, max_length=300)
@@ -394,3 +400,41 @@ def test_every_length_and_count_at_its_boundary():
     assert (done["code"], done["records"]) == (ErrorCode.FULL, VARIABLE.max_records)
     records = records_of(session.command(command_plain(Opcode.RECITE)), VARIABLE)
     assert records == [b"r"] * (VARIABLE.max_records - 1) + [b"s"]
+
+
+def test_status_waits_for_the_reply_side():
+    """Once the core is done, the request side asks it for STATUS (the DONE's fields) only when
+    the reply side has also finished: a STATUS run while a record's last byte is held would
+    leave the core busy when that byte's frame asks whether the stream has ended."""
+    requests = RequestSide(VARIABLE)
+    frame = bytes([0]) + command_sample(3)  # sequence 0: the first one expected
+    sent = []  # (clock, byte) of each command byte the core takes
+
+    async def collector(ctx):
+        commands = requests.commands
+        ctx.set(commands.ready, 1)
+        clock = 0
+        while True:
+            *_, valid, payload = await ctx.tick().sample(commands.valid, commands.payload)
+            clock += 1
+            if valid:
+                sent.append((clock, payload.data))
+
+    async def testbench(ctx):
+        for index, byte in enumerate(frame):
+            payload = {"data": byte, "first": index == 0, "last": index == len(frame) - 1,
+                       "length": len(frame)}  # fmt: skip
+            await stream_put(ctx, requests.frames, payload, patience=50)
+        for _ in range(30):
+            await ctx.tick()
+        assert bytes(byte for _, byte in sent) == command_sample(3)
+        ctx.set(requests.core_idle, 1)  # the core is done, the reply side is not
+        for _ in range(50):
+            await ctx.tick()
+        assert len(sent) == len(command_sample(3))
+        ctx.set(requests.reply_idle, 1)
+        for _ in range(10):
+            await ctx.tick()
+        assert bytes(byte for _, byte in sent) == command_sample(3) + command_plain(Opcode.STATUS)
+
+    run_simulation(requests, testbench, processes=[collector], name="status_wait", clocks=500)
