@@ -5,8 +5,10 @@ decoder, the command processor of :mod:`memgen.hdl.link.command_processor` and
 :class:`~memgen.host.reference.MemGenReference`. Given the same bytes it answers the same bytes
 (DATA frames split at the same places, the same DONE fields), so the ``reference`` device of the
 driver and the gateware can be compared byte for byte. Two differences are timing, not logic: it
-never overflows or times out, and it answers every rejected frame, where the gateware, busy with
-a command, counts further rejections and answers only the latest.
+never overflows or times out, and it answers every rejected frame in wire order, where the
+gateware, busy with a command, counts further rejections and answers only the latest, right after
+the command's DONE (ahead of good frames queued behind the command), and its DONE's counters
+already count the frames rejected while it ran.
 """
 
 from memgen.hdl.engine.protocol import DEFAULT_SEED, ErrorCode, Opcode, ResponseKind

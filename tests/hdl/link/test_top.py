@@ -64,6 +64,13 @@ class Session(FrameNumbers):
     def exchange(self, wire, settle=600):
         """Send ``wire``; returns the decoded answer after checking it equals the reference's."""
         want = self.reference.receive(wire)
+        got = self.answer(wire, len(want), settle)
+        assert got == want, self._explain(got, want)
+        return FrameDecoder().feed(got)
+
+    def answer(self, wire, expected, settle=600):
+        """Send ``wire``; the device's bytes once ``expected`` of them came (or it fell silent)
+        and ``settle`` more clocks passed."""
         self.link.write(wire)
         got = bytearray()
         quiet = 0
@@ -71,15 +78,13 @@ class Session(FrameNumbers):
             self.link.run(200)
             new = self.link.read()
             got += new
-            if len(got) >= len(want) and not self.link.pending_input:
+            if len(got) >= expected and not self.link.pending_input:
                 break
             quiet = 0 if new or self.link.pending_input else quiet + 200
             if quiet > self.quiet_limit:
                 break
         self.link.run(settle)  # nothing more may come
-        got += self.link.read()
-        assert bytes(got) == want, self._explain(bytes(got), want)
-        return FrameDecoder().feed(got)
+        return bytes(got + self.link.read())
 
     @staticmethod
     def _explain(got, want):
@@ -305,6 +310,53 @@ def test_corrupted_frames_answered():
     done = done_of(session.exchange(good))
     assert done["crc_errors"] == 1 and done["malformed_frames"] == 4
     assert done["expected"] == 1
+
+
+def test_rejection_queued_behind_a_running_command():
+    """A corrupted frame and a good one arrive while a long SAMPLE runs: the rejection is
+    answered after the SAMPLE's DONE, and the good frame then runs from its first byte. (The
+    gateware's DONE already counts the CRC error, the reference's not yet: timing.)"""
+    session = Session(VARIABLE)
+    train(session, [bytes([n]) * 20 for n in range(1, 9)])
+    sample = session.frame(command_sample(40))
+    corrupted = bytearray(session.frame(command_plain(Opcode.CLEAR), sequence=0))
+    corrupted[2] ^= 0x10  # the opcode: the CRC fails
+    status = session.frame(command_plain(Opcode.STATUS))
+    wire = sample + bytes(corrupted) + status
+    expected = session.reference.receive(wire)
+    got = FrameDecoder().feed(session.answer(wire, len(expected)))
+    want = FrameDecoder().feed(expected)
+    # The reference counts the CRC error after the SAMPLE's DONE; the gateware counts it as the
+    # frame arrives, during the SAMPLE: only that DONE's counter may differ.
+    sample_done = [decode_done(frames[-3][1]) for frames in (got, want)]
+    assert sample_done[0].pop("crc_errors") == 1 and sample_done[1].pop("crc_errors") == 0
+    assert sample_done[0] == sample_done[1]
+    del got[-3], want[-3]
+    assert got == want
+    replies = [payload[0] for _, payload in want[-2:]]
+    assert replies == [Reply.REJECTED, Reply.DONE] and done_of(want)["crc_errors"] == 1
+
+
+def test_rejection_answered_ahead_of_frames_queued_before_it():
+    """A good frame, then a corrupted one, both behind a running SAMPLE: the gateware answers
+    the rejection first, with the expected number from before the good frame runs (the
+    protocol's REJECTED rule; the reference answers in wire order)."""
+    session = Session(VARIABLE)
+    train(session, [bytes([n]) * 20 for n in range(1, 9)])
+    wire = session.frame(command_sample(40)) + session.frame(command_sample(1))
+    corrupted = bytearray(session.frame(command_plain(Opcode.CLEAR), sequence=0))
+    corrupted[2] ^= 0x10
+    expected = session.reference.receive(wire + corrupted)
+    got = FrameDecoder().feed(session.answer(wire + corrupted, len(expected)))
+    want = FrameDecoder().feed(expected)
+    # reference: ... DONE 1, DATA 2, DONE 2, REJECTED 3; gateware: ... DONE 1, REJECTED 2, DATA
+    # 2, DONE 2, its DONEs counting the CRC error already
+    assert got[:-4] == want[:-4] and got[-2] == want[-3]
+    rejected = bytes([Reply.REJECTED, FrameError.BAD_CRC])
+    assert (got[-3], want[-1]) == ((2, rejected), (3, rejected))
+    for ours, theirs in ((got[-4], want[-4]), (got[-1], want[-2])):
+        ours, theirs = decode_done(ours[1]), decode_done(theirs[1])
+        assert (ours.pop("crc_errors"), theirs.pop("crc_errors")) == (1, 0) and ours == theirs
 
 
 def test_backpressure_on_the_line():
