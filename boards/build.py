@@ -60,8 +60,9 @@ def _versions(family):
 FSM_STATE_REGISTERS = ("fsm_state",)
 
 
-def build(board, build_dir, seed=1):
-    """Build ``board``'s bitstream in ``build_dir``; returns the report (a dict)."""
+def build(board, build_dir, seed=1, top=None):
+    """Build ``board``'s bitstream in ``build_dir`` (of ``top``, by default ``board.top()``, the
+    device on its UART); returns the report (a dict)."""
     build_dir = Path(build_dir)
     _use_yowasp()
     platform = board.platform()
@@ -81,7 +82,11 @@ def build(board, build_dir, seed=1):
         options["synth_opts"] = "-dsp"
     try:
         platform.build(
-            board.top(), name="memgen", build_dir=str(build_dir), do_program=False, **options
+            top or board.top(),
+            name="memgen",
+            build_dir=str(build_dir),
+            do_program=False,
+            **options,
         )
     except subprocess.CalledProcessError as error:
         log = _tail(build_dir / "memgen.tim") or _tail(build_dir / "memgen.rpt")

@@ -5,7 +5,14 @@ import sys
 
 from .datafile import UserError
 
-__all__ = ["board_variant", "default_build_folder", "format_report", "run_build", "run_program"]
+__all__ = [
+    "DESIGNS",
+    "board_variant",
+    "default_build_folder",
+    "format_report",
+    "run_build",
+    "run_program",
+]
 
 
 def board_variant(board, fixed, size):
@@ -16,29 +23,57 @@ def board_variant(board, fixed, size):
     return board.with_record_size(size)
 
 
-def default_build_folder(board):
-    """``build/BOARD``, or ``build/BOARD-fixedK`` for a build with fixed-size records."""
+#: What ``memgen build --design`` builds: the device on its UART, or the self-check example
+#: (:mod:`memgen.boards.self_check`), which needs no link.
+DESIGNS = ("device", "self-check")
+
+
+def default_build_folder(board, design="device"):
+    """``build/BOARD``, ``build/BOARD-fixedK`` for a build with fixed-size records, with
+    ``-self-check`` after it for the self-check example."""
     fmt = board.record_format
-    return f"build/{board.name}" + (f"-fixed{fmt.record_size}" if fmt.fixed else "")
+    folder = f"build/{board.name}" + (f"-fixed{fmt.record_size}" if fmt.fixed else "")
+    return folder + ("" if design == "device" else f"-{design}")
+
+
+def _top(board, design):
+    """The design to build (None: the board's device)."""
+    if design == "device":
+        return None
+    from memgen.boards.self_check import SelfCheckTop
+
+    try:
+        return SelfCheckTop(board)
+    except ValueError as error:  # the memory refuses the dataset
+        raise UserError(f"the self-check does not fit {board.name}'s memory: {error}") from None
 
 
 def run_build(arguments):
     from memgen.boards.build import build
 
     board = board_variant(arguments.board_name, *arguments.records)
-    out = arguments.out or default_build_folder(board)
+    out = arguments.out or default_build_folder(board, arguments.design)
+    top = _top(board, arguments.design)
     if not arguments.json:
         print(
-            f"memgen: building {board.title} in {out} (seed {arguments.seed})...", file=sys.stderr
+            f"memgen: building {arguments.design} for {board.title} in {out} "
+            f"(seed {arguments.seed})...",
+            file=sys.stderr,
         )
     try:
-        report = build(board, out, seed=arguments.seed)
+        report = build(board, out, seed=arguments.seed, top=top)
     except RuntimeError as error:
         raise UserError(str(error)) from None
     if arguments.json:
         print(json.dumps(report, indent=2))
     else:
         print(format_report(report))
+        if top is not None:
+            print(
+                f"self-check     {top.samples:,} samples, CRC-32 {top.expected_crc:#010x} "
+                "expected: LED 0 lights if it fails, LED 1 blinks while sampling and stays lit "
+                "once it passes"
+            )
     clock = report["fmax"][report["design_clock"]]
     if not report["timing_met"]:
         raise UserError(
@@ -75,14 +110,14 @@ def run_program(arguments):
     from pathlib import Path
 
     board = board_variant(arguments.board_name, *arguments.records)
-    bitstream = Path(
-        arguments.bitstream or f"{default_build_folder(board)}/memgen.{board.bitstream}"
-    )
+    folder = default_build_folder(board, arguments.design)
+    bitstream = Path(arguments.bitstream or f"{folder}/memgen.{board.bitstream}")
     if not bitstream.exists():
         fixed, size = arguments.records
-        records = f" --records fixed:{size}" if fixed else ""
+        options = f" --records fixed:{size}" if fixed else ""
+        options += "" if arguments.design == "device" else f" --design {arguments.design}"
         raise UserError(
-            f"no bitstream at {bitstream}: run `memgen build {board.name}{records}` first"
+            f"no bitstream at {bitstream}: run `memgen build {board.name}{options}` first"
         )
     for tool, options in board.programmer:
         if shutil.which(tool):

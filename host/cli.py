@@ -7,8 +7,8 @@
     memgen recall [DATA] --query FILE [--k K] [--mask FILE] [--records fixed:K|bytes]
     memgen train DATA [--append] [--seed S] [--records MODE]
     memgen status [--json]
-    memgen build BOARD [--records MODE] [--seed N] [--out DIR] [--json]
-    memgen program BOARD [--records MODE] [--bitstream FILE]
+    memgen build BOARD [--records MODE] [--design D] [--seed N] [--out DIR] [--json]
+    memgen program BOARD [--records MODE] [--design D] [--bitstream FILE]
 
 Every device command takes ``--device`` (``reference``, ``sim``, ``verilator`` or
 ``serial:PORT``), ``--baud``, and for a simulated device ``--capacity BYTES`` or ``--board
@@ -33,7 +33,7 @@ from memgen.hdl.engine.protocol import DEFAULT_SEED, MAX_RECALL_K, ErrorCode
 from memgen.hdl.link.protocol import BAUD, MAX_LINK_RECORD
 
 from . import api
-from .board_commands import run_build, run_program
+from .board_commands import DESIGNS, run_build, run_program
 from .codec import DeviceStatus
 from .datafile import (
     Output,
@@ -478,7 +478,17 @@ def parser():
     status = commands.add_parser("status", parents=[device], help="show the device's status")
     status.add_argument("--json", action="store_true")
 
-    build = commands.add_parser("build", parents=[records], help="build a board's bitstream")
+    design = argparse.ArgumentParser(add_help=False)
+    design.add_argument(
+        "--design",
+        choices=DESIGNS,
+        default="device",
+        help="device: memgen on the board's UART (default); self-check: the board trains and "
+        "samples on its own and shows the verdict on two LEDs",
+    )
+    build = commands.add_parser(
+        "build", parents=[records, design], help="build a board's bitstream"
+    )
     build.add_argument("board_name", type=board_argument, metavar="BOARD", help=boards)
     build.add_argument(
         "--seed", type=whole_number, default=1, help="nextpnr placement seed (default: 1)"
@@ -487,7 +497,9 @@ def parser():
         "--out", metavar="DIR", help="build folder (default: build/BOARD or build/BOARD-fixedK)"
     )
     build.add_argument("--json", action="store_true", help="print the report as JSON")
-    program = commands.add_parser("program", parents=[records], help="load a board's bitstream")
+    program = commands.add_parser(
+        "program", parents=[records, design], help="load a board's bitstream"
+    )
     program.add_argument("board_name", type=board_argument, metavar="BOARD", help=boards)
     program.add_argument("--bitstream", metavar="FILE", help="default: the build folder's")
     return main_parser

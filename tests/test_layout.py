@@ -61,6 +61,7 @@ COMBINED = {
     ],
     "tests/hdl/engine/test_core_recall.py": ["hdl/engine/core.py"],
     "tests/host/test_cli_recall.py": ["host/cli.py"],
+    "tests/boards/test_board_self_check.py": ["boards/self_check.py"],
     "tests/boards/test_board_storage.py": [
         "boards/board.py",
         "hdl/engine/storage.py",

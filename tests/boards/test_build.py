@@ -132,7 +132,7 @@ def test_cli_build_seed_and_exit(monkeypatch, tmp_path, capsys, option, seed, me
     spec = board("icebreaker")
     used = []
 
-    def fake_build(spec_, build_dir, seed):
+    def fake_build(spec_, build_dir, seed, top=None):
         used.append(seed)
         achieved = spec.clock_hz / 1e6 + (1 if met else -1)
         return {
@@ -194,7 +194,7 @@ def test_cli_build_and_program_with_fixed_records(monkeypatch, tmp_path, capsys)
 
     built = []
 
-    def fake_build(spec, build_dir, seed):
+    def fake_build(spec, build_dir, seed, top=None):
         built.append((spec.record_format, build_dir))
         raise RuntimeError("stand-in build")
 
@@ -213,3 +213,37 @@ def test_cli_build_and_program_with_fixed_records(monkeypatch, tmp_path, capsys)
     err = capsys.readouterr().err
     assert "no bitstream at build/icebreaker-fixed32/memgen.bin" in err
     assert "run `memgen build icebreaker --records fixed:32` first" in err
+
+
+def test_cli_builds_and_programs_the_self_check(monkeypatch, tmp_path, capsys):
+    """``--design self-check`` builds the example into its own folder and says what to expect;
+    ``program`` looks there; a records mode its dataset does not fit is one line."""
+    import memgen.boards.build as board_build
+    from memgen.boards.self_check import SAMPLES, SelfCheckTop
+    from memgen.host import cli
+
+    built = []
+
+    def fake_build(spec, build_dir, seed, top=None):
+        built.append((build_dir, top))
+        return {"title": spec.title, "device": "FPGA", "design_clock": "clk",
+                "fmax": {"clk": {"achieved_mhz": 50.0, "required_mhz": 42.0}},
+                "clock_mhz": 42.0, "timing_met": True, "target_met": True, "target_mhz": 48.0,
+                "utilisation": {}, "capacity": {"bytes": 1, "records": 1}, "memory": "",
+                "uart": "", "bitstream": f"{build_dir}/memgen.bin"}  # fmt: skip
+
+    monkeypatch.setattr(board_build, "build", fake_build)
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["build", "icebreaker", "--design", "self-check"]) == 0
+    (folder, top), = built  # fmt: skip
+    assert folder == "build/icebreaker-self-check" and isinstance(top, SelfCheckTop)
+    out = capsys.readouterr().out
+    assert f"{SAMPLES:,} samples, CRC-32 {top.expected_crc:#010x} expected" in out
+    assert cli.main(["program", "icebreaker", "--design", "self-check"]) == 1
+    err = capsys.readouterr().err
+    assert "no bitstream at build/icebreaker-self-check/memgen.bin" in err
+    assert "run `memgen build icebreaker --design self-check` first" in err
+    assert cli.main(["build", "icebreaker", "--design", "self-check", "--records", "bytes"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "the self-check does not fit icebreaker's memory" in err[0]
+    assert len(built) == 1

@@ -1,0 +1,93 @@
+"""The self-check in Amaranth's simulator: trained from its ROM, it passes when its CRC is the
+one computed here from the reference model's samples, and fails on a wrong CRC, an ERROR, or
+more records than it was told to expect."""
+
+import zlib
+
+import pytest
+from amaranth.lib.wiring import Out
+from memgen.hdl.engine.records import RecordFormat
+from memgen.hdl.examples.self_check import SelfCheck
+from memgen.host.codec import command_append, command_sample, command_seed
+from memgen.host.reference import MemGenReference
+from memgen.sim.harness.amaranth_sim import refused_component, run_simulation, unused
+
+FORMAT = RecordFormat(512, max_records=16, max_length=64)
+DATASET = [b"zero", b"\x00", b"\xff" * 64, b"one more line", bytes(range(1, 40))]
+SEED = 0x0123456789ABCDEF
+SAMPLES = 200
+
+
+def expected_crc(samples=SAMPLES, dataset=DATASET):
+    """CRC-32 of the bytes the reference model samples after the same training and seed."""
+    model = MemGenReference(FORMAT)
+    for record in dataset:
+        model.append(record)
+    model.seed(SEED)
+    return zlib.crc32(b"".join(model.sample(samples)))
+
+
+def script(samples=SAMPLES, dataset=DATASET):
+    return [*map(command_append, dataset), command_seed(SEED), command_sample(samples)]
+
+
+def verdict(check, clocks=40_000):
+    """Run until the check passes or fails; returns (passed, failed, records, crc)."""
+    seen = {}
+
+    async def testbench(ctx):
+        for _ in range(clocks):
+            await ctx.tick()
+            if ctx.get(check.passed) or ctx.get(check.failed):
+                break
+        for _ in range(300):  # and it stays so while the core runs on
+            await ctx.tick()
+        seen["result"] = tuple(ctx.get(getattr(check, name))
+                               for name in ("passed", "failed", "records", "crc"))  # fmt: skip
+
+    run_simulation(check, testbench, name="self_check")
+    return seen["result"]
+
+
+def test_ports_are_as_documented():
+    check = unused(SelfCheck(FORMAT, script(), SAMPLES, 0))
+    assert dict(check.signature.members) == {
+        "passed": Out(1),
+        "failed": Out(1),
+        "crc": Out(32),
+        "records": Out(32),
+    }
+
+
+@pytest.mark.parametrize("samples", [0, 1 << 32])
+def test_sample_count_is_checked(samples):
+    with refused_component(), pytest.raises(ValueError, match="Samples must be 1 to 2"):
+        SelfCheck(FORMAT, script(), samples, 0)
+
+
+def test_passes_with_the_reference_crc():
+    crc = expected_crc()
+    assert verdict(SelfCheck(FORMAT, script(), SAMPLES, crc)) == (1, 0, SAMPLES, crc)
+
+
+def test_one_sample_at_the_smallest():
+    crc = expected_crc(1)
+    assert verdict(SelfCheck(FORMAT, script(1), 1, crc)) == (1, 0, 1, crc)
+
+
+def test_fails_on_a_wrong_crc():
+    crc = expected_crc()
+    assert verdict(SelfCheck(FORMAT, script(), SAMPLES, crc ^ 1)) == (0, 1, SAMPLES, crc)
+
+
+def test_fails_on_an_error():
+    """A record longer than the format allows: the core answers ERROR TOO_LONG."""
+    dataset = [*DATASET, b"x" * 65]
+    passed, failed, _, _ = verdict(SelfCheck(FORMAT, script(dataset=dataset), SAMPLES, 0))
+    assert (passed, failed) == (0, 1)
+
+
+def test_fails_on_more_records_than_expected():
+    crc = expected_crc(SAMPLES - 1)
+    passed, failed, records, _ = verdict(SelfCheck(FORMAT, script(), SAMPLES - 1, crc))
+    assert (passed, failed, records) == (0, 1, SAMPLES)
