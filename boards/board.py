@@ -19,7 +19,7 @@ from memgen.hdl.engine.records import RecordFormat
 from memgen.hdl.link.protocol import BAUD, MAX_LINK_RECORD
 from memgen.hdl.link.top import MemGenTop
 
-__all__ = ["Board", "BoardTop"]
+__all__ = ["Board", "BoardTop", "board_clock"]
 
 
 @dataclass(frozen=True)
@@ -125,6 +125,15 @@ class Board:
         return BoardTop(self)
 
 
+def board_clock(m, board, platform):
+    """The ``sync`` domain of a board's design: its PLL's clock, held in reset until the PLL
+    locks. (No constraint on the clock: nextpnr derives it from the PLL and the oscillator's.)"""
+    clock, locked = board.pll(m, platform)
+    m.domains.sync = sync = ClockDomain("sync")
+    m.d.comb += sync.clk.eq(clock)
+    m.submodules.reset = ResetSynchronizer(~locked, domain="sync")
+
+
 class BoardTop(Elaboratable):
     def __init__(self, board):
         self.board = board
@@ -132,11 +141,7 @@ class BoardTop(Elaboratable):
     def elaborate(self, platform):
         m = Module()
         board = self.board
-        clock, locked = board.pll(m, platform)
-        m.domains.sync = sync = ClockDomain("sync")
-        m.d.comb += sync.clk.eq(clock)
-        m.submodules.reset = ResetSynchronizer(~locked, domain="sync")
-        # (no constraint on ``clock``: nextpnr derives it from the PLL and the oscillator's)
+        board_clock(m, board, platform)
         uart = platform.request("uart", 0, dir="-")
         m.submodules.rx_buffer = rx = io.Buffer("i", uart.rx)
         m.submodules.tx_buffer = tx = io.Buffer("o", uart.tx)

@@ -9,12 +9,13 @@ and the expected CRC; :func:`self_check_top` the design ``build`` takes.
 
 import zlib
 
-from amaranth.hdl import ClockDomain, Elaboratable, Module, Signal
-from amaranth.lib.cdc import ResetSynchronizer
+from amaranth.hdl import Elaboratable, Module, Signal
 from memgen.hdl.engine.protocol import DEFAULT_SEED, ResponseKind
 from memgen.hdl.examples.self_check import SelfCheck
 from memgen.host.codec import command_append, command_sample, command_seed
 from memgen.host.reference import MemGenReference
+
+from .board import board_clock
 
 __all__ = ["SAMPLES", "SelfCheckTop", "default_dataset", "plan", "self_check"]
 
@@ -62,10 +63,7 @@ class SelfCheckTop(Elaboratable):
     def elaborate(self, platform):
         m = Module()
         board = self.board
-        clock, locked = board.pll(m, platform)
-        m.domains.sync = sync = ClockDomain("sync")
-        m.d.comb += sync.clk.eq(clock)
-        m.submodules.reset = ResetSynchronizer(~locked, domain="sync")
+        board_clock(m, board, platform)
         m.submodules.check = check = SelfCheck(
             board.record_format, self.packets, self.samples, self.expected_crc,
             storage=board.storage_backends(),
