@@ -58,7 +58,11 @@ class SelfCheckTop(Elaboratable):
         self.board = board
         self.dataset = default_dataset() if dataset is None else dataset
         self.samples = samples
-        self.packets, self.expected_crc = plan(board.record_format, self.dataset, samples)
+        try:
+            self.packets, self.expected_crc = plan(board.record_format, self.dataset, samples)
+        except ValueError:
+            self._MustUse__silence = True  # refused, so never to be elaborated
+            raise
 
     def elaborate(self, platform):
         m = Module()
