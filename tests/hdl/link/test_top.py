@@ -454,6 +454,53 @@ def test_every_length_and_count_at_its_boundary():
     assert records == [b"r"] * (VARIABLE.max_records - 1) + [b"s"]
 
 
+def taking(stream, log, field):
+    """A process that takes every transfer of ``stream`` and logs (clock, ``field(payload)``)."""
+
+    async def process(ctx):
+        ctx.set(stream.ready, 1)
+        clock = 0
+        while True:
+            *_, valid, payload = await ctx.tick().sample(stream.valid, stream.payload)
+            clock += 1
+            if valid:
+                log.append((clock, field(payload)))
+
+    return process
+
+
+@pytest.mark.parametrize("offset", range(-4, 5))
+def test_a_rejection_beside_a_frames_first_byte(offset):
+    """A rejection arriving within a few clocks of a frame's first byte, everything idle: the
+    rejection is answered and the frame runs from its first byte (a STATUS, then its DONE)."""
+    requests = RequestSide(VARIABLE)
+    frame = bytes([9]) + command_plain(Opcode.STATUS)
+    commands, replies = [], []
+    processes = [
+        taking(requests.commands, commands, lambda payload: payload.data),
+        taking(requests.replies, replies, lambda payload: (payload.rejected, payload.code)),
+    ]
+
+    async def testbench(ctx):
+        ctx.set(requests.core_idle, 1)
+        ctx.set(requests.reply_idle, 1)
+        position, start = 0, 8
+        for clock in range(start + 60):
+            sending = clock >= start and position < len(frame)
+            ctx.set(requests.frames.valid, sending)
+            if sending:
+                ctx.set(requests.frames.payload, {"data": frame[position], "first": position == 0,
+                        "last": position == len(frame) - 1, "length": len(frame)})  # fmt: skip
+            ctx.set(requests.rejections.valid, clock == start + offset)
+            ctx.set(requests.rejections.payload, FrameError.BAD_CRC)
+            *_, ready = await ctx.tick().sample(requests.frames.ready)
+            position += sending and ready
+        assert bytes(byte for _, byte in commands) == command_plain(Opcode.STATUS)
+        assert sorted(reply for _, reply in replies) == [(0, 0), (1, FrameError.BAD_CRC)]
+
+    run_simulation(requests, testbench, processes=processes, name="reject_beside", clocks=500)
+
+
 def test_status_waits_for_the_reply_side():
     """Once the core is done, the request side asks it for STATUS (the DONE's fields) only when
     the reply side has also finished: a STATUS run while a record's last byte is held would
@@ -461,16 +508,7 @@ def test_status_waits_for_the_reply_side():
     requests = RequestSide(VARIABLE)
     frame = bytes([0]) + command_sample(3)  # sequence 0: the first one expected
     sent = []  # (clock, byte) of each command byte the core takes
-
-    async def collector(ctx):
-        commands = requests.commands
-        ctx.set(commands.ready, 1)
-        clock = 0
-        while True:
-            *_, valid, payload = await ctx.tick().sample(commands.valid, commands.payload)
-            clock += 1
-            if valid:
-                sent.append((clock, payload.data))
+    collector = taking(requests.commands, sent, lambda payload: payload.data)
 
     async def testbench(ctx):
         for index, byte in enumerate(frame):
