@@ -1,9 +1,26 @@
-"""Link framing: SLIP + sequence number + CRC-16/CCITT-FALSE, and a decoder that always recovers."""
+"""The host codec: link framing (SLIP, sequence number, CRC-16/CCITT-FALSE) with a decoder that
+always recovers, and the encoders and decoders of commands and status."""
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from memgen.hdl.link.protocol import MAX_PAYLOAD, SLIP_END, SLIP_ESC, FrameError, crc16
-from memgen.host.codec import FrameDecoder, encode_frame
+from memgen.hdl.engine.protocol import STATUS_BYTES, STATUS_FIELDS, Opcode
+from memgen.hdl.engine.records import RecordFormat
+from memgen.hdl.link.protocol import (
+    LINK_COUNTERS,
+    MAX_PAYLOAD,
+    SLIP_END,
+    SLIP_ESC,
+    FrameError,
+    crc16,
+)
+from memgen.host.codec import (
+    DeviceStatus,
+    FrameDecoder,
+    command_recall,
+    decode_status,
+    encode_frame,
+)
 
 payloads = st.binary(max_size=MAX_PAYLOAD)
 sequences = st.integers(0, 255)
@@ -110,3 +127,33 @@ def test_protocol_document_example():
     document = (Path(__file__).resolve().parents[2] / "hdl" / "link" / "PROTOCOL.md").read_text()
     assert "C0 00 06 00 01 26 41 C0" in document
     assert encode_frame(0, b"\x06") == bytes.fromhex("C0 00 06 00 01 26 41 C0")
+
+
+def test_recall_command_known_answers():
+    """Opcode, k, the query, then the mask: all ones when none is given."""
+    assert command_recall(b"ab") == bytes([Opcode.RECALL, 1]) + b"ab" + b"\xff\xff"
+    assert command_recall(b"\x00", k=8, mask=b"\x0f") == bytes([Opcode.RECALL, 8, 0, 0x0F])
+
+
+@pytest.mark.parametrize("size", [0, STATUS_BYTES - 1, STATUS_BYTES + 1])
+def test_a_status_of_the_wrong_size_is_refused(size):
+    with pytest.raises(ValueError, match=f"Status is {STATUS_BYTES} bytes, not {size}"):
+        decode_status(bytes(size))
+    assert decode_status(bytes(STATUS_BYTES)) == dict.fromkeys(
+        (name for name, _ in STATUS_FIELDS), 0
+    )
+
+
+@pytest.mark.parametrize(
+    "fmt", [RecordFormat(640, max_records=24, max_length=300), RecordFormat(240, record_size=3)]
+)
+def test_an_empty_device_status(fmt):
+    """Before a device answers: nothing stored, its format's capacities, frame 0 expected, no
+    link errors."""
+    status = DeviceStatus.empty(fmt, generator="lfsr", seed=5)
+    assert (status.records, status.bytes_used, status.expected) == (0, 0, 0)
+    assert (status.record_capacity, status.byte_capacity) == (fmt.max_records, fmt.byte_capacity)
+    assert (status.max_length, status.fixed_size) == (fmt.max_length, fmt.fixed)
+    assert (status.generator, status.seed) == ("lfsr", 5)
+    assert status.link_errors == dict.fromkeys(LINK_COUNTERS, 0)
+    assert status.record_format == fmt
