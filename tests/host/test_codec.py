@@ -4,7 +4,7 @@ always recovers, and the encoders and decoders of commands and status."""
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from memgen.hdl.engine.protocol import STATUS_BYTES, STATUS_FIELDS, Opcode
+from memgen.hdl.engine.protocol import STATUS_BYTES, STATUS_FIELDS, Opcode, status_flags
 from memgen.hdl.engine.records import RecordFormat
 from memgen.hdl.link.protocol import (
     LINK_COUNTERS,
@@ -18,6 +18,7 @@ from memgen.host.codec import (
     DeviceStatus,
     FrameDecoder,
     command_recall,
+    decode_recall,
     decode_status,
     encode_frame,
 )
@@ -157,3 +158,24 @@ def test_an_empty_device_status(fmt):
     assert (status.generator, status.seed) == ("lfsr", 5)
     assert status.link_errors == dict.fromkeys(LINK_COUNTERS, 0)
     assert status.record_format == fmt
+
+
+def test_recall_answer_known_answers():
+    """Entries of index (u32), distance (u16) and the record; a length that is not whole
+    entries is refused."""
+    answer = b"\x05\x00\x00\x00\x03\x00abc" + b"\x01\x01\x00\x00\x00\x01xyz"
+    assert decode_recall(answer, 3) == [(5, 3, b"abc"), (257, 256, b"xyz")]
+    assert decode_recall(b"", 3) == []
+    for size in (8, 10, 17, 19):
+        with pytest.raises(ValueError, match=f"whole entries of 9 bytes, not {size}"):
+            decode_recall(answer[:size] + bytes(max(0, size - len(answer))), 3)
+
+
+@pytest.mark.parametrize("fixed", [False, True])
+@pytest.mark.parametrize("generator", ["lfsr", "trivium"])
+def test_status_flags_round_trip(fixed, generator):
+    """The flags byte a device reports (fixed-size bit, generator in bits 1-2) read back."""
+    done = dict.fromkeys(("records", "bytes_used", "record_capacity", "byte_capacity",
+                          "max_length", "seed", "expected", *LINK_COUNTERS), 0)  # fmt: skip
+    status = DeviceStatus.from_done(done | {"flags": status_flags(fixed, generator)})
+    assert (status.fixed_size, status.generator) == (fixed, generator)
