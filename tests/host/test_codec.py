@@ -17,7 +17,11 @@ from memgen.hdl.link.protocol import (
 from memgen.host.codec import (
     DeviceStatus,
     FrameDecoder,
+    command_append,
+    command_plain,
     command_recall,
+    command_sample,
+    command_seed,
     decode_recall,
     decode_status,
     encode_frame,
@@ -179,3 +183,14 @@ def test_status_flags_round_trip(fixed, generator):
                           "max_length", "seed", "expected", *LINK_COUNTERS), 0)  # fmt: skip
     status = DeviceStatus.from_done(done | {"flags": status_flags(fixed, generator)})
     assert (status.fixed_size, status.generator) == (fixed, generator)
+
+
+def test_command_known_answers():
+    """Each command's bytes by hand: the opcode, then its arguments little-endian."""
+    assert command_append(b"xy") == b"\x01xy"
+    assert command_sample(0x01020304) == b"\x02\x04\x03\x02\x01"
+    assert command_sample(5, indices=True) == b"\x08\x05\x00\x00\x00"
+    assert command_seed(0x0102030405060708) == b"\x05\x08\x07\x06\x05\x04\x03\x02\x01"
+    assert command_plain(Opcode.STATUS) == b"\x06"
+    assert DeviceStatus.empty(RecordFormat(16, record_size=4)).seed == 0
+    assert DeviceStatus.empty(RecordFormat(16, record_size=4)).generator == "trivium"
