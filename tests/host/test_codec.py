@@ -1,6 +1,8 @@
 """The host codec: link framing (SLIP, sequence number, CRC-16/CCITT-FALSE) with a decoder that
 always recovers, and the encoders and decoders of commands and status."""
 
+import dataclasses
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -162,6 +164,8 @@ def test_an_empty_device_status(fmt):
     assert (status.generator, status.seed) == ("lfsr", 5)
     assert status.link_errors == dict.fromkeys(LINK_COUNTERS, 0)
     assert status.record_format == fmt
+    with pytest.raises(dataclasses.FrozenInstanceError):  # a report, not a setting
+        status.records = 1
 
 
 def test_recall_answer_known_answers():
