@@ -72,6 +72,9 @@ TARGETS = {
     "hdl/link/replies.py": "tests/hdl/link/test_replies.py tests/hdl/link/test_top.py",
     "hdl/link/command_processor.py": "tests/hdl/link/test_top.py",
     "hdl/link/protocol.py": "tests/hdl/link/test_protocol.py tests/host/test_codec.py",
+    "hdl/examples/command_rom.py": "tests/hdl/examples/test_command_rom.py",
+    "hdl/examples/record_crc.py": "tests/hdl/examples/test_record_crc.py",
+    "hdl/examples/self_check.py": "tests/hdl/examples/test_self_check.py",
     "host/codec.py": "tests/host/test_codec.py tests/host/test_driver.py",
 }
 #: Operators left out: replacements by operators the gateware never uses (division, powers,
