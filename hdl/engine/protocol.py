@@ -20,10 +20,20 @@ RECALL        0x07    k: u8, query, mask           min(k, N) RECORD packets (fix
 INDICES       0x08    n: u32                       n INDEX packets (index: u32); as SAMPLE
 ============  ======  ===========================  ==========================================
 
-Responses are packets of bytes tagged with a :class:`ResponseKind`. An ERROR packet is the error
-code byte followed by the status fields; a STATUS packet is the status fields alone
-(:data:`STATUS_FIELDS`, little-endian, in order). Commands are answered in order, so STATUS also
-serves as a barrier: when its answer arrives, every earlier command has completed.
+Responses are packets of bytes, each byte tagged with its packet's kind (a 2-bit field):
+
+======  ====  ===============================================================
+kind    code  packet
+======  ====  ===============================================================
+RECORD  0     the bytes of one sampled, recited or recalled record
+STATUS  1     the status fields
+ERROR   2     the error code byte (:class:`ErrorCode`), then the status fields
+INDEX   3     one sampled index, u32
+======  ====  ===============================================================
+
+The status fields are :data:`STATUS_FIELDS`, little-endian, in order. Commands are answered in
+order, so STATUS also serves as a barrier: when its answer arrives, every earlier command has
+completed.
 """
 
 import enum
