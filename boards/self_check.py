@@ -10,6 +10,7 @@ and the expected CRC; :func:`self_check_top` the design ``build`` takes.
 import zlib
 
 from amaranth.hdl import Elaboratable, Module, Signal
+from amaranth.lib import io
 from memgen.hdl.engine.protocol import DEFAULT_SEED, ResponseKind
 from memgen.hdl.examples.self_check import SelfCheck
 from memgen.host.codec import command_append, command_sample, command_seed
@@ -74,8 +75,8 @@ class SelfCheckTop(Elaboratable):
         )  # fmt: skip
         blink = Signal((board.clock_hz // 4).bit_length())  # its top bit: 2 to 3 Hz
         m.d.sync += blink.eq(blink + 1)
-        failed = platform.request("led", 0)
-        passed = platform.request("led", 1)
+        m.submodules.failed = failed = io.Buffer("o", platform.request("led", 0, dir="-"))
+        m.submodules.passed = passed = io.Buffer("o", platform.request("led", 1, dir="-"))
         m.d.comb += [
             failed.o.eq(check.failed),
             passed.o.eq(check.passed | (~check.failed & blink[-1])),

@@ -60,6 +60,7 @@ COMBINED = {
         "hdl/engine/readout.py",
     ],
     "tests/hdl/engine/test_core_recall.py": ["hdl/engine/core.py"],
+    "tests/hdl/engine/test_core_protocol.py": ["hdl/engine/protocol.py"],
     "tests/host/test_cli_recall.py": ["host/cli.py"],
     "tests/boards/test_board_self_check.py": ["boards/self_check.py"],
     "tests/boards/test_board_storage.py": [

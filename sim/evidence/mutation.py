@@ -73,8 +73,8 @@ TARGETS = {
     "hdl/link/command_processor.py": "tests/hdl/link/test_top.py",
     "hdl/link/protocol.py": "tests/hdl/link/test_protocol.py tests/host/test_codec.py",
     "hdl/link/top.py": "tests/hdl/link/test_top.py",
-    "hdl/engine/protocol.py": "tests/hdl/engine/test_protocol.py tests/hdl/link/test_protocol.py"
-    " tests/host/test_codec.py tests/hdl/engine/test_decoder.py",
+    "hdl/engine/protocol.py": "tests/hdl/engine/test_core_protocol.py"
+    " tests/hdl/link/test_protocol.py tests/host/test_codec.py tests/hdl/engine/test_decoder.py",
     "hdl/examples/command_rom.py": "tests/hdl/examples/test_command_rom.py",
     "hdl/examples/record_crc.py": "tests/hdl/examples/test_record_crc.py",
     "hdl/examples/self_check.py": "tests/hdl/examples/test_self_check.py",
