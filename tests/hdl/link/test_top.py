@@ -18,10 +18,17 @@ from memgen.hdl.link.frame_buffer import FrameByte
 from memgen.hdl.link.frame_checker import rejection_signature
 from memgen.hdl.link.frame_intake import ParsedByte
 from memgen.hdl.link.framing import PacketByte
-from memgen.hdl.link.protocol import MAX_PAYLOAD, SLIP_END, FrameError, Reply, crc16
+from memgen.hdl.link.protocol import (
+    MAX_LINK_RECORD,
+    MAX_PAYLOAD,
+    SLIP_END,
+    FrameError,
+    Reply,
+    crc16,
+)
 from memgen.hdl.link.replies import ReplyRequest
 from memgen.hdl.link.requests import RequestSide
-from memgen.hdl.link.top import LinkDevice
+from memgen.hdl.link.top import LinkDevice, MemGenTop
 from memgen.host.codec import (
     FrameDecoder,
     RecordStream,
@@ -37,11 +44,13 @@ from memgen.host.sim_device import SimulatedLink
 from memgen.sim.harness.amaranth_sim import (
     Stalls,
     packet_monitor,
+    refused_component,
     run_simulation,
     stream_put,
     unused,
 )
 from memgen.sim.harness.frames import FrameNumbers
+from memgen.sim.harness.uart_line import line_bytes, line_levels
 
 VARIABLE = RecordFormat(640, max_records=24, max_length=300)
 FIXED = RecordFormat(240, record_size=3)
@@ -528,3 +537,44 @@ def test_status_waits_for_the_reply_side():
         assert bytes(byte for _, byte in sent) == command_sample(3) + command_plain(Opcode.STATUS)
 
     run_simulation(requests, testbench, processes=[collector], name="status_wait", clocks=500)
+
+
+def test_link_device_and_top_ports():
+    """The device between byte streams (and the UART's error strobe, one bit), and the top level
+    on two pins that idle high, its divisor register reset to clock / baud."""
+    device, top = unused(LinkDevice(FIXED), MemGenTop(FIXED, 42_000_000, 3_000_000))
+    assert dict(device.signature.members) == {
+        "rx_bytes": In(stream.Signature(8)),
+        "tx_bytes": Out(stream.Signature(8)),
+        "uart_error": In(1),
+    }
+    assert dict(top.signature.members) == {"rx": In(1, init=1), "tx": Out(1, init=1)}
+    assert top.divisor == 14
+
+
+def test_records_up_to_a_frame_and_no_longer():
+    """Records of up to MAX_LINK_RECORD bytes fit a DATA frame; one byte more is refused."""
+    unused(LinkDevice(RecordFormat(4096, max_records=8, max_length=MAX_LINK_RECORD)))
+    unused(LinkDevice(RecordFormat(4096, record_size=MAX_LINK_RECORD)))
+    for fmt in (RecordFormat(4096, max_records=8, max_length=MAX_LINK_RECORD + 1),
+                RecordFormat(4096, record_size=MAX_LINK_RECORD + 1)):  # fmt: skip
+        with refused_component(), pytest.raises(ValueError, match="do not fit a frame"):
+            LinkDevice(fmt)
+
+
+def test_a_framing_error_on_the_pin_is_counted():
+    """The top level on its pins, 4 clocks a bit: a byte with a bad stop bit, then a STATUS
+    frame; the DONE that comes back on the tx pin counts one UART error."""
+    top = MemGenTop(FIXED, 4_000_000, 1_000_000)
+    frame = encode_frame(0, command_plain(Opcode.STATUS))
+    levels = line_levels([(0x55, 0)] + [(byte, 1) for byte in frame], 4)
+    line = []
+
+    async def testbench(ctx):
+        for level in levels + [1] * 4000:
+            ctx.set(top.rx, level)
+            await ctx.tick()
+            line.append(ctx.get(top.tx))
+
+    run_simulation(top, testbench, name="top_pins")
+    assert done_of(FrameDecoder().feed(line_bytes(line, 4)))["uart_errors"] == 1

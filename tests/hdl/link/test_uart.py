@@ -6,33 +6,7 @@ import pytest
 from amaranth.hdl import Elaboratable, Module, Shape, unsigned
 from memgen.hdl.link.uart import UARTReceiver, UARTTransmitter, divisor_for
 from memgen.sim.harness.amaranth_sim import Stalls, run_simulation, stream_get, stream_put, unused
-
-
-def line_levels(frames, divisor, error=0.0, idle_bits=2.0):
-    """Per-clock levels of ``rx`` for ``frames``: (byte, stop_bit) pairs or ("break", bits).
-
-    Bits last ``divisor * (1 + error)`` clocks, so ``error`` is the sender's baud-rate error.
-    """
-    bit = divisor * (1 + error)
-    edges = []  # (duration in clocks, level)
-    for frame in frames:
-        if frame[0] == "break":
-            edges.append((frame[1] * divisor, 0))
-        elif frame[0] == "glitch":
-            edges.append((frame[1], 0))
-        else:
-            byte, stop = frame
-            edges.append((bit, 0))
-            edges += [(bit, (byte >> i) & 1) for i in range(8)]
-            edges.append((bit, stop))
-        edges.append((idle_bits * bit, 1))
-    levels, time, clock = [], 0.0, 0
-    for duration, level in edges:
-        time += duration
-        while clock < time:
-            levels.append(level)
-            clock += 1
-    return levels
+from memgen.sim.harness.uart_line import line_levels
 
 
 def receive(levels, divisor, ready=True):
