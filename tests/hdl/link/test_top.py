@@ -543,6 +543,7 @@ def test_link_device_and_top_ports():
     """The device between byte streams (and the UART's error strobe, one bit), and the top level
     on two pins that idle high, its divisor register reset to clock / baud."""
     device, top = unused(LinkDevice(FIXED), MemGenTop(FIXED, 42_000_000, 3_000_000))
+    unused(device.core, top.link, top.link.core)
     assert dict(device.signature.members) == {
         "rx_bytes": In(stream.Signature(8)),
         "tx_bytes": Out(stream.Signature(8)),
@@ -554,8 +555,10 @@ def test_link_device_and_top_ports():
 
 def test_records_up_to_a_frame_and_no_longer():
     """Records of up to MAX_LINK_RECORD bytes fit a DATA frame; one byte more is refused."""
-    unused(LinkDevice(RecordFormat(4096, max_records=8, max_length=MAX_LINK_RECORD)))
-    unused(LinkDevice(RecordFormat(4096, record_size=MAX_LINK_RECORD)))
+    for fmt in (RecordFormat(4096, max_records=8, max_length=MAX_LINK_RECORD),
+                RecordFormat(4096, record_size=MAX_LINK_RECORD)):  # fmt: skip
+        device = unused(LinkDevice(fmt))
+        unused(device.core)
     for fmt in (RecordFormat(4096, max_records=8, max_length=MAX_LINK_RECORD + 1),
                 RecordFormat(4096, record_size=MAX_LINK_RECORD + 1)):  # fmt: skip
         with refused_component(), pytest.raises(ValueError, match="do not fit a frame"):
