@@ -4,7 +4,7 @@ verdict on two LEDs. No link, no host: the bitstream checks itself.
 
 LED 0 lights if the check failed (an ERROR, too many records, or a wrong CRC); LED 1 blinks
 while sampling and stays lit once it passed. ``memgen.boards.self_check.plan`` gives the script
-and the expected CRC; :func:`self_check_top` the design ``build`` takes.
+and the expected CRC; :class:`SelfCheckTop` the design ``build`` takes.
 """
 
 import zlib

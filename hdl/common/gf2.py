@@ -7,7 +7,7 @@ step function (whose expression tree grows exponentially).
 
 from amaranth.hdl import Cat, Const, Value
 
-__all__ = ["gf2_product"]
+__all__ = ["gf2_product", "gf2_rows"]
 
 
 def gf2_product(rows, vector):
@@ -21,3 +21,11 @@ def gf2_product(rows, vector):
             bit = bit ^ term
         bits.append(bit)
     return Cat(*bits)
+
+
+def gf2_rows(columns, width):
+    """The ``width`` rows of a map given by its columns (``columns[j]``: the image of input bit
+    ``j``), as :func:`gf2_product` takes them."""
+    return tuple(
+        sum((column >> i & 1) << j for j, column in enumerate(columns)) for i in range(width)
+    )

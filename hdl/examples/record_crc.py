@@ -6,7 +6,7 @@ from amaranth.hdl import Cat, Module, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from ..common.gf2 import gf2_product
+from ..common.gf2 import gf2_product, gf2_rows
 from ..engine.core import response_layout
 from ..engine.protocol import ResponseKind
 
@@ -25,7 +25,7 @@ def _update_rows():
     is linear, so its columns are the images of single bits."""
     columns = [_register_after(1 << bit, b"\0") for bit in range(32)]
     columns += [_register_after(0, bytes([1 << bit])) for bit in range(8)]
-    return [sum(1 << j for j, column in enumerate(columns) if column >> i & 1) for i in range(32)]
+    return gf2_rows(columns, 32)
 
 
 class RecordCRC(wiring.Component):

@@ -18,7 +18,7 @@ from amaranth.hdl import Assert, Cat, Module, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from ..common.gf2 import gf2_product
+from ..common.gf2 import gf2_product, gf2_rows
 from .frame_buffer import BufferWriteSignature
 from .protocol import FRAME_OVERHEAD, IDLE_TIMEOUT, MAX_BODY, FrameError, crc16
 from .slip import SlipSymbol
@@ -32,7 +32,7 @@ def _crc_rows():
     crc_columns = [crc16(b"\x00", 1 << bit) for bit in range(16)]
     byte_columns = [crc16(bytes([1 << bit]), 0) for bit in range(8)]
     columns = crc_columns + byte_columns
-    return tuple(sum(((c >> i) & 1) << j for j, c in enumerate(columns)) for i in range(16))
+    return gf2_rows(columns, 16)
 
 
 def crc16_update(crc, byte):
