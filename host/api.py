@@ -23,7 +23,7 @@ from memgen.hdl.link.protocol import BAUD, MAX_LINK_RECORD
 
 from .codec import DeviceStatus
 from .driver import DeviceError, Driver, checked_records
-from .errors import MemGenError
+from .errors import LinkError, MemGenError
 from .transports import SIMULATED, check_device, open_transport
 
 __all__ = [
@@ -228,7 +228,7 @@ def open(
     capacity: int | None = None,
     board: str | None = None,
     *,
-    baud: int = BAUD,
+    baud: int | None = None,
     generator: str = "trivium",
 ) -> Memory:
     """Opens a MemGen device (``reference``, ``sim``, ``verilator`` or ``serial:PORT``).
@@ -237,7 +237,8 @@ def open(
     ``"fixed:K"``) with ``capacity`` bytes (default 65,536) or, with ``board`` (``"icebreaker"``,
     ``"ulx3s-85f"``), that board's memory and generator. A board on ``serial:PORT`` has the
     records mode and memory it was built with (``records``, if given, must match) and keeps its
-    records between :func:`open` calls."""
+    records between :func:`open` calls; there ``board`` names it for its line rate (the
+    iCEBreaker's 6 Mbaud), ``baud`` gives any other (default 3 Mbaud, the ULX3S's)."""
     check_device(device)
     fixed, size = parse_records("variable" if records is None else records)
     if board is not None and capacity is not None:
@@ -245,13 +246,17 @@ def open(
     if generator not in ("trivium", "lfsr"):
         raise ValueError(f"generator must be trivium or lfsr, not {generator!r}")
     record_format, board_model = None, None
-    if device not in SIMULATED:
-        if capacity is not None or board is not None:
-            raise ValueError(f"{device} has the memory it was built with: no capacity or board")
-    elif board is not None:
+    if board is not None:
         from memgen.boards import board as find_board
 
         board_model = find_board(board)
+    if baud is None:
+        baud = BAUD if board_model is None else board_model.baud
+    if device not in SIMULATED:
+        if capacity is not None:
+            raise ValueError(f"{device} has the memory it was built with: no capacity")
+        board_model = None  # named for its line rate only: the board knows its memory
+    elif board_model is not None:
         if fixed:
             board_model = board_model.with_record_size(size)
     else:
@@ -264,6 +269,14 @@ def open(
     )
     try:
         memory = Memory(Driver(transport), device)
+    except LinkError as error:
+        transport.close()
+        if device in SIMULATED:
+            raise
+        from memgen.boards import BOARDS
+
+        rates = ", ".join(f"{name} {model.baud:,}" for name, model in BOARDS.items())
+        raise LinkError(f"{error} (at {baud:,} baud; the boards run at {rates})") from None
     except BaseException:
         transport.close()
         raise

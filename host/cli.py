@@ -11,8 +11,9 @@
     memgen program BOARD [--records MODE] [--design D] [--bitstream FILE]
 
 Every device command takes ``--device`` (``reference``, ``sim``, ``verilator`` or
-``serial:PORT``), ``--baud``, and for a simulated device ``--capacity BYTES`` or ``--board
-NAME`` (that board's memory, simulated).
+``serial:PORT``), and for a simulated device ``--capacity BYTES`` or ``--board NAME`` (that
+board's memory, simulated). On ``serial:PORT``, ``--board NAME`` gives that board's line rate
+(the iCEBreaker's 6 Mbaud; 3 Mbaud without it), ``--baud`` any other.
 
 With DATA, ``sample``, ``recite`` and ``recall`` clear the device, seed it (the default seed is
 fixed, so runs repeat) and train it with DATA's records in order first. Without DATA they use
@@ -101,7 +102,8 @@ def open_memory(arguments):
     """The device the arguments name, as a :class:`~memgen.host.api.Memory` (after
     :func:`check_device_options`)."""
     if arguments.device not in SIMULATED:
-        return api.open(arguments.device, baud=arguments.baud)  # the board's own format
+        board = None if arguments.board is None else arguments.board.name  # its line rate
+        return api.open(arguments.device, board=board, baud=arguments.baud)
     fixed, size = arguments.records
     return api.open(
         arguments.device,
@@ -193,8 +195,8 @@ def check_device_options(arguments):
             f"--capacity does not apply with --board: {arguments.board.name}'s memory is "
             f"{arguments.board.record_format.byte_capacity:,} bytes"
         )
-    if arguments.device.startswith("serial:") and (arguments.board or arguments.capacity):
-        raise UserError("--board and --capacity are for simulated devices; a board has its own")
+    if arguments.device.startswith("serial:") and arguments.capacity:
+        raise UserError("--capacity is for simulated devices; a board has its own memory")
     simulated_format(arguments)
 
 
@@ -401,13 +403,16 @@ def parser():
         help=f"{' | '.join(DEVICES)} (default: {api.DEFAULT_DEVICE})",
     )
     device.add_argument(
-        "--baud", type=whole_number, default=BAUD, help=f"serial line rate (default: {BAUD})"
+        "--baud",
+        type=whole_number,
+        help=f"serial line rate (default: the --board's, else {BAUD})",
     )
     device.add_argument(
         "--board",
         type=board_argument,
         metavar="BOARD",
-        help=f"a simulated device with this board's memory: {boards}",
+        help=f"a simulated device with this board's memory, or on serial:PORT its line rate: "
+        f"{boards}",
     )
     device.add_argument(
         "--capacity",

@@ -98,7 +98,8 @@ class VerilatorTransport:
     they are (such as a board's name): the compiled model is found by the
     design's parameters, without converting the design (see
     :func:`~memgen.host.verilator_device.design_digest`), and the backends are made only when the
-    model must be compiled."""
+    model must be compiled. ``clock_hz`` and ``baud`` (default: the simulated board's 12 MHz and
+    3 Mbaud, the fewest clocks per bit) model another board's line."""
 
     timeout = 10.0
 
@@ -110,6 +111,8 @@ class VerilatorTransport:
         storage=None,
         stamps=None,
         storage_name=None,
+        clock_hz=None,
+        baud=None,
     ):
         from memgen.hdl.link.top import MemGenTop
         from memgen.hdl.link.uart import divisor_for
@@ -123,12 +126,15 @@ class VerilatorTransport:
 
         if storage is not None and storage_name is None:
             raise ValueError("Storage backends need a storage_name to find their compiled model")
+        clock_hz = SIM_CLOCK_HZ if clock_hz is None else clock_hz
+        baud = SIM_BAUD if baud is None else baud
+        self.divisor = divisor_for(clock_hz, baud)  # before the build: a bad rate costs nothing
 
         def top():
             return MemGenTop(
                 record_format,
-                SIM_CLOCK_HZ,
-                SIM_BAUD,
+                clock_hz,
+                baud,
                 generator=generator,
                 reset_seed=seed,
                 **(storage() if storage is not None else {}),
@@ -136,12 +142,11 @@ class VerilatorTransport:
 
         # Looked up without elaborating the design; a design that was built has passed
         # MemGenTop's checks.
-        parameters = (record_format, generator, seed, SIM_CLOCK_HZ, SIM_BAUD, storage_name)
+        parameters = (record_format, generator, seed, clock_hz, baud, storage_name)
         try:
             executable = build_uart_model(top, repr(parameters))
         except ModelBuildError as error:
             raise DeviceNotFound(f"cannot build the verilator device: {error}") from None
-        self.divisor = divisor_for(SIM_CLOCK_HZ, SIM_BAUD)
         # A RECALL scans the whole memory without a word on the line: keep the clock running.
         quiet = record_format.byte_capacity + 50_000 if record_format.fixed else None
         self.link = VerilatorLink(executable, self.divisor, stamps=stamps, quiet_clocks=quiet)

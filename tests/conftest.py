@@ -35,3 +35,27 @@ def serial_board():
     server.join()
     os.close(leader)
     os.close(follower)
+
+
+@pytest.fixture
+def chattering_port():
+    """A serial port whose other end never stops sending (a board at another line rate, as the
+    host sees it). Yields the device name."""
+    leader, follower = pty.openpty()
+    tty.setraw(follower)
+    stop = threading.Event()
+
+    def chatter():
+        while not stop.is_set():
+            if select.select([], [leader], [], 0.05)[1]:
+                os.write(leader, b"\x55" * 64)
+            while select.select([leader], [], [], 0)[0]:
+                os.read(leader, 4096)
+
+    talker = threading.Thread(target=chatter, daemon=True)
+    talker.start()
+    yield f"serial:{os.ttyname(follower)}"
+    stop.set()
+    talker.join()
+    os.close(leader)
+    os.close(follower)

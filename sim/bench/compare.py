@@ -6,7 +6,7 @@ Hardware figures combine measured quantities from the other benches: words per c
 (results/core.json, Verilator), the achieved Fmax and the clock each bitstream runs at
 (results/boards.json, nextpnr), and the share of the line that carries samples
 (results/link.json). Samples/s = words per clock x clock / record bytes; the link-limited rate is
-baud / 10 x payload fraction / record bytes.
+each board's baud / 10 x the payload fraction measured on its line / record bytes.
 
 CPU figures are measured in this run, on this machine, one core, for records of 1 and 64 bytes
 from a memory of 100,000 records:
@@ -131,10 +131,11 @@ def hardware_sampling(core, boards, link):
     for name, board in boards.items():
         fmax = board["fmax"][board["design_clock"]]["achieved_mhz"] * 1e6
         clock = board["clock_mhz"] * 1e6
-        baud = link["baud"]
+        line = link["boards"][name]
+        baud = line["baud"]
         rows = {}
         for size in RECORD_SIZES:
-            fraction = link["payload_fraction"]["bytes" if size == 1 else "lines"]
+            fraction = line["bytes" if size == 1 else "lines"]["payload_fraction"]
             rows[size] = {
                 "core_at_fmax": round(words_per_clock[size] * fmax / size),
                 "core_at_board_clock": round(words_per_clock[size] * clock / size),

@@ -13,6 +13,9 @@ with it, as ``memgen sample`` does; the bytes the device sends during the draw a
 * ``board_samples_per_s``: samples / that time, at 3 Mbaud: the rate a board at the default baud
   delivers, whatever its clock, while the line is the bottleneck (it is: the core sends a word per
   clock, the UART one byte per 10 bit times).
+* ``boards``: the same draw on each board's line, the Verilator model at the board's clock and
+  baud (the iCEBreaker's 42 MHz and 6 Mbaud, divisor 7; the ULX3S's 100 MHz and 3 Mbaud):
+  samples and payload bytes per second, and the line's utilisation.
 * ``wall_samples_per_s``: end to end on this machine, per device (the reference model, the
   Amaranth simulation of the command processor and core, the Verilator model).
 
@@ -29,6 +32,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from memgen.boards import BOARDS
 from memgen.hdl.engine.records import RecordFormat
 from memgen.hdl.link.protocol import SLIP_END
 from memgen.host.driver import Driver
@@ -64,6 +68,8 @@ def _workloads():
 WORKLOADS = ("bytes", "lines")
 #: Samples per draw on each device (the Amaranth simulation runs about 4,000 clocks a second).
 SAMPLES = {"reference": 20_000, "sim": 1_500, "verilator": 20_000}
+#: Samples per draw on a board's line (more clocks per bit: the ULX3S's 33 take 8x the model's 4).
+BOARD_SAMPLES = {"bytes": 20_000, "lines": 2_000}
 
 
 class Capture:
@@ -99,13 +105,16 @@ def _frame_spans(data):
     return spans
 
 
-def measure(device, workload, samples, workdir):
-    """Train ``device`` with a workload, draw ``samples``; returns the figures of the draw."""
+def measure(device, workload, samples, workdir, board=None):
+    """Train ``device`` with a workload, draw ``samples``; returns the figures of the draw. With
+    ``board`` (Verilator only) the model runs at that board's clock and baud."""
     spec = _workloads()[workload]
     fmt = spec["format"]
-    stamps = Path(workdir) / f"{device}_{workload}.stamps"
+    stamps = Path(workdir) / f"{device}_{workload}_{board and board.name}.stamps"
+    clock_hz = SIM_CLOCK_HZ if board is None else board.clock_hz
     if device == "verilator":
-        inner = VerilatorTransport(fmt, stamps=stamps)
+        line = {} if board is None else {"clock_hz": board.clock_hz, "baud": board.baud}
+        inner = VerilatorTransport(fmt, stamps=stamps, **line)
     else:
         inner = {"reference": ReferenceTransport, "sim": SimTransport}[device](fmt)
     capture = Capture(inner)
@@ -135,8 +144,31 @@ def measure(device, workload, samples, workdir):
         byte_clocks = BITS_PER_BYTE * inner.divisor
         busy = clocks[end] - clocks[start] + byte_clocks
         result["line_utilisation"] = round(line_bytes * byte_clocks / busy, 4)
-        result["board_samples_per_s"] = round(samples / (busy / SIM_CLOCK_HZ))
+        result["board_samples_per_s"] = round(samples / (busy / clock_hz))
+        result["payload_bytes_per_s"] = round(payload / (busy / clock_hz))
     return result
+
+
+def measure_boards(workdir):
+    """Each board's line: the Verilator model at its clock and baud, both workloads."""
+    boards = {}
+    for name, board in BOARDS.items():
+        rows = {"clock_hz": board.clock_hz, "baud": board.baud}
+        for workload, samples in BOARD_SAMPLES.items():
+            print(f"link: {workload} on {name}'s line...", file=sys.stderr)
+            row = measure("verilator", workload, samples, workdir, board)
+            rows[workload] = {
+                key: row[key]
+                for key in (
+                    "samples",
+                    "payload_fraction",
+                    "line_utilisation",
+                    "board_samples_per_s",
+                    "payload_bytes_per_s",
+                )
+            }
+        boards[name] = rows
+    return boards
 
 
 def _stamps(path):
@@ -156,6 +188,7 @@ def main(argv=None):
                 print(f"link: {workload} on {device}...", file=sys.stderr)
                 rows[device] = measure(device, workload, samples, workdir)
             result["workloads"][workload] = rows
+        result["boards"] = measure_boards(workdir)
     verilator = {name: rows["verilator"] for name, rows in result["workloads"].items()}
     result["payload_fraction"] = {name: row["payload_fraction"] for name, row in verilator.items()}
     result["board_samples_per_s"] = {

@@ -1,13 +1,16 @@
 """The Python API (``memgen.open`` and ``Memory``) against the software model and the simulated
 gateware, and the README's example run as written on every simulated device."""
 
+import functools
 import re
 from pathlib import Path
 
 import memgen
 import numpy as np
 import pytest
+from memgen.host import api
 from memgen.host.api import Match, sim_format
+from memgen.host.driver import Driver
 from memgen.host.reference import MemGenReference
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -119,5 +122,33 @@ def test_a_board_has_its_own_format(serial_board):
         assert memory.status().record_capacity == 256 and not memory.status().fixed_size
     with pytest.raises(ValueError, match="stores variable records, not fixed:4"):
         memgen.open(serial_board, records="fixed:4")
-    with pytest.raises(ValueError, match="no capacity or board"):
+    with pytest.raises(ValueError, match="built with: no capacity"):
         memgen.open(serial_board, capacity=100)
+
+
+@pytest.mark.parametrize(
+    ("options", "rate"),
+    [
+        ({}, 3_000_000),
+        ({"board": "ulx3s-85f"}, 3_000_000),
+        ({"board": "icebreaker"}, 6_000_000),
+        ({"board": "icebreaker", "baud": 115_200}, 115_200),
+    ],
+)
+def test_a_board_named_on_a_serial_port_sets_the_line_rate(serial_board, options, rate):
+    """On serial:PORT ``board`` gives that board's line rate (the iCEBreaker's 6 Mbaud), ``baud``
+    any other; the board's memory is still the one it reports."""
+    with memgen.open(serial_board, **options) as memory:
+        assert memory.driver.transport.port.baudrate == rate
+        assert memory.status().record_capacity == 256
+
+
+def test_a_port_at_another_rate_is_refused_naming_the_rates(chattering_port, monkeypatch):
+    """A port that never pauses (a board at another rate) is refused with the rate tried and
+    the boards' rates, in one line."""
+    monkeypatch.setattr(api, "Driver", functools.partial(Driver, sync_timeout=0.3))
+    with pytest.raises(memgen.MemGenError) as caught:
+        memgen.open(chattering_port, board="ulx3s-85f")
+    message = str(caught.value)
+    assert "at 3,000,000 baud" in message and "icebreaker 6,000,000" in message
+    assert "\n" not in message

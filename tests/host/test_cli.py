@@ -314,7 +314,7 @@ def test_version_and_help_show_the_defaults(capsys):
     with pytest.raises(SystemExit):
         main(["sample", "--help"])
     text = " ".join(capsys.readouterr().out.split())
-    defaults = ["(default: 0x5eed", "(default: 3000000)", "(default: 65536)", "(default: 10)"]
+    defaults = ["(default: 0x5eed", "(default: the --board's, else 3000000)", "(default: 65536)", "(default: 10)"]
     for default in [*defaults, f"(default: {DEFAULT_DEVICE})", "icebreaker, ulx3s-85f"]:
         assert default in text
 
@@ -421,6 +421,8 @@ def test_a_board_keeps_its_records_between_commands(serial_board, tmp_path, caps
     assert code == 0 and "holds 1 record," in err, err
     code, _, err = call("sample", "--capacity", 5)
     assert code == 1 and "for simulated devices" in err
+    code, out, err = call("recite", "--board", "icebreaker")  # names its line rate only
+    assert (code, out) == (0, "extra\n"), err
 
 
 @pytest.mark.parametrize("length", [MAX_LINK_RECORD - 1, MAX_LINK_RECORD, MAX_LINK_RECORD + 1])

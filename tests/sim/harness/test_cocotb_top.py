@@ -7,13 +7,13 @@ from cocotb_tools.runner import get_results
 from memgen.hdl.link.uart import divisor_for
 from memgen.sim.harness.cocotb_runner import SIMULATORS, run_cocotb
 
-#: 42 MHz / 3 Mbaud, the iCEBreaker's divisor.
+#: 42 MHz / 6 Mbaud, the iCEBreaker's divisor (7).
 CONFIG = {
     "top": "uart",
     "format": {"byte_capacity": 1024, "max_records": 64, "max_length": 64},
     "clock_hz": 42_000_000,
-    "baud": 3_000_000,
-    "divisor": divisor_for(42_000_000, 3_000_000),
+    "baud": 6_000_000,
+    "divisor": divisor_for(42_000_000, 6_000_000),
     "idle_timeout": 20_000,
 }
 
