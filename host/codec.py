@@ -15,7 +15,7 @@ from memgen.hdl.engine.protocol import (
     Generator,
     Opcode,
 )
-from memgen.hdl.engine.records import RecordFormat
+from memgen.hdl.engine.records import RecordFormat, record_alignment
 from memgen.hdl.link.protocol import (
     DONE_BYTES,
     DONE_FIELDS,
@@ -286,6 +286,13 @@ class DeviceStatus:
     seed: int  # the last seed set
     expected: int  # the sequence number of the next frame the device runs
     link_errors: dict  # the link's error counters (CRC, framing, overflow, ...)
+    word_bytes: int = 1  # bytes per storage word: records start on word boundaries
+
+    def stored_bytes(self, length):
+        """What a record of ``length`` bytes adds to ``bytes_used``, its padding included."""
+        size = self.max_length if self.fixed_size else None
+        alignment = record_alignment(self.word_bytes, size)
+        return -(-length // alignment) * alignment
 
     @classmethod
     def from_done(cls, done):
@@ -302,6 +309,7 @@ class DeviceStatus:
             seed=done["seed"],
             expected=done["expected"],
             link_errors={name: done[name] for name in LINK_COUNTERS},
+            word_bytes=1 << ((flags >> 3) & 7),
         )
 
     @classmethod
@@ -318,6 +326,7 @@ class DeviceStatus:
             seed=seed,
             expected=0,
             link_errors=dict.fromkeys(LINK_COUNTERS, 0),
+            word_bytes=record_format.word_bytes,
         )
 
     @property

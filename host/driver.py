@@ -81,7 +81,7 @@ def fitting_records(records, status):
     """How many of ``records``, in order, the device with ``status`` accepts before refusing.
 
     The rules are the device's (:meth:`MemGenReference.append`): room for the record's bytes, a
-    free record slot, the length limit or the fixed size.
+    free record slot, the length limit or the fixed size; each record starts on a word.
     """
     count, used = status.records, status.bytes_used
     for accepted, record in enumerate(records):
@@ -95,7 +95,7 @@ def fitting_records(records, status):
         ):
             return accepted
         count += 1
-        used += length
+        used += status.stored_bytes(length)
     return len(records)
 
 

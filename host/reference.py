@@ -80,7 +80,7 @@ class MemGenReference:
         if fmt.fixed and len(record) != fmt.record_size:
             return ErrorCode.WRONG_SIZE
         self.memory.append(record)
-        self.bytes_used += len(record)
+        self.bytes_used += fmt.stored_bytes(len(record))  # records start on word boundaries
         self.indices.set_count(len(self.memory))
         return None
 
@@ -139,7 +139,7 @@ class MemGenReference:
             "record_capacity": fmt.max_records,
             "byte_capacity": fmt.byte_capacity,
             "max_length": fmt.max_length,
-            "flags": status_flags(fmt.fixed, self.generator),
+            "flags": status_flags(fmt.fixed, self.generator, fmt.word_bytes),
         }
 
     # The command interface

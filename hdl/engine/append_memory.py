@@ -11,11 +11,17 @@ Refusals (one-clock strobe ``refused`` with ``refusal_code``, a
 :class:`~.protocol.ErrorCode`): ``FULL`` (no record slot, or no room for a byte),
 ``TOO_LONG`` (variable mode, over ``max_length``), ``WRONG_SIZE`` (fixed mode, not ``record_size``).
 
+Words of ``word_bytes`` (W) bytes: the bytes arrive one per clock and are merged into an image of
+the word they land in, and the image, with the byte, is written whole at each byte, so a word
+shared by several small fixed-size records keeps the bytes of the ones before. A committed
+record's ``bytes_used`` is rounded up to the format's alignment (the word, or a small record's
+slot), where the next record starts.
+
 Throughput: one byte per clock, always ready. Resources (variable mode): one adder and three
 comparators of the address width, the counters, and one table write per record.
 """
 
-from amaranth.hdl import Assert, Const, Module, Mux, Signal
+from amaranth.hdl import Assert, Cat, Const, Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -164,13 +170,26 @@ class AppendMemory(wiring.Component):
         going = Signal()
         stored = Signal()
         m.d.comb += stored.eq(Mux(starting, ~records_full & ~bytes_full, going))
+        shift = fmt.word_shift
         m.d.comb += [
-            self.data_port.address.eq(position),
-            self.data_port.write_data.eq(word.data),
+            self.data_port.address.eq(position >> shift),
             self.data_port.write_enable.eq(valid & stored & ~self.clear),
         ]
+        if shift == 0:
+            m.d.comb += self.data_port.write_data.eq(word.data)
+        else:
+            image = Signal(8 * fmt.word_bytes)  # the word being filled, as the storage has it
+            merged = Signal.like(image)
+            lane = position[:shift]
+            m.d.comb += merged.eq(image)
+            for k in range(fmt.word_bytes):
+                with m.If(lane == k):
+                    m.d.comb += merged.word_select(k, 8).eq(word.data)
+            m.d.comb += self.data_port.write_data.eq(merged)
+            with m.If(self.data_port.write_enable):
+                m.d.sync += image.eq(merged)
         if self.fault == "overwrite":
-            m.d.comb += self.data_port.address.eq(current_offset)
+            m.d.comb += self.data_port.address.eq(current_offset >> shift)
         commit = Signal()
         complete = full_size if fmt.fixed else 1
         m.d.comb += commit.eq(valid & word.last & stored & complete & ~self.clear)
@@ -222,15 +241,26 @@ class AppendMemory(wiring.Component):
             with m.If(commit):
                 m.d.sync += [
                     self.count.eq(self.count + 1),
-                    self.bytes_used.eq(following),
-                    bytes_full.eq(position_near),
-                    bytes_near.eq(position_near_2),
                     records_full.eq(self.count == fmt.max_records - 1),
                 ]
+                align = fmt.alignment.bit_length() - 1
+                if align == 0:
+                    m.d.sync += [
+                        self.bytes_used.eq(following),
+                        bytes_full.eq(position_near),
+                        bytes_near.eq(position_near_2),
+                    ]
+                else:  # the next record starts at the next aligned byte
+                    block = position[align:]
+                    m.d.sync += [
+                        self.bytes_used.eq((block + 1) << align),
+                        bytes_full.eq(block == (cap >> align) - 1),
+                        bytes_near.eq(0),  # bytes_used stays aligned, cap - 1 is not
+                    ]
             with m.Elif(word.last):
                 m.d.sync += [self.refused.eq(1), self.refusal_code.eq(final_failure)]
 
-        self._assert_counts(m)
+        self._assert_counts(m, position)
         m.d.sync += [
             Assert(
                 ~self.data_port.write_enable | (position < fmt.byte_capacity),
@@ -261,9 +291,9 @@ class AppendMemory(wiring.Component):
             self.table_port.write_enable.eq(commit),
         ]
 
-    def _assert_counts(self, m):
-        """Properties: no stored byte ever changes; the counts stay in range; a refusal leaves
-        them as they were (no partial record)."""
+    def _assert_counts(self, m, position):
+        """Properties: no stored byte ever changes (every write at or beyond ``bytes_used``); the
+        counts stay in range; a refusal leaves them as they were (no partial record)."""
         fmt = self.format
         count_before = Signal.like(self.count)
         bytes_before = Signal.like(self.bytes_used)
@@ -272,7 +302,8 @@ class AppendMemory(wiring.Component):
         m.d.sync += [
             Assert(~self.refused | kept, "refused record changed the counts"),
             Assert(
-                ~self.data_port.write_enable | (self.data_port.address >= self.bytes_used),
+                ~self.data_port.write_enable
+                | (Cat(position[: fmt.word_shift], self.data_port.address) >= self.bytes_used),
                 "write into a stored record",
             ),
             Assert(self.bytes_used <= fmt.byte_capacity, "bytes_used beyond capacity"),

@@ -25,6 +25,7 @@ from amaranth.hdl import Assert, Cat, Const, Module, Mux, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from ..common.narrower import WordNarrower, narrow_layout
 from ..common.serialiser import ByteSerialiser, StreamJoin
 from .append_memory import AppendMemory
 from .decoder import CommandDecoder
@@ -44,15 +45,31 @@ from .records import RecordWord, table_entry_layout
 from .sequencer import Sequencer
 from .storage import LibMemoryStorage, share_storage_port, storage_latency
 
-__all__ = ["MemGen", "response_layout"]
+__all__ = ["MemGen", "byte_response_layout", "response_layout"]
 
 
 def response_layout(record_format):
-    """Response bytes: a record byte (with its record's ``length``), or a byte of a STATUS,
-    ERROR, INDICES or RECALL header packet (``length`` 0)."""
-    return data.StructLayout(
-        {"data": 8, "first": 1, "last": 1, "kind": 2, "length": record_format.length_width}
-    )
+    """Response words: a record's word (with the record's ``length``), or a byte of a STATUS,
+    ERROR, INDICES or RECALL header packet (``length`` 0). In a core of ``word_bytes`` W above
+    1, ``data`` is W bytes (the first lowest) and ``count`` says how many are valid (1 in a
+    header's); with W = 1 there is no ``count``."""
+    width = record_format.word_bytes
+    fields = {
+        "data": 8 * width,
+        "first": 1,
+        "last": 1,
+        "kind": 2,
+        "length": record_format.length_width,
+    }
+    if width > 1:
+        fields["count"] = width.bit_length()
+    return data.StructLayout(fields)
+
+
+def byte_response_layout(record_format):
+    """:func:`response_layout` a byte at a time (no ``count``), as a byte-wide consumer such as
+    the link takes it after a :class:`~memgen.hdl.common.narrower.WordNarrower`."""
+    return narrow_layout(response_layout(record_format))
 
 
 class MemGen(wiring.Component):
@@ -149,15 +166,28 @@ class MemGen(wiring.Component):
         serialisers.append(index_bytes.bytes)
         scanning = sequencer.scanning
         words = readout.words
+        scan_ready = scanning  # the recall unit takes a byte every clock
         if recall:
             m.submodules.recall = unit = RecallUnit(fmt)
             wiring.connect(m, sequencer.recall_body, unit.body)
             wiring.connect(m, unit.checked, sequencer.checked)
             wiring.connect(m, unit.matches, source.match)
+            scanned = {"valid": words.valid & scanning, "payload": words.payload}
+            if fmt.word_bytes > 1:  # the matcher compares a byte per clock
+                m.submodules.scan_bytes = narrow = WordNarrower(words.payload.shape())
+                scan_ready = scanning & narrow.words.ready
+                m.d.comb += [
+                    narrow.words.valid.eq(scanned["valid"]),
+                    narrow.words.payload.eq(words.payload),
+                    narrow.bytes.ready.eq(1),
+                ]
+                scanned = {"valid": narrow.bytes.valid, "payload": narrow.bytes.payload}
             m.d.comb += [
                 unit.count.eq(appender.count),
-                unit.words.valid.eq(words.valid & scanning),
-                unit.words.payload.eq(words.payload),
+                unit.words.valid.eq(scanned["valid"]),
+                unit.words.payload.data.eq(scanned["payload"].data),
+                unit.words.payload.first.eq(scanned["payload"].first),
+                unit.words.payload.last.eq(scanned["payload"].last),
                 unit.answer.eq(sequencer.answer),
                 unit.record_sent.eq(words.valid & words.ready & words.payload.last),
                 sequencer.answered.eq(unit.done),
@@ -173,8 +203,11 @@ class MemGen(wiring.Component):
             records.payload.first.eq(words.payload.first & ~sequencer.answering),
             records.payload.last.eq(words.payload.last),
             records.payload.length.eq(readout.length),
-            words.ready.eq(records.ready | scanning),
+            words.ready.eq((records.ready & ~scanning) | scan_ready),
         ]
+        wide = fmt.word_bytes > 1
+        if wide:
+            m.d.comb += records.payload.count.eq(words.payload.count)
         for port, serialised in zip(join.inputs()[1:], serialisers, strict=True):
             byte = serialised.payload
             m.d.comb += [
@@ -185,6 +218,8 @@ class MemGen(wiring.Component):
                 port.payload.kind.eq(byte.tag),
                 serialised.ready.eq(port.ready),
             ]
+            if wide:
+                m.d.comb += port.payload.count.eq(1)
         wiring.connect(m, join.output, wiring.flipped(self.responses))
         m.d.comb += sequencer.busy.eq(source.busy | readout.busy | index_bytes.busy)
         m.d.sync += Assert(
@@ -196,7 +231,7 @@ class MemGen(wiring.Component):
         """The storage backends, and the readout that shares their ports with the append
         memory (the readout's while ``reading``)."""
         fmt = self.format
-        data_storage = self.data_storage or LibMemoryStorage(fmt.byte_capacity, 8)
+        data_storage = self.data_storage or LibMemoryStorage(fmt.words, 8 * fmt.word_bytes)
         m.submodules.data_storage = data_storage
         table_storage = None
         if not fmt.fixed:
@@ -223,7 +258,7 @@ class MemGen(wiring.Component):
             "record_capacity": Const(fmt.max_records, 32),
             "byte_capacity": Const(fmt.byte_capacity, 32),
             "max_length": Const(fmt.max_length, 32),
-            "flags": Const(status_flags(fmt.fixed, self.generator), 8),
+            "flags": Const(status_flags(fmt.fixed, self.generator, fmt.word_bytes), 8),
         }
         fields = []
         for name, size in STATUS_FIELDS:

@@ -98,13 +98,15 @@ class Generator(enum.IntEnum):
     TRIVIUM = 2
 
 
-def status_flags(fixed, generator):
-    """The status ``flags`` byte: bit 0 fixed-size mode, bits 1-2 the :class:`Generator`."""
+def status_flags(fixed, generator, word_bytes=1):
+    """The status ``flags`` byte: bit 0 fixed-size mode, bits 1-2 the :class:`Generator`, bits
+    3-5 log2 of the storage word's bytes (0 in a byte-wide core)."""
     kind = Generator.LFSR if generator == "lfsr" else Generator.TRIVIUM
-    return int(fixed) | (kind << 1)
+    return int(fixed) | (kind << 1) | ((word_bytes.bit_length() - 1) << 3)
 
 
-#: Status fields: (name, bytes). ``flags`` bit 0: fixed-size mode; bits 1-2: :class:`Generator`.
+#: Status fields: (name, bytes). ``flags`` bit 0: fixed-size mode; bits 1-2: :class:`Generator`;
+#: bits 3-5: log2 of the word's bytes.
 STATUS_FIELDS = (
     ("records", 4),
     ("bytes_used", 4),

@@ -15,20 +15,25 @@ a free FIFO slot reserved for the word (credits are returned as words leave), so
 flight has a place and the output's ``ready`` only moves the FIFO and the credit counter. That
 keeps the stall out of the storage's clock enables, which on a large part span the die.
 
-Throughput: one byte per clock for any mix of record lengths, 1-byte records included, as long as
-indices arrive one per clock (the FIFO holds ``read_latency + 4`` words, enough credits to cover
-the round trip). Latency from index to first byte: 3 clocks plus the table and data read
-latencies. No byte is dropped, duplicated or reordered (asserted: output stable, the FIFO never
-written when full, credits + words in flight + words queued = FIFO depth).
+Words of ``word_bytes`` (W) bytes: the expander issues a record's ``ceil(length / W)`` word
+addresses, the last word carrying the count of the record's bytes in it; a small fixed-size record
+packed with others in a word is shifted down to the word's lowest byte on the way out.
+
+Throughput: one word per clock (W bytes, or one record when it fits in a word) for any mix of
+record lengths, 1-byte records included, as long as indices arrive one per clock (the FIFO holds
+``read_latency + 4`` words, enough credits to cover the round trip). Latency from index to first
+word: 3 clocks plus the table and data read latencies. No byte is dropped, duplicated or
+reordered (asserted: output stable, the FIFO never written when full, credits + words in flight
++ words queued = FIFO depth).
 """
 
-from amaranth.hdl import Assert, Cat, Module, Signal
+from amaranth.hdl import Assert, Cat, Const, Module, Mux, Signal
 from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..common.checks import assert_stream_stable
 from ..common.pipeline import Countdown, delay_line
-from .records import RecordWord, table_entry_layout
+from .records import record_word_layout, table_entry_layout
 from .storage import storage_ports
 
 __all__ = ["Readout"]
@@ -66,8 +71,9 @@ class Readout(wiring.Component):
     -------
     indices : In(stream.Signature(index_width))
         Records to read; each must be below the stored count.
-    words : Out(stream.Signature(RecordWord))
-        The records' bytes, ``first`` on a record's first byte, ``last`` on its last.
+    words : Out(stream.Signature(record_word_layout(word_bytes)))
+        The records' words, ``first`` on a record's first word, ``last`` on its last, ``count``
+        the record's bytes in the word.
     length : Out(length_width)
         Length of the record whose byte is on ``words``.
     busy : Out(1)
@@ -92,7 +98,7 @@ class Readout(wiring.Component):
         self.format = record_format
         members = {
             "indices": In(stream.Signature(record_format.index_width)),
-            "words": Out(stream.Signature(RecordWord)),
+            "words": Out(stream.Signature(record_word_layout(record_format.word_bytes))),
             "length": Out(record_format.length_width),
             "busy": Out(1),
             **storage_ports(record_format, read_latency=read_latency, table_latency=table_latency),
@@ -103,8 +109,16 @@ class Readout(wiring.Component):
         m = Module()
         fmt = self.format
         depth = self.read_latency + 4
+        width, shift = fmt.word_bytes, fmt.word_shift
+        packed = fmt.fixed and fmt.record_size < width  # several records to a word
         word_layout = data.StructLayout(
-            {"data": 8, "first": 1, "last": 1, "length": fmt.length_width}
+            {
+                "data": 8 * width,
+                "first": 1,
+                "last": 1,
+                "less": shift,  # count - 1
+                "length": fmt.length_width,
+            }
         )
         m.submodules.queue = queue = fifo.SyncFIFOBuffered(width=word_layout.size, depth=depth)
         issue = Signal()  # the expander sends an address to the storage this clock
@@ -116,7 +130,11 @@ class Readout(wiring.Component):
         # from), so ``indices.ready`` is a flop and nothing behind it stalls the table.
         stages = 1 if fmt.fixed else self.table_latency
         lookup_depth = stages + 2
-        lookup_layout = data.StructLayout({"start": fmt.address_width, "length": fmt.length_width})
+        lookup_fields = {"start": fmt.address_width, "length": fmt.length_width}  # in bytes
+        if width > 1:
+            lookup_fields["words"] = fmt.length_width  # ceil(length / W)
+            lookup_fields["tail"] = shift  # the record's bytes in its last word, less one
+        lookup_layout = data.StructLayout(lookup_fields)
         m.submodules.lookups = lookups = fifo.SyncFIFO(width=lookup_layout.size, depth=lookup_depth)
         take_1 = Signal()  # the expander takes the next looked-up record this clock
         accept = Signal()  # an index is taken in this clock
@@ -128,7 +146,7 @@ class Readout(wiring.Component):
         in_lookup = delay_line(m, accept, stages, 1, "lookup")
         found = lookup_layout(lookups.w_data)
         if fmt.fixed:
-            m.d.sync += found.start.eq(self.indices.payload * fmt.record_size)
+            m.d.sync += found.start.eq(self.indices.payload * fmt.slot_bytes)
             m.d.comb += found.length.eq(fmt.record_size)
         else:
             entry = table_entry_layout(fmt)(self.table_port.read_data)
@@ -138,26 +156,37 @@ class Readout(wiring.Component):
                 found.start.eq(entry.start),
                 found.length.eq(entry.length),
             ]
+        if width > 1:
+            m.d.comb += [
+                found.words.eq((found.length + width - 1) >> shift),
+                found.tail.eq(found.length - 1),
+            ]
         head = lookup_layout(lookups.r_data)
         start_1, length_1 = head.start, head.length
+        words_1 = head.words if width > 1 else length_1
+        tail_1 = head.tail if width > 1 else Const(0, 0)
         m.d.comb += [lookups.w_en.eq(in_lookup[-1]), lookups.r_en.eq(take_1)]
 
         # Stage 2: expander, one address per credit.
         busy_2 = Signal()
-        address_2 = Signal(fmt.address_width)
-        remaining_2 = Countdown(m, fmt.length_width, "remaining_2")
+        address_2 = Signal(fmt.word_address_width)
+        remaining_2 = Countdown(m, fmt.length_width, "remaining_2")  # words left
         length_2 = Signal(fmt.length_width)
+        tail_2 = Signal(shift)
+        lane_2 = Signal(shift)  # the record's first byte in its word (packed records)
         first_2 = Signal()
         m.d.comb += [
             issue.eq(busy_2 & has_credit),
             take_1.eq(lookups.r_rdy & has_credit & (~busy_2 | remaining_2.at_end)),
         ]
         with m.If(take_1):
-            remaining_2.load(length_1)
+            remaining_2.load(words_1)
             m.d.sync += [
                 busy_2.eq(1),
-                address_2.eq(start_1),
+                address_2.eq(start_1 >> shift),
                 length_2.eq(length_1),
+                tail_2.eq(tail_1),
+                lane_2.eq(start_1[:shift]),
                 first_2.eq(1),
             ]
         with m.Elif(issue):
@@ -173,24 +202,43 @@ class Readout(wiring.Component):
             self.data_port.address.eq(address_2),
             self.data_port.read_enable.eq(1),
         ]
-        flags = Cat(issue, first_2, remaining_2.at_end, length_2)
+        less_2 = Signal(shift)  # the word's count of the record's bytes, less one
+        m.d.comb += less_2.eq(Mux(remaining_2.at_end, tail_2, width - 1))
+        flags = Cat(issue, first_2, remaining_2.at_end, less_2, lane_2, length_2)
         in_read = delay_line(m, flags, self.read_latency, 1, "flags")
         arriving = data.StructLayout(
-            {"issued": 1, "first": 1, "last": 1, "length": fmt.length_width}
+            {
+                "issued": 1,
+                "first": 1,
+                "last": 1,
+                "less": shift,
+                "lane": shift,
+                "length": fmt.length_width,
+            }
         )(in_read[-1])
+        read_data = self.data_port.read_data
+        if packed:  # the record's bytes down to the lowest
+            read_data = read_data >> (arriving.lane * 8)
 
         # Stage 4: output FIFO; a credit comes back with every word taken.
         word = word_layout(queue.r_data)
         m.d.comb += [
             queue.w_en.eq(arriving.issued),
             queue.w_data.eq(
-                Cat(self.data_port.read_data, arriving.first, arriving.last, arriving.length)
+                Cat(
+                    read_data[: 8 * width],
+                    arriving.first,
+                    arriving.last,
+                    arriving.less,
+                    arriving.length,
+                )
             ),
             queue.r_en.eq(self.words.ready),
             self.words.valid.eq(queue.r_rdy),
             self.words.payload.data.eq(word.data),
             self.words.payload.first.eq(word.first),
             self.words.payload.last.eq(word.last),
+            self.words.payload.count.eq(word.less + 1),
             self.length.eq(word.length),
         ]
 

@@ -7,14 +7,28 @@ Records are byte strings. Two modes:
 * fixed-size (``record_size=K``): every record is exactly ``K`` bytes, record ``i`` starts at
   ``i * K``; no table, so all memory holds data.
 
-Words on the record streams are :data:`RecordWord`: one byte with ``first``/``last`` flags.
+Words on the command and record streams are :data:`RecordWord`: one byte with ``first``/``last``
+flags.
+
+Word width. The record storage holds words of ``word_bytes`` (W, a power of two) bytes, and the
+readout sends a word per clock (:func:`record_word_layout`). Every record starts on a word
+boundary, so a variable-length record of L bytes takes ``ceil(L / W)`` words and the padding
+counts in ``bytes_used``; fixed-size records of K bytes take a stride of ``ceil(K / W)`` words, or,
+when K is below W, a slot of the next power of two of K bytes, several to a word (so records of
+1, 2, 4 ... bytes keep the memory's full capacity). With W = 1 nothing is padded.
 """
 
 from dataclasses import dataclass
 
 from amaranth.lib import data
 
-__all__ = ["RecordWord", "RecordFormat", "table_entry_layout"]
+__all__ = [
+    "RecordWord",
+    "RecordFormat",
+    "record_alignment",
+    "record_word_layout",
+    "table_entry_layout",
+]
 
 RecordWord = data.StructLayout({"data": 8, "first": 1, "last": 1})
 
@@ -33,12 +47,15 @@ class RecordFormat:
         Longest record (variable mode); defaults to ``min(byte_capacity, 65535)``.
     record_size : int or None
         Fixed-size mode when set.
+    word_bytes : int
+        Bytes per storage word, a power of two (1 to 64); ``byte_capacity`` a multiple of it.
     """
 
     byte_capacity: int
     max_records: int | None = None
     max_length: int | None = None
     record_size: int | None = None
+    word_bytes: int = 1
 
     def __post_init__(self):
         def positive(name, value):
@@ -46,15 +63,26 @@ class RecordFormat:
                 raise ValueError(f"{name} must be a positive integer, not {value!r}")
 
         positive("byte_capacity", self.byte_capacity)
+        positive("word_bytes", self.word_bytes)
+        width = self.word_bytes
+        if width & (width - 1) or width > 64:
+            raise ValueError(f"word_bytes must be a power of two up to 64, not {width}")
+        if self.byte_capacity % width:
+            raise ValueError(
+                f"byte_capacity {self.byte_capacity} is not a whole number of {width}-byte words"
+            )
         if self.record_size is not None:
             positive("record_size", self.record_size)
             if self.record_size > self.byte_capacity:
                 raise ValueError(
                     f"record_size {self.record_size} exceeds byte_capacity {self.byte_capacity}"
                 )
-            if self.max_records not in (None, self.byte_capacity // self.record_size):
-                raise ValueError("max_records is byte_capacity // record_size in fixed-size mode")
-            object.__setattr__(self, "max_records", self.byte_capacity // self.record_size)
+            records = self.byte_capacity // self.slot_bytes  # at least 1: a slot fits in words
+            if self.max_records not in (None, records):
+                raise ValueError(
+                    "max_records is byte_capacity // the record's stride in fixed-size mode"
+                )
+            object.__setattr__(self, "max_records", records)
             object.__setattr__(self, "max_length", self.record_size)
         else:
             if self.max_records is None:
@@ -71,9 +99,43 @@ class RecordFormat:
         return self.record_size is not None
 
     @property
+    def slot_bytes(self):
+        """Fixed-size mode: the bytes a record occupies, its stride (``record_size`` when
+        ``word_bytes`` is 1)."""
+        size, width = self.record_size, self.word_bytes
+        if size >= width:
+            return -(-size // width) * width
+        return 1 << (size - 1).bit_length()
+
+    @property
+    def alignment(self):
+        """Every record starts at a multiple of this many bytes: the slot of a fixed-size record
+        below a word, otherwise the word."""
+        return record_alignment(self.word_bytes, self.record_size)
+
+    def stored_bytes(self, length):
+        """The bytes a record of ``length`` bytes adds to ``bytes_used`` (its padding included)."""
+        return -(-length // self.alignment) * self.alignment
+
+    @property
+    def words(self):
+        """Storage words."""
+        return self.byte_capacity // self.word_bytes
+
+    @property
+    def word_shift(self):
+        """log2 of ``word_bytes``: a byte address shifted right by this is its word's."""
+        return self.word_bytes.bit_length() - 1
+
+    @property
     def address_width(self):
         """Bits of a byte address."""
         return max(1, (self.byte_capacity - 1).bit_length())
+
+    @property
+    def word_address_width(self):
+        """Bits of a storage word address (``address_width`` when ``word_bytes`` is 1)."""
+        return max(1, (self.words - 1).bit_length())
 
     @property
     def bytes_width(self):
@@ -92,6 +154,23 @@ class RecordFormat:
     @property
     def length_width(self):
         return self.max_length.bit_length()
+
+
+def record_alignment(word_bytes, record_size=None):
+    """Where records start, in bytes: on every word of ``word_bytes``, or, for fixed-size records
+    of ``record_size`` below a word, on every slot (the next power of two of the size)."""
+    if record_size is not None and record_size < word_bytes:
+        return 1 << (record_size - 1).bit_length()
+    return word_bytes
+
+
+def record_word_layout(word_bytes):
+    """A word of a record on the readout's stream: ``word_bytes`` bytes (the record's first in
+    the lowest), ``first``/``last`` on the record's first and last word, and ``count``, how many
+    of the bytes are the record's (``word_bytes`` but in a record's last word)."""
+    return data.StructLayout(
+        {"data": 8 * word_bytes, "first": 1, "last": 1, "count": word_bytes.bit_length()}
+    )
 
 
 def table_entry_layout(record_format):

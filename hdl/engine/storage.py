@@ -102,10 +102,12 @@ def storage_latency(backend):
 def storage_ports(record_format, *, read_latency=1, table_latency=1):
     """Signature members of a component that uses a memory's storage.
 
-    ``data_port`` (bytes) always; ``table_port`` (record table entries) in variable-length mode;
-    each with the read latency of the backend it expects.
+    ``data_port`` (words of ``word_bytes`` bytes) always; ``table_port`` (record table entries)
+    in variable-length mode; each with the read latency of the backend it expects.
     """
-    data_port = StorageSignature(record_format.address_width, 8, read_latency=read_latency)
+    data_port = StorageSignature(
+        record_format.word_address_width, 8 * record_format.word_bytes, read_latency=read_latency
+    )
     members = {"data_port": Out(data_port)}
     if not record_format.fixed:
         entry = table_entry_layout(record_format)

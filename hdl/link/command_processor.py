@@ -19,7 +19,7 @@ from amaranth.hdl import Module
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from ..engine.core import response_layout
+from ..engine.core import byte_response_layout
 from ..engine.records import RecordWord
 from .framing import FrameByte, PacketByte, rejection_signature
 from .replies import LinkCounters, ReplySide
@@ -46,7 +46,7 @@ class CommandProcessor(wiring.Component):
         Strobe: a UART framing error or overrun.
     commands : Out(stream.Signature(RecordWord))
         To the core.
-    responses : In(stream.Signature(response_layout(record_format)))
+    responses : In(stream.Signature(byte_response_layout(record_format)))
         From the core.
     core_idle : In(1)
         The core's ``idle``, and no response on the way.
@@ -62,7 +62,7 @@ class CommandProcessor(wiring.Component):
                 "rejections": In(rejection_signature()),
                 "uart_error": In(1),
                 "commands": Out(stream.Signature(RecordWord)),
-                "responses": In(stream.Signature(response_layout(record_format))),
+                "responses": In(stream.Signature(byte_response_layout(record_format))),
                 "core_idle": In(1),
                 "packets": Out(stream.Signature(PacketByte)),
             }

@@ -15,6 +15,7 @@ from amaranth.hdl import Module, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from ..common.narrower import WordNarrower
 from ..common.skid import HalfRateSlice
 from ..engine.core import MemGen
 from ..engine.protocol import DEFAULT_SEED
@@ -110,7 +111,12 @@ class LinkDevice(wiring.Component):
         response_slice = HalfRateSlice(core.responses.payload.shape())
         m.submodules.response_slice = response_slice
         wiring.connect(m, core.responses, response_slice.input)
-        wiring.connect(m, response_slice.output, processor.responses)
+        if self.format.word_bytes == 1:
+            wiring.connect(m, response_slice.output, processor.responses)
+        else:  # a wide core's words a byte at a time: the line takes far less than a byte a clock
+            m.submodules.response_bytes = narrower = WordNarrower(core.responses.payload.shape())
+            wiring.connect(m, response_slice.output, narrower.words)
+            wiring.connect(m, narrower.bytes, processor.responses)
         m.d.comb += [
             processor.core_idle.eq(core.idle & ~response_slice.output.valid),
             processor.uart_error.eq(self.uart_error),

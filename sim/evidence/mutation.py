@@ -44,6 +44,7 @@ TARGETS = {
     "hdl/common/skid.py": "tests/hdl/common/test_skid.py",
     "hdl/common/pipeline.py": "tests/hdl/common/test_pipeline.py",
     "hdl/common/serialiser.py": "tests/hdl/common/test_serialiser.py",
+    "hdl/common/narrower.py": "tests/hdl/common/test_narrower.py",
     "hdl/engine/threshold.py": "tests/hdl/engine/test_threshold.py",
     "hdl/engine/lfsr.py": "tests/hdl/engine/test_lfsr.py",
     "hdl/engine/trivium.py": "tests/hdl/engine/test_trivium.py",

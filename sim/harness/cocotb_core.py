@@ -2,7 +2,8 @@
 
 Ports of the exported top level are the signature paths joined by ``__``; struct payloads are flat
 vectors, first field lowest: commands ``data | first << 8 | last << 9``, responses
-``data | first << 8 | last << 9 | kind << 10``.
+``data | first << 8 | last << 9 | kind << 10`` (a core of W-byte words: ``data`` is 8 x W bits and
+``count`` follows ``length``; the fields' offsets come from ``response_layout``).
 """
 
 import json
@@ -12,6 +13,7 @@ import random
 import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import ReadOnly, RisingEdge
+from memgen.hdl.engine.core import response_layout
 from memgen.hdl.engine.protocol import ErrorCode, Opcode, ResponseKind
 from memgen.hdl.engine.records import RecordFormat
 from memgen.host.codec import command_append, command_plain, command_recall, command_sample
@@ -26,11 +28,21 @@ def _config():
 class CoreDriver:
     """Packets in and out of the core, with random backpressure on the response side."""
 
-    def __init__(self, dut, seed, ready_probability):
+    def __init__(self, dut, seed, ready_probability, record_format):
         self.dut = dut
         self.random = random.Random(seed)
         self.ready_probability = ready_probability
         self.cycles = 0
+        self.width = record_format.word_bytes
+        self.fields = {name: field.offset for name, field in response_layout(record_format)}
+
+    def field(self, word, name, width=1):
+        return word >> self.fields[name] & ((1 << width) - 1)
+
+    def word_bytes(self, word):
+        """The valid bytes of a response word."""
+        count = self.field(word, "count", 8) if self.width > 1 else 1
+        return (word & ((1 << 8 * self.width) - 1)).to_bytes(self.width, "little")[:count]
 
     async def start(self):
         dut = self.dut
@@ -71,11 +83,11 @@ class CoreDriver:
             self.cycles += 1
             if valid and ready:
                 held = None
-                body.append(word & 0xFF)
-                assert bool(word >> 8 & 1) == (len(body) == 1), "first flag"
-                if word >> 9 & 1:
+                assert self.field(word, "first") == (len(body) == 0), "first flag"
+                body += self.word_bytes(word)
+                if self.field(word, "last"):
                     dut.responses__ready.value = 0
-                    return ResponseKind(word >> 10 & 3), bytes(body)
+                    return ResponseKind(self.field(word, "kind", 2)), bytes(body)
             else:
                 held = word
 
@@ -86,7 +98,7 @@ async def sample_100k_words(dut):
     same stream as indices); every byte equals the reference's."""
     config, fmt = _config()
     seed = config.get("seed", 1)
-    driver = CoreDriver(dut, seed, config.get("ready_probability", 0.6))
+    driver = CoreDriver(dut, seed, config.get("ready_probability", 0.6), fmt)
     reference = MemGenReference(fmt, config.get("generator", "trivium"))
     await driver.start()
     rng = random.Random(seed)
@@ -116,7 +128,7 @@ async def recall_matches_reference(dut):
     byte-equal to the reference's, under random backpressure."""
     config, fmt = _config()
     size = fmt.record_size
-    driver = CoreDriver(dut, config.get("seed", 1), config.get("ready_probability", 0.6))
+    driver = CoreDriver(dut, config.get("seed", 1), config.get("ready_probability", 0.6), fmt)
     reference = MemGenReference(fmt)
     await driver.start()
     rng = random.Random(config.get("seed", 1))
@@ -163,7 +175,7 @@ async def bench_throughput(dut):
     import time
 
     config, fmt = _config()
-    driver = CoreDriver(dut, 1, 1.0)
+    driver = CoreDriver(dut, 1, 1.0, fmt)
     reference = MemGenReference(fmt, config.get("generator", "trivium"))
     await driver.start()
     rng = random.Random(5)
@@ -180,24 +192,29 @@ async def bench_throughput(dut):
         expected = reference.respond(command_sample(config["samples"]))
         await driver.send(command_sample(config["samples"]))
         dut.responses__ready.value = 1
-        words, first_cycle, cycle = 0, None, 0
+        words, received, first_cycle, cycle = 0, 0, None, 0
         total = sum(len(body) for _, body in expected)
-        while words < total:
+        while received < total:
             await RisingEdge(dut.clk)
             cycle += 1
             if int(dut.responses__valid.value):
                 if first_cycle is None:
                     first_cycle = cycle
                 words += 1
+                received += len(driver.word_bytes(int(dut.responses__payload.value)))
         last_cycle = cycle
         driver.cycles += cycle
+        clocks = last_cycle - first_cycle + 1
         rows.append(
             {
                 "records": count,
                 "samples": config["samples"],
                 "words": words,
-                "clocks": last_cycle - first_cycle + 1,
-                "words_per_clock": words / (last_cycle - first_cycle + 1),
+                "bytes": received,
+                "clocks": clocks,
+                "words_per_clock": words / clocks,
+                "bytes_per_clock": received / clocks,
+                "samples_per_clock": config["samples"] / clocks,
                 "train_clocks": train_clocks,
             }
         )

@@ -6,6 +6,7 @@ plays a list of command packets and checks every response against
 :class:`~memgen.host.reference.MemGenReference`.
 """
 
+from amaranth.hdl import Shape
 from memgen.hdl.engine.protocol import ResponseKind
 
 from .amaranth_sim import stream_get, stream_put
@@ -25,14 +26,22 @@ async def send_packet(ctx, commands, packet, stalls=None, patience=PATIENCE):
 
 
 async def receive_packet(ctx, responses, stalls=None, patience=PATIENCE):
-    """One response packet as ``(ResponseKind, bytes)``; checks first/last and a uniform kind."""
+    """One response packet as ``(ResponseKind, bytes)``; checks first/last and a uniform kind.
+    A wide core's words give their ``count`` bytes each."""
+    layout = responses.payload.shape()
+    width = Shape.cast(layout["data"].shape).width // 8
+    wide = any(name == "count" for name, _ in layout)
     body, kind = bytearray(), None
     while True:
         word = await stream_get(ctx, responses, stalls, patience)
         assert word.first == (len(body) == 0), f"first flag wrong at byte {len(body)}"
         assert kind is None or word.kind == kind, "kind changed inside a packet"
         kind = word.kind
-        body.append(word.data)
+        if wide:
+            assert 1 <= word.count <= width, f"count {word.count} in a word of {width} bytes"
+            body += word.data.to_bytes(width, "little")[: word.count]
+        else:
+            body.append(word.data)
         if word.last:
             return ResponseKind(kind), bytes(body)
 

@@ -314,7 +314,12 @@ def test_version_and_help_show_the_defaults(capsys):
     with pytest.raises(SystemExit):
         main(["sample", "--help"])
     text = " ".join(capsys.readouterr().out.split())
-    defaults = ["(default: 0x5eed", "(default: the --board's, else 3000000)", "(default: 65536)", "(default: 10)"]
+    defaults = [
+        "(default: 0x5eed",
+        "(default: the --board's, else 3000000)",
+        "(default: 65536)",
+        "(default: 10)",
+    ]
     for default in [*defaults, f"(default: {DEFAULT_DEVICE})", "icebreaker, ulx3s-85f"]:
         assert default in text
 

@@ -186,7 +186,27 @@ def test_status_flags_round_trip(fixed, generator):
     done = dict.fromkeys(("records", "bytes_used", "record_capacity", "byte_capacity",
                           "max_length", "seed", "expected", *LINK_COUNTERS), 0)  # fmt: skip
     status = DeviceStatus.from_done(done | {"flags": status_flags(fixed, generator)})
-    assert (status.fixed_size, status.generator) == (fixed, generator)
+    assert (status.fixed_size, status.generator, status.word_bytes) == (fixed, generator, 1)
+    for width in (2, 8, 64):
+        status = DeviceStatus.from_done(done | {"flags": status_flags(fixed, generator, width)})
+        assert (status.fixed_size, status.generator, status.word_bytes) == (fixed, generator, width)
+
+
+@pytest.mark.parametrize(
+    "record_format",
+    [
+        RecordFormat(64, max_records=8, word_bytes=4),
+        RecordFormat(64, record_size=3, word_bytes=4),
+        RecordFormat(64, record_size=1, word_bytes=8),
+        RecordFormat(64, record_size=9, word_bytes=8),
+        RecordFormat(64, max_records=8),
+    ],
+)
+def test_a_status_pads_records_as_its_device_does(record_format):
+    """What a record adds to ``bytes_used``, from a status alone: the format's own padding."""
+    status = DeviceStatus.empty(record_format)
+    for length in range(1, record_format.max_length + 1):
+        assert status.stored_bytes(length) == record_format.stored_bytes(length)
 
 
 def test_command_known_answers():

@@ -28,7 +28,13 @@ def both(drivers, call):
     return got
 
 
-@pytest.mark.parametrize("fmt", [VARIABLE, FIXED], ids=["variable", "fixed"])
+WIDE = RecordFormat(4096, max_records=64, max_length=200, word_bytes=4)
+WIDE_FIXED = RecordFormat(SAMPLE_CHUNK + 512, record_size=1, word_bytes=8)
+
+
+@pytest.mark.parametrize(
+    "fmt", [VARIABLE, FIXED, WIDE, WIDE_FIXED], ids=["variable", "fixed", "wide", "wide-fixed"]
+)
 def test_driver_matches_reference(fmt):
     drivers = pair(fmt)
     if fmt.fixed:
@@ -47,8 +53,22 @@ def test_driver_matches_reference(fmt):
     assert both(drivers, lambda d: d.recite()) == records
     status = both(drivers, lambda d: d.status())
     assert status.records == len(records)
-    assert status.bytes_used == sum(map(len, records))
+    assert status.bytes_used == sum(fmt.stored_bytes(len(record)) for record in records)
+    assert status.word_bytes == fmt.word_bytes
     assert status.seed == 0xC0FFEE and status.fixed_size == fmt.fixed
+
+
+def test_padding_decides_what_fits():
+    """In 4-byte words a 5-byte record takes 8: 64 bytes hold eight, not twelve, and the driver
+    predicts the device's refusal from its status."""
+    fmt = RecordFormat(64, max_records=16, max_length=16, word_bytes=4)
+    records = [bytes([n]) * 5 for n in range(12)]
+    for driver in pair(fmt):
+        predicted = fitting_records(records, driver.status())
+        with pytest.raises(DeviceError) as refusal:
+            driver.train(records)
+        assert (refusal.value.code, refusal.value.stored, predicted) == (ErrorCode.FULL, 8, 8)
+        assert driver.recite() == records[:8] and driver.status().bytes_used == 64
 
 
 def test_refusals():

@@ -23,6 +23,15 @@ from memgen.sim.harness.core_script import receive_packet, run_script, send_pack
 
 VARIABLE = RecordFormat(byte_capacity=256, max_records=40, max_length=24)
 FIXED = RecordFormat(byte_capacity=200, record_size=8)  # 25 records
+#: wide cores: records padded to words of 4 or 8 bytes, small fixed ones packed into them
+WIDE = {
+    "variable-4": RecordFormat(byte_capacity=256, max_records=40, max_length=24, word_bytes=4),
+    "variable-8": RecordFormat(byte_capacity=256, max_records=60, max_length=24, word_bytes=8),
+    "fixed-8-in-4": RecordFormat(byte_capacity=200, record_size=8, word_bytes=4),
+    "fixed-1-in-4": RecordFormat(byte_capacity=64, record_size=1, word_bytes=4),
+    "fixed-3-in-8": RecordFormat(byte_capacity=96, record_size=3, word_bytes=8),
+    "fixed-5-in-4": RecordFormat(byte_capacity=96, record_size=5, word_bytes=4),
+}
 
 
 def run(record_format, packets, stalls="none", seed=0, generator="trivium"):
@@ -108,6 +117,19 @@ def test_core_matches_reference(record_format, stalls, seed):
         len(reference.memory) == record_format.max_records
         or reference.bytes_used > record_format.byte_capacity - record_format.max_length
     )
+
+
+@pytest.mark.parametrize("record_format", WIDE.values(), ids=WIDE.keys())
+@pytest.mark.parametrize("stalls", ["none", "random"])
+def test_wide_core_matches_reference(record_format, stalls):
+    """Words of W bytes: the same answers byte for byte, STATUS counting each record's padding;
+    the memory fills to its last word or slot."""
+    reference = run(record_format, growing_script(record_format, random.Random(3)), stalls, 3)
+    assert (
+        len(reference.memory) == record_format.max_records
+        or reference.bytes_used > record_format.byte_capacity - record_format.max_length
+    )
+    assert reference.bytes_used % record_format.alignment == 0
 
 
 def test_refusals_and_bad_commands():
@@ -214,3 +236,30 @@ def test_tiny_memory_full_cleared_and_full_again(record_format):
     packets += [command_append(b"\xff" * (record_format.byte_capacity + 1))]  # too long
     packets += fill + [command_sample(3), command_plain(Opcode.STATUS)]
     run(record_format, packets)
+
+
+@pytest.mark.parametrize(
+    "record_format",
+    [
+        RecordFormat(byte_capacity=4, max_records=3, max_length=5, word_bytes=4),
+        RecordFormat(byte_capacity=8, max_records=3, max_length=5, word_bytes=4),
+        RecordFormat(byte_capacity=4, record_size=1, word_bytes=4),
+        RecordFormat(byte_capacity=4, record_size=2, word_bytes=4),
+        RecordFormat(byte_capacity=8, record_size=3, word_bytes=4),
+    ],
+    ids=["one-word", "two-words", "fixed-1-in-one-word", "fixed-2-in-one-word", "fixed-3"],
+)
+def test_tiny_wide_memory_full_cleared_and_full_again(record_format):
+    """Memories of one or two words, where a record's padding decides FULL: records of every
+    length up to one past the longest, filled, refused, cleared and filled again."""
+    longest = record_format.max_length
+    lengths = [n % (longest + 1) + 1 for n in range(2 * longest + 4)]
+    if record_format.fixed:
+        lengths = [longest, longest - 1, longest + 1] * 2 + [longest] * 5
+    fill = [command_append(bytes([0xFF * (n % 2)]) * length) for n, length in enumerate(lengths)]
+    packets = fill + [command_plain(Opcode.RECITE), command_plain(Opcode.STATUS)]
+    packets += (
+        [command_plain(Opcode.CLEAR)] + fill + [command_sample(9), command_plain(Opcode.RECITE)]
+    )
+    reference = run(record_format, packets, "random", 2)
+    assert reference.memory and reference.bytes_used <= record_format.byte_capacity

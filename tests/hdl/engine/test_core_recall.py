@@ -13,6 +13,12 @@ from memgen.sim.harness.amaranth_sim import STALL_PATTERNS, Stalls, run_simulati
 from memgen.sim.harness.core_script import run_script
 
 CORE = RecordFormat(byte_capacity=4 * 30, record_size=4)  # 30 records
+#: the same records in words of 4 bytes, and packed two to a word of 8
+WIDE = {
+    "bytes": CORE,
+    "words-4": RecordFormat(byte_capacity=4 * 30, record_size=4, word_bytes=4),
+    "packed-in-8": RecordFormat(byte_capacity=4 * 32, record_size=4, word_bytes=8),
+}
 
 
 def run_core(record_format, packets, stalls="none", seed=0):
@@ -30,9 +36,11 @@ def run_core(record_format, packets, stalls="none", seed=0):
 
 
 @pytest.mark.parametrize("stalls", STALL_PATTERNS)
-def test_core_recall_matches_the_reference(stalls):
+@pytest.mark.parametrize("record_format", WIDE.values(), ids=WIDE.keys())
+def test_core_recall_matches_the_reference(stalls, record_format):
+    """Every answer as the reference's; a wide core scans its words a byte per clock."""
     rng = random.Random(8)
-    size = CORE.record_size
+    size = record_format.record_size
     records = [rng.randbytes(size) for _ in range(30)]
     packets = [command_recall(records[0])]  # empty memory: EMPTY
     packets += [command_append(records[0]), command_recall(bytes(size), k=8)]  # k > N
@@ -52,7 +60,7 @@ def test_core_recall_matches_the_reference(stalls):
         bytes([Opcode.RECALL]),  # BAD_COMMAND
         command_plain(Opcode.STATUS),
     ]
-    responses = run_core(CORE, packets, stalls, seed=3)
+    responses = run_core(record_format, packets, stalls, seed=3)
     answers = [decode_recall(b"".join(body for _, body in r), size) for r in responses[32:36]]
     assert answers[0][0] == (13, 0, records[13])
     assert len(answers[1]) == 8 and [d for _, d, _ in answers[1]] == sorted(
@@ -62,8 +70,9 @@ def test_core_recall_matches_the_reference(stalls):
     assert len(decode_recall(responses[2][0][1], size)) == 1  # k = 8, one record stored
 
 
-def test_core_recall_with_equal_records_and_one_byte_records():
-    fmt = RecordFormat(byte_capacity=12, record_size=1)
+@pytest.mark.parametrize("width", [1, 4])
+def test_core_recall_with_equal_records_and_one_byte_records(width):
+    fmt = RecordFormat(byte_capacity=12, record_size=1, word_bytes=width)
     packets = [command_append(b"\x0f") for _ in range(12)]
     packets += [command_recall(b"\xf0", k=8), command_recall(b"\x0f", k=2)]
     packets += [command_append(b"\x00")]  # FULL: nothing changes

@@ -9,7 +9,12 @@ from amaranth.lib.wiring import In, Out
 from memgen.hdl.engine.append_memory import AppendMemory
 from memgen.hdl.engine.protocol import ErrorCode
 from memgen.hdl.engine.readout import Readout
-from memgen.hdl.engine.records import RecordFormat, RecordWord, table_entry_layout
+from memgen.hdl.engine.records import (
+    RecordFormat,
+    RecordWord,
+    record_word_layout,
+    table_entry_layout,
+)
 from memgen.hdl.engine.storage import (
     BankedStorage,
     LibMemoryStorage,
@@ -40,7 +45,7 @@ class MemoryPath(Elaboratable):
                 return LibMemoryStorage(depth, width)
             return BankedStorage(depth, width, bank_depth=bank_depth, fan_in=2)
 
-        self.data = backend(fmt.byte_capacity, 8)
+        self.data = backend(fmt.words, 8 * fmt.word_bytes)
         self.table = None if fmt.fixed else backend(fmt.max_records, table_entry_layout(fmt).size)
         self.appender = AppendMemory(record_format)
         self.readout = Readout(
@@ -70,6 +75,9 @@ def run_path(record_format, records, reads, stalls, seed, bank_depth=None, timin
     dut = MemoryPath(record_format, bank_depth)
     stored, outcomes = [], []
     used = 0
+    width = record_format.word_bytes
+    fixed_size = record_format.record_size or width
+    alignment = 1 << (fixed_size - 1).bit_length() if fixed_size < width else width
     too_long = ErrorCode.WRONG_SIZE if record_format.fixed else ErrorCode.TOO_LONG
     for record in records:  # the expectation, from the format's rules alone
         # bytes are judged as they arrive: the first past the longest record, or past the
@@ -88,7 +96,7 @@ def run_path(record_format, records, reads, stalls, seed, bank_depth=None, timin
         else:
             outcomes.append(None)
             stored.append(record)
-            used += len(record)
+            used += -(-len(record) // alignment) * alignment  # the next record starts aligned
     rng = random.Random(seed)
     indices = [rng.randrange(len(stored)) for _ in range(reads)] + list(range(len(stored)))
 
@@ -126,20 +134,28 @@ def run_path(record_format, records, reads, stalls, seed, bank_depth=None, timin
         started = ticks[0]
         out_stalls = Stalls(stalls, seed + 2, rate=0.5)
         for index in indices:
-            record = stored[index]
-            for position, byte in enumerate(record):
+            words = split_words(stored[index], width)
+            for position, want in enumerate(words):
                 word = await stream_get(ctx, dut.readout.words, out_stalls)
-                assert (word.data, word.first, word.last) == (
-                    byte,
+                got = word.data.to_bytes(width, "little")[: word.count]
+                assert (got, word.first, word.last) == (
+                    want,
                     position == 0,
-                    position == len(record) - 1,
-                ), f"record {index} byte {position}"
+                    position == len(words) - 1,
+                ), f"record {index} word {position}"
         if timing is not None:
-            timing.append((ticks[0] - started, sum(len(stored[index]) for index in indices)))
+            timing.append(
+                (ticks[0] - started, sum(len(split_words(stored[i], width)) for i in indices))
+            )
 
     counters = [] if timing is None else [counter]
     run_simulation(dut, writer, reader, processes=counters, name=f"memory_path_{stalls}")
     return stored
+
+
+def split_words(record, width):
+    """A record as the readout sends it: its bytes in words of ``width``, the last one short."""
+    return [record[start : start + width] for start in range(0, len(record), width)]
 
 
 def records_for(record_format, rng, count):
@@ -159,21 +175,23 @@ def records_for(record_format, rng, count):
     ids=["variable-1", "variable-8", "variable-mixed", "fixed-1", "fixed-8"],
 )
 @pytest.mark.parametrize("bank_depth", [None, 8], ids=["latency-1", "banked"])
-def test_readout_streams_a_byte_per_clock(size, fixed, bank_depth):
-    """With the output always ready, records leave at one byte per clock after the first's
-    latency, 1-byte records too, from lib.memory backends and from banked ones (read latency
-    4 to 6): the read FIFO's credits cover the round trip."""
+@pytest.mark.parametrize("width", [1, 4], ids=["byte", "word-4"])
+def test_readout_streams_a_word_per_clock(size, fixed, bank_depth, width):
+    """With the output always ready, records leave at one word per clock after the first's
+    latency (a byte, or 4 bytes of a record, or a whole small record), 1-byte records too, from
+    lib.memory backends and from banked ones (read latency 4 to 6): the read FIFO's credits
+    cover the round trip."""
     lengths = [size or 1 + n % 3 for n in range(16)]
     if fixed:
-        fmt = RecordFormat(byte_capacity=8 * 16, record_size=size)
+        fmt = RecordFormat(byte_capacity=8 * 16, record_size=size, word_bytes=width)
     else:
-        fmt = RecordFormat(byte_capacity=8 * 16, max_records=16, max_length=8)
+        fmt = RecordFormat(byte_capacity=8 * 16, max_records=16, max_length=8, word_bytes=width)
     records = [bytes([n, 0xFF - n] * 4)[:length] for n, length in enumerate(lengths)]
     timing = []
     stored = run_path(fmt, records, 40, "none", seed=3, bank_depth=bank_depth, timing=timing)
     assert stored == records
     ((clocks, total),) = timing
-    assert total >= 40 + sum(lengths)  # 40 random records, then every one
+    assert total >= 40 + sum(-(-n // width) for n in lengths)  # 40 random records, then all
     assert total <= clocks <= total + 20, timing
 
 
@@ -185,6 +203,12 @@ TINY = {
     "2-byte records": RecordFormat(8, max_records=8, max_length=2),
     "fixed 1 of 2": RecordFormat(2, record_size=1),
     "fixed 2 of 4": RecordFormat(4, record_size=2),
+    "one 4-byte word": RecordFormat(4, max_records=4, max_length=5, word_bytes=4),
+    "two 4-byte words": RecordFormat(8, max_records=4, max_length=5, word_bytes=4),
+    "three 2-byte words": RecordFormat(6, max_records=4, max_length=3, word_bytes=2),
+    "fixed 1 in 4-byte words": RecordFormat(8, record_size=1, word_bytes=4),
+    "fixed 3 in 4-byte words": RecordFormat(8, record_size=3, word_bytes=4),
+    "fixed 5 in 4-byte words": RecordFormat(16, record_size=5, word_bytes=4),
 }
 
 
@@ -225,7 +249,7 @@ def test_ports_are_as_documented(fixed):
     }
     assert dict(readout.signature.members) == {
         "indices": In(stream.Signature(5)),
-        "words": Out(word),
+        "words": Out(stream.Signature(record_word_layout(1))),
         "length": Out(length),
         "busy": Out(1),
         "data_port": Out(StorageSignature(9, 8, read_latency=2)),
@@ -239,8 +263,11 @@ def test_ports_are_as_documented(fixed):
         RecordFormat(byte_capacity=64, max_records=16, max_length=9),  # runs out of records
         RecordFormat(byte_capacity=40, max_records=32, max_length=9),  # runs out of bytes
         RecordFormat(byte_capacity=30, record_size=3),
+        RecordFormat(byte_capacity=64, max_records=32, max_length=9, word_bytes=4),
+        RecordFormat(byte_capacity=64, record_size=2, word_bytes=8),
+        RecordFormat(byte_capacity=64, record_size=5, word_bytes=4),
     ],
-    ids=["records-bound", "bytes-bound", "fixed"],
+    ids=["records-bound", "bytes-bound", "fixed", "words-4", "fixed-2-in-8", "fixed-5-in-4"],
 )
 @pytest.mark.parametrize("stalls", STALL_PATTERNS)
 @pytest.mark.parametrize("seed", [4, 5])

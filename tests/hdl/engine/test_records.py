@@ -2,7 +2,12 @@
 the gateware, each at a power of two and one either side."""
 
 import pytest
-from memgen.hdl.engine.records import RecordFormat, RecordWord, table_entry_layout
+from memgen.hdl.engine.records import (
+    RecordFormat,
+    RecordWord,
+    record_word_layout,
+    table_entry_layout,
+)
 
 
 def test_record_word_is_a_byte_with_its_flags():
@@ -24,6 +29,11 @@ def test_record_word_is_a_byte_with_its_flags():
         ({"byte_capacity": 1 << 24, "max_records": 1 << 24}, "At most 2\\*\\*24 - 1 records"),
         ({"byte_capacity": 1 << 24, "record_size": 1}, "not 16777216"),
         ({"byte_capacity": 1 << 25, "max_records": (1 << 24) + 1}, "not 16777217"),
+        ({"byte_capacity": 8, "max_records": 2, "word_bytes": 0}, "word_bytes must be a positive"),
+        ({"byte_capacity": 12, "max_records": 2, "word_bytes": 3}, "power of two up to 64, not 3"),
+        ({"byte_capacity": 256, "max_records": 2, "word_bytes": 128}, "up to 64, not 128"),
+        ({"byte_capacity": 6, "max_records": 2, "word_bytes": 4}, "6 is not a whole number of 4"),
+        ({"byte_capacity": 8, "record_size": 3, "word_bytes": 4, "max_records": 3}, "stride"),
     ],
 )
 def test_refused(arguments, message):
@@ -73,3 +83,39 @@ def test_table_entry_holds_a_start_and_a_length(length, width):
     assert fmt.length_width == width
     layout = table_entry_layout(fmt)
     assert {name: field.width for name, field in layout} == {"start": 9, "length": width}
+
+
+@pytest.mark.parametrize(
+    ("size", "width", "slot", "records"),
+    [
+        (1, 1, 1, 64), (1, 4, 1, 64), (2, 4, 2, 32), (3, 4, 4, 16), (4, 4, 4, 16),
+        (5, 4, 8, 8), (7, 8, 8, 8), (8, 8, 8, 8), (9, 8, 16, 4), (16, 8, 16, 4),
+        (17, 8, 24, 2), (64, 64, 64, 1), (3, 1, 3, 21),
+    ],
+)  # fmt: skip
+def test_fixed_records_take_a_slot_or_whole_words(size, width, slot, records):
+    """Below a word a record takes the next power of two of its size (several to a word), from
+    a word up whole words; 64 bytes hold ``records`` of them."""
+    fmt = RecordFormat(64, record_size=size, word_bytes=width)
+    assert (fmt.slot_bytes, fmt.max_records) == (slot, records)
+    assert fmt.alignment == (slot if size < width else width)
+    assert fmt.stored_bytes(size) == slot
+
+
+@pytest.mark.parametrize("width", [1, 2, 4, 8, 64])
+def test_variable_records_start_on_words(width):
+    """A record of L bytes takes ceil(L / W) words: at a word's size and one either side."""
+    fmt = RecordFormat(64 * 64, max_records=8, word_bytes=width)
+    for length in (width - 1, width, width + 1):
+        if length:
+            assert fmt.stored_bytes(length) == -(-length // width) * width
+    assert (fmt.words, fmt.word_shift) == (64 * 64 // width, width.bit_length() - 1)
+    assert fmt.word_address_width == (64 * 64 // width - 1).bit_length() or width == 64 * 64
+    assert fmt.address_width == 12
+
+
+def test_record_word_layout_carries_a_count():
+    assert {name: field.width for name, field in record_word_layout(1)} == {
+        "data": 8, "first": 1, "last": 1, "count": 1}  # fmt: skip
+    assert {name: field.width for name, field in record_word_layout(8)} == {
+        "data": 64, "first": 1, "last": 1, "count": 4}  # fmt: skip

@@ -1,4 +1,5 @@
-"""cocotb on the exported Verilog: at least 100,000 sampled words bit-exact, on both simulators."""
+"""cocotb on the exported Verilog: at least 100,000 sampled bytes bit-exact, on both simulators,
+byte-wide cores and wide ones."""
 
 import pytest
 from cocotb_tools.runner import get_results
@@ -13,6 +14,17 @@ CONFIGS = {
     },
     # 1-byte records: one record per sampled word
     "fixed1": {"format": {"byte_capacity": 1000, "record_size": 1}, "records": 1000, "batch": 5000},
+    # words of 4 bytes, records padded to them; 1-byte records packed eight to a word of 8
+    "wide4": {
+        "format": {"byte_capacity": 4096, "max_records": 400, "max_length": 24, "word_bytes": 4},
+        "records": 257,
+        "batch": 2000,
+    },
+    "packed8": {
+        "format": {"byte_capacity": 1000, "record_size": 1, "word_bytes": 8},
+        "records": 1000,
+        "batch": 5000,
+    },
 }
 
 
