@@ -16,8 +16,16 @@ from memgen.sim.harness.amaranth_sim import (
 
 
 def layout(width):
+    """A word with a field on either side of ``count`` in name order (``address``, ``tag``)."""
     return data.StructLayout(
-        {"data": 8 * width, "first": 1, "last": 1, "tag": 3, "count": width.bit_length()}
+        {
+            "data": 8 * width,
+            "first": 1,
+            "last": 1,
+            "address": 2,
+            "tag": 3,
+            "count": width.bit_length(),
+        }
     )
 
 
@@ -44,6 +52,7 @@ def test_every_valid_byte_in_order(width, stalls):
                     "data": int.from_bytes(word, "little"),
                     "first": position == 0,
                     "last": position == len(words) - 1,
+                    "address": tag % 4,
                     "tag": tag,
                     "count": count,
                 }
@@ -55,10 +64,11 @@ def test_every_valid_byte_in_order(width, stalls):
             body = b"".join(word[:count] for word, count in words)
             for position, byte in enumerate(body):
                 got = await stream_get(ctx, dut.bytes, out_stalls)
-                assert (got.data, got.first, got.last, got.tag) == (
+                assert (got.data, got.first, got.last, got.address, got.tag) == (
                     byte,
                     position == 0,
                     position == len(body) - 1,
+                    tag % 4,
                     tag,
                 ), f"packet tag {tag} byte {position}"
 
@@ -68,7 +78,7 @@ def test_every_valid_byte_in_order(width, stalls):
 def test_the_narrow_layout_drops_count_and_keeps_the_order():
     assert word_bytes_of(layout(8)) == 8
     assert list(narrow_layout(layout(4))) == list(
-        data.StructLayout({"data": 8, "first": 1, "last": 1, "tag": 3})
+        data.StructLayout({"data": 8, "first": 1, "last": 1, "address": 2, "tag": 3})
     )
     with pytest.raises(ValueError, match="data \\(whole bytes\\), count, first and last"):
         word_bytes_of(data.StructLayout({"data": 12, "first": 1, "last": 1, "count": 2}))
