@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(PY) -m memgen.sim.bench.core --out results/core.json
 	$(PY) -m memgen.sim.bench.link --out results/link.json
 	$(PY) -m memgen.sim.bench.boards --out results/boards.json
+	$(PY) -m memgen.sim.bench.wide_builds --out results/wide_builds.json
 	$(PY) -m memgen.sim.bench.compare --results results
 	$(PY) -m memgen.sim.bench.suite_time --out results/suite.json
 

@@ -55,6 +55,8 @@ class Board:
     frame_buffer : callable or None
         ``frame_buffer(primitive)``: the link's frame buffer memory for this part (see
         :class:`~memgen.hdl.link.frame_buffer.FrameBuffer`); None for ``lib.memory``.
+    word_widths : tuple
+        The storage word sizes in bytes its memory builds (see :meth:`with_word_bytes`).
     """
 
     name: str
@@ -74,6 +76,7 @@ class Board:
     programmer: tuple = ()
     bitstream: str = "bit"
     frame_buffer: object = None
+    word_widths: tuple = (1,)
 
     @property
     def memory_use(self):
@@ -90,8 +93,17 @@ class Board:
             raise ValueError(
                 f"Record size must be 1 to {MAX_LINK_RECORD} bytes, not {record_size!r}"
             )
-        capacity = self.record_format.byte_capacity
-        return replace(self, record_format=RecordFormat(capacity, record_size=record_size))
+        fmt = self.record_format
+        fixed = RecordFormat(fmt.byte_capacity, record_size=record_size, word_bytes=fmt.word_bytes)
+        return replace(self, record_format=fixed)
+
+    def with_word_bytes(self, word_bytes):
+        """This board with its memory in words of ``word_bytes`` bytes (one of ``word_widths``):
+        the same bytes, read a word per clock, each record starting on a word."""
+        if word_bytes not in self.word_widths:
+            widths = ", ".join(map(str, self.word_widths))
+            raise ValueError(f"{self.name} builds words of {widths} bytes, not {word_bytes!r}")
+        return replace(self, record_format=replace(self.record_format, word_bytes=word_bytes))
 
     def storage_backends(self, primitive=None):
         """``data_storage`` and, for variable-length records, ``table_storage``: this board's

@@ -60,6 +60,18 @@ def _versions(family):
 FSM_STATE_REGISTERS = ("fsm_state",)
 
 
+def _padding(fmt):
+    """What words cost in capacity, in words."""
+    if fmt.word_bytes == 1:
+        return "none (a byte a word)"
+    if fmt.fixed:
+        slot = fmt.slot_bytes
+        return f"each {fmt.record_size}-byte record takes {slot} bytes" + (
+            f" ({fmt.word_bytes // slot} to a word)" if slot < fmt.word_bytes else ""
+        )
+    return f"a record of L bytes takes ceil(L / {fmt.word_bytes}) words of {fmt.word_bytes} bytes"
+
+
 def build(board, build_dir, seed=1, top=None):
     """Build ``board``'s bitstream in ``build_dir`` (of ``top``, by default ``board.top()``, the
     device on its UART); returns the report (a dict)."""
@@ -140,6 +152,8 @@ def summarise(board, family, report, seed, seconds, build_dir):
             "bytes": fmt.byte_capacity,
             "records": fmt.max_records,
             "record_size": fmt.record_size,
+            "word_bytes": fmt.word_bytes,
+            "padding": _padding(fmt),
         },
         "memory": board.memory_use,
         "uart": f"{board.uart}, {board.baud:,} baud",

@@ -6,7 +6,8 @@
   seeds (results/boards.json), so the board runs at a clock every seed meets, and one that
   divides 6 Mbaud exactly.
 * Records: 131,072 bytes in the four SB_SPRAM256KA (16K x 16 each), see
-  :mod:`memgen.hdl.fpga.spram`.
+  :mod:`memgen.hdl.fpga.spram`; read a byte a clock, or (``--word-bytes 2, 4, 8``) a word of up to
+  8 bytes, the four blocks side by side.
 * Record table: 2,048 entries of 26 bits (17-bit start, 9-bit length) in EBR; with fixed-size
   records (``memgen build icebreaker --records fixed:K``) no table, 131,072 // K records.
 * UART: the FT2232H's second channel, pins 6 (rx) and 9 (tx), 6 Mbaud (divisor 7), the fastest
@@ -45,7 +46,8 @@ def _pll(m, platform):
 
 
 def _data_storage(record_format, primitive):
-    return RegisteredWrites(SPRAMStorage(4, primitive=primitive))
+    spram = SPRAMStorage(4, primitive=primitive, word_bytes=record_format.word_bytes)
+    return RegisteredWrites(spram)
 
 
 def _table_storage(record_format, primitive):
@@ -68,6 +70,7 @@ ICEBREAKER = Board(
     table_storage=_table_storage,
     targets={"fmax_hz": 48_000_000},
     baud=6_000_000,
+    word_widths=(1, 2, 4, 8),  # 8: the four SPRAMs side by side
     programmer=(("iceprog", ()), ("openFPGALoader", ("-b", "ice40_generic"))),
     bitstream="bin",
 )

@@ -3,7 +3,8 @@
 * Clock: the 25 MHz oscillator through the PLL (EHXPLLL) to 100 MHz: VCO 25 x 4 x 6 = 600 MHz,
   divided by 6.
 * Records: 393,216 bytes (384 KiB) in DP16KD (2,048 x 9 each: 192 blocks, output registers on),
-  see :class:`~memgen.hdl.engine.storage.BankedStorage`.
+  see :class:`~memgen.hdl.engine.storage.BankedStorage`; with ``--word-bytes W`` each bank is
+  the DP16KDs of a W-byte word side by side (ceil(8W / 9) of them).
 * Record table: 4,096 entries of 28 bits (19-bit start, 9-bit length) in DP16KD; with fixed-size
   records (``memgen build ulx3s-85f --records fixed:K``) no table, 393,216 // K records.
 * The deframer's frame buffer is read through its DP16KD's output register: it lands in one of
@@ -78,12 +79,13 @@ def _data_storage(record_format, primitive):
     """Records in 192 banks of one DP16KD each (2,048 x 8), each read through a register in
     fabric and a registered tree of 8-way bank multiplexers (see :class:`BankedStorage`), writes
     registered by it."""
+    width = 8 * record_format.word_bytes  # a wide word: DP16KDs side by side in each bank
     return BankedStorage(
-        record_format.byte_capacity,
-        8,
+        record_format.words,
+        width,
         bank_depth=DP16KD_BYTES,
         fan_in=8,  # an 8-way multiplexer is one slice pair (PFUMX and L6MUX), one level
-        bank_factory=lambda: DP16KDBank(primitive=primitive),
+        bank_factory=lambda: DP16KDBank(width, primitive=primitive),
         bank_register=True,  # a block far from its multiplexer gets a clock for the route
     )
 
@@ -121,4 +123,5 @@ ULX3S_85F = Board(
     targets={"fmax_hz": 100_000_000},
     programmer=(("openFPGALoader", ("-b", "ulx3s")),),
     frame_buffer=_frame_buffer,
+    word_widths=(1, 2, 4, 8, 16, 32, 64),
 )

@@ -15,12 +15,16 @@ __all__ = [
 ]
 
 
-def board_variant(board, fixed, size):
+def board_variant(board, fixed, size, word_bytes=1):
     """The board as built for a records mode: as described (variable-length records), or with
-    fixed-size records of ``size`` bytes."""
-    if board is None or not fixed:
+    fixed-size records of ``size`` bytes; its memory in words of ``word_bytes``."""
+    if board is None:
         return board
-    return board.with_record_size(size)
+    try:
+        board = board.with_word_bytes(word_bytes)
+    except ValueError as error:
+        raise UserError(f"--word-bytes {word_bytes}: {error}") from None
+    return board.with_record_size(size) if fixed else board
 
 
 #: What ``memgen build --design`` builds: the device on its UART, or the self-check example
@@ -29,10 +33,11 @@ DESIGNS = ("device", "self-check")
 
 
 def default_build_folder(board, design="device"):
-    """``build/BOARD``, ``build/BOARD-fixedK`` for a build with fixed-size records, with
-    ``-self-check`` after it for the self-check example."""
+    """``build/BOARD``, ``build/BOARD-fixedK`` for a build with fixed-size records, then
+    ``-wW`` for words of W bytes and ``-self-check`` for the self-check example."""
     fmt = board.record_format
     folder = f"build/{board.name}" + (f"-fixed{fmt.record_size}" if fmt.fixed else "")
+    folder += f"-w{fmt.word_bytes}" if fmt.word_bytes > 1 else ""
     return folder + ("" if design == "device" else f"-{design}")
 
 
@@ -51,7 +56,7 @@ def _top(board, design):
 def run_build(arguments):
     from memgen.boards.build import build
 
-    board = board_variant(arguments.board_name, *arguments.records)
+    board = board_variant(arguments.board_name, *arguments.records, arguments.word_bytes)
     out = arguments.out or default_build_folder(board, arguments.design)
     top = _top(board, arguments.design)
     if not arguments.json:
@@ -96,7 +101,8 @@ def format_report(report):
         lines.append(f"{cell:14} {use['used']:,} of {use['available']:,} ({share:.0%})")
     capacity = report["capacity"]
     lines += [
-        f"capacity       {capacity['bytes']:,} bytes, {capacity['records']:,} records",
+        f"capacity       {capacity['bytes']:,} bytes, {capacity['records']:,} records; "
+        f"words of {capacity['word_bytes']} bytes, padding: {capacity['padding']}",
         f"memory         {report['memory']}",
         f"uart           {report['uart']}",
         f"bitstream      {report['bitstream']}",
@@ -109,12 +115,13 @@ def run_program(arguments):
     import subprocess
     from pathlib import Path
 
-    board = board_variant(arguments.board_name, *arguments.records)
+    board = board_variant(arguments.board_name, *arguments.records, arguments.word_bytes)
     folder = default_build_folder(board, arguments.design)
     bitstream = Path(arguments.bitstream or f"{folder}/memgen.{board.bitstream}")
     if not bitstream.exists():
         fixed, size = arguments.records
         options = f" --records fixed:{size}" if fixed else ""
+        options += f" --word-bytes {arguments.word_bytes}" if arguments.word_bytes > 1 else ""
         options += "" if arguments.design == "device" else f" --design {arguments.design}"
         raise UserError(
             f"no bitstream at {bitstream}: run `memgen build {board.name}{options}` first"

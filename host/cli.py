@@ -491,6 +491,13 @@ def parser():
         help="device: memgen on the board's UART (default); self-check: the board trains and "
         "samples on its own and shows the verdict on two LEDs",
     )
+    design.add_argument(
+        "--word-bytes",
+        type=whole_number,
+        default=1,
+        metavar="W",
+        help="the memory read W bytes a clock, each record starting on a word (default: 1)",
+    )
     build = commands.add_parser(
         "build", parents=[records, design], help="build a board's bitstream"
     )

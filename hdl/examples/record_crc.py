@@ -7,7 +7,7 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..common.gf2 import gf2_product, gf2_rows
-from ..engine.core import response_layout
+from ..engine.core import byte_response_layout
 from ..engine.protocol import ResponseKind
 
 __all__ = ["RecordCRC"]
@@ -34,7 +34,7 @@ class RecordCRC(wiring.Component):
 
     Members
     -------
-    responses : In(stream.Signature(response_layout(record_format)))
+    responses : In(stream.Signature(byte_response_layout(record_format)))
     crc : Out(32)
         ``zlib.crc32`` of every record byte so far.
     records : Out(32)
@@ -46,7 +46,7 @@ class RecordCRC(wiring.Component):
     def __init__(self, record_format):
         super().__init__(
             {
-                "responses": In(stream.Signature(response_layout(record_format))),
+                "responses": In(stream.Signature(byte_response_layout(record_format))),
                 "crc": Out(32),
                 "records": Out(32),
                 "error": Out(1),

@@ -7,7 +7,7 @@ model of it with the same ports and the behaviour of Yosys's ``SB_SPRAM256KA`` s
 so every simulation runs the same backend the board does.
 """
 
-from amaranth.hdl import ClockSignal, Const, Instance, Module, Mux, Signal
+from amaranth.hdl import Cat, ClockSignal, Const, Instance, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -81,12 +81,16 @@ class SPRAM256KA(wiring.Component):
 
 
 class SPRAMStorage(wiring.Component):
-    """Byte storage in ``blocks`` SB_SPRAM256KA (4 on the UP5K: 131,072 bytes).
+    """Storage in ``blocks`` SB_SPRAM256KA (4 on the UP5K: 131,072 bytes), in words of
+    ``word_bytes``.
 
-    Byte address ``a``: block ``a >> 15``, word ``(a >> 1) & 0x3FFF``, byte lane ``a & 1`` (the
-    lane's two nibbles are written, the word's other byte is kept). Read latency one clock; the
-    lane and block of the last read are registered, so ``read_data`` holds while ``read_enable``
-    is low (every block's output holds while it is not read).
+    Bytes (``word_bytes`` 1): address ``a`` is block ``a >> 15``, word ``(a >> 1) & 0x3FFF``,
+    byte lane ``a & 1`` (the lane's two nibbles are written, the word's other byte is kept).
+    Words of W = 2, 4 or 8 bytes: W / 2 blocks side by side make one word (the first byte in the
+    lowest block's low byte), and the groups of them are stacked; the whole word is written.
+    Read latency one clock; the lane and block of the last read are registered, so
+    ``read_data`` holds while ``read_enable`` is low (every block's output holds while it is
+    not read).
 
     Parameters
     ----------
@@ -95,18 +99,28 @@ class SPRAMStorage(wiring.Component):
     primitive : bool or None
         Force the primitive (True) or the model (False); by default the primitive on an iCE40
         platform and the model elsewhere.
+    word_bytes : int
+        1, or 2 to twice ``blocks`` (a power of two).
     """
 
-    def __init__(self, blocks=4, *, primitive=None):
+    def __init__(self, blocks=4, *, primitive=None, word_bytes=1):
         if not 1 <= blocks <= 4:
             raise ValueError(f"The UP5K has 1 to 4 SPRAM blocks, not {blocks}")
+        widths = [1] + [w for w in (2, 4, 8) if w // 2 <= blocks and blocks % (w // 2) == 0]
+        if word_bytes not in widths:
+            raise ValueError(
+                f"{blocks} SPRAM blocks make words of {widths} bytes, not {word_bytes}"
+            )
         self.blocks = blocks
         self.primitive = primitive
+        self.word_bytes = word_bytes
         self.byte_capacity = blocks * SPRAM_BLOCK_BYTES
-        address_width = (self.byte_capacity - 1).bit_length()
-        super().__init__({"port": In(StorageSignature(address_width, 8))})
+        address_width = (self.byte_capacity // word_bytes - 1).bit_length()
+        super().__init__({"port": In(StorageSignature(address_width, 8 * word_bytes))})
 
     def elaborate(self, platform):
+        if self.word_bytes > 1:
+            return self._elaborate_words()
         m = Module()
         port = self.port
         lane = port.address[0]
@@ -130,4 +144,32 @@ class SPRAMStorage(wiring.Component):
             with m.If(read_block == index):
                 m.d.comb += words.eq(spram.dataout)
         m.d.comb += port.read_data.eq(Mux(read_lane, words[8:], words[:8]))
+        return m
+
+    def _elaborate_words(self):
+        """Words of W bytes: W / 2 blocks side by side per group, the groups stacked."""
+        m = Module()
+        port = self.port
+        side = self.word_bytes // 2
+        groups = self.blocks // side
+        word = port.address[:14]
+        group = port.address[14:] if groups > 1 else Const(0)
+        read_group = Signal(range(groups))
+        with m.If(port.read_enable):
+            m.d.sync += read_group.eq(group)
+        for g in range(groups):
+            outputs = []
+            for k in range(side):
+                spram = SPRAM256KA(primitive=self.primitive)
+                m.submodules[f"spram{g * side + k}"] = spram
+                m.d.comb += [
+                    spram.address.eq(word),
+                    spram.datain.eq(port.write_data.word_select(k, 16)),
+                    spram.maskwren.eq(0b1111),
+                    spram.wren.eq(port.write_enable),
+                    spram.chipselect.eq((group == g) & (port.write_enable | port.read_enable)),
+                ]
+                outputs.append(spram.dataout)
+            with m.If(read_group == g):
+                m.d.comb += port.read_data.eq(Cat(*outputs))
         return m

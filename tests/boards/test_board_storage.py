@@ -138,6 +138,47 @@ def test_spram_lanes_and_blocks():
     run_simulation(storage, testbench, name="spram_lanes")
 
 
+@pytest.mark.parametrize(("blocks", "width"), [(4, 2), (4, 4), (4, 8), (2, 4), (1, 2), (3, 2)])
+def test_spram_words_of_several_bytes(blocks, width):
+    """Words of 2, 4 or 8 bytes over the blocks side by side: the first and last word of every
+    group and a word either side of each boundary land where addressed; the capacity stays
+    32,768 bytes a block; read data holds while not read."""
+    storage = SPRAMStorage(blocks, primitive=False, word_bytes=width)
+    words = blocks * SPRAM_BLOCK_BYTES // width
+    assert storage.port.address.shape().width == (words - 1).bit_length()
+    per_group = 16384
+    edges = {a for g in range(0, words, per_group) for a in (g - 1, g, g + 1)} | {words - 1}
+    addresses = sorted(edges - {-1})
+
+    def value(address):
+        return (address * 0x9E3779B97F4A7C15 + 1) % (1 << (8 * width))
+
+    async def testbench(ctx):
+        port = storage.port
+        for address in addresses:
+            ctx.set(port.address, address)
+            ctx.set(port.write_data, value(address))
+            ctx.set(port.write_enable, 1)
+            await ctx.tick()
+        ctx.set(port.write_enable, 0)
+        for address in addresses:
+            ctx.set(port.address, address)
+            ctx.set(port.read_enable, 1)
+            await ctx.tick()
+            ctx.set(port.read_enable, 0)
+            assert ctx.get(port.read_data) == value(address), address
+            await ctx.tick()
+            assert ctx.get(port.read_data) == value(address), address
+
+    run_simulation(storage, testbench, name=f"spram_words_{blocks}_{width}")
+
+
+@pytest.mark.parametrize(("blocks", "width"), [(4, 16), (3, 4), (1, 4), (4, 3)])
+def test_spram_words_the_blocks_cannot_make_are_refused(blocks, width):
+    with refused_component(), pytest.raises(ValueError, match=f"not {width}"):
+        SPRAMStorage(blocks, word_bytes=width)
+
+
 def test_lib_memory_read_port():
     """The default backend as documented: a read in the clock of a write returns the word
     written, other words are untouched, and ``read_data`` holds while ``read_enable`` is low."""

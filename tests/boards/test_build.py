@@ -8,6 +8,7 @@ import pytest
 from amaranth.hdl import Fragment
 from memgen.boards import BOARDS, board
 from memgen.boards.build import build
+from memgen.hdl.engine.storage import storage_sides
 from memgen.host.verilator_device import make_once
 from memgen.sim.harness.amaranth_sim import unused
 
@@ -146,7 +147,7 @@ def test_cli_build_seed_and_exit(monkeypatch, tmp_path, capsys, option, seed, me
             "target_met": False,
             "target_mhz": 48.0,
             "utilisation": {"ICESTORM_LC": {"used": 10, "available": 20}},
-            "capacity": {"bytes": 131072, "records": 2048},
+            "capacity": {"bytes": 131072, "records": 2048, "word_bytes": 1, "padding": "none"},
             "memory": spec_.memory_use,
             "uart": spec.uart,
             "bitstream": f"{build_dir}/memgen.bin",
@@ -187,6 +188,28 @@ def test_fixed_size_variant(name):
             spec.with_record_size(size)
 
 
+@pytest.mark.parametrize("name", BOARDS)
+def test_word_variants(name):
+    """``with_word_bytes`` keeps the board's bytes in words of each width it lists, its storage
+    backends with a port of that width; other widths are refused naming the ones it builds; a
+    fixed-size variant keeps the width."""
+    spec = board(name)
+    assert spec.word_widths[0] == 1 and len(spec.word_widths) > 1
+    for width in spec.word_widths:
+        wide = spec.with_word_bytes(width)
+        fmt = wide.record_format
+        assert (fmt.word_bytes, fmt.byte_capacity) == (width, spec.record_format.byte_capacity)
+        assert wide.with_record_size(FIXED_SIZE).record_format.word_bytes == width
+        backends = wide.storage_backends(primitive=False)
+        port = storage_sides(backends["data_storage"])[1]
+        assert port.data_width == 8 * width and 1 << port.address_width >= fmt.words
+        for backend in backends.values():
+            Fragment.get(backend, None)  # they elaborate (and are not left unused)
+    for width in (0, 3, max(spec.word_widths) * 2):
+        with pytest.raises(ValueError, match=f"{name} builds words of 1, 2, 4, 8.*not {width}"):
+            spec.with_word_bytes(width)
+
+
 def test_cli_build_and_program_with_fixed_records(monkeypatch, tmp_path, capsys):
     """``--records fixed:K`` builds the fixed-size variant into its own folder, and ``program``
     with the same option looks there."""
@@ -204,11 +227,21 @@ def test_cli_build_and_program_with_fixed_records(monkeypatch, tmp_path, capsys)
     assert cli.main(["build", "icebreaker", "--records", "fixed:32"]) == 1
     assert cli.main(["build", "icebreaker", "--records", "bytes"]) == 1
     assert cli.main(["build", "icebreaker"]) == 1
+    assert cli.main(["build", "icebreaker", "--word-bytes", "8"]) == 1
+    assert cli.main(["build", "icebreaker", "--records", "fixed:3", "--word-bytes", "4"]) == 1
     assert [(fmt.record_size, fmt.max_records, out) for fmt, out in built] == [
         (32, 4096, "build/icebreaker-fixed32"),
         (1, 131072, "build/icebreaker-fixed1"),
         (None, 2048, "build/icebreaker"),
+        (None, 2048, "build/icebreaker-w8"),
+        (3, 32768, "build/icebreaker-fixed3-w4"),  # a 4-byte slot each
     ]
+    capsys.readouterr()
+    assert cli.main(["build", "icebreaker", "--word-bytes", "16"]) == 1
+    err = capsys.readouterr().err
+    assert "--word-bytes 16: icebreaker builds words of 1, 2, 4, 8 bytes, not 16" in err
+    assert cli.main(["program", "icebreaker", "--word-bytes", "8"]) == 1
+    assert "run `memgen build icebreaker --word-bytes 8` first" in capsys.readouterr().err
     capsys.readouterr()
     assert cli.main(["program", "icebreaker", "--records", "fixed:32"]) == 1
     err = capsys.readouterr().err
@@ -230,7 +263,8 @@ def test_cli_builds_and_programs_the_self_check(monkeypatch, tmp_path, capsys):
         return {"title": spec.title, "device": "FPGA", "design_clock": "clk",
                 "fmax": {"clk": {"achieved_mhz": 50.0, "required_mhz": 42.0}},
                 "clock_mhz": 42.0, "timing_met": True, "target_met": True, "target_mhz": 48.0,
-                "utilisation": {}, "capacity": {"bytes": 1, "records": 1}, "memory": "",
+                "utilisation": {}, "memory": "",
+                "capacity": {"bytes": 1, "records": 1, "word_bytes": 1, "padding": "none"},
                 "uart": "", "bitstream": f"{build_dir}/memgen.bin"}  # fmt: skip
 
     monkeypatch.setattr(board_build, "build", fake_build)

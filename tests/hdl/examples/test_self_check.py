@@ -70,6 +70,15 @@ def test_passes_with_the_reference_crc():
     assert verdict(SelfCheck(FORMAT, script(), SAMPLES, crc)) == (1, 0, SAMPLES, crc)
 
 
+def test_a_wide_core_passes_with_the_same_crc():
+    """A core of 8-byte words samples the same records (its padding does not reach the
+    samples): the narrowed bytes give the reference's CRC."""
+    crc = expected_crc()
+    wide = RecordFormat(512, max_records=16, max_length=64, word_bytes=8)
+    assert verdict(SelfCheck(wide, script(), SAMPLES, crc)) == (1, 0, SAMPLES, crc)
+    assert verdict(SelfCheck(wide, script(), SAMPLES, crc ^ 1)) == (0, 1, SAMPLES, crc)
+
+
 def test_one_sample_at_the_smallest():
     crc = expected_crc(1)
     assert verdict(SelfCheck(FORMAT, script(1), 1, crc)) == (1, 0, 1, crc)
