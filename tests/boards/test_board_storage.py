@@ -117,12 +117,19 @@ def test_spram_lanes_and_blocks():
     """Bytes at both lanes of a word and in every block land where addressed (no aliasing)."""
     storage = SPRAMStorage(4, primitive=False)
     addresses = [0, 1, 2, 32767, 32768, 32769, 65536, 98303, 98304, 131071]
+    testbench = written_then_read(storage, addresses, lambda address: (address * 37 + 11) & 0xFF)
+    run_simulation(storage, testbench, name="spram_lanes")
+
+
+def written_then_read(storage, addresses, value):
+    """A testbench: ``value(address)`` written at each address, then each read back, and held
+    a clock later while ``read_enable`` is low."""
 
     async def testbench(ctx):
         port = storage.port
         for address in addresses:
             ctx.set(port.address, address)
-            ctx.set(port.write_data, (address * 37 + 11) & 0xFF)
+            ctx.set(port.write_data, value(address))
             ctx.set(port.write_enable, 1)
             await ctx.tick()
         ctx.set(port.write_enable, 0)
@@ -131,11 +138,11 @@ def test_spram_lanes_and_blocks():
             ctx.set(port.read_enable, 1)
             await ctx.tick()
             ctx.set(port.read_enable, 0)
-            assert ctx.get(port.read_data) == (address * 37 + 11) & 0xFF, address
+            assert ctx.get(port.read_data) == value(address), address
             await ctx.tick()  # held while read_enable is low
-            assert ctx.get(port.read_data) == (address * 37 + 11) & 0xFF, address
+            assert ctx.get(port.read_data) == value(address), address
 
-    run_simulation(storage, testbench, name="spram_lanes")
+    return testbench
 
 
 @pytest.mark.parametrize(("blocks", "width"), [(4, 2), (4, 4), (4, 8), (2, 4), (1, 2), (3, 2)])
@@ -153,23 +160,7 @@ def test_spram_words_of_several_bytes(blocks, width):
     def value(address):
         return (address * 0x9E3779B97F4A7C15 + 1) % (1 << (8 * width))
 
-    async def testbench(ctx):
-        port = storage.port
-        for address in addresses:
-            ctx.set(port.address, address)
-            ctx.set(port.write_data, value(address))
-            ctx.set(port.write_enable, 1)
-            await ctx.tick()
-        ctx.set(port.write_enable, 0)
-        for address in addresses:
-            ctx.set(port.address, address)
-            ctx.set(port.read_enable, 1)
-            await ctx.tick()
-            ctx.set(port.read_enable, 0)
-            assert ctx.get(port.read_data) == value(address), address
-            await ctx.tick()
-            assert ctx.get(port.read_data) == value(address), address
-
+    testbench = written_then_read(storage, addresses, value)
     run_simulation(storage, testbench, name=f"spram_words_{blocks}_{width}")
 
 
