@@ -43,14 +43,18 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="results/wide_builds.json")
     parser.add_argument("--seeds", type=int, default=8, help="nextpnr seeds 1..N")
-    parser.add_argument("--boards", nargs="+", choices=BOARDS, default=list(BOARDS))
+    parser.add_argument(
+        "--boards", nargs="+", choices=BOARDS, default=list(BOARDS),
+        help="build only these, keeping the other boards' figures in --out",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     jobs = [(name, widest(name), seed) for name in args.boards for seed in range(1, args.seeds + 1)]
     with tempfile.TemporaryDirectory(prefix="memgen-wide-") as workdir:
         with ProcessPoolExecutor(max_workers=2) as pool:
             futures = [(job, pool.submit(_build, *job, workdir)) for job in jobs]
             results = {job: future.result() for job, future in futures}
-    out = {}
+    path = Path(args.out)
+    out = json.loads(path.read_text()) if path.exists() else {}
     for name in args.boards:
         runs = {str(seed): results[(n, w, seed)] for n, w, seed in jobs if n == name}
         out[name] = {
@@ -62,8 +66,8 @@ def main(argv=None):
         }
         print(f"{name} at {widest(name)}-byte words: clock met at seeds "
               f"{out[name]['clock_met_at']} of 1-{args.seeds}", file=sys.stderr)  # fmt: skip
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(out, indent=2) + "\n")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(dict(sorted(out.items())), indent=2) + "\n")
     return 0
 
 

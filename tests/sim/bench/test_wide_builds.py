@@ -23,8 +23,11 @@ def test_seeds_met_and_failed_are_recorded(monkeypatch, tmp_path):
 
     monkeypatch.setattr(wide_builds, "build", fake_build)
     out = tmp_path / "wide.json"
+    out.write_text('{"ulx3s-85f": {"kept": true}}')
     assert wide_builds.main(["--out", str(out), "--seeds", "3", "--boards", "icebreaker"]) == 0
-    written = json.loads(out.read_text())["icebreaker"]
+    kept = json.loads(out.read_text())
+    assert kept["ulx3s-85f"] == {"kept": True}  # a board not built keeps its figures
+    written = kept["icebreaker"]
     assert written["word_bytes"] == 8 == max(board("icebreaker").word_widths)
     assert written["seeds"]["1"] == {
         "built": False,
