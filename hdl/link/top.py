@@ -108,16 +108,15 @@ class LinkDevice(wiring.Component):
         # The core's responses reach the processor through a register slice: it cuts the ready
         # chain from the reply logic back through the readout into the index generator. For the
         # processor the core is idle only once the slice is empty too (its valid is a flop).
-        responses = core.responses
-        if self.format.word_bytes > 1:  # a wide core's words a byte at a time, before the slice:
-            # the line takes far less than a byte a clock, and the slice stays a byte wide
-            m.submodules.response_bytes = narrower = WordNarrower(responses.payload.shape())
-            wiring.connect(m, responses, narrower.words)
-            responses = narrower.bytes
-        response_slice = HalfRateSlice(responses.payload.shape())
+        response_slice = HalfRateSlice(core.responses.payload.shape())
         m.submodules.response_slice = response_slice
-        wiring.connect(m, responses, response_slice.input)
-        wiring.connect(m, response_slice.output, processor.responses)
+        wiring.connect(m, core.responses, response_slice.input)
+        if self.format.word_bytes == 1:
+            wiring.connect(m, response_slice.output, processor.responses)
+        else:  # a wide core's words a byte at a time: the line takes far less than a byte a clock
+            m.submodules.response_bytes = narrower = WordNarrower(core.responses.payload.shape())
+            wiring.connect(m, response_slice.output, narrower.words)
+            wiring.connect(m, narrower.bytes, processor.responses)
         m.d.comb += [
             processor.core_idle.eq(core.idle & ~response_slice.output.valid),
             processor.uart_error.eq(self.uart_error),

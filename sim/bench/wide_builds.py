@@ -28,8 +28,10 @@ def _build(name, width, seed, workdir):
     spec = board(name).with_word_bytes(width)
     try:
         report = build(spec, Path(workdir) / f"{name}-w{width}-seed{seed}", seed=seed)
-    except RuntimeError as error:  # placement or routing failed
-        return {"built": False, "error": str(error).splitlines()[-1][:300]}
+    except RuntimeError as error:  # placement or routing failed: the tool's ERROR line
+        lines = str(error).splitlines() or [""]
+        reason = next((line for line in lines if "ERROR" in line), lines[-1])
+        return {"built": False, "error": reason.strip()[:300]}
     clock = report["fmax"][report["design_clock"]]
     return {
         "built": True,

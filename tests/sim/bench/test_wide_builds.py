@@ -13,7 +13,7 @@ def test_seeds_met_and_failed_are_recorded(monkeypatch, tmp_path):
     def fake_build(spec, build_dir, seed):
         calls.append((spec.name, spec.record_format.word_bytes, seed))
         if spec.name == "icebreaker" and seed == 1:
-            raise RuntimeError("nextpnr failed\nERROR: Unable to find legal placement")
+            raise RuntimeError("nextpnr failed\nERROR: Unable to find legal placement\n1 error")
         return {
             "design_clock": "clk",
             "fmax": {"clk": {"achieved_mhz": 40.0 + seed}},
