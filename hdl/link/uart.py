@@ -2,12 +2,13 @@
 
 ``divisor`` is clocks per bit (for example 42 MHz / 3 Mbaud = 14). The receiver passes ``rx``
 through a two-flop synchroniser, detects the falling edge of the start bit, re-checks the start bit
-at its middle (a glitch shorter than half a bit is ignored), then samples each data bit and the
+at its middle (a glitch that ends before that sample, half a bit less the clock of uncertainty
+in the edge, is ignored: 2 clocks of the 7 at 6 Mbaud), then samples each data bit and the
 stop bit at their middles. The synchroniser and the edge detection take two clocks, which the
 wait for mid-start gives back, so the samples are centred. A sender whose bits are off by a
 fraction ``e`` has drifted ``9.5 e`` bits by the stop bit's sample, which must stay within half a
 bit less the one-clock uncertainty of the edge: back-to-back bytes are received for ``e`` within
-+-4.5 % at 14 and 16 clocks per bit, +-5 % at 33, and -4.5 % to +2.5 % at 4
++-4.5 % at 14 and 16 clocks per bit, +-5 % at 33, -5.5 % to +3 % at 7 and -4.5 % to +2.5 % at 4
 (tests/hdl/link/test_uart.py sweeps these in steps of 0.5 %).
 
 Errors are one-clock strobes and never stop the receiver:
