@@ -15,7 +15,7 @@ from memgen.hdl.engine.protocol import (
     Generator,
     Opcode,
 )
-from memgen.hdl.engine.records import RecordFormat, record_alignment
+from memgen.hdl.engine.records import RecordFormat, padded_length
 from memgen.hdl.link.protocol import (
     DONE_BYTES,
     DONE_FIELDS,
@@ -290,9 +290,7 @@ class DeviceStatus:
 
     def stored_bytes(self, length):
         """What a record of ``length`` bytes adds to ``bytes_used``, its padding included."""
-        size = self.max_length if self.fixed_size else None
-        alignment = record_alignment(self.word_bytes, size)
-        return -(-length // alignment) * alignment
+        return padded_length(length, self.word_bytes, self.max_length if self.fixed_size else None)
 
     @classmethod
     def from_done(cls, done):

@@ -25,6 +25,7 @@ from amaranth.lib import data
 __all__ = [
     "RecordWord",
     "RecordFormat",
+    "padded_length",
     "record_alignment",
     "record_word_layout",
     "table_entry_layout",
@@ -102,10 +103,7 @@ class RecordFormat:
     def slot_bytes(self):
         """Fixed-size mode: the bytes a record occupies, its stride (``record_size`` when
         ``word_bytes`` is 1)."""
-        size, width = self.record_size, self.word_bytes
-        if size >= width:
-            return -(-size // width) * width
-        return 1 << (size - 1).bit_length()
+        return self.stored_bytes(self.record_size)
 
     @property
     def alignment(self):
@@ -115,7 +113,7 @@ class RecordFormat:
 
     def stored_bytes(self, length):
         """The bytes a record of ``length`` bytes adds to ``bytes_used`` (its padding included)."""
-        return -(-length // self.alignment) * self.alignment
+        return padded_length(length, self.word_bytes, self.record_size)
 
     @property
     def words(self):
@@ -162,6 +160,12 @@ def record_alignment(word_bytes, record_size=None):
     if record_size is not None and record_size < word_bytes:
         return 1 << (record_size - 1).bit_length()
     return word_bytes
+
+
+def padded_length(length, word_bytes, record_size=None):
+    """A record of ``length`` bytes with its padding to the next record's start."""
+    alignment = record_alignment(word_bytes, record_size)
+    return -(-length // alignment) * alignment
 
 
 def record_word_layout(word_bytes):
