@@ -170,26 +170,8 @@ class AppendMemory(wiring.Component):
         going = Signal()
         stored = Signal()
         m.d.comb += stored.eq(Mux(starting, ~records_full & ~bytes_full, going))
-        shift = fmt.word_shift
-        m.d.comb += [
-            self.data_port.address.eq(position >> shift),
-            self.data_port.write_enable.eq(valid & stored & ~self.clear),
-        ]
-        if shift == 0:
-            m.d.comb += self.data_port.write_data.eq(word.data)
-        else:
-            image = Signal(8 * fmt.word_bytes)  # the word being filled, as the storage has it
-            merged = Signal.like(image)
-            lane = position[:shift]
-            m.d.comb += merged.eq(image)
-            for k in range(fmt.word_bytes):
-                with m.If(lane == k):
-                    m.d.comb += merged.word_select(k, 8).eq(word.data)
-            m.d.comb += self.data_port.write_data.eq(merged)
-            with m.If(self.data_port.write_enable):
-                m.d.sync += image.eq(merged)
-        if self.fault == "overwrite":
-            m.d.comb += self.data_port.address.eq(current_offset >> shift)
+        m.d.comb += self.data_port.write_enable.eq(valid & stored & ~self.clear)
+        self._write_word(m, current_offset if self.fault == "overwrite" else position, word.data)
         commit = Signal()
         complete = full_size if fmt.fixed else 1
         m.d.comb += commit.eq(valid & word.last & stored & complete & ~self.clear)
@@ -279,6 +261,26 @@ class AppendMemory(wiring.Component):
             ),
         ]
         return m
+
+    def _write_word(self, m, position, byte):
+        """The byte at byte address ``position``: its word's address, and the word written whole,
+        the byte merged into an image of the word kept as the storage has it."""
+        fmt, port = self.format, self.data_port
+        shift = fmt.word_shift
+        m.d.comb += port.address.eq(position >> shift)
+        if shift == 0:
+            m.d.comb += port.write_data.eq(byte)
+            return
+        image = Signal(8 * fmt.word_bytes)
+        merged = Signal.like(image)
+        lane = position[:shift]
+        m.d.comb += merged.eq(image)
+        for k in range(fmt.word_bytes):
+            with m.If(lane == k):
+                m.d.comb += merged.word_select(k, 8).eq(byte)
+        m.d.comb += port.write_data.eq(merged)
+        with m.If(port.write_enable):
+            m.d.sync += image.eq(merged)
 
     def _write_entry(self, m, length, commit):
         """The record table entry (start, length) of a record as it commits."""

@@ -110,7 +110,6 @@ class Readout(wiring.Component):
         fmt = self.format
         depth = self.read_latency + 4
         width, shift = fmt.word_bytes, fmt.word_shift
-        packed = fmt.fixed and fmt.record_size < width  # several records to a word
         word_layout = data.StructLayout(
             {
                 "data": 8 * width,
@@ -216,31 +215,7 @@ class Readout(wiring.Component):
                 "length": fmt.length_width,
             }
         )(in_read[-1])
-        read_data = self.data_port.read_data
-        if packed:  # the record's bytes down to the lowest
-            read_data = read_data >> (arriving.lane * 8)
-
-        # Stage 4: output FIFO; a credit comes back with every word taken.
-        word = word_layout(queue.r_data)
-        m.d.comb += [
-            queue.w_en.eq(arriving.issued),
-            queue.w_data.eq(
-                Cat(
-                    read_data[: 8 * width],
-                    arriving.first,
-                    arriving.last,
-                    arriving.less,
-                    arriving.length,
-                )
-            ),
-            queue.r_en.eq(self.words.ready),
-            self.words.valid.eq(queue.r_rdy),
-            self.words.payload.data.eq(word.data),
-            self.words.payload.first.eq(word.first),
-            self.words.payload.last.eq(word.last),
-            self.words.payload.count.eq(word.less + 1),
-            self.length.eq(word.length),
-        ]
+        self._output(m, queue, word_layout, arriving)
 
         # Busy: a credit is out (an index taken and not yet expanded, or a word issued and not
         # yet taken) or a record is being expanded. All flops: every record in the pipeline holds
@@ -265,3 +240,32 @@ class Readout(wiring.Component):
         ]
         assert_stream_stable(m, self.words, "words")
         return m
+
+    def _output(self, m, queue, word_layout, arriving):
+        """Stage 4: each word read into the output FIFO with the flags that travelled beside it
+        (a packed record shifted down to the lowest byte), and out on ``words``; a credit comes
+        back with every word taken."""
+        fmt = self.format
+        read_data = self.data_port.read_data
+        if fmt.fixed and fmt.record_size < fmt.word_bytes:  # packed: the record down to byte 0
+            read_data = read_data >> (arriving.lane * 8)
+        word = word_layout(queue.r_data)
+        m.d.comb += [
+            queue.w_en.eq(arriving.issued),
+            queue.w_data.eq(
+                Cat(
+                    read_data[: 8 * fmt.word_bytes],
+                    arriving.first,
+                    arriving.last,
+                    arriving.less,
+                    arriving.length,
+                )
+            ),
+            queue.r_en.eq(self.words.ready),
+            self.words.valid.eq(queue.r_rdy),
+            self.words.payload.data.eq(word.data),
+            self.words.payload.first.eq(word.first),
+            self.words.payload.last.eq(word.last),
+            self.words.payload.count.eq(word.less + 1),
+            self.length.eq(word.length),
+        ]
