@@ -57,6 +57,8 @@ class Board:
         :class:`~memgen.hdl.link.frame_buffer.FrameBuffer`); None for ``lib.memory``.
     word_widths : tuple
         The storage word sizes in bytes its memory builds (see :meth:`with_word_bytes`).
+    lane_counts : tuple
+        The sample lanes its memory builds (see :meth:`with_lanes`).
     """
 
     name: str
@@ -77,6 +79,7 @@ class Board:
     bitstream: str = "bit"
     frame_buffer: object = None
     word_widths: tuple = (1,)
+    lane_counts: tuple = (1,)
 
     @property
     def memory_use(self):
@@ -94,7 +97,9 @@ class Board:
                 f"Record size must be 1 to {MAX_LINK_RECORD} bytes, not {record_size!r}"
             )
         fmt = self.record_format
-        fixed = RecordFormat(fmt.byte_capacity, record_size=record_size, word_bytes=fmt.word_bytes)
+        fixed = RecordFormat(
+            fmt.byte_capacity, record_size=record_size, word_bytes=fmt.word_bytes, lanes=fmt.lanes
+        )
         return replace(self, record_format=fixed)
 
     def with_word_bytes(self, word_bytes):
@@ -105,12 +110,37 @@ class Board:
             raise ValueError(f"{self.name} builds words of {widths} bytes, not {word_bytes!r}")
         return replace(self, record_format=replace(self.record_format, word_bytes=word_bytes))
 
+    def with_lanes(self, lanes):
+        """This board with ``lanes`` sample lanes (one of ``lane_counts``), each reading its own
+        copy of the records: the capacity is the memory's divided by ``lanes``. Needs fixed-size
+        records of at most a word (:meth:`with_record_size`, :meth:`with_word_bytes`)."""
+        if lanes not in self.lane_counts:
+            counts = ", ".join(map(str, self.lane_counts))
+            counts = f"{counts} lanes" if len(self.lane_counts) > 1 else "one lane only"
+            raise ValueError(f"{self.name} builds {counts}, not {lanes!r}")
+        fmt = self.record_format
+        if lanes == fmt.lanes:
+            return self
+        if fmt.lanes != 1:
+            raise ValueError("the lanes are already set")
+        if not fmt.fixed or fmt.record_size > fmt.word_bytes:
+            raise ValueError(
+                f"lanes need fixed-size records of at most a word ({fmt.word_bytes} byte"
+                + ("s)" if fmt.word_bytes > 1 else ")")
+            )
+        copy = fmt.byte_capacity // lanes
+        copy -= copy % fmt.word_bytes
+        return replace(
+            self, record_format=replace(fmt, byte_capacity=copy, max_records=None, lanes=lanes)
+        )
+
     def storage_backends(self, primitive=None):
         """``data_storage`` and, for variable-length records, ``table_storage``: this board's
         backends for its record format; ``primitive=False`` puts simulation models in place of
         vendor primitives."""
         fmt = self.record_format
-        backends = {"data_storage": self.data_storage(fmt, primitive)}
+        copies = [self.data_storage(fmt, primitive) for _ in range(fmt.lanes)]
+        backends = {"data_storage": copies[0] if fmt.lanes == 1 else copies}
         if not fmt.fixed:
             backends["table_storage"] = self.table_storage(fmt, primitive)
         return backends

@@ -124,4 +124,5 @@ ULX3S_85F = Board(
     programmer=(("openFPGALoader", ("-b", "ulx3s")),),
     frame_buffer=_frame_buffer,
     word_widths=(1, 2, 4, 8, 16, 32, 64),
+    lane_counts=(1, 2, 4, 8),  # a copy of the records per lane: 384 KiB / L each
 )

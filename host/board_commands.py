@@ -15,16 +15,27 @@ __all__ = [
 ]
 
 
-def board_variant(board, fixed, size, word_bytes=1):
+def board_variant(board, fixed, size, word_bytes=1, lanes=1):
     """The board as built for a records mode: as described (variable-length records), or with
-    fixed-size records of ``size`` bytes; its memory in words of ``word_bytes``."""
+    fixed-size records of ``size`` bytes; its memory in words of ``word_bytes``, read by
+    ``lanes`` sample lanes."""
     if board is None:
         return board
     try:
         board = board.with_word_bytes(word_bytes)
     except ValueError as error:
         raise UserError(f"--word-bytes {word_bytes}: {error}") from None
-    return board.with_record_size(size) if fixed else board
+    board = board.with_record_size(size) if fixed else board
+    try:
+        return board.with_lanes(lanes)
+    except ValueError as error:
+        raise UserError(f"--lanes {lanes}: {error}") from None
+
+
+def _variant(arguments):
+    """:func:`board_variant` for ``memgen build`` and ``memgen program``'s options."""
+    shape = (arguments.word_bytes, arguments.lanes)
+    return board_variant(arguments.board_name, *arguments.records, *shape)
 
 
 #: What ``memgen build --design`` builds: the device on its UART, or the self-check example
@@ -34,10 +45,12 @@ DESIGNS = ("device", "self-check")
 
 def default_build_folder(board, design="device"):
     """``build/BOARD``, ``build/BOARD-fixedK`` for a build with fixed-size records, then
-    ``-wW`` for words of W bytes and ``-self-check`` for the self-check example."""
+    ``-wW`` for words of W bytes, ``-lL`` for L lanes and ``-self-check`` for the self-check
+    example."""
     fmt = board.record_format
     folder = f"build/{board.name}" + (f"-fixed{fmt.record_size}" if fmt.fixed else "")
     folder += f"-w{fmt.word_bytes}" if fmt.word_bytes > 1 else ""
+    folder += f"-l{fmt.lanes}" if fmt.lanes > 1 else ""
     return folder + ("" if design == "device" else f"-{design}")
 
 
@@ -56,7 +69,7 @@ def _top(board, design):
 def run_build(arguments):
     from memgen.boards.build import build
 
-    board = board_variant(arguments.board_name, *arguments.records, arguments.word_bytes)
+    board = _variant(arguments)
     out = arguments.out or default_build_folder(board, arguments.design)
     top = _top(board, arguments.design)
     if not arguments.json:
@@ -115,13 +128,14 @@ def run_program(arguments):
     import subprocess
     from pathlib import Path
 
-    board = board_variant(arguments.board_name, *arguments.records, arguments.word_bytes)
+    board = _variant(arguments)
     folder = default_build_folder(board, arguments.design)
     bitstream = Path(arguments.bitstream or f"{folder}/memgen.{board.bitstream}")
     if not bitstream.exists():
         fixed, size = arguments.records
         options = f" --records fixed:{size}" if fixed else ""
         options += f" --word-bytes {arguments.word_bytes}" if arguments.word_bytes > 1 else ""
+        options += f" --lanes {arguments.lanes}" if arguments.lanes > 1 else ""
         options += "" if arguments.design == "device" else f" --design {arguments.design}"
         raise UserError(
             f"no bitstream at {bitstream}: run `memgen build {board.name}{options}` first"

@@ -498,6 +498,14 @@ def parser():
         metavar="W",
         help="the memory read W bytes a clock, each record starting on a word (default: 1)",
     )
+    design.add_argument(
+        "--lanes",
+        type=whole_number,
+        default=1,
+        metavar="L",
+        help="L sample lanes, each with its own copy of the records (capacity / L); fixed-size "
+        "records of at most W bytes (default: 1)",
+    )
     build = commands.add_parser(
         "build", parents=[records, design], help="build a board's bitstream"
     )

@@ -287,6 +287,7 @@ class DeviceStatus:
     expected: int  # the sequence number of the next frame the device runs
     link_errors: dict  # the link's error counters (CRC, framing, overflow, ...)
     word_bytes: int = 1  # bytes per storage word: records start on word boundaries
+    lanes: int = 1  # sample lanes: sample j comes from lane j mod lanes
 
     def stored_bytes(self, length):
         """What a record of ``length`` bytes adds to ``bytes_used``, its padding included."""
@@ -308,6 +309,7 @@ class DeviceStatus:
             expected=done["expected"],
             link_errors={name: done[name] for name in LINK_COUNTERS},
             word_bytes=1 << ((flags >> 3) & 7),
+            lanes=1 << ((flags >> 6) & 3),
         )
 
     @classmethod
@@ -325,6 +327,7 @@ class DeviceStatus:
             expected=0,
             link_errors=dict.fromkeys(LINK_COUNTERS, 0),
             word_bytes=record_format.word_bytes,
+            lanes=record_format.lanes,
         )
 
     @property
@@ -334,8 +337,12 @@ class DeviceStatus:
 
     @property
     def record_format(self):
+        shape = {"word_bytes": self.word_bytes, "lanes": self.lanes}
         if self.fixed_size:
-            return RecordFormat(self.byte_capacity, record_size=self.max_length)
+            return RecordFormat(self.byte_capacity, record_size=self.max_length, **shape)
         return RecordFormat(
-            self.byte_capacity, max_records=self.record_capacity, max_length=self.max_length
+            self.byte_capacity,
+            max_records=self.record_capacity,
+            max_length=self.max_length,
+            **shape,
         )

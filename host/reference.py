@@ -13,6 +13,7 @@ response packets the core sends.
 """
 
 from memgen.hdl.engine.index_generator import IndexGeneratorModel
+from memgen.hdl.engine.lanes import lane_share
 from memgen.hdl.engine.protocol import (
     ARGUMENT_BYTES,
     DEFAULT_SEED,
@@ -57,7 +58,11 @@ class MemGenReference:
     def __init__(self, record_format, generator="trivium", seed=DEFAULT_SEED):
         self.format = record_format
         self.generator = generator
-        self.indices = IndexGeneratorModel(record_format.max_records, generator, seed)
+        self.lanes = [
+            IndexGeneratorModel(record_format.max_records, generator, seed, lane)
+            for lane in range(record_format.lanes)
+        ]
+        self.next_lane = 0  # sample j of the stream since the seed comes from lane j mod lanes
         self.memory = []
         self.bytes_used = 0
 
@@ -81,7 +86,7 @@ class MemGenReference:
             return ErrorCode.WRONG_SIZE
         self.memory.append(record)
         self.bytes_used += fmt.stored_bytes(len(record))  # records start on word boundaries
-        self.indices.set_count(len(self.memory))
+        self._set_count(len(self.memory))
         return None
 
     def sample(self, count):
@@ -98,7 +103,13 @@ class MemGenReference:
             return ErrorCode.EMPTY
         if count == 0:
             return []
-        return self.indices.request(count, len(self.memory))
+        lanes, first = len(self.lanes), self.next_lane
+        drawn = [
+            iter(model.request(lane_share(count, first, lane, lanes), len(self.memory)))
+            for lane, model in enumerate(self.lanes)
+        ]
+        self.next_lane = (first + count) % lanes
+        return [next(drawn[(first + j) % lanes]) for j in range(count)]
 
     def recite(self):
         return list(self.memory) if self.memory else ErrorCode.EMPTY
@@ -126,10 +137,16 @@ class MemGenReference:
     def clear(self):
         self.memory = []
         self.bytes_used = 0
-        self.indices.set_count(0)
+        self._set_count(0)
 
     def seed(self, seed):
-        self.indices.seed(seed)
+        for model in self.lanes:
+            model.seed(seed)
+        self.next_lane = 0
+
+    def _set_count(self, count):
+        for model in self.lanes:  # every lane's generator sees the count change
+            model.set_count(count)
 
     def status(self):
         fmt = self.format
@@ -139,7 +156,7 @@ class MemGenReference:
             "record_capacity": fmt.max_records,
             "byte_capacity": fmt.byte_capacity,
             "max_length": fmt.max_length,
-            "flags": status_flags(fmt.fixed, self.generator, fmt.word_bytes),
+            "flags": status_flags(fmt.fixed, self.generator, fmt.word_bytes, fmt.lanes),
         }
 
     # The command interface

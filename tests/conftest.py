@@ -12,6 +12,12 @@ from memgen.hdl.engine.records import RecordFormat
 from memgen.host.link_reference import LinkReference
 
 
+def pytest_collection_modifyitems(items):
+    """Slow tests (board builds, long simulations) first: pytest-xdist hands tests out in this
+    order, so the two workers finish together instead of one running a build at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @contextmanager
 def pty_peer(step):
     """A serial port that is a pseudo-terminal, its other end served on a thread by

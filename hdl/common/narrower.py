@@ -1,34 +1,72 @@
 """Words of several bytes into a stream of bytes: where a wide core meets a byte-wide consumer
 (the link's reply side, the recall matcher).
 
-The input word carries ``data`` (8 x W bits, the first byte lowest), ``count`` (how many of its
-bytes are valid, 1 to W) and packet flags ``first``/``last``; any other fields travel with every
-byte. Combinational: a byte per clock straight from the held word, the word taken with its last
-valid byte.
+:class:`WordNarrower`: the input word carries ``data`` (8 x W bits, the first byte lowest),
+``count`` (how many of its bytes are valid, 1 to W) and packet flags ``first``/``last``; any other
+fields travel with every byte. :class:`SlotNarrower`: a beat of L words side by side with
+``slots``, a bit per word that is there, into those words one after the other. Both are
+combinational: an item per clock straight from the held input, which is taken with its last item.
+:func:`narrow_to_bytes` chains what a core's responses need.
 """
 
-from amaranth.hdl import Module, Mux, Shape, Signal
+from amaranth.hdl import Assert, Module, Mux, Shape, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .checks import assert_stream_stable
 
-__all__ = ["WordNarrower", "narrow_layout", "word_bytes_of"]
+__all__ = [
+    "SlotNarrower",
+    "WordNarrower",
+    "narrow_layout",
+    "narrow_to_bytes",
+    "slot_layout",
+    "word_bytes_of",
+]
 
 
 def narrow_layout(layout):
-    """``layout`` with one byte of ``data`` and no ``count``: what :class:`WordNarrower` sends."""
+    """``layout`` with one byte of ``data`` and no ``count`` or ``slots``: what a chain of
+    narrowers ends with."""
     fields = {}
     for name, field in layout:
-        if name != "count":
+        if name not in ("count", "slots"):
             fields[name] = 8 if name == "data" else field.shape
     return data.StructLayout(fields)
+
+
+def _fields(layout):
+    return {name: Shape.cast(field.shape).width for name, field in layout}
+
+
+def slot_layout(layout):
+    """A beat's ``layout`` one slot at a time: ``data`` divided by the slots, no ``slots``."""
+    fields = _fields(layout)
+    slots = fields.pop("slots")
+    fields["data"] //= slots
+    return data.StructLayout(fields)
+
+
+def narrow_to_bytes(m, source, name):
+    """``source``, a stream of beats, words or bytes, as a stream of bytes: a
+    :class:`SlotNarrower` when it has ``slots``, then a :class:`WordNarrower` when it has
+    ``count`` (submodules ``{name}_slots``, ``{name}_bytes``)."""
+    fields = _fields(source.payload.shape())
+    if "slots" in fields:
+        m.submodules[f"{name}_slots"] = slots = SlotNarrower(source.payload.shape())
+        wiring.connect(m, source, slots.beats)
+        source = slots.words
+    if "count" in fields:
+        m.submodules[f"{name}_bytes"] = words = WordNarrower(source.payload.shape())
+        wiring.connect(m, source, words.words)
+        source = words.bytes
+    return source
 
 
 def word_bytes_of(layout):
     """The bytes of a word of ``layout``; ValueError unless it has ``data`` (whole bytes),
     ``count``, ``first`` and ``last``."""
-    fields = {name: Shape.cast(field.shape).width for name, field in layout}
+    fields = _fields(layout)
     missing = {"data", "count", "first", "last"} - set(fields)
     if missing or fields["data"] % 8:
         raise ValueError(f"A word has data (whole bytes), count, first and last: {layout!r}")
@@ -79,4 +117,58 @@ class WordNarrower(wiring.Component):
         with m.If(self.bytes.valid & self.bytes.ready):
             m.d.sync += lane.eq(Mux(final, 0, lane + 1))
         assert_stream_stable(m, self.bytes, "narrowed")
+        return m
+
+
+class SlotNarrower(wiring.Component):
+    """Sends the words of each beat whose ``slots`` bit is set, lowest slot first, each with the
+    beat's other fields.
+
+    Parameters
+    ----------
+    layout : StructLayout
+        The beats: ``data`` (a word per slot, slot 0 lowest), ``slots`` and any other fields.
+
+    Members
+    -------
+    beats : In(stream.Signature(layout))
+    words : Out(stream.Signature(slot_layout(layout)))
+    """
+
+    def __init__(self, layout):
+        fields = _fields(layout)
+        if "slots" not in fields or fields["data"] % fields["slots"]:
+            raise ValueError(f"A beat has slots and a data word per slot: {layout!r}")
+        self.slots = fields["slots"]
+        super().__init__(
+            {
+                "beats": In(stream.Signature(layout)),
+                "words": Out(stream.Signature(slot_layout(layout))),
+            }
+        )
+
+    def elaborate(self, platform):
+        m = Module()
+        beat, word = self.beats.payload, self.words.payload
+        sent = Signal(self.slots)  # this beat's slots already sent
+        left = Signal(self.slots)
+        slot = Signal(range(max(2, self.slots)))  # the lowest of them
+        m.d.comb += left.eq(beat.slots & ~sent)
+        for k in reversed(range(self.slots)):
+            with m.If(left[k]):
+                m.d.comb += slot.eq(k)
+        final = Signal()  # no slot above ``slot`` left
+        m.d.comb += [
+            final.eq((left >> (slot + 1)) == 0),
+            word.data.eq(beat.data.word_select(slot, len(word.data))),
+            self.words.valid.eq(self.beats.valid),
+            self.beats.ready.eq(self.words.ready & final),
+        ]
+        for name, _ in word.shape():
+            if name != "data":
+                m.d.comb += getattr(word, name).eq(getattr(beat, name))
+        with m.If(self.words.valid & self.words.ready):
+            m.d.sync += sent.eq(Mux(final, 0, sent | (1 << slot)))
+        assert_stream_stable(m, self.words, "slot_words")
+        m.d.sync += Assert(~self.beats.valid | beat.slots.any(), "a beat without a word")
         return m

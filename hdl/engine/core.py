@@ -31,6 +31,7 @@ from .append_memory import AppendMemory
 from .decoder import CommandDecoder
 from .index_generator import GENERATORS
 from .index_source import IndexSource
+from .lanes import LaneGather
 from .protocol import (
     DEFAULT_SEED,
     INDEX_BYTES,
@@ -52,10 +53,12 @@ def response_layout(record_format):
     """Response words: a record's word (with the record's ``length``), or a byte of a STATUS,
     ERROR, INDICES or RECALL header packet (``length`` 0). In a core of ``word_bytes`` W above
     1, ``data`` is W bytes (the first lowest) and ``count`` says how many are valid (1 in a
-    header's); with W = 1 there is no ``count``."""
-    width = record_format.word_bytes
+    header's); with W = 1 there is no ``count``. A core of L lanes above 1 sends beats of L
+    such words (:func:`~.lanes.beat_layout`): ``slots`` marks the ones that carry a record (each
+    a whole packet), or slot 0 alone for a header byte."""
+    width, lanes = record_format.word_bytes, record_format.lanes
     fields = {
-        "data": 8 * width,
+        "data": 8 * width * lanes,
         "first": 1,
         "last": 1,
         "kind": 2,
@@ -63,6 +66,8 @@ def response_layout(record_format):
     }
     if width > 1:
         fields["count"] = width.bit_length()
+    if lanes > 1:
+        fields["slots"] = lanes
     return data.StructLayout(fields)
 
 
@@ -146,8 +151,18 @@ class MemGen(wiring.Component):
             source.divert.eq(sequencer.divert),
             self.idle.eq(decoder.idle & sequencer.idle),
         ]
-        readout = self._storage(m, appender, sequencer.reading)
+        readouts = self._storage(m, appender, sequencer.reading)
+        readout = readouts[0]  # lane 0: recitation and RECALL too
         wiring.connect(m, source.indices, readout.indices)
+        words, gathering = readout.words, Const(0)
+        if fmt.lanes > 1:  # the lanes' records side by side, a SAMPLE's in beats
+            m.submodules.gather = gather = LaneGather(readout.words.payload.shape(), fmt.lanes)
+            for lane, unit in enumerate(readouts):
+                if lane:
+                    wiring.connect(m, source.lane_indices[lane - 1], unit.indices)
+                wiring.connect(m, unit.words, gather.words[lane])
+            wiring.connect(m, source.plan, gather.plan)
+            words, gathering = gather.beats, gather.busy
 
         # Response sources, never two valid at once: the readout's records (not while RECALL
         # scans them), STATUS and ERROR, INDICES' bytes, RECALL's headers.
@@ -165,7 +180,6 @@ class MemGen(wiring.Component):
         ]
         serialisers.append(index_bytes.bytes)
         scanning = sequencer.scanning
-        words = readout.words
         scan_ready = scanning  # the recall unit takes a byte every clock
         if recall:
             m.submodules.recall = unit = RecallUnit(fmt)
@@ -208,6 +222,8 @@ class MemGen(wiring.Component):
         wide = fmt.word_bytes > 1
         if wide:
             m.d.comb += records.payload.count.eq(words.payload.count)
+        if fmt.lanes > 1:
+            m.d.comb += records.payload.slots.eq(words.payload.slots)
         for port, serialised in zip(join.inputs()[1:], serialisers, strict=True):
             byte = serialised.payload
             m.d.comb += [
@@ -220,33 +236,50 @@ class MemGen(wiring.Component):
             ]
             if wide:
                 m.d.comb += port.payload.count.eq(1)
+            if fmt.lanes > 1:
+                m.d.comb += port.payload.slots.eq(1)
         wiring.connect(m, join.output, wiring.flipped(self.responses))
-        m.d.comb += sequencer.busy.eq(source.busy | readout.busy | index_bytes.busy)
+        reading = Cat(unit.busy for unit in readouts).any() | gathering
+        m.d.comb += sequencer.busy.eq(source.busy | reading | index_bytes.busy)
         m.d.sync += Assert(
-            ~self.idle | ~(readout.busy | source.busy), "records in flight after a command ended"
+            ~self.idle | ~(reading | source.busy), "records in flight after a command ended"
         )
         return m
 
     def _storage(self, m, appender, reading):
-        """The storage backends, and the readout that shares their ports with the append
-        memory (the readout's while ``reading``)."""
+        """The storage backends, and a readout per lane that shares its copy's port with the
+        append memory (the readout's while ``reading``); returns the readouts."""
         fmt = self.format
-        data_storage = self.data_storage or LibMemoryStorage(fmt.words, 8 * fmt.word_bytes)
-        m.submodules.data_storage = data_storage
+        copies = self.data_storage
+        if copies is None:
+            copies = [None] * fmt.lanes
+        elif not isinstance(copies, list | tuple):
+            copies = [copies]
+        if len(copies) != fmt.lanes:
+            raise ValueError(f"{fmt.lanes} lanes need {fmt.lanes} data storages, not {len(copies)}")
         table_storage = None
-        if not fmt.fixed:
-            entry_width = table_entry_layout(fmt).size
-            table_storage = self.table_storage or LibMemoryStorage(fmt.max_records, entry_width)
-            m.submodules.table_storage = table_storage
-        m.submodules.readout = readout = Readout(
-            fmt,
-            read_latency=storage_latency(data_storage),
-            table_latency=storage_latency(table_storage) if table_storage is not None else 1,
-        )
-        share_storage_port(m, data_storage, appender.data_port, readout.data_port, reading)
-        if table_storage is not None:
-            share_storage_port(m, table_storage, appender.table_port, readout.table_port, reading)
-        return readout
+        readouts = []
+        for lane, copy in enumerate(copies):
+            copy = copy or LibMemoryStorage(fmt.words, 8 * fmt.word_bytes)
+            suffix = str(lane) if lane else ""  # lane 0 keeps the names of a one-lane core
+            m.submodules[f"data_storage{suffix}"] = copy
+            if not fmt.fixed:  # one lane only
+                entry_width = table_entry_layout(fmt).size
+                table_storage = self.table_storage or LibMemoryStorage(fmt.max_records, entry_width)
+                m.submodules.table_storage = table_storage
+            readout = Readout(
+                fmt,
+                read_latency=storage_latency(copy),
+                table_latency=storage_latency(table_storage) if table_storage is not None else 1,
+            )
+            m.submodules[f"readout{suffix}"] = readout
+            # every copy takes every write; only lane 0's read data reaches the append memory
+            share_storage_port(m, copy, appender.data_port, readout.data_port, reading)
+            if table_storage is not None:
+                table_ports = (appender.table_port, readout.table_port)
+                share_storage_port(m, table_storage, *table_ports, reading)
+            readouts.append(readout)
+        return readouts
 
     def _status(self, m, request, appender):
         """STATUS (the fields) and ERROR (the code, then the fields) as bytes; returns their
@@ -258,7 +291,7 @@ class MemGen(wiring.Component):
             "record_capacity": Const(fmt.max_records, 32),
             "byte_capacity": Const(fmt.byte_capacity, 32),
             "max_length": Const(fmt.max_length, 32),
-            "flags": Const(status_flags(fmt.fixed, self.generator, fmt.word_bytes), 8),
+            "flags": Const(status_flags(fmt.fixed, self.generator, fmt.word_bytes, fmt.lanes), 8),
         }
         fields = []
         for name, size in STATUS_FIELDS:

@@ -7,8 +7,8 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..common.pipeline import Countdown
-from ..common.skid import SkidBuffer
-from .index_generator import AMOUNT_WIDTH, STATE_WIDTH, IndexGenerator
+from .index_generator import AMOUNT_WIDTH, STATE_WIDTH
+from .lanes import LaneIndices, plan_layout
 
 __all__ = ["IndexSource"]
 
@@ -38,7 +38,11 @@ class IndexSource(wiring.Component):
     divert : In(1)
         The generator's indices go to ``diverted`` instead of ``indices``.
     indices, diverted : Out(stream.Signature(index_width))
-        To the readout; to the INDICES serialiser.
+        To lane 0's readout; to the INDICES serialiser (every lane's, merged in order).
+    lane_indices : Out(stream.Signature(index_width)).array(lanes - 1)
+        With more than one lane: lanes 1 and up's sampled indices, to their readouts.
+    plan : Out(stream.Signature(plan_layout(lanes), always_ready=True))
+        With more than one lane: each SAMPLE's first lane and amount, to the lane gather.
     busy : Out(1)
         An index is still to come or waiting on an output.
     """
@@ -48,8 +52,16 @@ class IndexSource(wiring.Component):
         self.generator = generator
         self.reset_seed = reset_seed
         width = record_format.index_width
+        lanes = record_format.lanes
+        more = {}
+        if lanes > 1:
+            more = {
+                "lane_indices": Out(stream.Signature(width)).array(lanes - 1),
+                "plan": Out(stream.Signature(plan_layout(lanes), always_ready=True)),
+            }
         super().__init__(
             {
+                **more,
                 "seed": In(stream.Signature(STATE_WIDTH, always_ready=True)),
                 "request": In(stream.Signature(AMOUNT_WIDTH)),
                 "count": In(record_format.count_width),
@@ -65,18 +77,18 @@ class IndexSource(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         fmt = self.format
-        m.submodules.generator = generator = IndexGenerator(
-            fmt.max_records, self.generator, self.reset_seed
-        )
+        # The generators make exactly the n indices of a request, so their register slices are
+        # empty after each SAMPLE.
+        m.submodules.generator = generator = LaneIndices(fmt, self.generator, self.reset_seed)
         wiring.connect(m, wiring.flipped(self.seed), generator.seed)
         wiring.connect(m, wiring.flipped(self.request), generator.request)
-        m.d.comb += generator.count.eq(self.count)
-        # A register slice cuts the ready chain from the response stream through the readout
-        # into the generator's LFSR enables. The generator makes exactly the n indices of a
-        # request, so the slice is empty after each SAMPLE.
-        m.submodules.slice = index_slice = SkidBuffer(generator.indices.payload.shape())
-        wiring.connect(m, generator.indices, index_slice.input)
-        generated = index_slice.output
+        wiring.connect(m, generator.diverted, wiring.flipped(self.diverted))
+        m.d.comb += [generator.count.eq(self.count), generator.divert.eq(self.divert)]
+        generated = generator.lanes[0]
+        if fmt.lanes > 1:
+            wiring.connect(m, generator.plan, wiring.flipped(self.plan))
+            for lane, indices in enumerate(self.lane_indices, 1):
+                wiring.connect(m, generator.lanes[lane], wiring.flipped(indices))
 
         recite_index = Signal(fmt.index_width + 1)
         recite_left = Countdown(m, fmt.index_width + 1, "recite_left")  # count - recite_index
@@ -90,7 +102,7 @@ class IndexSource(wiring.Component):
 
         # Only one source is ever active (asserted), so the slice's ready needs no state and
         # the readout's ready reaches it one LUT from flops.
-        sampled = generated.valid & ~self.divert
+        sampled = generated.valid  # not while diverted
         m.d.comb += [
             self.indices.valid.eq(sampled | recite_more | self.match.valid),
             self.indices.payload.eq(
@@ -101,10 +113,8 @@ class IndexSource(wiring.Component):
                 )
             ),
             self.match.ready.eq(self.indices.ready),
-            self.diverted.valid.eq(generated.valid & self.divert),
-            self.diverted.payload.eq(generated.payload),
-            generated.ready.eq(Mux(self.divert, self.diverted.ready, self.indices.ready)),
-            self.busy.eq(generator.busy | generated.valid | recite_more | self.match.valid),
+            generated.ready.eq(self.indices.ready),
+            self.busy.eq(generator.busy | recite_more | self.match.valid),
         ]
         m.d.sync += [
             Assert(~(generated.valid & recite_more), "sampled and recited indices at once"),

@@ -98,15 +98,17 @@ class Generator(enum.IntEnum):
     TRIVIUM = 2
 
 
-def status_flags(fixed, generator, word_bytes=1):
+def status_flags(fixed, generator, word_bytes=1, lanes=1):
     """The status ``flags`` byte: bit 0 fixed-size mode, bits 1-2 the :class:`Generator`, bits
-    3-5 log2 of the storage word's bytes (0 in a byte-wide core)."""
+    3-5 log2 of the storage word's bytes (0 in a byte-wide core), bits 6-7 log2 of the sample
+    lanes."""
     kind = Generator.LFSR if generator == "lfsr" else Generator.TRIVIUM
-    return int(fixed) | (kind << 1) | ((word_bytes.bit_length() - 1) << 3)
+    log_width, log_lanes = word_bytes.bit_length() - 1, lanes.bit_length() - 1
+    return int(fixed) | (kind << 1) | (log_width << 3) | (log_lanes << 6)
 
 
 #: Status fields: (name, bytes). ``flags`` bit 0: fixed-size mode; bits 1-2: :class:`Generator`;
-#: bits 3-5: log2 of the word's bytes.
+#: bits 3-5: log2 of the word's bytes; bits 6-7: log2 of the sample lanes.
 STATUS_FIELDS = (
     ("records", 4),
     ("bytes_used", 4),

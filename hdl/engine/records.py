@@ -16,6 +16,11 @@ boundary, so a variable-length record of L bytes takes ``ceil(L / W)`` words and
 counts in ``bytes_used``; fixed-size records of K bytes take a stride of ``ceil(K / W)`` words, or,
 when K is below W, a slot of the next power of two of K bytes, several to a word (so records of
 1, 2, 4 ... bytes keep the memory's full capacity). With W = 1 nothing is padded.
+
+Lanes. ``lanes`` (L, a power of two up to 8) sample read paths run side by side, each with its
+own index generator stream and its own copy of the records (writes go to every copy, so the
+capacity is the memory's divided by L). A lane reads a record per clock, so lanes need records
+that fit a word: fixed-size records of at most ``word_bytes`` bytes.
 """
 
 from dataclasses import dataclass
@@ -23,6 +28,7 @@ from dataclasses import dataclass
 from amaranth.lib import data
 
 __all__ = [
+    "MAX_LANES",
     "RecordWord",
     "RecordFormat",
     "padded_length",
@@ -30,6 +36,9 @@ __all__ = [
     "record_word_layout",
     "table_entry_layout",
 ]
+
+#: Most sample lanes a core has.
+MAX_LANES = 8
 
 RecordWord = data.StructLayout({"data": 8, "first": 1, "last": 1})
 
@@ -50,6 +59,9 @@ class RecordFormat:
         Fixed-size mode when set.
     word_bytes : int
         Bytes per storage word, a power of two (1 to 64); ``byte_capacity`` a multiple of it.
+    lanes : int
+        Sample lanes, a power of two (1 to 8); above 1 only for fixed-size records of at most
+        ``word_bytes`` bytes.
     """
 
     byte_capacity: int
@@ -57,6 +69,7 @@ class RecordFormat:
     max_length: int | None = None
     record_size: int | None = None
     word_bytes: int = 1
+    lanes: int = 1
 
     def __post_init__(self):
         def positive(name, value):
@@ -92,12 +105,25 @@ class RecordFormat:
             if self.max_length is None:
                 object.__setattr__(self, "max_length", min(self.byte_capacity, 65535))
             positive("max_length", self.max_length)
+        positive("lanes", self.lanes)
+        if self.lanes & (self.lanes - 1) or self.lanes > MAX_LANES:
+            raise ValueError(f"lanes must be a power of two up to {MAX_LANES}, not {self.lanes}")
+        if self.lanes > 1 and not (self.fixed and self.record_size <= width):
+            raise ValueError(
+                f"{self.lanes} lanes need fixed-size records of at most word_bytes ({width}) "
+                "bytes: a lane reads a record per clock"
+            )
         if self.max_records >= 1 << 24:
             raise ValueError(f"At most 2**24 - 1 records, not {self.max_records}")
 
     @property
     def fixed(self):
         return self.record_size is not None
+
+    @property
+    def lane_shift(self):
+        """log2 of ``lanes``."""
+        return self.lanes.bit_length() - 1
 
     @property
     def slot_bytes(self):

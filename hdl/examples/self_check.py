@@ -5,7 +5,7 @@ from amaranth.hdl import Module
 from amaranth.lib import wiring
 from amaranth.lib.wiring import Out
 
-from ..common.narrower import WordNarrower
+from ..common.narrower import narrow_to_bytes
 from ..engine.core import MemGen
 from .command_rom import CommandROM
 from .record_crc import RecordCRC
@@ -57,12 +57,8 @@ class SelfCheck(wiring.Component):
         m.submodules.script = script = CommandROM(self.packets)
         m.submodules.checksum = checksum = RecordCRC(self.format)
         wiring.connect(m, script.commands, core.commands)
-        if self.format.word_bytes == 1:
-            wiring.connect(m, core.responses, checksum.responses)
-        else:  # the CRC folds a byte a clock: a wide core's words are narrowed
-            m.submodules.narrower = narrower = WordNarrower(core.responses.payload.shape())
-            wiring.connect(m, core.responses, narrower.words)
-            wiring.connect(m, narrower.bytes, checksum.responses)
+        # the CRC folds a byte a clock: a wide core's words (a core of lanes' beats) are narrowed
+        wiring.connect(m, narrow_to_bytes(m, core.responses, "response"), checksum.responses)
         all_came = checksum.records == self.samples
         right = checksum.crc == self.expected_crc
         m.d.comb += [

@@ -15,7 +15,7 @@ from amaranth.hdl import Module, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from ..common.narrower import WordNarrower
+from ..common.narrower import narrow_to_bytes
 from ..common.skid import HalfRateSlice
 from ..engine.core import MemGen
 from ..engine.protocol import DEFAULT_SEED
@@ -111,12 +111,10 @@ class LinkDevice(wiring.Component):
         response_slice = HalfRateSlice(core.responses.payload.shape())
         m.submodules.response_slice = response_slice
         wiring.connect(m, core.responses, response_slice.input)
-        if self.format.word_bytes == 1:
-            wiring.connect(m, response_slice.output, processor.responses)
-        else:  # a wide core's words a byte at a time: the line takes far less than a byte a clock
-            m.submodules.response_bytes = narrower = WordNarrower(core.responses.payload.shape())
-            wiring.connect(m, response_slice.output, narrower.words)
-            wiring.connect(m, narrower.bytes, processor.responses)
+        # a wide core's words (and a core of lanes' beats) a byte at a time: the line takes far
+        # less than a byte a clock
+        replies = narrow_to_bytes(m, response_slice.output, "response")
+        wiring.connect(m, replies, processor.responses)
         m.d.comb += [
             processor.core_idle.eq(core.idle & ~response_slice.output.valid),
             processor.uart_error.eq(self.uart_error),

@@ -1,10 +1,11 @@
-"""``make bench``, wide builds: each board built with its memory in its widest words, over nextpnr
-seeds, written to results/wide_builds.json.
+"""``make bench``, wide builds: each board built with its memory in its widest words, and the
+ULX3S with four lanes of 1-byte records, over nextpnr seeds, written to results/wide_builds.json.
 
 The iCEBreaker's four SPRAMs side by side make 8-byte words (its SPRAM limit, 8 bytes a clock);
-the ULX3S's DP16KDs make 64-byte words (a 64-byte record a clock). Per board and seed: the Fmax of
-the design clock, whether the board clock is met, the cells used, or the tool's error when the
-design does not place. Builds run two at a time (one per core).
+the ULX3S's DP16KDs make 64-byte words (a 64-byte record a clock); ``ulx3s-85f-lanes4`` keeps four
+copies of 96 KiB of 1-byte records and samples four a clock. Per build and seed: the Fmax of the
+design clock, whether the board clock is met, the cells used, or the tool's error when the design
+does not place. Builds run two at a time (one per core).
 """
 
 import argparse
@@ -24,10 +25,22 @@ def widest(name):
     return max(board(name).word_widths)
 
 
-def _build(name, width, seed, workdir):
-    spec = board(name).with_word_bytes(width)
+#: Lanes builds: name -> (board, record size, lanes).
+LANES = {"ulx3s-85f-lanes4": ("ulx3s-85f", 1, 4)}
+
+
+def variant(name):
+    """The board a build of ``results/wide_builds.json`` is named after."""
+    if name in LANES:
+        base, size, lanes = LANES[name]
+        return board(base).with_record_size(size).with_lanes(lanes)
+    return board(name).with_word_bytes(widest(name))
+
+
+def _build(name, seed, workdir):
+    spec = variant(name)
     try:
-        report = build(spec, Path(workdir) / f"{name}-w{width}-seed{seed}", seed=seed)
+        report = build(spec, Path(workdir) / f"{name}-seed{seed}", seed=seed)
     except RuntimeError as error:  # placement or routing failed: the tool's ERROR line
         lines = str(error).splitlines() or [""]
         reason = next((line for line in lines if "ERROR" in line), lines[-1])
@@ -46,11 +59,11 @@ def main(argv=None):
     parser.add_argument("--out", default="results/wide_builds.json")
     parser.add_argument("--seeds", type=int, default=8, help="nextpnr seeds 1..N")
     parser.add_argument(
-        "--boards", nargs="+", choices=BOARDS, default=list(BOARDS),
-        help="build only these, keeping the other boards' figures in --out",
+        "--boards", nargs="+", choices=[*BOARDS, *LANES], default=[*BOARDS, *LANES],
+        help="build only these, keeping the other builds' figures in --out",
     )  # fmt: skip
     args = parser.parse_args(argv)
-    jobs = [(name, widest(name), seed) for name in args.boards for seed in range(1, args.seeds + 1)]
+    jobs = [(name, seed) for name in args.boards for seed in range(1, args.seeds + 1)]
     with tempfile.TemporaryDirectory(prefix="memgen-wide-") as workdir:
         with ProcessPoolExecutor(max_workers=2) as pool:
             futures = [(job, pool.submit(_build, *job, workdir)) for job in jobs]
@@ -58,15 +71,19 @@ def main(argv=None):
     path = Path(args.out)
     out = json.loads(path.read_text()) if path.exists() else {}
     for name in args.boards:
-        runs = {str(seed): results[(n, w, seed)] for n, w, seed in jobs if n == name}
+        runs = {str(seed): results[(n, seed)] for n, seed in jobs if n == name}
+        spec = variant(name)
+        fmt = spec.record_format
         out[name] = {
-            "word_bytes": widest(name),
-            "clock_mhz": board(name).clock_hz / 1e6,
-            "capacity_bytes": board(name).record_format.byte_capacity,
+            "word_bytes": fmt.word_bytes,
+            "lanes": fmt.lanes,
+            "record_bytes": fmt.record_size,
+            "clock_mhz": spec.clock_hz / 1e6,
+            "capacity_bytes": fmt.byte_capacity,  # each lane's copy
             "seeds": runs,
             "clock_met_at": sorted(int(s) for s, run in runs.items() if run.get("clock_met")),
         }
-        print(f"{name} at {widest(name)}-byte words: clock met at seeds "
+        print(f"{name} (W = {fmt.word_bytes}, L = {fmt.lanes}): clock met at seeds "
               f"{out[name]['clock_met_at']} of 1-{args.seeds}", file=sys.stderr)  # fmt: skip
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(dict(sorted(out.items())), indent=2) + "\n")

@@ -3,7 +3,8 @@
 Ports of the exported top level are the signature paths joined by ``__``; struct payloads are flat
 vectors, first field lowest: commands ``data | first << 8 | last << 9``, responses
 ``data | first << 8 | last << 9 | kind << 10`` (a core of W-byte words: ``data`` is 8 x W bits and
-``count`` follows ``length``; the fields' offsets come from ``response_layout``).
+``count`` follows ``length``; a core of L lanes sends beats of L words and ``slots``; the
+fields' offsets come from ``response_layout``).
 """
 
 import json
@@ -34,15 +35,28 @@ class CoreDriver:
         self.ready_probability = ready_probability
         self.cycles = 0
         self.width = record_format.word_bytes
+        self.lanes = record_format.lanes
         self.fields = {name: field.offset for name, field in response_layout(record_format)}
+        self.pending = []  # words of a beat taken and not yet read
 
     def field(self, word, name, width=1):
         return word >> self.fields[name] & ((1 << width) - 1)
 
     def word_bytes(self, word):
-        """The valid bytes of a response word."""
-        count = self.field(word, "count", 8) if self.width > 1 else 1
-        return (word & ((1 << 8 * self.width) - 1)).to_bytes(self.width, "little")[:count]
+        """The valid bytes of a response word (of every slot of a beat, in order)."""
+        return b"".join(body for *_, body in self.slot_words(word))
+
+    def slot_words(self, word):
+        """A response word as ``[(first, last, kind, bytes)]``: one, or a beat's slots."""
+        count = self.field(word, "count", self.width.bit_length()) if self.width > 1 else 1
+        slots = self.field(word, "slots", self.lanes) if self.lanes > 1 else 1
+        flags = (self.field(word, "first"), self.field(word, "last"), self.field(word, "kind", 2))
+        size = 8 * self.width
+        return [
+            (*flags, (word >> size * k & ((1 << size) - 1)).to_bytes(self.width, "little")[:count])
+            for k in range(self.lanes)
+            if slots >> k & 1
+        ]
 
     async def start(self):
         dut = self.dut
@@ -70,7 +84,20 @@ class CoreDriver:
 
     async def receive(self):
         """One response packet as (kind, bytes); the stream must hold while stalled."""
-        dut, body, held = self.dut, bytearray(), None
+        body = bytearray()
+        while True:
+            if not self.pending:
+                self.pending = self.slot_words(await self._take())
+                assert self.pending, "a beat without a slot"
+            first, last, kind, data = self.pending.pop(0)
+            assert first == (len(body) == 0), "first flag"
+            body += data
+            if last:
+                return ResponseKind(kind), bytes(body)
+
+    async def _take(self):
+        """One response word (or beat), under random backpressure."""
+        dut, held = self.dut, None
         while True:
             ready = self.random.random() < self.ready_probability
             dut.responses__ready.value = int(ready)
@@ -82,14 +109,9 @@ class CoreDriver:
             await RisingEdge(dut.clk)
             self.cycles += 1
             if valid and ready:
-                held = None
-                assert self.field(word, "first") == (len(body) == 0), "first flag"
-                body += self.word_bytes(word)
-                if self.field(word, "last"):
-                    dut.responses__ready.value = 0
-                    return ResponseKind(self.field(word, "kind", 2)), bytes(body)
-            else:
-                held = word
+                dut.responses__ready.value = 0
+                return word
+            held = word
 
 
 @cocotb.test()

@@ -6,6 +6,9 @@ plays a list of command packets and checks every response against
 :class:`~memgen.host.reference.MemGenReference`.
 """
 
+import types
+import weakref
+
 from amaranth.hdl import Shape
 from memgen.hdl.engine.protocol import ResponseKind
 
@@ -25,15 +28,42 @@ async def send_packet(ctx, commands, packet, stalls=None, patience=PATIENCE):
         await stream_put(ctx, commands, payload, stalls, patience)
 
 
+#: A core of lanes' words taken in a beat and not yet read, per response stream.
+_beat_words = weakref.WeakKeyDictionary()
+
+
+async def _next_word(ctx, responses, stalls, patience):
+    """The next response word; a beat of a core of lanes gives the words of its slots in
+    order (checked to be whole records, or a header byte alone in slot 0)."""
+    fields = {name: Shape.cast(field.shape).width for name, field in responses.payload.shape()}
+    if "slots" not in fields:
+        return await stream_get(ctx, responses, stalls, patience)
+    pending = _beat_words.setdefault(responses, [])
+    if not pending:
+        beat = await stream_get(ctx, responses, stalls, patience)
+        lanes, size = fields["slots"], fields["data"] // fields["slots"]
+        slots = [k for k in range(lanes) if beat.slots >> k & 1]
+        assert slots, "a beat without a slot"
+        assert len(slots) == 1 or (beat.first and beat.last), "a beat of partial records"
+        assert beat.kind == ResponseKind.RECORD or slots == [0], "a header byte beside others"
+        for k in slots:
+            word = {name: getattr(beat, name) for name in fields if name not in ("data", "slots")}
+            pending.append(types.SimpleNamespace(data=beat.data >> (k * size) & ((1 << size) - 1),
+                                                 **word))  # fmt: skip
+    return pending.pop(0)
+
+
 async def receive_packet(ctx, responses, stalls=None, patience=PATIENCE):
     """One response packet as ``(ResponseKind, bytes)``; checks first/last and a uniform kind.
-    A wide core's words give their ``count`` bytes each."""
+    A wide core's words give their ``count`` bytes each, a beat of lanes its slots' records."""
     layout = responses.payload.shape()
     width = Shape.cast(layout["data"].shape).width // 8
     wide = any(name == "count" for name, _ in layout)
+    if any(name == "slots" for name, _ in layout):
+        width //= Shape.cast(layout["slots"].shape).width
     body, kind = bytearray(), None
     while True:
-        word = await stream_get(ctx, responses, stalls, patience)
+        word = await _next_word(ctx, responses, stalls, patience)
         assert word.first == (len(body) == 0), f"first flag wrong at byte {len(body)}"
         assert kind is None or word.kind == kind, "kind changed inside a packet"
         kind = word.kind

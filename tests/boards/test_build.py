@@ -17,10 +17,13 @@ MEMORY = {
     "icebreaker": {"cell": "ICESTORM_SPRAM", "blocks": 4, "bytes": 131072},
     "ulx3s-85f": {"cell": "DP16KD", "blocks": 192, "bytes": 384 * 1024},
 }
-#: Builds: each board as described (variable-length records) and with fixed-size records of
-#: this many bytes (``memgen build BOARD --records fixed:32``, the mode RECALL needs).
+#: Builds: each board as described (variable-length records), and the iCEBreaker with
+#: fixed-size records of this many bytes (``memgen build BOARD --records fixed:32``, the mode
+#: RECALL needs). The ULX3S's fixed-size build is the same core on the same banks and took a
+#: sixth of the suite's time on two cores; its memory in that mode is simulated in
+#: test_board_storage.
 FIXED_SIZE = 32
-BUILDS = [(name, None) for name in BOARDS] + [(name, FIXED_SIZE) for name in BOARDS]
+BUILDS = [(name, None) for name in BOARDS] + [("icebreaker", FIXED_SIZE)]
 
 
 def _spec(name, record_size):
@@ -220,6 +223,31 @@ def test_word_variants(name):
             spec.with_word_bytes(width)
 
 
+def test_lane_variants():
+    """``with_lanes`` gives the ULX3S a copy of the records per lane (384 KiB / L each, a
+    backend per copy), for fixed-size records of at most a word; the iCEBreaker builds one
+    lane; other counts and record shapes are refused in one line."""
+    spec = board("ulx3s-85f").with_record_size(1)
+    total = spec.record_format.byte_capacity
+    for lanes in spec.lane_counts:
+        fmt = spec.with_lanes(lanes).record_format
+        assert (fmt.lanes, fmt.byte_capacity, fmt.max_records) == (lanes, total // lanes,
+                                                                   total // lanes)  # fmt: skip
+        copies = spec.with_lanes(lanes).storage_backends(primitive=False)["data_storage"]
+        assert len(copies if lanes > 1 else [copies]) == lanes
+    wide = board("ulx3s-85f").with_word_bytes(64).with_record_size(64).with_lanes(2)
+    assert wide.record_format.max_records == total // 2 // 64
+    for lanes in (0, 3, 16):
+        with pytest.raises(ValueError, match=f"builds 1, 2, 4, 8 lanes, not {lanes}"):
+            spec.with_lanes(lanes)
+    with pytest.raises(ValueError, match="at most a word \\(1 byte\\)"):
+        board("ulx3s-85f").with_lanes(2)
+    with pytest.raises(ValueError, match="at most a word \\(4 bytes\\)"):
+        board("ulx3s-85f").with_word_bytes(4).with_record_size(5).with_lanes(2)
+    with pytest.raises(ValueError, match="icebreaker builds one lane only, not 2"):
+        board("icebreaker").with_record_size(1).with_lanes(2)
+
+
 def test_cli_build_and_program_with_fixed_records(monkeypatch, tmp_path, capsys):
     """``--records fixed:K`` builds the fixed-size variant into its own folder, and ``program``
     with the same option looks there."""
@@ -239,12 +267,14 @@ def test_cli_build_and_program_with_fixed_records(monkeypatch, tmp_path, capsys)
     assert cli.main(["build", "icebreaker"]) == 1
     assert cli.main(["build", "icebreaker", "--word-bytes", "8"]) == 1
     assert cli.main(["build", "icebreaker", "--records", "fixed:3", "--word-bytes", "4"]) == 1
+    assert cli.main(["build", "ulx3s-85f", "--records", "fixed:1", "--lanes", "4"]) == 1
     assert [(fmt.record_size, fmt.max_records, out) for fmt, out in built] == [
         (32, 4096, "build/icebreaker-fixed32"),
         (1, 131072, "build/icebreaker-fixed1"),
         (None, 2048, "build/icebreaker"),
         (None, 2048, "build/icebreaker-w8"),
         (3, 32768, "build/icebreaker-fixed3-w4"),  # a 4-byte slot each
+        (1, 98304, "build/ulx3s-85f-fixed1-l4"),  # a quarter of the memory per lane
     ]
     capsys.readouterr()
     assert cli.main(["build", "icebreaker", "--word-bytes", "16"]) == 1
@@ -252,6 +282,10 @@ def test_cli_build_and_program_with_fixed_records(monkeypatch, tmp_path, capsys)
     assert "--word-bytes 16: icebreaker builds words of 1, 2, 4, 8 bytes, not 16" in err
     assert cli.main(["program", "icebreaker", "--word-bytes", "8"]) == 1
     assert "run `memgen build icebreaker --word-bytes 8` first" in capsys.readouterr().err
+    assert cli.main(["build", "ulx3s-85f", "--lanes", "2"]) == 1
+    assert "--lanes 2: lanes need fixed-size records of at most a word" in capsys.readouterr().err
+    assert cli.main(["program", "ulx3s-85f", "--records", "fixed:1", "--lanes", "2"]) == 1
+    assert "memgen build ulx3s-85f --records fixed:1 --lanes 2` first" in capsys.readouterr().err
     capsys.readouterr()
     assert cli.main(["program", "icebreaker", "--records", "fixed:32"]) == 1
     err = capsys.readouterr().err

@@ -190,6 +190,10 @@ def test_status_flags_round_trip(fixed, generator):
     for width in (2, 8, 64):
         status = DeviceStatus.from_done(done | {"flags": status_flags(fixed, generator, width)})
         assert (status.fixed_size, status.generator, status.word_bytes) == (fixed, generator, width)
+    for width, lanes in ((1, 2), (4, 4), (64, 8)):
+        flags = status_flags(fixed, generator, width, lanes)
+        status = DeviceStatus.from_done(done | {"flags": flags})
+        assert (status.fixed_size, status.word_bytes, status.lanes) == (fixed, width, lanes)
 
 
 @pytest.mark.parametrize(
@@ -200,11 +204,14 @@ def test_status_flags_round_trip(fixed, generator):
         RecordFormat(64, record_size=1, word_bytes=8),
         RecordFormat(64, record_size=9, word_bytes=8),
         RecordFormat(64, max_records=8),
+        RecordFormat(64, record_size=2, word_bytes=4, lanes=4),
     ],
 )
 def test_a_status_pads_records_as_its_device_does(record_format):
-    """What a record adds to ``bytes_used``, from a status alone: the format's own padding."""
+    """What a record adds to ``bytes_used``, from a status alone: the format's own padding; the
+    format read back from the status is the device's."""
     status = DeviceStatus.empty(record_format)
+    assert status.record_format == record_format
     for length in range(1, record_format.max_length + 1):
         assert status.stored_bytes(length) == record_format.stored_bytes(length)
 

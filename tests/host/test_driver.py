@@ -30,10 +30,13 @@ def both(drivers, call):
 
 WIDE = RecordFormat(4096, max_records=64, max_length=200, word_bytes=4)
 WIDE_FIXED = RecordFormat(SAMPLE_CHUNK + 512, record_size=1, word_bytes=8)
+LANES = RecordFormat(SAMPLE_CHUNK + 512, record_size=1, word_bytes=2, lanes=4)
 
 
 @pytest.mark.parametrize(
-    "fmt", [VARIABLE, FIXED, WIDE, WIDE_FIXED], ids=["variable", "fixed", "wide", "wide-fixed"]
+    "fmt",
+    [VARIABLE, FIXED, WIDE, WIDE_FIXED, LANES],
+    ids=["variable", "fixed", "wide", "wide-fixed", "lanes"],
 )
 def test_driver_matches_reference(fmt):
     drivers = pair(fmt)
@@ -54,7 +57,7 @@ def test_driver_matches_reference(fmt):
     status = both(drivers, lambda d: d.status())
     assert status.records == len(records)
     assert status.bytes_used == sum(fmt.stored_bytes(len(record)) for record in records)
-    assert status.word_bytes == fmt.word_bytes
+    assert (status.word_bytes, status.lanes) == (fmt.word_bytes, fmt.lanes)
     assert status.seed == 0xC0FFEE and status.fixed_size == fmt.fixed
 
 

@@ -1,11 +1,19 @@
-"""The word narrower: every valid byte of every word, in order, with the packet flags moved to
-the first and last byte, under stalls on both sides."""
+"""The narrowers: every valid byte of every word, in order, with the packet flags moved to the
+first and last byte; every present slot of every beat, in order, with the beat's fields; under
+stalls on both sides."""
 
 import random
 
 import pytest
+from amaranth.hdl import Shape
 from amaranth.lib import data
-from memgen.hdl.common.narrower import WordNarrower, narrow_layout, word_bytes_of
+from memgen.hdl.common.narrower import (
+    SlotNarrower,
+    WordNarrower,
+    narrow_layout,
+    slot_layout,
+    word_bytes_of,
+)
 from memgen.sim.harness.amaranth_sim import (
     STALL_PATTERNS,
     Stalls,
@@ -84,3 +92,52 @@ def test_the_narrow_layout_drops_count_and_keeps_the_order():
         word_bytes_of(data.StructLayout({"data": 12, "first": 1, "last": 1, "count": 2}))
     with pytest.raises(ValueError, match="count, first and last"):
         word_bytes_of(data.StructLayout({"data": 16, "first": 1, "last": 1}))
+
+
+def beat_layout_of(slots, size):
+    fields = {"data": slots * size, "first": 1, "last": 1, "tag": 3, "slots": slots}
+    return data.StructLayout(fields)
+
+
+@pytest.mark.parametrize("slots", [1, 2, 4, 8])
+@pytest.mark.parametrize("stalls", STALL_PATTERNS)
+def test_slot_narrower_sends_each_present_word_in_order(slots, stalls):
+    """Beats with every pattern of slots present (and single slots, the header bytes' case):
+    the words of the slots that are there, lowest first, each with the beat's fields."""
+    rng = random.Random(f"{slots}{stalls}")
+    size = 12  # not a whole number of bytes: the words are the slots' parts of data
+    masks = list(range(1, 1 << slots)) + [1 << k for k in range(slots)]
+    beats = [(mask, rng.getrandbits(slots * size), rng.randrange(8)) for mask in masks]
+    dut = SlotNarrower(beat_layout_of(slots, size))
+
+    async def sender(ctx):
+        for mask, value, tag in beats:
+            payload = {"data": value, "first": tag & 1, "last": tag >> 1 & 1, "tag": tag,
+                       "slots": mask}  # fmt: skip
+            await stream_put(ctx, dut.beats, payload, Stalls(stalls, rng.random()))
+
+    async def receiver(ctx):
+        for mask, value, tag in beats:
+            for k in range(slots):
+                if mask >> k & 1:
+                    word = await stream_get(ctx, dut.words, Stalls(stalls, 5, rate=0.5), 100)
+                    assert word.data == value >> (k * size) & ((1 << size) - 1), (mask, k)
+                    assert (word.first, word.last, word.tag) == (tag & 1, tag >> 1 & 1, tag)
+        for _ in range(4):
+            assert not ctx.get(dut.words.valid)
+            await ctx.tick()
+
+    run_simulation(dut, sender, receiver, name=f"slot_narrower_{slots}_{stalls}")
+
+
+def test_slot_layouts_and_chains():
+    """A beat's slot is its data divided by the slots; a layout without slots or with data
+    not divisible by them is refused; narrow_layout drops count and slots."""
+    beat = beat_layout_of(4, 16)
+    widths = {name: Shape.cast(field.shape).width for name, field in slot_layout(beat)}
+    assert widths == {"data": 16, "first": 1, "last": 1, "tag": 3}
+    assert "slots" not in dict(narrow_layout(beat))
+    with pytest.raises(ValueError, match="A beat has slots"):
+        SlotNarrower(data.StructLayout({"data": 10, "slots": 4}))
+    with pytest.raises(ValueError, match="A beat has slots"):
+        SlotNarrower(layout(4))

@@ -33,6 +33,15 @@ WIDE = {
     "fixed-5-in-4": RecordFormat(byte_capacity=96, record_size=5, word_bytes=4),
 }
 
+#: cores of lanes: records of at most a word, one copy of the memory per lane
+LANES = {
+    "1-by-2": RecordFormat(byte_capacity=64, record_size=1, lanes=2),
+    "1-by-4": RecordFormat(byte_capacity=64, record_size=1, lanes=4),
+    "1-in-4-by-4": RecordFormat(byte_capacity=64, record_size=1, word_bytes=4, lanes=4),
+    "8-in-8-by-2": RecordFormat(byte_capacity=192, record_size=8, word_bytes=8, lanes=2),
+    "3-in-4-by-8": RecordFormat(byte_capacity=96, record_size=3, word_bytes=4, lanes=8),
+}
+
 
 def run(record_format, packets, stalls="none", seed=0, generator="trivium"):
     dut = MemGen(record_format, generator=generator)
@@ -132,6 +141,15 @@ def test_wide_core_matches_reference(record_format, stalls):
     assert reference.bytes_used % record_format.alignment == 0
 
 
+@pytest.mark.parametrize("record_format", LANES.values(), ids=LANES.keys())
+@pytest.mark.parametrize("stalls", ["none", "random"])
+def test_core_of_lanes_matches_reference(record_format, stalls):
+    """L lanes: SAMPLEs of 5 and 60 (not multiples of L, so each starts at another lane) give
+    the reference's records, sample j from lane j mod L; the memory fills every copy."""
+    reference = run(record_format, growing_script(record_format, random.Random(4)), stalls, 4)
+    assert len(reference.memory) == record_format.max_records
+
+
 def test_refusals_and_bad_commands():
     rng = random.Random(5)
     packets = [
@@ -158,7 +176,11 @@ def test_refusals_and_bad_commands():
     run(FIXED, fixed + [command_plain(Opcode.RECITE)])
 
 
-@pytest.mark.parametrize("record_format", [VARIABLE, FIXED], ids=["variable", "fixed"])
+@pytest.mark.parametrize(
+    "record_format",
+    [VARIABLE, FIXED, LANES["1-by-4"]],
+    ids=["variable", "fixed", "lanes"],
+)
 @pytest.mark.parametrize("stalls", ["none", "random"])
 def test_indices_are_the_sampled_records(record_format, stalls):
     """INDICES n names the records SAMPLE n would send, from the same stream: with distinct
@@ -246,8 +268,18 @@ def test_tiny_memory_full_cleared_and_full_again(record_format):
         RecordFormat(byte_capacity=4, record_size=1, word_bytes=4),
         RecordFormat(byte_capacity=4, record_size=2, word_bytes=4),
         RecordFormat(byte_capacity=8, record_size=3, word_bytes=4),
+        RecordFormat(byte_capacity=1, record_size=1, lanes=2),
+        RecordFormat(byte_capacity=4, record_size=1, word_bytes=4, lanes=4),
     ],
-    ids=["one-word", "two-words", "fixed-1-in-one-word", "fixed-2-in-one-word", "fixed-3"],
+    ids=[
+        "one-word",
+        "two-words",
+        "fixed-1-in-one-word",
+        "fixed-2-in-one-word",
+        "fixed-3",
+        "one-byte-two-lanes",
+        "one-word-four-lanes",
+    ],
 )
 def test_tiny_wide_memory_full_cleared_and_full_again(record_format):
     """Memories of one or two words, where a record's padding decides FULL: records of every

@@ -34,6 +34,12 @@ def test_record_word_is_a_byte_with_its_flags():
         ({"byte_capacity": 256, "max_records": 2, "word_bytes": 128}, "up to 64, not 128"),
         ({"byte_capacity": 6, "max_records": 2, "word_bytes": 4}, "6 is not a whole number of 4"),
         ({"byte_capacity": 8, "record_size": 3, "word_bytes": 4, "max_records": 3}, "stride"),
+        ({"byte_capacity": 8, "record_size": 1, "lanes": 0}, "lanes must be a positive integer"),
+        ({"byte_capacity": 8, "record_size": 1, "lanes": 3}, "power of two up to 8, not 3"),
+        ({"byte_capacity": 8, "record_size": 1, "lanes": 16}, "up to 8, not 16"),
+        ({"byte_capacity": 8, "max_records": 2, "lanes": 2}, "2 lanes need fixed-size records"),
+        ({"byte_capacity": 8, "record_size": 2, "lanes": 2}, "at most word_bytes \\(1\\) bytes"),
+        ({"byte_capacity": 16, "record_size": 5, "word_bytes": 4, "lanes": 8}, "bytes: a lane"),
     ],
 )
 def test_refused(arguments, message):
@@ -119,3 +125,13 @@ def test_record_word_layout_carries_a_count():
         "data": 8, "first": 1, "last": 1, "count": 1}  # fmt: skip
     assert {name: field.width for name, field in record_word_layout(8)} == {
         "data": 64, "first": 1, "last": 1, "count": 4}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("size", "width", "lanes"), [(1, 1, 2), (1, 1, 8), (4, 4, 8), (3, 4, 4), (64, 64, 2)]
+)
+def test_lanes_take_records_up_to_a_word(size, width, lanes):
+    """Lanes 2 to 8 for fixed-size records of one byte up to a whole word."""
+    fmt = RecordFormat(64 * width, record_size=size, word_bytes=width, lanes=lanes)
+    assert (fmt.lanes, fmt.lane_shift) == (lanes, lanes.bit_length() - 1)
+    assert RecordFormat(64, record_size=1).lanes == 1

@@ -38,3 +38,21 @@ def test_seeds_met_and_failed_are_recorded(monkeypatch, tmp_path):
     }  # fmt: skip
     assert written["clock_met_at"] == [3]
     assert wide_builds.widest("ulx3s-85f") == 64
+
+
+def test_the_lanes_build_is_the_ulx3s_with_four_copies(monkeypatch, tmp_path):
+    """``ulx3s-85f-lanes4``: 1-byte records, four lanes, a quarter of the memory per copy."""
+
+    def fake_build(spec, build_dir, seed):  # runs in a worker process
+        assert spec.record_format.lanes == 4
+        return {"design_clock": "clk", "fmax": {"clk": {"achieved_mhz": 101.0}},
+                "timing_met": True, "utilisation": {}}  # fmt: skip
+
+    monkeypatch.setattr(wide_builds, "build", fake_build)
+    out = tmp_path / "wide.json"
+    arguments = ["--out", str(out), "--seeds", "1", "--boards", "ulx3s-85f-lanes4"]
+    assert wide_builds.main(arguments) == 0
+    written = json.loads(out.read_text())["ulx3s-85f-lanes4"]
+    assert (written["lanes"], written["record_bytes"], written["word_bytes"]) == (4, 1, 1)
+    assert written["capacity_bytes"] == board("ulx3s-85f").record_format.byte_capacity // 4
+    assert written["clock_met_at"] == [1] and written["seeds"]["1"]["built"]

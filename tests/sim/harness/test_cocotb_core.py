@@ -1,5 +1,5 @@
 """cocotb on the exported Verilog: at least 100,000 sampled bytes bit-exact, on both simulators,
-byte-wide cores and wide ones."""
+byte-wide cores, wide ones and one of four lanes."""
 
 import pytest
 from cocotb_tools.runner import get_results
@@ -24,6 +24,12 @@ CONFIGS = {
         "format": {"byte_capacity": 1000, "record_size": 1, "word_bytes": 8},
         "records": 1000,
         "batch": 5000,
+    },
+    # four lanes of 2-byte records in 2-byte words: beats of four samples
+    "lanes4": {
+        "format": {"byte_capacity": 2000, "record_size": 2, "word_bytes": 2, "lanes": 4},
+        "records": 1000,
+        "batch": 4999,
     },
 }
 

@@ -1,0 +1,229 @@
+"""Sample lanes: L index generators and L readouts side by side, merged in a fixed order.
+
+Index ``j`` of the stream since the seed comes from lane ``j mod L`` (lane ``i``'s generator is
+Trivium with IV ``i``), whatever the requests and the stalls: a request of ``n`` indices that
+starts at lane ``p`` gives lane ``i`` the :func:`lane_share` of them, and the next request
+starts at lane ``(p + n) mod L``. :class:`LaneIndices` splits the requests and, for INDICES,
+merges the lanes' indices back into one stream in that order; :class:`LaneGather` puts the
+lanes' records side by side in beats, a slot per lane, so a beat carries up to L samples in
+order (slot ``k`` is lane ``k``; a SAMPLE's first and last beats may leave slots empty).
+"""
+
+from amaranth.hdl import Assert, Cat, Const, Module, Mux, Signal
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from ..common.checks import assert_stream_stable
+from ..common.skid import SkidBuffer
+from .index_generator import AMOUNT_WIDTH, STATE_WIDTH, IndexGenerator
+
+__all__ = ["LaneGather", "LaneIndices", "beat_layout", "lane_share", "plan_layout"]
+
+
+def lane_share(amount, first_lane, lane, lanes):
+    """How many of a request's ``amount`` indices lane ``lane`` of ``lanes`` makes when the
+    request starts at ``first_lane``."""
+    offset = (lane - first_lane) % lanes  # the request's first index from this lane
+    return max(0, -(-(amount - offset) // lanes))
+
+
+def plan_layout(lanes):
+    """A SAMPLE's plan for the gather: the lane of its first sample and how many samples."""
+    return data.StructLayout({"first_lane": (lanes - 1).bit_length(), "amount": AMOUNT_WIDTH})
+
+
+def beat_layout(word_layout, lanes):
+    """``lanes`` words of ``word_layout`` side by side (slot ``k``'s ``data`` in the ``k``-th
+    part of ``data``), the other fields those of the beat's first record, and ``slots``, a bit
+    per slot that carries a record."""
+    fields = {name: field.shape for name, field in word_layout}
+    fields["data"] = lanes * fields["data"]
+    fields["slots"] = lanes
+    return data.StructLayout(fields)
+
+
+class LaneIndices(wiring.Component):
+    """``lanes`` index generators of one seed as one source of indices.
+
+    Parameters
+    ----------
+    record_format : RecordFormat
+        Capacity and ``lanes``.
+    generator, reset_seed
+        As for :class:`~.index_generator.IndexGenerator`.
+
+    Members
+    -------
+    seed, request, count
+        As the generator's; a request is taken by every lane at once, each its share.
+    divert : In(1)
+        The request's indices go to ``diverted``, merged in order, instead of ``lanes``.
+    lanes : Out(stream.Signature(index_width)).array(lanes)
+        Each lane's indices (through a register slice).
+    diverted : Out(stream.Signature(index_width))
+    plan : Out(stream.Signature(plan_layout(lanes), always_ready=True))
+        A SAMPLE's first lane and amount, as its request is taken (not for diverted ones).
+    busy : Out(1)
+    """
+
+    def __init__(self, record_format, generator, reset_seed):
+        self.format = record_format
+        self.generator = generator
+        self.reset_seed = reset_seed
+        lanes, width = record_format.lanes, record_format.index_width
+        super().__init__(
+            {
+                "seed": In(stream.Signature(STATE_WIDTH, always_ready=True)),
+                "request": In(stream.Signature(AMOUNT_WIDTH)),
+                "count": In(record_format.count_width),
+                "divert": In(1),
+                "lanes": Out(stream.Signature(width)).array(lanes),
+                "diverted": Out(stream.Signature(width)),
+                "plan": Out(stream.Signature(plan_layout(lanes), always_ready=True)),
+                "busy": Out(1),
+            }
+        )
+
+    def elaborate(self, platform):
+        m = Module()
+        fmt = self.format
+        lanes, shift = fmt.lanes, fmt.lane_shift
+        amount = self.request.payload
+        next_lane = Signal(shift)  # the lane of the next index of the stream
+        taken = Signal()
+        generated = []
+        for lane in range(lanes):
+            unit = IndexGenerator(fmt.max_records, self.generator, self.reset_seed, lane)
+            m.submodules[f"generator{lane}"] = unit
+            # A register slice cuts the ready chain from the readout into the generator.
+            m.submodules[f"slice{lane}"] = cut = SkidBuffer(unit.indices.payload.shape())
+            wiring.connect(m, unit.indices, cut.input)
+            generated.append(cut.output)
+            offset = Const(lane, shift + 1) - next_lane  # below 0 (wrapped) when lane < first
+            extra = offset[:shift] < amount[:shift]  # the share rounded up
+            m.d.comb += [
+                unit.seed.valid.eq(self.seed.valid),
+                unit.seed.payload.eq(self.seed.payload),
+                unit.count.eq(self.count),
+                unit.request.valid.eq(taken),
+                unit.request.payload.eq((amount >> shift) + extra),
+            ]
+        units = [m.submodules[f"generator{lane}"] for lane in range(lanes)]
+        ready = Cat(unit.request.ready for unit in units).all()  # in step: same count and seed
+        m.d.comb += [
+            self.request.ready.eq(ready),
+            taken.eq(self.request.valid & ready),
+            self.plan.valid.eq(taken & ~self.divert),
+            self.plan.payload.first_lane.eq(next_lane),
+            self.plan.payload.amount.eq(amount),
+            self.busy.eq(Cat(unit.busy for unit in units).any()
+                         | Cat(cut.valid for cut in generated).any()),
+        ]  # fmt: skip
+        turn = Signal(shift)  # the diverted stream's next lane
+        with m.If(self.seed.valid):
+            m.d.sync += next_lane.eq(0)
+        with m.Elif(taken):
+            m.d.sync += [next_lane.eq(next_lane + amount[:shift]), turn.eq(next_lane)]
+        with m.Elif(self.diverted.valid & self.diverted.ready):
+            m.d.sync += turn.eq(turn + 1)
+        for lane, (cut, out) in enumerate(zip(generated, self.lanes, strict=True)):
+            mine = turn == lane
+            m.d.comb += [
+                out.valid.eq(cut.valid & ~self.divert),
+                out.payload.eq(cut.payload),
+                cut.ready.eq(Mux(self.divert, self.diverted.ready & mine, out.ready)),
+            ]
+            with m.If(mine):
+                m.d.comb += [
+                    self.diverted.valid.eq(cut.valid & self.divert),
+                    self.diverted.payload.eq(cut.payload),
+                ]
+        return m
+
+
+class LaneGather(wiring.Component):
+    """The lanes' records side by side: a SAMPLE's as beats of up to ``lanes`` samples in
+    order, anything else (recitation, RECALL) from lane 0 alone, a record per beat.
+
+    Parameters
+    ----------
+    word_layout : StructLayout
+        A lane's words (``data`` and the record's fields); each is a whole record.
+    lanes : int
+
+    Members
+    -------
+    words : In(stream.Signature(word_layout)).array(lanes)
+    plan : In(stream.Signature(plan_layout(lanes), always_ready=True))
+        A SAMPLE starts: its first lane and amount. Only while ``busy`` is low (asserted).
+    beats : Out(stream.Signature(beat_layout(word_layout, lanes)))
+        Combinational: a beat waits until every slot it carries has its lane's record.
+    busy : Out(1)
+        Some of a SAMPLE's records are still to go (a flop).
+    """
+
+    def __init__(self, word_layout, lanes):
+        self.lanes = lanes
+        super().__init__(
+            {
+                "words": In(stream.Signature(word_layout)).array(lanes),
+                "plan": In(stream.Signature(plan_layout(lanes), always_ready=True)),
+                "beats": Out(stream.Signature(beat_layout(word_layout, lanes))),
+                "busy": Out(1),
+            }
+        )
+
+    def elaborate(self, platform):
+        m = Module()
+        lanes = self.lanes
+        shift = (lanes - 1).bit_length()
+        remaining = Signal(AMOUNT_WIDTH)  # the SAMPLE's records still to go
+        start = Signal(shift)  # the next beat's first slot
+        gathering = Signal()
+        many = Signal()  # a beat from ``start`` to the last slot
+        low = remaining[:shift]
+        slots = Signal(lanes)
+        m.d.comb += [
+            gathering.eq(remaining != 0),
+            many.eq(remaining[shift:].any()),
+            self.busy.eq(gathering),
+        ]
+        for k in range(lanes):
+            inside = (k >= start) & (many | (k < start + low))
+            m.d.comb += slots[k].eq(Mux(gathering, inside, k == 0))
+        beat = self.beats.payload
+        m.d.comb += [
+            self.beats.valid.eq(
+                Cat(word.valid | ~slots[k] for k, word in enumerate(self.words)).all()
+            ),
+            beat.data.eq(Cat(word.payload.data for word in self.words)),
+            beat.slots.eq(slots),
+        ]
+        first = Mux(gathering, start, 0)
+        for name, _ in beat.shape():
+            if name not in ("data", "slots"):
+                fields = [getattr(word.payload, name) for word in self.words]
+                with m.Switch(first):  # the beat's first record's fields
+                    for k, value in enumerate(fields):
+                        with m.Case(k):
+                            m.d.comb += getattr(beat, name).eq(value)
+        sent = self.beats.valid & self.beats.ready
+        for k, word in enumerate(self.words):
+            m.d.comb += word.ready.eq(sent & slots[k])
+        count = Mux(many | (start + low > lanes), lanes - start, low)  # the beat's records
+        with m.If(self.plan.valid):
+            m.d.sync += [
+                remaining.eq(self.plan.payload.amount),
+                start.eq(self.plan.payload.first_lane),
+            ]
+        with m.Elif(sent & gathering):
+            m.d.sync += [remaining.eq(remaining - count), start.eq(0)]
+        assert_stream_stable(m, self.beats, "beats")
+        m.d.sync += [
+            Assert(~self.plan.valid | ~gathering, "a SAMPLE planned while one is gathered"),
+            Assert(
+                gathering | ~Cat(word.valid for word in self.words[1:]).any(),
+                "a lane's record outside a SAMPLE",
+            ),
+        ]
+        return m
