@@ -268,7 +268,7 @@ class IndexGenerator(wiring.Component):
         # the ULX3S the route from the append memory's count to the DSPs was 2.7 of 10.3 ns
         count_held = Signal(self.count_width)
         m.d.sync += count_held.eq(self.count)
-        product_2 = Signal(b + self.count_width)
+        product_2 = Signal(b + self.count_width)  # the word's top b bits times the count
         accepted = Signal()
         index_3 = Signal(self.index_width)
         accepted_3 = Signal()
@@ -291,12 +291,12 @@ class IndexGenerator(wiring.Component):
         if self.fault == "unstable_output":
             m.d.comb += advance.eq(running)
 
+        self._multiply(m, advance, word_1[WORD_WIDTH - b :], count_held, product_2)
         with m.If(advance):
             m.d.sync += [
                 valid_1.eq(1),
                 word_1.eq(word),
                 valid_2.eq(valid_1),
-                product_2.eq(word_1[WORD_WIDTH - b :] * count_held),
                 valid_3.eq(valid_2),
                 index_3.eq(product_2[b:]),
                 accepted_3.eq(accepted),
@@ -341,3 +341,17 @@ class IndexGenerator(wiring.Component):
             Assert(~valid_3 | (index_3 < threshold_count), "candidate index >= count"),
         ]
         return m
+
+    def _multiply(self, m, advance, candidate, count, product):
+        """``product`` = ``candidate * count``, the stage-2 value, loaded on ``advance``. With
+        a count of 17 bits or more it takes two 18-bit DSP halves and the adder that joins them:
+        on the ULX3S that path missed 100 MHz, so the halves are registered here and added
+        combinationally on the way into stage 3 (the pipeline's depth is unchanged)."""
+        if self.count_width <= 16:
+            with m.If(advance):
+                m.d.sync += product.eq(candidate * count)
+            return
+        low, high = Signal(18 + self.count_width), Signal(len(product))
+        with m.If(advance):
+            m.d.sync += [low.eq(candidate[:18] * count), high.eq(candidate[18:] * count)]
+        m.d.comb += product.eq(low + (high << 18))

@@ -141,6 +141,21 @@ def test_gateware_matches_model(generator, stalls, seed):
     run_simulation(dut, testbench, name=f"index_{generator}_{stalls}")
 
 
+@pytest.mark.parametrize("stalls", ["none", "random"])
+def test_gateware_with_a_split_multiplier_matches_model(stalls):
+    """Counts of 17 bits take the product in two registered halves: at 2**16 + 1, the most
+    rejected count below 70,000, 70,000, and down to 1 and 2**16 (the halves' edges)."""
+    max_count = 70_000
+    dut = IndexGenerator(max_count)
+    model = IndexGeneratorModel(max_count)
+    plan = [(65_537, 20), (69_760, 30), (70_000, 20), (1, 3), (65_536, 20), (131_071 // 2, 9)]
+
+    async def testbench(ctx):
+        await run_requests(ctx, dut, plan, model, Stalls(stalls, 3), Stalls(stalls, 4, rate=0.5))
+
+    run_simulation(dut, testbench, name=f"index_split_{stalls}")
+
+
 def test_gateware_continues_one_stream_across_requests():
     """Requests of 1, 2, 5 and 33 indices on the gateware give one model request of 41."""
     dut = IndexGenerator(300)
