@@ -58,8 +58,9 @@ TARGETS = {
     "hdl/engine/decoder.py": "tests/hdl/engine/test_decoder.py",
     "hdl/engine/sequencer.py": f"{CORE_SEED_1} tests/hdl/engine/test_core_recall.py",
     "hdl/engine/index_source.py": "tests/hdl/engine/test_index_source.py",
-    "hdl/engine/lanes.py": "tests/hdl/engine/test_lanes.py tests/hdl/engine/test_core.py"
-    " -k 'lane_ or gather or (of_lanes and 1-by-4 and none)'",
+    "hdl/engine/lanes.py": "tests/hdl/engine/test_lanes.py tests/hdl/engine/test_index_source.py"
+    " tests/hdl/engine/test_core.py -k 'lane_ or gather or beats or source or"
+    " (of_lanes and 1-by-4 and none)'",
     "hdl/engine/recall_unit.py": "tests/hdl/engine/test_core_recall.py",
     "hdl/engine/core.py": f"{CORE_SEED_1} tests/hdl/engine/test_core_recall.py",
     "hdl/fpga/spram.py": "tests/boards/test_board_storage.py -k 'spram or icebreaker'",

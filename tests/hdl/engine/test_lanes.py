@@ -5,8 +5,9 @@ from the SAMPLE's first lane), under stalls."""
 import random
 
 import pytest
+from amaranth.hdl import Shape
 from memgen.hdl.engine.index_generator import IndexGeneratorModel
-from memgen.hdl.engine.lanes import LaneGather, LaneIndices, lane_share
+from memgen.hdl.engine.lanes import LaneGather, LaneIndices, beat_layout, lane_share, plan_layout
 from memgen.hdl.engine.protocol import DEFAULT_SEED
 from memgen.hdl.engine.records import RecordFormat, record_word_layout
 from memgen.sim.harness.amaranth_sim import (
@@ -113,7 +114,9 @@ async def take(ctx, port, stalls, patience=100):
 
 
 @pytest.mark.parametrize("stalls", STALL_PATTERNS)
-@pytest.mark.parametrize("first,amount", [(0, 1), (0, 4), (0, 9), (3, 1), (3, 2), (1, 11), (2, 2)])
+@pytest.mark.parametrize(
+    "first,amount", [(0, 1), (0, 4), (0, 9), (3, 1), (3, 2), (1, 11), (2, 2), (2, 3)]
+)
 def test_gather_beats_carry_the_samples_in_order(first, amount, stalls):
     """Each lane's records arrive at their own pace; the beats carry them in sample order,
     slot k from lane k, the first beat from the SAMPLE's first lane; a recitation's record
@@ -123,7 +126,8 @@ def test_gather_beats_carry_the_samples_in_order(first, amount, stalls):
 
     def feeder(lane):
         async def feed(ctx):
-            await ctx.tick().repeat(2)  # after the plan
+            for _ in range(2):  # after the plan
+                await ctx.tick()
             for j in range(amount):
                 if (first + j) % lanes == lane:
                     word = {"data": j, "first": 1, "last": 1, "count": 1}
@@ -145,6 +149,7 @@ def test_gather_beats_carry_the_samples_in_order(first, amount, stalls):
             assert slots == list(range(position, min(lanes, position + amount - len(samples))))
             samples += [beat.data >> (8 * k) & 0xFF for k in slots]
             position = 0
+            assert ctx.get(dut.busy) == (len(samples) < amount)  # till the last is gathered
         assert samples == list(range(amount))
         assert not ctx.get(dut.busy)
         ctx.set(dut.words[0].payload, {"data": 0xA5, "first": 1, "last": 1, "count": 1})
@@ -155,3 +160,26 @@ def test_gather_beats_carry_the_samples_in_order(first, amount, stalls):
 
     feeders = [feeder(lane) for lane in range(lanes)]
     run_simulation(dut, testbench, *feeders, name=f"gather_{first}_{amount}_{stalls}")
+
+
+@pytest.mark.parametrize("lane", [1, 2, 3])
+def test_a_lane_record_outside_a_sample_is_caught(lane):
+    """Only lane 0 reads outside a SAMPLE (recitation, RECALL): a record from another lane
+    then is a fault the gather asserts against."""
+    dut = LaneGather(record_word_layout(1), 4)
+
+    async def testbench(ctx):
+        ctx.set(dut.words[lane].valid, 1)
+        for _ in range(2):  # not tick().repeat(): the failing assertion would close it mid-wait
+            await ctx.tick()
+
+    with pytest.raises(AssertionError, match="a lane's record outside a SAMPLE"):
+        run_simulation(dut, testbench, name=f"gather_stray_{lane}")
+
+
+def test_beats_are_the_lanes_words_side_by_side():
+    """A beat of four 1-byte words: 32 bits of data, the word's other fields once, 4 slots."""
+    widths = {name: Shape.cast(field.shape).width
+              for name, field in beat_layout(record_word_layout(1), 4)}  # fmt: skip
+    assert widths == {"data": 32, "first": 1, "last": 1, "count": 1, "slots": 4}
+    assert Shape.cast(plan_layout(8)["first_lane"].shape).width == 3
