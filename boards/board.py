@@ -86,7 +86,8 @@ class Board:
         """What holds the records, in words (for reports)."""
         fmt = self.record_format
         if fmt.fixed:
-            return f"{self.memory}, fixed-size records of {fmt.record_size} bytes, no record table"
+            size = f"{fmt.record_size} byte" + ("s" if fmt.record_size > 1 else "")
+            return f"{self.memory}, fixed-size records of {size}, no record table"
         return f"{self.memory}, {self.record_table}"
 
     def with_record_size(self, record_size):

@@ -113,9 +113,12 @@ def format_report(report):
         share = use["used"] / use["available"] if use["available"] else 0
         lines.append(f"{cell:14} {use['used']:,} of {use['available']:,} ({share:.0%})")
     capacity = report["capacity"]
+    lanes = capacity.get("lanes", 1)
+    copies = f" in each of {lanes} copies, one per lane" if lanes > 1 else ""
+    width = capacity["word_bytes"]
     lines += [
-        f"capacity       {capacity['bytes']:,} bytes, {capacity['records']:,} records; "
-        f"words of {capacity['word_bytes']} bytes, padding: {capacity['padding']}",
+        f"capacity       {capacity['bytes']:,} bytes, {capacity['records']:,} records{copies}; "
+        f"words of {width} byte{'s' if width > 1 else ''}, padding: {capacity['padding']}",
         f"memory         {report['memory']}",
         f"uart           {report['uart']}",
         f"bitstream      {report['bitstream']}",

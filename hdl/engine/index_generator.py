@@ -351,7 +351,8 @@ class IndexGenerator(wiring.Component):
             with m.If(advance):
                 m.d.sync += product.eq(candidate * count)
             return
-        low, high = Signal(18 + self.count_width), Signal(len(product))
+        low = Signal(18 + self.count_width, name="product_low")
+        high = Signal(len(product), name="product_high")
         with m.If(advance):
             m.d.sync += [low.eq(candidate[:18] * count), high.eq(candidate[18:] * count)]
         m.d.comb += product.eq(low + (high << 18))

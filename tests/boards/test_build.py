@@ -174,6 +174,7 @@ def test_cli_build_seed_and_exit(monkeypatch, tmp_path, capsys, option, seed, me
     out, err = capsys.readouterr()
     assert f"(seed {seed})" in err
     assert "ICESTORM_LC    10 of 20 (50%)" in out and "131,072 bytes, 2,048 records" in out
+    assert "records; words of 1 byte, padding" in out
     if met:
         assert "board clock 42.0 MHz (met)" in out
     else:
@@ -326,3 +327,21 @@ def test_cli_builds_and_programs_the_self_check(monkeypatch, tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "the self-check does not fit icebreaker's memory" in err[0]
     assert len(built) == 1
+
+
+def test_report_of_a_lanes_build_names_the_copies():
+    """A build of L lanes reports each copy's capacity and how many copies there are."""
+    from memgen.host.board_commands import format_report
+
+    report = {
+        "title": "ULX3S", "device": "FPGA", "design_clock": "clk",
+        "fmax": {"clk": {"achieved_mhz": 111.3}}, "clock_mhz": 100.0, "timing_met": True,
+        "target_met": True, "target_mhz": 100.0, "utilisation": {},
+        "capacity": {"bytes": 98304, "records": 98304, "word_bytes": 1, "lanes": 4,
+                     "padding": "none (a byte a word)"},
+        "memory": board("ulx3s-85f").with_record_size(1).with_lanes(4).memory_use,
+        "uart": "FT231X", "bitstream": "build/x/memgen.bit",
+    }  # fmt: skip
+    text = format_report(report)
+    assert "98,304 bytes, 98,304 records in each of 4 copies, one per lane; words of 1 byte" in text
+    assert "fixed-size records of 1 byte, no record table" in text
