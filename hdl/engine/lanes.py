@@ -105,11 +105,18 @@ class LaneIndices(wiring.Component):
                 unit.seed.valid.eq(self.seed.valid),
                 unit.seed.payload.eq(self.seed.payload),
                 unit.count.eq(self.count),
-                unit.request.valid.eq(taken),
+                unit.request.valid.eq(self.request.valid),
                 unit.request.payload.eq((amount >> shift) + extra),
             ]
         units = [m.submodules[f"generator{lane}"] for lane in range(lanes)]
-        ready = Cat(unit.request.ready for unit in units).all()  # in step: same count and seed
+        # The generators are ready together (same count, seed and warm-up; a request only
+        # comes once every lane has finished the last), so lane 0's ready speaks for all and
+        # no valid depends on a ready.
+        ready = units[0].request.ready
+        readies = Cat(unit.request.ready for unit in units)
+        m.d.sync += Assert(
+            ~self.request.valid | (readies == 0) | readies.all(), "lanes not ready together"
+        )
         m.d.comb += [
             self.request.ready.eq(ready),
             taken.eq(self.request.valid & ready),
