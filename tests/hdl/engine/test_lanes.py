@@ -18,7 +18,6 @@ from memgen.sim.harness.amaranth_sim import (
     stream_put,
 )
 
-FOUR = RecordFormat(64, record_size=1, lanes=4)
 COUNT = 37  # records stored: an odd range, so rejections happen
 
 
@@ -42,19 +41,23 @@ def merged(models, first, amount):
 AMOUNTS = (5, 7, 1, 16, 3)  # first lanes 0, 1, 0, 1, 1
 
 
-@pytest.mark.parametrize("divert", [False, True])
-@pytest.mark.parametrize("stalls", ["none", "random"])
-def test_lane_indices_are_the_lanes_streams_in_order(divert, stalls):
+@pytest.mark.parametrize(
+    "lanes,divert,stalls",
+    [(4, False, "none"), (4, True, "none"), (4, False, "random"), (4, True, "random"),
+     (2, False, "random"), (2, True, "none"), (8, False, "none"), (8, True, "random")],
+)  # fmt: skip
+def test_lane_indices_are_the_lanes_streams_in_order(lanes, divert, stalls):
     """Requests of 5, 7, 1, 16 and 3 indices: each lane gives its own generator's stream (IV =
     lane), merged in order for INDICES, and a SAMPLE's plan names its first lane."""
-    dut = LaneIndices(FOUR, "trivium", DEFAULT_SEED)
-    models = [IndexGeneratorModel(FOUR.max_records, "trivium", DEFAULT_SEED, i) for i in range(4)]
+    fmt = RecordFormat(64, record_size=1, lanes=lanes)
+    dut = LaneIndices(fmt, "trivium", DEFAULT_SEED)
+    models = [IndexGeneratorModel(64, "trivium", DEFAULT_SEED, i) for i in range(lanes)]
     plans, first = [], 0
     expected = []
     for amount in AMOUNTS:
         plans.append((first, amount))
         expected.append(merged(models, first, amount))
-        first = (first + amount) % 4
+        first = (first + amount) % lanes
     rng = random.Random(4)
 
     async def testbench(ctx):
@@ -78,21 +81,21 @@ def test_lane_indices_are_the_lanes_streams_in_order(divert, stalls):
                 assert got == want
                 continue
             owed = [want[j] for j in range(amount)]
-            lanes = [[] for _ in range(4)]
+            drawn = [[] for _ in range(lanes)]
             for _ in range(50 * amount):
                 for lane, port in enumerate(dut.lanes):
                     ready = stalls == "none" or rng.random() < 0.6
                     ctx.set(port.ready, ready)
                     if ready and ctx.get(port.valid):
-                        lanes[lane].append(ctx.get(port.payload))
+                        drawn[lane].append(ctx.get(port.payload))
                 assert not ctx.get(dut.diverted.valid)
                 await ctx.tick()
-                if sum(map(len, lanes)) == amount:
+                if sum(map(len, drawn)) == amount:
                     break
             for port in dut.lanes:
                 ctx.set(port.ready, 0)
-            for lane in range(4):
-                assert lanes[lane] == owed[(lane - first) % 4 :: 4], lane
+            for lane in range(lanes):
+                assert drawn[lane] == owed[(lane - first) % lanes :: lanes], lane
         for _ in range(5):
             await ctx.tick()
         assert not ctx.get(dut.busy)
