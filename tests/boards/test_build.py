@@ -89,18 +89,8 @@ def test_board_clock_met(name, record_size, reports):
     assert report["timing_met"] and clock["achieved_mhz"] >= report["clock_mhz"], clock
 
 
-#: The UP5K's 48 MHz design target is met at some nextpnr seeds, not at seed 1 since the word
-#: datapath reshuffled the netlist (47.65 MHz there; the board clock of 42 MHz is met).
-TARGET_MISSED_AT_SEED_1 = pytest.mark.xfail(
-    strict=True, reason="UP5K 48 MHz target not met at seed 1 (47.65 MHz); board clock met"
-)
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "name", [pytest.param(name, marks=TARGET_MISSED_AT_SEED_1) if name == "icebreaker" else name
-             for name in BOARDS],
-)  # fmt: skip
+@pytest.mark.parametrize("name", BOARDS)
 def test_fmax_target(name, reports):
     """The full design reaches the project's Fmax target (48 MHz UP5K, 100 MHz ECP5)."""
     report = reports(name)

@@ -141,11 +141,15 @@ def test_wide_core_matches_reference(record_format, stalls):
     assert reference.bytes_used % record_format.alignment == 0
 
 
-@pytest.mark.parametrize("record_format", LANES.values(), ids=LANES.keys())
-@pytest.mark.parametrize("stalls", ["none", "random"])
-def test_core_of_lanes_matches_reference(record_format, stalls):
+@pytest.mark.parametrize(
+    "name,stalls",
+    [("1-by-4", "none"), ("1-by-4", "random"), ("1-by-2", "random"), ("1-in-4-by-4", "random"),
+     ("8-in-8-by-2", "none"), ("3-in-4-by-8", "random")],
+)  # fmt: skip
+def test_core_of_lanes_matches_reference(name, stalls):
     """L lanes: SAMPLEs of 5 and 60 (not multiples of L, so each starts at another lane) give
     the reference's records, sample j from lane j mod L; the memory fills every copy."""
+    record_format = LANES[name]
     reference = run(record_format, growing_script(record_format, random.Random(4)), stalls, 4)
     assert len(reference.memory) == record_format.max_records
 
