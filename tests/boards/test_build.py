@@ -225,7 +225,8 @@ def test_lane_variants():
         assert (fmt.lanes, fmt.byte_capacity, fmt.max_records) == (lanes, total // lanes,
                                                                    total // lanes)  # fmt: skip
         copies = spec.with_lanes(lanes).storage_backends(primitive=False)["data_storage"]
-        assert len(copies if lanes > 1 else [copies]) == lanes
+        copies = copies if lanes > 1 else [copies]
+        assert len(unused(*copies) if lanes > 1 else [unused(*copies)]) == lanes
     wide = board("ulx3s-85f").with_word_bytes(64).with_record_size(64).with_lanes(2)
     assert wide.record_format.max_records == total // 2 // 64
     for lanes in (0, 3, 16):
