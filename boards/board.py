@@ -59,6 +59,9 @@ class Board:
         The storage word sizes in bytes its memory builds (see :meth:`with_word_bytes`).
     lane_counts : tuple
         The sample lanes its memory builds (see :meth:`with_lanes`).
+    read_ports : int
+        The read ports of each copy of the records (2 on dual-port block RAM): lanes up to this
+        many share a copy.
     """
 
     name: str
@@ -71,7 +74,7 @@ class Board:
     memory: str
     record_table: str
     pll: object  # callable(m, platform) -> (clock signal, locked signal)
-    data_storage: object  # callable(record_format, primitive) -> the records' backend
+    data_storage: object  # callable(record_format, primitive, read_ports) -> the records' backend
     table_storage: object  # callable(record_format, primitive) -> the record table's backend
     targets: dict = field(default_factory=dict)
     baud: int = BAUD
@@ -80,6 +83,7 @@ class Board:
     frame_buffer: object = None
     word_widths: tuple = (1,)
     lane_counts: tuple = (1,)
+    read_ports: int = 1
 
     @property
     def memory_use(self):
@@ -111,10 +115,16 @@ class Board:
             raise ValueError(f"{self.name} builds words of {widths} bytes, not {word_bytes!r}")
         return replace(self, record_format=replace(self.record_format, word_bytes=word_bytes))
 
+    @property
+    def copies(self):
+        """The copies of the records its lanes read: one per ``read_ports`` lanes."""
+        return -(-self.record_format.lanes // self.read_ports)
+
     def with_lanes(self, lanes):
-        """This board with ``lanes`` sample lanes (one of ``lane_counts``), each reading its own
-        copy of the records: the capacity is the memory's divided by ``lanes``. Needs fixed-size
-        records of at most a word (:meth:`with_record_size`, :meth:`with_word_bytes`)."""
+        """This board with ``lanes`` sample lanes (one of ``lane_counts``), ``read_ports`` of
+        them reading each copy of the records: the capacity is the memory's divided by the
+        number of copies. Needs fixed-size records of at most a word (:meth:`with_record_size`,
+        :meth:`with_word_bytes`)."""
         if lanes not in self.lane_counts:
             counts = ", ".join(map(str, self.lane_counts))
             counts = f"{counts} lanes" if len(self.lane_counts) > 1 else "one lane only"
@@ -129,7 +139,7 @@ class Board:
                 f"lanes need fixed-size records of at most a word ({fmt.word_bytes} byte"
                 + ("s)" if fmt.word_bytes > 1 else ")")
             )
-        copy = fmt.byte_capacity // lanes
+        copy = fmt.byte_capacity // -(-lanes // self.read_ports)
         copy -= copy % fmt.word_bytes
         return replace(
             self, record_format=replace(fmt, byte_capacity=copy, max_records=None, lanes=lanes)
@@ -140,7 +150,8 @@ class Board:
         backends for its record format; ``primitive=False`` puts simulation models in place of
         vendor primitives."""
         fmt = self.record_format
-        copies = [self.data_storage(fmt, primitive) for _ in range(fmt.lanes)]
+        ports = min(fmt.lanes, self.read_ports)
+        copies = [self.data_storage(fmt, primitive, ports) for _ in range(self.copies)]
         backends = {"data_storage": copies[0] if fmt.lanes == 1 else copies}
         if not fmt.fixed:
             backends["table_storage"] = self.table_storage(fmt, primitive)

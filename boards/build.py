@@ -153,7 +153,8 @@ def summarise(board, family, report, seed, seconds, build_dir):
             "records": fmt.max_records,
             "record_size": fmt.record_size,
             "word_bytes": fmt.word_bytes,
-            "lanes": fmt.lanes,  # bytes and records are each lane's copy's
+            "lanes": fmt.lanes,
+            "copies": board.copies,  # bytes and records are each copy's
             "padding": _padding(fmt),
         },
         "memory": board.memory_use,

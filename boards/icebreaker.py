@@ -45,7 +45,8 @@ def _pll(m, platform):
     return clock, locked
 
 
-def _data_storage(record_format, primitive):
+def _data_storage(record_format, primitive, read_ports):
+    assert read_ports == 1  # one lane: an SPRAM has one port
     spram = SPRAMStorage(4, primitive=primitive, word_bytes=record_format.word_bytes)
     return RegisteredWrites(spram)
 

@@ -75,18 +75,19 @@ def _pll(m, platform):
     return clock, locked
 
 
-def _data_storage(record_format, primitive):
+def _data_storage(record_format, primitive, read_ports):
     """Records in 192 banks of one DP16KD each (2,048 x 8), each read through a register in
     fabric and a registered tree of 8-way bank multiplexers (see :class:`BankedStorage`), writes
-    registered by it."""
+    registered by it; with ``read_ports=2`` port B of every block reads for a second lane."""
     width = 8 * record_format.word_bytes  # a wide word: DP16KDs side by side in each bank
     return BankedStorage(
         record_format.words,
         width,
         bank_depth=DP16KD_BYTES,
         fan_in=8,  # an 8-way multiplexer is one slice pair (PFUMX and L6MUX), one level
-        bank_factory=lambda: DP16KDBank(width, primitive=primitive),
+        bank_factory=lambda: DP16KDBank(width, primitive=primitive, read_ports=read_ports),
         bank_register=True,  # a block far from its multiplexer gets a clock for the route
+        read_ports=read_ports,
     )
 
 
@@ -124,5 +125,6 @@ ULX3S_85F = Board(
     programmer=(("openFPGALoader", ("-b", "ulx3s")),),
     frame_buffer=_frame_buffer,
     word_widths=(1, 2, 4, 8, 16, 32, 64),
-    lane_counts=(1, 2, 4, 8),  # a copy of the records per lane: 384 KiB / L each
+    lane_counts=(1, 2, 4, 8),  # a copy per two lanes: 384 KiB x 2 / L each
+    read_ports=2,
 )

@@ -100,6 +100,16 @@ def run_build(arguments):
         )
 
 
+def _copies(lanes, copies):
+    """How the lanes share the copies of the records, for the capacity line."""
+    if lanes == 1:
+        return ""
+    readers = f"{lanes // copies} lane{'s' if lanes > copies else ''}"
+    if copies == 1:
+        return f" in one copy read by {readers}"
+    return f" in each of {copies} copies, {readers} per copy"
+
+
 def format_report(report):
     clock = report["fmax"][report["design_clock"]]
     board_clock = "met" if report["timing_met"] else "NOT MET"
@@ -113,8 +123,7 @@ def format_report(report):
         share = use["used"] / use["available"] if use["available"] else 0
         lines.append(f"{cell:14} {use['used']:,} of {use['available']:,} ({share:.0%})")
     capacity = report["capacity"]
-    lanes = capacity.get("lanes", 1)
-    copies = f" in each of {lanes} copies, one per lane" if lanes > 1 else ""
+    copies = _copies(capacity.get("lanes", 1), capacity.get("copies", 1))
     width = capacity["word_bytes"]
     lines += [
         f"capacity       {capacity['bytes']:,} bytes, {capacity['records']:,} records{copies}; "

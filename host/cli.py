@@ -503,8 +503,8 @@ def parser():
         type=whole_number,
         default=1,
         metavar="L",
-        help="L sample lanes, each with its own copy of the records (capacity / L); fixed-size "
-        "records of at most W bytes (default: 1)",
+        help="L sample lanes reading copies of the records, two lanes to a copy on the ULX3S "
+        "(capacity / ceil(L / 2)); fixed-size records of at most W bytes (default: 1)",
     )
     build = commands.add_parser(
         "build", parents=[records, design], help="build a board's bitstream"

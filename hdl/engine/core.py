@@ -44,7 +44,7 @@ from .readout import Readout
 from .recall_unit import RecallUnit
 from .records import RecordWord, table_entry_layout
 from .sequencer import Sequencer
-from .storage import LibMemoryStorage, share_storage_port, storage_latency
+from .storage import LibMemoryStorage, read_sides, share_storage_port, storage_latency
 
 __all__ = ["MemGen", "byte_response_layout", "response_layout"]
 
@@ -89,8 +89,10 @@ class MemGen(wiring.Component):
     reset_seed : int
         Engine seed after reset.
     data_storage, table_storage : Elaboratable or None
-        Backends with a ``port`` member of the flipped ``StorageSignature``. ``None`` builds a
-        :class:`LibMemoryStorage` of the right size.
+        Storage backends (see :mod:`~memgen.hdl.engine.storage`). ``None`` builds a
+        :class:`LibMemoryStorage` of the right size (one per lane). A core of L lanes takes a
+        list of copies of the records whose read sides number L in all: lane i reads the i-th,
+        in the order of the list and, within a copy, ``reads`` before ``reads_b``.
 
     Members
     -------
@@ -117,6 +119,15 @@ class MemGen(wiring.Component):
         self.format = record_format
         self.generator = generator
         self.reset_seed = reset_seed
+        if data_storage is not None and not isinstance(data_storage, list | tuple):
+            data_storage = [data_storage]
+        if data_storage is not None:
+            sides = sum(len(read_sides(copy)) for copy in data_storage)
+            if sides != record_format.lanes:
+                raise ValueError(
+                    f"{record_format.lanes} lane(s) need data storage with "
+                    f"{record_format.lanes} read side(s) in all, not {sides}"
+                )
         self.data_storage = data_storage
         self.table_storage = table_storage
         super().__init__(
@@ -247,38 +258,37 @@ class MemGen(wiring.Component):
         return m
 
     def _storage(self, m, appender, reading):
-        """The storage backends, and a readout per lane that shares its copy's port with the
-        append memory (the readout's while ``reading``); returns the readouts."""
+        """The storage backends, and a readout per lane that shares its copy's read side with
+        the append memory (the readout's while ``reading``); returns the readouts."""
         fmt = self.format
         copies = self.data_storage
         if copies is None:
-            copies = [None] * fmt.lanes
-        elif not isinstance(copies, list | tuple):
-            copies = [copies]
-        if len(copies) != fmt.lanes:
-            raise ValueError(f"{fmt.lanes} lanes need {fmt.lanes} data storages, not {len(copies)}")
+            copies = [LibMemoryStorage(fmt.words, 8 * fmt.word_bytes) for _ in range(fmt.lanes)]
+        sides = [copy for copy in copies for _ in read_sides(copy)]  # lane i reads sides[i]
+        for number, copy in enumerate(copies):  # the first keeps the names of a one-lane core
+            m.submodules[f"data_storage{number or ''}"] = copy
         table_storage = None
+        if not fmt.fixed:  # one lane only
+            entry_width = table_entry_layout(fmt).size
+            table_storage = self.table_storage or LibMemoryStorage(fmt.max_records, entry_width)
+            m.submodules.table_storage = table_storage
         readouts = []
-        for lane, copy in enumerate(copies):
-            copy = copy or LibMemoryStorage(fmt.words, 8 * fmt.word_bytes)
-            suffix = str(lane) if lane else ""  # lane 0 keeps the names of a one-lane core
-            m.submodules[f"data_storage{suffix}"] = copy
-            if not fmt.fixed:  # one lane only
-                entry_width = table_entry_layout(fmt).size
-                table_storage = self.table_storage or LibMemoryStorage(fmt.max_records, entry_width)
-                m.submodules.table_storage = table_storage
+        for lane, copy in enumerate(sides):
             readout = Readout(
                 fmt,
                 read_latency=storage_latency(copy),
                 table_latency=storage_latency(table_storage) if table_storage is not None else 1,
             )
-            m.submodules[f"readout{suffix}"] = readout
-            # every copy takes every write; only lane 0's read data reaches the append memory
-            share_storage_port(m, copy, appender.data_port, readout.data_port, reading)
-            if table_storage is not None:
-                table_ports = (appender.table_port, readout.table_port)
-                share_storage_port(m, table_storage, *table_ports, reading)
+            m.submodules[f"readout{lane or ''}"] = readout
             readouts.append(readout)
+        # every copy takes every write; only the first copy's read data reaches the append memory
+        lanes = iter(readouts)
+        for copy in copies:
+            readers = [next(lanes).data_port for _ in read_sides(copy)]
+            share_storage_port(m, copy, appender.data_port, readers, reading)
+        if table_storage is not None:
+            table_ports = (appender.table_port, readouts[0].table_port)
+            share_storage_port(m, table_storage, *table_ports, reading)
         return readouts
 
     def _status(self, m, request, appender):

@@ -11,7 +11,9 @@ separate commands of the core.
 A backend has either one ``port`` (:class:`LibMemoryStorage`, a board's SPRAM) or, built for
 timing, a side each for the writer and the reader, ``writes`` and ``reads``
 (:class:`RegisteredWrites`, :class:`BankedStorage`); :func:`share_storage_port` tells them apart
-by their signatures and gives the port to the append memory or to the readout.
+by their signatures and gives the port to the append memory or to the readout. A backend of
+dual-port blocks may offer a second reader side, ``reads_b`` (:class:`BankedStorage` with
+``read_ports=2``): two sample lanes then read one copy of the records.
 """
 
 from amaranth.hdl import Assert, Cat, Module, Mux, Signal
@@ -25,10 +27,12 @@ from .records import table_entry_layout
 __all__ = [
     "StorageSignature",
     "BankedStorage",
+    "bank_reads",
     "bank_signature",
     "LibMemoryStorage",
     "RegisteredBank",
     "RegisteredWrites",
+    "read_sides",
     "registered_read_memory",
     "share_storage_port",
     "storage_latency",
@@ -75,11 +79,15 @@ class StorageSignature(wiring.Signature):
         )
 
 
+#: The member names a storage backend may have: one port, or a writer's side and reader sides.
+_SIDE_NAMES = (("port",), ("writes", "reads"), ("writes", "reads", "reads_b"))
+
+
 def storage_sides(backend):
-    """The names of ``backend``'s storage members (``("port",)`` or ``("writes", "reads")``)
-    and their signature; TypeError for anything else."""
+    """The names of ``backend``'s storage members (``("port",)``, ``("writes", "reads")`` or
+    ``("writes", "reads", "reads_b")``) and their signature; TypeError for anything else."""
     members = backend.signature.members
-    for names in (("port",), ("writes", "reads")):
+    for names in _SIDE_NAMES:
         if set(members) == set(names) and all(
             members[name].flow == In and isinstance(members[name].signature.flip(),
                                                     StorageSignature)
@@ -89,9 +97,15 @@ def storage_sides(backend):
             if all(other == first for other in others):
                 return names, first
     raise TypeError(
-        f"A storage backend has In(StorageSignature) members 'port', or 'writes' and 'reads' of "
-        f"one signature; {type(backend).__name__} has {dict(members)!r}"
+        f"A storage backend has In(StorageSignature) members 'port', or 'writes' and 'reads' "
+        f"(and 'reads_b') of one signature; {type(backend).__name__} has {dict(members)!r}"
     )
+
+
+def read_sides(backend):
+    """The names of ``backend``'s members a reader takes: one per read port."""
+    names = storage_sides(backend)[0]
+    return names if names == ("port",) else names[1:]
 
 
 def storage_latency(backend):
@@ -118,19 +132,28 @@ def storage_ports(record_format, *, read_latency=1, table_latency=1):
     return members
 
 
-def share_storage_port(m, backend, writer, reader, reading):
+def share_storage_port(m, backend, writer, readers, reading):
     """Give the ``backend`` component's port to ``writer`` (the append memory) or, while
-    ``reading``, to ``reader`` (the readout). Only the owner's strobes reach the backend; a
-    backend with ``writes`` and ``reads`` sides takes each on its own side."""
+    ``reading``, to ``readers`` (the readouts: one, or a sequence with one per read side). Only
+    the owner's strobes reach the backend; a backend with ``writes`` and ``reads`` sides takes
+    each on its own side."""
     names, signature = storage_sides(backend)
-    if reader.signature.read_latency != signature.read_latency:
+    readers = list(readers) if isinstance(readers, list | tuple) else [readers]
+    sides = read_sides(backend)
+    if len(readers) != len(sides):
         raise ValueError(
-            f"The reader expects a read latency of {reader.signature.read_latency}, "
-            f"the backend has {signature.read_latency}"
+            f"{type(backend).__name__} has {len(sides)} read side(s), not {len(readers)} readers"
         )
+    for reader in readers:
+        if reader.signature.read_latency != signature.read_latency:
+            raise ValueError(
+                f"The reader expects a read latency of {reader.signature.read_latency}, "
+                f"the backend has {signature.read_latency}"
+            )
     if names != ("port",):
-        _share_sides(backend, m, writer, reader, reading)
+        _share_sides(backend, m, writer, dict(zip(sides, readers, strict=True)), reading)
         return
+    (reader,) = readers
     port = backend.port
     m.d.comb += [
         port.address.eq(Mux(reading, reader.address, writer.address)),
@@ -177,67 +200,88 @@ class LibMemoryStorage(wiring.Component):
         return m
 
 
-def _share_sides(backend, m, writer, reader, reading):
-    """Wire a backend with separate ``writes`` and ``reads`` sides to the append memory's port
-    and the readout's. Reads are not gated (see :class:`RegisteredWrites`); a read the readout
-    uses must not come within ``write_delay`` + 1 clocks of a write request (asserted)."""
+def _share_sides(backend, m, writer, readers, reading):
+    """Wire a backend with separate ``writes`` and read sides to the append memory's port and
+    the readouts' (``readers``, by side name). Reads are not gated (see
+    :class:`RegisteredWrites`); a read a readout uses must not come within ``write_delay`` + 1
+    clocks of a write request (asserted)."""
     m.d.comb += [
         backend.writes.address.eq(writer.address),
         backend.writes.write_data.eq(writer.write_data),
         backend.writes.write_enable.eq(~reading & writer.write_enable),
-        backend.reads.address.eq(reader.address),
-        backend.reads.read_enable.eq(reader.read_enable),
-        reader.read_data.eq(backend.reads.read_data),
     ]
     window = storage_sides(backend)[1].write_delay + 1
     recent = Signal(window)  # write requests in the last ``window`` clocks
     m.d.sync += recent.eq(Cat(backend.writes.write_enable, recent[:-1]))
-    m.d.comb += Assert(
-        ~(reading & reader.read_enable & recent.any()), "storage read right after a write"
-    )
+    for name, reader in readers.items():
+        side = getattr(backend, name)
+        m.d.comb += [
+            side.address.eq(reader.address),
+            side.read_enable.eq(reader.read_enable),
+            reader.read_data.eq(side.read_data),
+            Assert(
+                ~(reading & reader.read_enable & recent.any()), "storage read right after a write"
+            ),
+        ]
 
 
-def bank_signature(depth, width):
+def bank_signature(depth, width, read_ports=1):
     """The ports of one bank of :class:`BankedStorage` (``read_data`` two ``read_enable``
-    clocks after its ``address``)."""
-    return wiring.Signature(
-        {
-            "address": In(max(1, (depth - 1).bit_length())),
-            "write_data": In(width),
-            "write_enable": In(1),
-            "read_enable": In(1),
-            "read_data": Out(width),
+    clocks after its ``address``); with ``read_ports=2`` a second read port, ``address_b``,
+    ``read_enable_b`` and ``read_data_b``, that never writes."""
+    if read_ports not in (1, 2):
+        raise ValueError(f"A bank has 1 or 2 read ports, not {read_ports!r}")
+    address_width = max(1, (depth - 1).bit_length())
+    members = {
+        "address": In(address_width),
+        "write_data": In(width),
+        "write_enable": In(1),
+        "read_enable": In(1),
+        "read_data": Out(width),
+    }
+    if read_ports == 2:
+        members |= {
+            "address_b": In(address_width),
+            "read_enable_b": In(1),
+            "read_data_b": Out(width),
         }
-    )
+    return wiring.Signature(members)
 
 
-def registered_read_memory(
-    m, depth, *, write_address, write_data, write_enable, read_address, read_enable, read_data
-):
+def registered_read_memory(m, depth, *, write_address, write_data, write_enable, reads):
     """A ``lib.memory`` (submodule ``memory``) of ``depth`` words as wide as ``write_data``,
-    read through a register: ``read_data`` is the word at the ``read_address`` of the read two
-    ``read_enable`` clocks back, and holds while ``read_enable`` is low."""
+    read through registers: for each ``(address, enable, data)`` of ``reads``, ``data`` is the
+    word at the ``address`` of the read two ``enable`` clocks back, and holds while ``enable``
+    is low."""
     m.submodules.memory = memory = Memory(shape=len(write_data), depth=depth, init=[])
     write = memory.write_port()
-    read = memory.read_port()
     m.d.comb += [
         write.addr.eq(write_address),
         write.data.eq(write_data),
         write.en.eq(write_enable),
-        read.addr.eq(read_address),
-        read.en.eq(read_enable),
     ]
-    with m.If(read_enable):
-        m.d.sync += read_data.eq(read.data)
+    for read_address, read_enable, read_data in reads:
+        read = memory.read_port()
+        m.d.comb += [read.addr.eq(read_address), read.en.eq(read_enable)]
+        with m.If(read_enable):
+            m.d.sync += read_data.eq(read.data)
+
+
+def bank_reads(bank):
+    """A bank's read ports as ``(address, enable, data)``, port A first."""
+    reads = [(bank.address, bank.read_enable, bank.read_data)]
+    if "address_b" in bank.signature.members:
+        reads.append((bank.address_b, bank.read_enable_b, bank.read_data_b))
+    return reads
 
 
 class RegisteredBank(wiring.Component):
     """``depth`` words in ``lib.memory``, read latency two: a synchronous read and a register,
-    both advancing with ``read_enable`` only."""
+    both advancing with ``read_enable`` only; with ``read_ports=2`` a second such read."""
 
-    def __init__(self, depth, width):
+    def __init__(self, depth, width, read_ports=1):
         self.depth = depth
-        super().__init__(bank_signature(depth, width))
+        super().__init__(bank_signature(depth, width, read_ports))
 
     def elaborate(self, platform):
         m = Module()
@@ -247,9 +291,7 @@ class RegisteredBank(wiring.Component):
             write_address=self.address,
             write_data=self.write_data,
             write_enable=self.write_enable,
-            read_address=self.address,
-            read_enable=self.read_enable,
-            read_data=self.read_data,
+            reads=bank_reads(self),
         )
         return m
 
@@ -279,18 +321,32 @@ class BankedStorage(wiring.Component):
 
     ``read_latency`` = 3 + levels of the tree (5 for 192 banks of 16), plus one with
     ``bank_register``. A write reaches its bank two clocks after the request (``write_delay``).
+
+    With ``read_ports=2`` every bank also reads on its second port (a DP16KD's port B): a second
+    reader side, ``reads_b``, with address registers and a multiplexer tree of its own, so two
+    sample lanes read the one copy of the records, each at a word a clock. Writes take port A.
     """
 
     write_delay = 2
 
     def __init__(
-        self, depth, width, *, bank_depth=2048, fan_in=16, bank_factory=None, bank_register=False
+        self,
+        depth,
+        width,
+        *,
+        bank_depth=2048,
+        fan_in=16,
+        bank_factory=None,
+        bank_register=False,
+        read_ports=1,
     ):
         if depth < 1 or bank_depth < 2 or bank_depth & (bank_depth - 1):
             raise ValueError("Depth must be positive and bank depth a power of two of 2 or more")
         if fan_in < 2 or fan_in & (fan_in - 1):
             raise ValueError(f"Fan-in must be a power of two of 2 or more, not {fan_in}")
-        self.bank_factory = bank_factory or (lambda: RegisteredBank(bank_depth, width))
+        if read_ports not in (1, 2):
+            raise ValueError(f"Banked storage has 1 or 2 read ports, not {read_ports!r}")
+        self.bank_factory = bank_factory or (lambda: RegisteredBank(bank_depth, width, read_ports))
         self.depth = depth
         self.width = width
         self.bank_depth = bank_depth
@@ -300,16 +356,22 @@ class BankedStorage(wiring.Component):
         while fan_in**self.levels < self.banks:
             self.levels += 1
         self.bank_register = bank_register
+        self.read_ports = read_ports
         self.read_latency = 3 + self.levels + bank_register
         address_width = max(1, (depth - 1).bit_length())
         side = StorageSignature(
             address_width, width, read_latency=self.read_latency, write_delay=self.write_delay
         )
-        super().__init__({"writes": In(side), "reads": In(side)})
+        members = {"writes": In(side), "reads": In(side)}
+        if read_ports == 2:
+            members["reads_b"] = In(side)
+        super().__init__(members)
 
     def elaborate(self, platform):
         m = Module()
-        writes, reads = self.writes, self.reads
+        writes = self.writes
+        reads = [self.reads] + ([self.reads_b] if self.read_ports == 2 else [])
+        suffixes = ["", "_b"][: len(reads)]  # port A keeps the names of a one-port store
         low_bits = (self.bank_depth - 1).bit_length()
 
         # Writes are registered twice: the request as it comes (so the writer's decision only
@@ -330,52 +392,69 @@ class BankedStorage(wiring.Component):
         m.d.sync += write_data.eq(request_data)
         request_bank = request_address[low_bits:]
         group_bits = (self.fan_in - 1).bit_length()
-        level = []
+        levels = [[] for _ in reads]  # each read port's bank outputs
         for group in range(-(-self.banks // self.fan_in)):
-            address = Signal(low_bits, name=f"group{group}_address")
-            group_write = request_pending & (request_bank[group_bits:] == group)
-            with m.If(group_write):
-                m.d.sync += address.eq(request_address[:low_bits])
-            with m.Elif(reads.read_enable):
-                m.d.sync += address.eq(reads.address[:low_bits])
+            addresses = []
+            for side, suffix in zip(reads, suffixes, strict=True):
+                address = Signal(low_bits, name=f"group{group}_address{suffix}")
+                if not suffix:  # port A also writes
+                    group_write = request_pending & (request_bank[group_bits:] == group)
+                    with m.If(group_write):
+                        m.d.sync += address.eq(request_address[:low_bits])
+                    with m.Elif(side.read_enable):
+                        m.d.sync += address.eq(side.address[:low_bits])
+                else:
+                    with m.If(side.read_enable):
+                        m.d.sync += address.eq(side.address[:low_bits])
+                addresses.append(address)
             for index in range(group * self.fan_in, min(self.banks, (group + 1) * self.fan_in)):
                 block = self.bank_factory()
+                if len(bank_reads(block)) != self.read_ports:
+                    raise ValueError(f"The bank factory's banks must have {self.read_ports} "
+                                     f"read port(s), not {len(bank_reads(block))}")  # fmt: skip
                 m.submodules[f"bank{index}"] = block
                 write_enable = Signal(name=f"bank{index}_write")
                 m.d.sync += write_enable.eq(request_pending & (request_bank == index))
-                m.d.comb += [
-                    block.address.eq(address),
-                    block.write_data.eq(write_data),
-                    block.write_enable.eq(write_enable),
-                    block.read_enable.eq(reads.read_enable),
-                ]
-                read_data = block.read_data
-                if self.bank_register:
-                    read_data = delay_line(m, read_data, 1, reads.read_enable, f"bank{index}")[0]
-                level.append(read_data)
+                ports = zip(reads, suffixes, addresses, bank_reads(block), levels, strict=True)
+                for side, suffix, address, (bank_address, enable, data), level in ports:
+                    m.d.comb += bank_address.eq(address)
+                    if not suffix:
+                        m.d.comb += [
+                            block.write_data.eq(write_data),
+                            block.write_enable.eq(write_enable),
+                        ]
+                    m.d.comb += enable.eq(side.read_enable)
+                    if self.bank_register:
+                        data = delay_line(m, data, 1, side.read_enable, f"bank{index}{suffix}")[0]
+                    level.append(data)
+        for side, suffix, level in zip(reads, suffixes, levels, strict=True):
+            m.d.comb += side.read_data.eq(self._tree(m, side, level, suffix))
+        return m
 
+    def _tree(self, m, side, level, suffix):
+        """The registered multiplexer tree that picks the read's bank among the outputs of
+        ``level``; returns its output."""
         # The bank number of each read, three registers behind (address, block RAM and bank
         # register), or four with the register in fabric.
+        low_bits = (self.bank_depth - 1).bit_length()
         select = delay_line(
-            m, reads.address[low_bits:], 3 + self.bank_register, reads.read_enable, "select"
+            m, side.address[low_bits:], 3 + self.bank_register, side.read_enable, f"select{suffix}"
         )[-1]
-
         step = (self.fan_in - 1).bit_length()
         for depth in range(self.levels):
             chosen = select[:step]
             outputs = []
             for group in range(-(-len(level) // self.fan_in)):
                 inputs = level[group * self.fan_in : (group + 1) * self.fan_in]
-                output = Signal(self.width, name=f"mux{depth}_{group}")
-                with m.If(reads.read_enable):
+                output = Signal(self.width, name=f"mux{depth}_{group}{suffix}")
+                with m.If(side.read_enable):
                     m.d.sync += output.eq(Cat(*inputs).word_select(chosen, self.width))
                 outputs.append(output)
-            rest = Signal(max(1, len(select) - step), name=f"select_l{depth}")
-            with m.If(reads.read_enable):
+            rest = Signal(max(1, len(select) - step), name=f"select_l{depth}{suffix}")
+            with m.If(side.read_enable):
                 m.d.sync += rest.eq(select[step:])
             level, select = outputs, rest
-        m.d.comb += reads.read_data.eq(level[0])
-        return m
+        return level[0]
 
 
 class RegisteredWrites(wiring.Component):

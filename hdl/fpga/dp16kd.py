@@ -19,6 +19,7 @@ from amaranth.lib.wiring import In
 from ..engine.storage import (
     RegisteredBank,
     StorageSignature,
+    bank_reads,
     bank_signature,
     registered_read_memory,
 )
@@ -113,13 +114,14 @@ class DP16KDBank(wiring.Component):
         2,048 (9 bits per block), 4,096 (4), 8,192 (2) or 16,384 (1).
     """
 
-    def __init__(self, width=8, depth=DP16KD_BYTES, *, primitive=None):
+    def __init__(self, width=8, depth=DP16KD_BYTES, *, primitive=None, read_ports=1):
         if depth not in _WIDTH_BY_DEPTH:
             raise ValueError(f"DP16KD depth must be one of {sorted(_WIDTH_BY_DEPTH)}, not {depth}")
         self.width = width
         self.depth = depth
         self.primitive = primitive
-        super().__init__(bank_signature(depth, width))
+        self.read_ports = read_ports
+        super().__init__(bank_signature(depth, width, read_ports))
 
     def _use_primitive(self, platform):
         return _on_ecp5(self.primitive, platform)
@@ -131,19 +133,24 @@ class DP16KDBank(wiring.Component):
             address_bits = len(self.address)
             for block, low in enumerate(range(0, self.width, block_width)):
                 bits = min(block_width, self.width - low)
-                port_a = _Port(
-                    regmode="OUTREG",
-                    clock=ClockSignal(),
-                    enable=self.read_enable | self.write_enable,
-                    output_enable=self.read_enable,
-                    write_enable=self.write_enable,
-                    address=self.address,
-                    write_data=self.write_data[low : low + bits],
-                    read_data=self.read_data[low : low + bits],
-                )
-                m.submodules[f"dp16kd{block}"] = _dp16kd(block_width, address_bits, port_a, _IDLE)
+                ports = []
+                for side, (address, read_enable, read_data) in enumerate(bank_reads(self)):
+                    writes = side == 0  # port A writes, port B only reads
+                    write_enable = self.write_enable if writes else Const(0)
+                    ports.append(_Port(
+                        regmode="OUTREG",
+                        clock=ClockSignal(),
+                        enable=read_enable | write_enable if writes else read_enable,
+                        output_enable=read_enable,
+                        write_enable=write_enable,
+                        address=address,
+                        write_data=self.write_data[low : low + bits] if writes else Const(0, 0),
+                        read_data=read_data[low : low + bits],
+                    ))  # fmt: skip
+                port_a, port_b = (ports + [_IDLE])[:2]
+                m.submodules[f"dp16kd{block}"] = _dp16kd(block_width, address_bits, port_a, port_b)
             return m
-        m.submodules.model = model = RegisteredBank(self.depth, self.width)
+        m.submodules.model = model = RegisteredBank(self.depth, self.width, self.read_ports)
         wiring.connect(m, wiring.flipped(self), model)
         return m
 
@@ -216,8 +223,6 @@ class DP16KDBuffer(wiring.Component):
             write_address=self.writes.address,
             write_data=self.writes.write_data,
             write_enable=self.writes.write_enable,
-            read_address=self.reads.address,
-            read_enable=self.reads.read_enable,
-            read_data=self.reads.read_data,
+            reads=[(self.reads.address, self.reads.read_enable, self.reads.read_data)],
         )
         return m

@@ -1,9 +1,11 @@
 """``make bench``, wide builds: each board built with its memory in its widest words, and the
-ULX3S with four lanes of 1-byte records, over nextpnr seeds, written to results/wide_builds.json.
+ULX3S with two and four lanes of 1-byte records, over nextpnr seeds, written to
+results/wide_builds.json.
 
 The iCEBreaker's four SPRAMs side by side make 8-byte words (its SPRAM limit, 8 bytes a clock);
-the ULX3S's DP16KDs make 64-byte words (a 64-byte record a clock); ``ulx3s-85f-lanes4`` keeps four
-copies of 96 KiB of 1-byte records and samples four a clock. Per build and seed: the Fmax of the
+the ULX3S's DP16KDs make 64-byte words (a 64-byte record a clock); ``ulx3s-85f-lanes2`` reads its
+one copy of 384 KiB of 1-byte records on both ports of every block, two samples a clock, and
+``ulx3s-85f-lanes4`` two copies of 192 KiB, four a clock. Per build and seed: the Fmax of the
 design clock, whether the board clock is met, the cells used, or the tool's error when the design
 does not place. Builds run two at a time (one per core).
 """
@@ -26,7 +28,7 @@ def widest(name):
 
 
 #: Lanes builds: name -> (board, record size, lanes).
-LANES = {"ulx3s-85f-lanes4": ("ulx3s-85f", 1, 4)}
+LANES = {"ulx3s-85f-lanes2": ("ulx3s-85f", 1, 2), "ulx3s-85f-lanes4": ("ulx3s-85f", 1, 4)}
 
 
 def variant(name):
@@ -79,7 +81,8 @@ def main(argv=None):
             "lanes": fmt.lanes,
             "record_bytes": fmt.record_size,
             "clock_mhz": spec.clock_hz / 1e6,
-            "capacity_bytes": fmt.byte_capacity,  # each lane's copy
+            "copies": spec.copies,
+            "capacity_bytes": fmt.byte_capacity,  # each copy's
             "seeds": runs,
             "clock_met_at": sorted(int(s) for s, run in runs.items() if run.get("clock_met")),
         }

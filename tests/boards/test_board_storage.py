@@ -12,7 +12,7 @@ from amaranth.lib.wiring import In, Out
 from cocotb_tools.runner import get_results
 from memgen.boards import BOARDS, board
 from memgen.hdl.engine.protocol import ErrorCode
-from memgen.hdl.engine.storage import BankedStorage, LibMemoryStorage
+from memgen.hdl.engine.storage import BankedStorage, LibMemoryStorage, RegisteredBank
 from memgen.hdl.fpga.dp16kd import DP16KDBank, DP16KDBuffer
 from memgen.hdl.fpga.spram import SPRAM256KA, SPRAM_BLOCK_BYTES, SPRAMStorage
 from memgen.host.driver import DeviceError, Driver
@@ -210,50 +210,80 @@ def test_board_format_uses_the_memory(name):
         assert spec.record_format.byte_capacity >= 384 * 1024
 
 
-@pytest.mark.parametrize("fan_in, bank_register", [(2, False), (16, False), (8, True)])
-def test_banked_storage_latency_and_stalls(fan_in, bank_register):
+@pytest.mark.parametrize(
+    "fan_in, bank_register, read_ports",
+    [(2, False, 1), (16, False, 1), (8, True, 1), (2, False, 2), (8, True, 2)],
+)
+def test_banked_storage_latency_and_stalls(fan_in, bank_register, read_ports):
     """Every word of a 10-bank store reads back after exactly ``read_latency`` enabled clocks,
     whatever the pattern of stalls (read_enable low) in between: the registers of the bank tree
     (and the register after each bank, as the ULX3S has it) advance with the read strobe only,
-    as the readout's lock-step pipeline needs."""
-    storage = BankedStorage(40, 8, bank_depth=4, fan_in=fan_in, bank_register=bank_register)
+    as the readout's lock-step pipeline needs. With two read ports, each side does so at its own
+    addresses under its own stalls, at the same time."""
+    storage = BankedStorage(
+        40, 8, bank_depth=4, fan_in=fan_in, bank_register=bank_register, read_ports=read_ports
+    )
     levels = {2: 4, 8: 2, 16: 1}[fan_in]
     assert storage.read_latency == 3 + levels + bank_register
     words = {address: (address * 53 + 7) & 0xFF for address in range(40)}
-    rng = random.Random(fan_in)
+    sides = [storage.reads] + ([storage.reads_b] if read_ports == 2 else [])
 
-    async def testbench(ctx):
+    async def writer(ctx):
         for address, word in words.items():
             ctx.set(storage.writes.address, address)
             ctx.set(storage.writes.write_data, word)
             ctx.set(storage.writes.write_enable, 1)
             await ctx.tick()
         ctx.set(storage.writes.write_enable, 0)
-        await ctx.tick().repeat(2)
-        order = list(words) * 2
-        rng.shuffle(order)
-        issued = []  # addresses in read order, one per enabled clock
-        for address in order + [0] * storage.read_latency:
-            while rng.random() < 0.4:  # a stall: nothing moves, whatever the address says
-                ctx.set(storage.reads.read_enable, 0)
-                ctx.set(storage.reads.address, rng.randrange(40))
+
+    def reader(side, rng):
+        async def testbench(ctx):
+            for _ in range(len(words) + 2):  # after the writes have landed
                 await ctx.tick()
-            ctx.set(storage.reads.address, address)
-            ctx.set(storage.reads.read_enable, 1)
-            await ctx.tick()
-            issued.append(address)
-            if len(issued) >= storage.read_latency:
-                expected = words[issued[-storage.read_latency]]
-                assert ctx.get(storage.reads.read_data) == expected
+            order = list(words) * 2
+            rng.shuffle(order)
+            issued = []  # addresses in read order, one per enabled clock
+            for address in order + [0] * storage.read_latency:
+                while rng.random() < 0.4:  # a stall: nothing moves, whatever the address says
+                    ctx.set(side.read_enable, 0)
+                    ctx.set(side.address, rng.randrange(40))
+                    await ctx.tick()
+                ctx.set(side.address, address)
+                ctx.set(side.read_enable, 1)
+                await ctx.tick()
+                issued.append(address)
+                if len(issued) >= storage.read_latency:
+                    expected = words[issued[-storage.read_latency]]
+                    assert ctx.get(side.read_data) == expected
 
-    run_simulation(storage, testbench, name=f"banked_{fan_in}_{bank_register}")
+        return testbench
+
+    readers = [reader(side, random.Random(fan_in + 10 * n)) for n, side in enumerate(sides)]
+    run_simulation(storage, writer, *readers, name=f"banked_{fan_in}_{bank_register}_{read_ports}")
 
 
-def test_dp16kd_model_matches_a_plain_memory():
-    """The DP16KD bank model (4,096 x 28, as the ULX3S record table): two-clock reads."""
-    bank = DP16KDBank(28, 4096, primitive=False)
+def test_banked_storage_takes_banks_of_its_read_ports():
+    """A bank factory whose banks have another number of read ports than the store is refused."""
+    one_port = BankedStorage(8, 8, bank_depth=4, fan_in=2, read_ports=2,
+                             bank_factory=lambda: RegisteredBank(4, 8))  # fmt: skip
+    with pytest.raises(ValueError, match="must have 2 read port\\(s\\), not 1"):
+        Fragment.get(one_port, None)
+    for bad in (0, 3):
+        with refused_component(), pytest.raises(ValueError, match="1 or 2 read ports"):
+            BankedStorage(8, 8, bank_depth=4, fan_in=2, read_ports=bad)
+
+
+@pytest.mark.parametrize("read_ports", [1, 2])
+def test_dp16kd_model_matches_a_plain_memory(read_ports):
+    """The DP16KD bank model (4,096 x 28, as the ULX3S record table): two-clock reads that hold
+    while not read; port B, when there is one, reads another address in the same clocks."""
+    bank = DP16KDBank(28, 4096, primitive=False, read_ports=read_ports)
     rng = random.Random(3)
     words = {rng.randrange(4096): rng.getrandbits(28) for _ in range(50)}
+    pairs = list(zip(words, list(words)[1:] + list(words)[:1], strict=True))
+    ports = [(bank.address, bank.read_enable, bank.read_data)]
+    if read_ports == 2:
+        ports.append((bank.address_b, bank.read_enable_b, bank.read_data_b))
 
     async def testbench(ctx):
         for address, word in words.items():
@@ -262,17 +292,20 @@ def test_dp16kd_model_matches_a_plain_memory():
             ctx.set(bank.write_enable, 1)
             await ctx.tick()
         ctx.set(bank.write_enable, 0)
-        for address, word in words.items():
-            ctx.set(bank.address, address)
-            ctx.set(bank.read_enable, 1)
+        for pair in pairs:
+            for (address, enable, _), read in zip(ports, pair, strict=False):
+                ctx.set(address, read)
+                ctx.set(enable, 1)
             await ctx.tick().repeat(2)
-            assert ctx.get(bank.read_data) == word
-            ctx.set(bank.read_enable, 0)
-            ctx.set(bank.address, 0)
+            for (address, enable, data), read in zip(ports, pair, strict=False):
+                assert ctx.get(data) == words[read]
+                ctx.set(enable, 0)
+                ctx.set(address, 0)
             await ctx.tick()
-            assert ctx.get(bank.read_data) == word  # holds while not read
+            for (_, _, data), read in zip(ports, pair, strict=False):
+                assert ctx.get(data) == words[read]  # holds while not read
 
-    run_simulation(bank, testbench, name="dp16kd_model")
+    run_simulation(bank, testbench, name=f"dp16kd_model_{read_ports}")
 
 
 def wires(value):
@@ -306,17 +339,21 @@ def dp16kd_ports(block):
     return ports
 
 
+@pytest.mark.parametrize("read_ports", [1, 2])
 @pytest.mark.parametrize(
     ("width", "depth", "block_width", "low_address_bit"),
     [(8, 2048, 9, 3), (6, 4096, 4, 2), (2, 8192, 2, 1), (3, 16384, 1, 0)],
 )
-def test_dp16kd_primitive_ports_by_configuration(width, depth, block_width, low_address_bit):
+def test_dp16kd_primitive_ports_by_configuration(
+    width, depth, block_width, low_address_bit, read_ports
+):
     """The DP16KD port map of the ECP5 Memory Usage Guide (Lattice FPGA-TN-02204): in a 2,048 x 9
     configuration the word address is on AD13..AD3, 4,096 x 4 on AD13..AD2, 8,192 x 2 on
     AD13..AD1, 16,384 x 1 on AD13..AD0; data on DI/DO from bit 0. Each block takes the next
-    ``block_width`` bits of the word on port A through its output register; every other input
-    is tied low, port B unused."""
-    bank = DP16KDBank(width, depth, primitive=True)
+    ``block_width`` bits of the word on port A through its output register; with a second read
+    port, port B reads the same bits at its own address through its own output register and
+    never writes; every other input is tied low (port B unused with one read port)."""
+    bank = DP16KDBank(width, depth, primitive=True, read_ports=read_ports)
     fragment = Fragment.get(bank, None)
     blocks = [sub for sub, *_ in fragment.subfragments if isinstance(sub, Instance)]
     assert len(blocks) == -(-width // block_width)
@@ -324,9 +361,9 @@ def test_dp16kd_primitive_ports_by_configuration(width, depth, block_width, low_
         assert block.type == "DP16KD"
         assert dict(block.parameters) == {
             "DATA_WIDTH_A": block_width, "DATA_WIDTH_B": block_width, "REGMODE_A": "OUTREG",
-            "REGMODE_B": "NOREG", "RESETMODE": "SYNC", "ASYNC_RESET_RELEASE": "SYNC",
-            "CSDECODE_A": "0b000", "CSDECODE_B": "0b000", "WRITEMODE_A": "NORMAL",
-            "WRITEMODE_B": "NORMAL", "GSR": "DISABLED",
+            "REGMODE_B": "OUTREG" if read_ports == 2 else "NOREG", "RESETMODE": "SYNC",
+            "ASYNC_RESET_RELEASE": "SYNC", "CSDECODE_A": "0b000", "CSDECODE_B": "0b000",
+            "WRITEMODE_A": "NORMAL", "WRITEMODE_B": "NORMAL", "GSR": "DISABLED",
         }  # fmt: skip
         data_bits = range(index * block_width, min(width, (index + 1) * block_width))
         expected = dp16kd_tied_low() | {
@@ -338,6 +375,13 @@ def test_dp16kd_primitive_ports_by_configuration(width, depth, block_width, low_
         for bit, data_bit in enumerate(data_bits):
             expected[f"DIA{bit}"] = f"write_data[{data_bit}]"
             expected[f"DOA{bit}"] = f"read_data[{data_bit}]"
+        if read_ports == 2:
+            expected |= {"CLKB": "(clk sync)", "CEB": "read_enable_b[0]",
+                         "OCEB": "read_enable_b[0]"}  # fmt: skip
+            for bit in range(len(bank.address_b)):
+                expected[f"ADB{low_address_bit + bit}"] = f"address_b[{bit}]"
+            for bit, data_bit in enumerate(data_bits):
+                expected[f"DOB{bit}"] = f"read_data_b[{data_bit}]"
         assert dp16kd_ports(block) == expected
     assert len(bank.address) == 14 - low_address_bit
 

@@ -8,7 +8,7 @@ import pytest
 from amaranth.hdl import Fragment
 from memgen.boards import BOARDS, board
 from memgen.boards.build import build
-from memgen.hdl.engine.storage import storage_sides
+from memgen.hdl.engine.storage import read_sides, storage_sides
 from memgen.host.verilator_device import make_once
 from memgen.sim.harness.amaranth_sim import unused
 
@@ -215,20 +215,26 @@ def test_word_variants(name):
 
 
 def test_lane_variants():
-    """``with_lanes`` gives the ULX3S a copy of the records per lane (384 KiB / L each, a
-    backend per copy), for fixed-size records of at most a word; the iCEBreaker builds one
-    lane; other counts and record shapes are refused in one line."""
+    """``with_lanes`` gives the ULX3S a copy of the records per two lanes (both ports of its
+    blocks read: the full 384 KiB for 1 or 2 lanes, half for 4, a quarter for 8; a backend per
+    copy with a read side per lane), for fixed-size records of at most a word; the iCEBreaker
+    builds one lane; other counts and record shapes are refused in one line."""
     spec = board("ulx3s-85f").with_record_size(1)
     total = spec.record_format.byte_capacity
-    for lanes in spec.lane_counts:
-        fmt = spec.with_lanes(lanes).record_format
-        assert (fmt.lanes, fmt.byte_capacity, fmt.max_records) == (lanes, total // lanes,
-                                                                   total // lanes)  # fmt: skip
-        copies = spec.with_lanes(lanes).storage_backends(primitive=False)["data_storage"]
-        copies = copies if lanes > 1 else [copies]
-        unused(*copies)  # built to be counted, not elaborated
-        assert len(copies) == lanes
-    wide = board("ulx3s-85f").with_word_bytes(64).with_record_size(64).with_lanes(2)
+    for lanes, copies in ((1, 1), (2, 1), (4, 2), (8, 4)):
+        variant = spec.with_lanes(lanes)
+        fmt = variant.record_format
+        assert (fmt.lanes, fmt.byte_capacity, fmt.max_records) == (lanes, total // copies,
+                                                                   total // copies)  # fmt: skip
+        assert variant.copies == copies
+        backends = variant.storage_backends(primitive=False)["data_storage"]
+        backends = backends if lanes > 1 else [backends]
+        unused(*backends)  # built to be counted, not elaborated
+        assert len(backends) == copies
+        assert [read_sides(backend) for backend in backends] == (
+            [("reads",)] if lanes == 1 else [("reads", "reads_b")] * copies
+        )
+    wide = board("ulx3s-85f").with_word_bytes(64).with_record_size(64).with_lanes(4)
     assert wide.record_format.max_records == total // 2 // 64
     for lanes in (0, 3, 16):
         with pytest.raises(ValueError, match=f"builds 1, 2, 4, 8 lanes, not {lanes}"):
@@ -267,7 +273,7 @@ def test_cli_build_and_program_with_fixed_records(monkeypatch, tmp_path, capsys)
         (None, 2048, "build/icebreaker"),
         (None, 2048, "build/icebreaker-w8"),
         (3, 32768, "build/icebreaker-fixed3-w4"),  # a 4-byte slot each
-        (1, 98304, "build/ulx3s-85f-fixed1-l4"),  # a quarter of the memory per lane
+        (1, 196608, "build/ulx3s-85f-fixed1-l4"),  # half the memory per copy, two lanes each
     ]
     capsys.readouterr()
     assert cli.main(["build", "icebreaker", "--word-bytes", "16"]) == 1
@@ -321,19 +327,27 @@ def test_cli_builds_and_programs_the_self_check(monkeypatch, tmp_path, capsys):
     assert len(built) == 1
 
 
-def test_report_of_a_lanes_build_names_the_copies():
-    """A build of L lanes reports each copy's capacity and how many copies there are."""
+@pytest.mark.parametrize(
+    ("lanes", "copies", "words"),
+    [(2, 1, "in one copy read by 2 lanes"),
+     (4, 2, "in each of 2 copies, 2 lanes per copy"),
+     (8, 4, "in each of 4 copies, 2 lanes per copy"),
+     (4, 4, "in each of 4 copies, 1 lane per copy")],
+)  # fmt: skip
+def test_report_of_a_lanes_build_names_the_copies(lanes, copies, words):
+    """A build of L lanes reports each copy's capacity, how many copies there are and how many
+    lanes read each."""
     from memgen.host.board_commands import format_report
 
     report = {
         "title": "ULX3S", "device": "FPGA", "design_clock": "clk",
         "fmax": {"clk": {"achieved_mhz": 111.3}}, "clock_mhz": 100.0, "timing_met": True,
         "target_met": True, "target_mhz": 100.0, "utilisation": {},
-        "capacity": {"bytes": 98304, "records": 98304, "word_bytes": 1, "lanes": 4,
-                     "padding": "none (a byte a word)"},
-        "memory": board("ulx3s-85f").with_record_size(1).with_lanes(4).memory_use,
+        "capacity": {"bytes": 98304, "records": 98304, "word_bytes": 1, "lanes": lanes,
+                     "copies": copies, "padding": "none (a byte a word)"},
+        "memory": board("ulx3s-85f").with_record_size(1).with_lanes(lanes).memory_use,
         "uart": "FT231X", "bitstream": "build/x/memgen.bit",
     }  # fmt: skip
     text = format_report(report)
-    assert "98,304 bytes, 98,304 records in each of 4 copies, one per lane; words of 1 byte" in text
+    assert f"98,304 bytes, 98,304 records {words}; words of 1 byte" in text
     assert "fixed-size records of 1 byte, no record table" in text

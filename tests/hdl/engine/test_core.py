@@ -10,6 +10,7 @@ from memgen.hdl.engine.decoder import Decoded
 from memgen.hdl.engine.protocol import ErrorCode, Opcode, ResponseKind
 from memgen.hdl.engine.records import RecordFormat, RecordWord
 from memgen.hdl.engine.sequencer import Sequencer, StatusRequest
+from memgen.hdl.engine.storage import BankedStorage
 from memgen.host.codec import (
     command_append,
     command_plain,
@@ -18,7 +19,13 @@ from memgen.host.codec import (
     decode_status,
 )
 from memgen.host.reference import MemGenReference
-from memgen.sim.harness.amaranth_sim import STALL_PATTERNS, Stalls, run_simulation, unused
+from memgen.sim.harness.amaranth_sim import (
+    STALL_PATTERNS,
+    Stalls,
+    refused_component,
+    run_simulation,
+    unused,
+)
 from memgen.sim.harness.core_script import receive_packet, run_script, send_packet
 
 VARIABLE = RecordFormat(byte_capacity=256, max_records=40, max_length=24)
@@ -43,8 +50,8 @@ LANES = {
 }
 
 
-def run(record_format, packets, stalls="none", seed=0, generator="trivium"):
-    dut = MemGen(record_format, generator=generator)
+def run(record_format, packets, stalls="none", seed=0, generator="trivium", data_storage=None):
+    dut = MemGen(record_format, generator=generator, data_storage=data_storage)
     reference = MemGenReference(record_format, generator=generator)
 
     async def testbench(ctx):
@@ -152,6 +159,39 @@ def test_core_of_lanes_matches_reference(name, stalls):
     record_format = LANES[name]
     reference = run(record_format, growing_script(record_format, random.Random(4)), stalls, 4)
     assert len(reference.memory) == record_format.max_records
+
+
+def banked(record_format, read_ports):
+    """A copy of the records in banks of four words, as the ULX3S has it in 192 DP16KDs."""
+    words, width = record_format.words, 8 * record_format.word_bytes
+    return BankedStorage(words, width, bank_depth=4, fan_in=2, read_ports=read_ports)
+
+
+@pytest.mark.parametrize(
+    "name,ports",
+    [("1-by-2", (2,)), ("1-by-4", (2, 2)), ("1-in-4-by-4", (1, 2, 1)), ("3-in-4-by-8", (2,) * 4)],
+)
+def test_core_of_lanes_on_two_port_copies(name, ports):
+    """Lanes that share copies of the records, two to a copy read on both its ports (the ULX3S's
+    DP16KD ports A and B), in the copies' order and ``reads`` before ``reads_b``: every copy
+    takes every record and each lane reads its own side, as the reference says, under stalls."""
+    record_format = LANES[name]
+    copies = [banked(record_format, count) for count in ports]
+    packets = growing_script(record_format, random.Random(6))
+    reference = run(record_format, packets, "random", 6, data_storage=copies)
+    assert len(reference.memory) == record_format.max_records
+
+
+def test_core_takes_as_many_read_sides_as_lanes():
+    """A core of L lanes refuses copies whose read sides are not L in all, in one line."""
+    record_format = LANES["1-by-4"]
+    for ports in ((2,), (2, 2, 1), (1, 1, 1)):
+        copies = [unused(banked(record_format, count)) for count in ports]
+        refusal = (
+            f"4 lane\\(s\\) need data storage with 4 read side\\(s\\) in all, not {sum(ports)}"
+        )
+        with refused_component(), pytest.raises(ValueError, match=refusal):
+            MemGen(record_format, data_storage=copies)
 
 
 def test_refusals_and_bad_commands():

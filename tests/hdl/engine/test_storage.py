@@ -13,9 +13,11 @@ from memgen.hdl.engine.storage import (
     RegisteredWrites,
     StorageSignature,
     bank_signature,
+    read_sides,
     share_storage_port,
     storage_latency,
     storage_ports,
+    storage_sides,
 )
 from memgen.sim.harness.amaranth_sim import refused_component, run_simulation, unused
 
@@ -45,13 +47,22 @@ def test_ports_are_as_documented():
         "read_data": In(8),
     }
     for depth, address in ((2, 1), (16, 4), (2048, 11)):
-        assert dict(bank_signature(depth, 9).members) == {
+        one_port = {
             "address": In(address),
             "write_data": In(9),
             "write_enable": In(1),
             "read_enable": In(1),
             "read_data": Out(9),
         }
+        assert dict(bank_signature(depth, 9).members) == one_port
+        assert dict(bank_signature(depth, 9, 2).members) == one_port | {
+            "address_b": In(address),
+            "read_enable_b": In(1),
+            "read_data_b": Out(9),
+        }
+    for bad in (0, 3):
+        with pytest.raises(ValueError, match="1 or 2 read ports"):
+            bank_signature(16, 9, bad)
 
 
 @pytest.mark.parametrize(
@@ -115,6 +126,21 @@ def test_a_component_without_a_storage_port_is_refused():
         storage_latency(unused(_NotStorage()))
 
 
+def test_read_sides_name_the_read_ports():
+    """One port serves its one reader; a backend of dual-port banks has two read sides, and
+    sharing it takes exactly one reader per side."""
+    assert read_sides(unused(LibMemoryStorage(16, 8))) == ("port",)
+    assert read_sides(unused(RegisteredWrites(unused(LibMemoryStorage(16, 8))))) == ("reads",)
+    dual = unused(BankedStorage(16, 8, bank_depth=16, fan_in=2, read_ports=2))
+    assert read_sides(dual) == ("reads", "reads_b")
+    assert storage_sides(dual)[0] == ("writes", "reads", "reads_b")
+    side = dual.signature.members["writes"].signature.flip()
+    for count in (1, 3):
+        readers = [side.create() for _ in range(count)]
+        with pytest.raises(ValueError, match=f"has 2 read side\\(s\\), not {count} readers"):
+            share_storage_port(Module(), dual, side.create(), readers, 0)
+
+
 def test_reader_and_backend_must_agree_on_latency():
     """A readout built for latency 1 cannot take a backend of latency 5: the check names both."""
     fmt = RecordFormat(64, record_size=1)
@@ -140,21 +166,23 @@ def test_banked_storage_takes_just_enough_address_bits(depth, address):
     assert side.signature.flip().address_width == address
 
 
-@pytest.mark.parametrize("backend", ["banked", "registered"])
+@pytest.mark.parametrize("backend", ["banked", "banked-b", "registered"])
 @pytest.mark.parametrize("gap", [1, 2, 3, 4])
 def test_a_read_within_the_write_window_is_asserted(backend, gap):
     """A read the readout uses ``gap`` clocks after a write request trips the assertion while
-    ``gap`` is at most ``write_delay`` + 1, and passes one clock later."""
-    if backend == "banked":
-        storage = BankedStorage(16, 8, bank_depth=16, fan_in=2)
-    else:
+    ``gap`` is at most ``write_delay`` + 1, and passes one clock later; on a second read side
+    (``banked-b``, the reader of ``reads_b``) as on the first."""
+    if backend == "registered":
         storage = RegisteredWrites(LibMemoryStorage(16, 8))
+    else:
+        storage = BankedStorage(16, 8, bank_depth=16, fan_in=2, read_ports=1 + backend.count("-"))
     side = storage.signature.members["writes"].signature.flip()
-    writer, reader = side.create(), side.create()
+    writer, reader, idle = side.create(), side.create(), side.create()
     m = Module()
     m.submodules.storage = storage
     reading = Signal()
-    share_storage_port(m, storage, writer, reader, reading)
+    readers = [idle, reader] if backend == "banked-b" else reader
+    share_storage_port(m, storage, writer, readers, reading)
 
     async def testbench(ctx):
         ctx.set(writer.write_enable, 1)

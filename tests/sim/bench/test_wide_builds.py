@@ -3,6 +3,7 @@ place recorded as such, and the seeds that meet the board clock listed."""
 
 import json
 
+import pytest
 from memgen.boards import board
 from memgen.sim.bench import wide_builds
 
@@ -40,19 +41,22 @@ def test_seeds_met_and_failed_are_recorded(monkeypatch, tmp_path):
     assert wide_builds.widest("ulx3s-85f") == 64
 
 
-def test_the_lanes_build_is_the_ulx3s_with_four_copies(monkeypatch, tmp_path):
-    """``ulx3s-85f-lanes4``: 1-byte records, four lanes, a quarter of the memory per copy."""
+@pytest.mark.parametrize(("name", "lanes", "copies"), [("lanes2", 2, 1), ("lanes4", 4, 2)])
+def test_the_lanes_builds_are_the_ulx3s_with_copies(monkeypatch, tmp_path, name, lanes, copies):
+    """``ulx3s-85f-lanesL``: 1-byte records, L lanes, two to a copy: all of the memory in one
+    copy for two lanes, half in each of two copies for four."""
 
     def fake_build(spec, build_dir, seed):  # runs in a worker process
-        assert spec.record_format.lanes == 4
+        assert spec.record_format.lanes == lanes
         return {"design_clock": "clk", "fmax": {"clk": {"achieved_mhz": 101.0}},
                 "timing_met": True, "utilisation": {}}  # fmt: skip
 
     monkeypatch.setattr(wide_builds, "build", fake_build)
     out = tmp_path / "wide.json"
-    arguments = ["--out", str(out), "--seeds", "1", "--boards", "ulx3s-85f-lanes4"]
+    arguments = ["--out", str(out), "--seeds", "1", "--boards", f"ulx3s-85f-{name}"]
     assert wide_builds.main(arguments) == 0
-    written = json.loads(out.read_text())["ulx3s-85f-lanes4"]
-    assert (written["lanes"], written["record_bytes"], written["word_bytes"]) == (4, 1, 1)
-    assert written["capacity_bytes"] == board("ulx3s-85f").record_format.byte_capacity // 4
+    written = json.loads(out.read_text())[f"ulx3s-85f-{name}"]
+    assert (written["lanes"], written["record_bytes"], written["word_bytes"]) == (lanes, 1, 1)
+    assert written["copies"] == copies
+    assert written["capacity_bytes"] == board("ulx3s-85f").record_format.byte_capacity // copies
     assert written["clock_met_at"] == [1] and written["seeds"]["1"]["built"]
