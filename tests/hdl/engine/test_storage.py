@@ -199,3 +199,40 @@ def test_a_read_within_the_write_window_is_asserted(backend, gap):
             run_simulation(m, testbench, name="write_window")
     else:
         run_simulation(m, testbench, name="write_window")
+
+
+def test_a_shared_two_port_backend_reads_on_both_sides():
+    """Shared with two readers, a backend of dual-port banks gives each reader the words at its
+    own addresses in the same clocks (the first ``reads``, the second ``reads_b``), and the
+    writer's words reach both."""
+    storage = BankedStorage(16, 8, bank_depth=4, fan_in=2, read_ports=2)
+    side = storage.signature.members["writes"].signature.flip()
+    writer, first, second = side.create(), side.create(), side.create()
+    m = Module()
+    m.submodules.storage = storage
+    reading = Signal()
+    share_storage_port(m, storage, writer, [first, second], reading)
+    words = [(address * 29 + 5) & 0xFF for address in range(16)]
+    latency = side.read_latency
+
+    async def testbench(ctx):
+        for address, word in enumerate(words):
+            ctx.set(writer.address, address)
+            ctx.set(writer.write_data, word)
+            ctx.set(writer.write_enable, 1)
+            await ctx.tick()
+        ctx.set(writer.write_enable, 0)
+        for _ in range(side.write_delay + 1):
+            await ctx.tick()
+        ctx.set(reading, 1)
+        for clock in range(16 + latency):
+            for reader, address in ((first, clock % 16), (second, 15 - clock % 16)):
+                ctx.set(reader.address, address)
+                ctx.set(reader.read_enable, 1)
+            await ctx.tick()
+            if clock + 1 >= latency:
+                issued = clock + 1 - latency
+                assert ctx.get(first.read_data) == words[issued % 16]
+                assert ctx.get(second.read_data) == words[15 - issued % 16]
+
+    run_simulation(m, testbench, name="two_port_shared")
