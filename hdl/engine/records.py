@@ -18,8 +18,9 @@ when K is below W, a slot of the next power of two of K bytes, several to a word
 1, 2, 4 ... bytes keep the memory's full capacity). With W = 1 nothing is padded.
 
 Lanes. ``lanes`` (L, a power of two up to 8) sample read paths run side by side, each with its
-own index generator stream and its own copy of the records (writes go to every copy, so the
-capacity is the memory's divided by L). A lane reads a record per clock, so lanes need records
+own index generator stream and its own read port on a copy of the records (writes go to every
+copy, so the capacity is the memory's divided by the copies; on dual-port block RAM two lanes
+read each copy). A lane reads a record per clock, so lanes need records
 that fit a word: fixed-size records of at most ``word_bytes`` bytes.
 """
 
