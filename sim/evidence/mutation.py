@@ -64,7 +64,7 @@ TARGETS = {
     "hdl/engine/recall_unit.py": "tests/hdl/engine/test_core_recall.py",
     "hdl/engine/core.py": f"{CORE_SEED_1} tests/hdl/engine/test_core_recall.py",
     "hdl/fpga/spram.py": "tests/boards/test_board_storage.py -k 'spram or icebreaker'",
-    "hdl/fpga/dp16kd.py": "tests/boards/test_board_storage.py -k 'dp16kd or ulx3s'",
+    "hdl/fpga/dp16kd.py": "tests/boards/test_board_storage.py -k dp16kd",
     "hdl/link/uart.py": "tests/hdl/link/test_uart.py",
     "hdl/link/slip.py": "tests/hdl/link/test_slip.py",
     "hdl/link/frame_checker.py": "tests/hdl/link/test_framing.py",
