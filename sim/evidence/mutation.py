@@ -54,7 +54,7 @@ TARGETS = {
     "hdl/engine/readout.py": f"tests/hdl/engine/test_memory_path.py {CORE_SEED_1}",
     "hdl/engine/recall.py": "tests/hdl/engine/test_recall.py tests/hdl/engine/test_core_recall.py",
     "hdl/engine/storage.py": "tests/hdl/engine/test_storage.py tests/hdl/engine/test_memory_path.py"
-    " tests/boards/test_board_storage.py -k 'not ulx3s'",
+    " tests/boards/test_board_storage.py -k 'not (ulx3s or yosys_model or fills)'",
     "hdl/engine/decoder.py": "tests/hdl/engine/test_decoder.py",
     "hdl/engine/sequencer.py": f"{CORE_SEED_1} tests/hdl/engine/test_core_recall.py",
     "hdl/engine/index_source.py": "tests/hdl/engine/test_index_source.py",
