@@ -132,7 +132,7 @@ class DP16KDBank(wiring.Component):
             block_width = _WIDTH_BY_DEPTH[self.depth]
             address_bits = len(self.address)
             for block, low in enumerate(range(0, self.width, block_width)):
-                bits = min(block_width, self.width - low)
+                top = low + block_width  # the last block's slices end at the word's top bit
                 ports = []
                 for side, (address, read_enable, read_data) in enumerate(bank_reads(self)):
                     writes = side == 0  # port A writes, port B only reads
@@ -144,8 +144,8 @@ class DP16KDBank(wiring.Component):
                         output_enable=read_enable,
                         write_enable=write_enable,
                         address=address,
-                        write_data=self.write_data[low : low + bits] if writes else Const(0, 0),
-                        read_data=read_data[low : low + bits],
+                        write_data=self.write_data[low:top] if writes else Const(0, 0),
+                        read_data=read_data[low:top],
                     ))  # fmt: skip
                 port_a, port_b = (ports + [_IDLE])[:2]
                 m.submodules[f"dp16kd{block}"] = _dp16kd(block_width, address_bits, port_a, port_b)

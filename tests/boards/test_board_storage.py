@@ -12,8 +12,13 @@ from amaranth.lib.wiring import In, Out
 from cocotb_tools.runner import get_results
 from memgen.boards import BOARDS, board
 from memgen.hdl.engine.protocol import ErrorCode
-from memgen.hdl.engine.storage import BankedStorage, LibMemoryStorage, RegisteredBank
-from memgen.hdl.fpga.dp16kd import DP16KDBank, DP16KDBuffer
+from memgen.hdl.engine.storage import (
+    BankedStorage,
+    LibMemoryStorage,
+    RegisteredBank,
+    bank_signature,
+)
+from memgen.hdl.fpga.dp16kd import DP16KD_BYTES, DP16KDBank, DP16KDBuffer
 from memgen.hdl.fpga.spram import SPRAM256KA, SPRAM_BLOCK_BYTES, SPRAMStorage
 from memgen.host.driver import DeviceError, Driver
 from memgen.host.transports import open_transport
@@ -84,6 +89,13 @@ def test_spram_and_dp16kd_primitive_only_on_its_family(family, spram, dp16kd):
     for forced in (True, False):
         assert bool(primitives(SPRAM256KA(primitive=forced), platform)) == forced
         assert bool(primitives(DP16KDBank(8, 2048, primitive=forced), platform)) == forced
+
+
+def test_dp16kd_bank_defaults():
+    """A DP16KD bank is by default one block's 2,048 bytes with one read port."""
+    bank = unused(DP16KDBank())
+    assert bank.signature == bank_signature(DP16KD_BYTES, 8) == bank_signature(2048, 8)
+    assert bank_signature(2048, 8) != bank_signature(2048, 8, 2)
 
 
 def test_spram_primitive_is_awake_and_powered():
