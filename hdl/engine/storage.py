@@ -350,6 +350,7 @@ class BankedStorage(wiring.Component):
         self.depth = depth
         self.width = width
         self.bank_depth = bank_depth
+        self.low_bits = (bank_depth - 1).bit_length()  # a word's offset in its bank
         self.fan_in = fan_in
         self.banks = -(-depth // bank_depth)
         self.levels = 0
@@ -372,7 +373,7 @@ class BankedStorage(wiring.Component):
         writes = self.writes
         reads = [self.reads] + ([self.reads_b] if self.read_ports == 2 else [])
         suffixes = ["", "_b"][: len(reads)]  # port A keeps the names of a one-port store
-        low_bits = (self.bank_depth - 1).bit_length()
+        low_bits = self.low_bits
 
         # Writes are registered twice: the request as it comes (so the writer's decision only
         # reaches a few flops), then the bank decoded from the registered request into one write
@@ -436,9 +437,12 @@ class BankedStorage(wiring.Component):
         ``level``; returns its output."""
         # The bank number of each read, three registers behind (address, block RAM and bank
         # register), or four with the register in fabric.
-        low_bits = (self.bank_depth - 1).bit_length()
         select = delay_line(
-            m, side.address[low_bits:], 3 + self.bank_register, side.read_enable, f"select{suffix}"
+            m,
+            side.address[self.low_bits :],
+            3 + self.bank_register,
+            side.read_enable,
+            f"select{suffix}",
         )[-1]
         step = (self.fan_in - 1).bit_length()
         for depth in range(self.levels):

@@ -66,7 +66,8 @@ def test_ports_are_as_documented():
 
 
 @pytest.mark.parametrize(
-    ("depth", "bank_depth", "fan_in"), [(0, 16, 2), (16, 1, 2), (16, 12, 2), (16, 16, 3)]
+    ("depth", "bank_depth", "fan_in"),
+    [(0, 16, 2), (16, 1, 2), (16, 12, 2), (16, 16, 3), (16, 16, 6), (16, 16, 1)],
 )
 def test_banked_storage_refuses_bad_shapes(depth, bank_depth, fan_in):
     with refused_component(), pytest.raises(ValueError, match="Depth must|Fan-in must"):
