@@ -241,7 +241,7 @@ def test_banked_storage_latency_and_stalls(fan_in, bank_register, read_ports):
     sides = [storage.reads] + ([storage.reads_b] if read_ports == 2 else [])
 
     async def writer(ctx):
-        for address, word in words.items():
+        for address, word in reversed(words.items()):  # a write straying to a later bank shows
             ctx.set(storage.writes.address, address)
             ctx.set(storage.writes.write_data, word)
             ctx.set(storage.writes.write_enable, 1)

@@ -143,7 +143,8 @@ def test_read_sides_name_the_read_ports():
 
 
 def test_reader_and_backend_must_agree_on_latency():
-    """A readout built for latency 1 cannot take a backend of latency 5: the check names both."""
+    """A readout built for latency 1 or 6 cannot take a backend of latency 5: the check names
+    both."""
     fmt = RecordFormat(64, record_size=1)
 
     class Reader(wiring.Component):
@@ -155,9 +156,11 @@ def test_reader_and_backend_must_agree_on_latency():
 
     m = unused(Module())
     backend = unused(BankedStorage(64, 8, bank_depth=16, fan_in=2))
-    writer, reader, matching = unused(Reader(1), Reader(1), Reader(5))
+    writer, reader, slower, matching = unused(Reader(1), Reader(1), Reader(6), Reader(5))
     with pytest.raises(ValueError, match="read latency of 1, the backend has 5"):
         share_storage_port(m, backend, writer.data_port, reader.data_port, 0)
+    with pytest.raises(ValueError, match="read latency of 6, the backend has 5"):
+        share_storage_port(m, backend, writer.data_port, slower.data_port, 0)
     share_storage_port(m, backend, writer.data_port, matching.data_port, 0)
 
 
