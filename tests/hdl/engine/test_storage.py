@@ -67,7 +67,7 @@ def test_ports_are_as_documented():
 
 @pytest.mark.parametrize(
     ("depth", "bank_depth", "fan_in"),
-    [(0, 16, 2), (16, 1, 2), (16, 12, 2), (16, 16, 3), (16, 16, 6), (16, 16, 1)],
+    [(0, 16, 2), (16, 1, 2), (16, 12, 2), (16, 10, 2), (16, 16, 3), (16, 16, 6), (16, 16, 1)],
 )
 def test_banked_storage_refuses_bad_shapes(depth, bank_depth, fan_in):
     with refused_component(), pytest.raises(ValueError, match="Depth must|Fan-in must"):
@@ -85,6 +85,7 @@ def test_backends_declare_their_latency(depth, bank_depth, fan_in, register, lat
         BankedStorage(depth, 8, bank_depth=bank_depth, fan_in=fan_in, bank_register=register)
     )
     assert storage_latency(banked) == latency
+    assert banked.signature.members["writes"].signature.flip().write_delay == 2  # two registers
     assert storage_latency(unused(LibMemoryStorage(16, 8))) == 1
     inner = unused(LibMemoryStorage(16, 8))
     wrapped = unused(RegisteredWrites(inner))
@@ -164,10 +165,16 @@ def test_reader_and_backend_must_agree_on_latency():
     share_storage_port(m, backend, writer.data_port, matching.data_port, 0)
 
 
-@pytest.mark.parametrize(("depth", "address"), [(2, 1), (63, 6), (64, 6), (65, 7), (2048, 11)])
-def test_banked_storage_takes_just_enough_address_bits(depth, address):
+@pytest.mark.parametrize(
+    ("depth", "address"), [(1, 1), (2, 1), (3, 2), (63, 6), (64, 6), (65, 7), (2048, 11)]
+)
+def test_storage_takes_just_enough_address_bits(depth, address):
+    """Banked and ``lib.memory`` storage alike: the bits of the highest word address, at least
+    one."""
     side = unused(BankedStorage(depth, 8, bank_depth=2, fan_in=2)).signature.members["writes"]
     assert side.signature.flip().address_width == address
+    port = unused(LibMemoryStorage(depth, 8)).signature.members["port"]
+    assert port.signature.flip().address_width == address
 
 
 @pytest.mark.parametrize("backend", ["banked", "banked-b", "registered"])
