@@ -140,7 +140,7 @@ def test_read_sides_name_the_read_ports():
     for count in (1, 3):
         readers = [side.create() for _ in range(count)]
         with pytest.raises(ValueError, match=f"has 2 read side\\(s\\), not {count} readers"):
-            share_storage_port(Module(), dual, side.create(), readers, 0)
+            share_storage_port(unused(Module()), dual, side.create(), readers, 0)
 
 
 def test_reader_and_backend_must_agree_on_latency():
