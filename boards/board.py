@@ -118,7 +118,10 @@ class Board:
     @property
     def copies(self):
         """The copies of the records its lanes read: one per ``read_ports`` lanes."""
-        return -(-self.record_format.lanes // self.read_ports)
+        return self._copies_for(self.record_format.lanes)
+
+    def _copies_for(self, lanes):
+        return -(-lanes // self.read_ports)
 
     def with_lanes(self, lanes):
         """This board with ``lanes`` sample lanes (one of ``lane_counts``), ``read_ports`` of
@@ -139,7 +142,7 @@ class Board:
                 f"lanes need fixed-size records of at most a word ({fmt.word_bytes} byte"
                 + ("s)" if fmt.word_bytes > 1 else ")")
             )
-        copy = fmt.byte_capacity // -(-lanes // self.read_ports)
+        copy = fmt.byte_capacity // self._copies_for(lanes)
         copy -= copy % fmt.word_bytes
         return replace(
             self, record_format=replace(fmt, byte_capacity=copy, max_records=None, lanes=lanes)

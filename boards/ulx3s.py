@@ -125,6 +125,6 @@ ULX3S_85F = Board(
     programmer=(("openFPGALoader", ("-b", "ulx3s")),),
     frame_buffer=_frame_buffer,
     word_widths=(1, 2, 4, 8, 16, 32, 64),
-    lane_counts=(1, 2, 4, 8),  # a copy per two lanes: 384 KiB x 2 / L each
+    lane_counts=(1, 2, 4, 8),  # a copy per two lanes: 384 KiB for 1 or 2, 192 for 4, 96 for 8
     read_ports=2,
 )

@@ -119,9 +119,9 @@ class MemGen(wiring.Component):
         self.format = record_format
         self.generator = generator
         self.reset_seed = reset_seed
-        if data_storage is not None and not isinstance(data_storage, list | tuple):
-            data_storage = [data_storage]
         if data_storage is not None:
+            if not isinstance(data_storage, list | tuple):
+                data_storage = [data_storage]
             sides = sum(len(read_sides(copy)) for copy in data_storage)
             if sides != record_format.lanes:
                 raise ValueError(
@@ -264,7 +264,6 @@ class MemGen(wiring.Component):
         copies = self.data_storage
         if copies is None:
             copies = [LibMemoryStorage(fmt.words, 8 * fmt.word_bytes) for _ in range(fmt.lanes)]
-        sides = [copy for copy in copies for _ in read_sides(copy)]  # lane i reads sides[i]
         for number, copy in enumerate(copies):  # the first keeps the names of a one-lane core
             m.submodules[f"data_storage{number or ''}"] = copy
         table_storage = None
@@ -272,19 +271,18 @@ class MemGen(wiring.Component):
             entry_width = table_entry_layout(fmt).size
             table_storage = self.table_storage or LibMemoryStorage(fmt.max_records, entry_width)
             m.submodules.table_storage = table_storage
-        readouts = []
-        for lane, copy in enumerate(sides):
-            readout = Readout(
-                fmt,
-                read_latency=storage_latency(copy),
-                table_latency=storage_latency(table_storage) if table_storage is not None else 1,
-            )
-            m.submodules[f"readout{lane or ''}"] = readout
-            readouts.append(readout)
+        table_latency = storage_latency(table_storage) if table_storage is not None else 1
         # every copy takes every write; only the first copy's read data reaches the append memory
-        lanes = iter(readouts)
+        readouts = []  # lane i reads the i-th read side, copy by copy
         for copy in copies:
-            readers = [next(lanes).data_port for _ in read_sides(copy)]
+            readers = []
+            for _ in read_sides(copy):
+                readout = Readout(
+                    fmt, read_latency=storage_latency(copy), table_latency=table_latency
+                )
+                m.submodules[f"readout{len(readouts) or ''}"] = readout
+                readouts.append(readout)
+                readers.append(readout.data_port)
             share_storage_port(m, copy, appender.data_port, readers, reading)
         if table_storage is not None:
             table_ports = (appender.table_port, readouts[0].table_port)
