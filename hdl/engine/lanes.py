@@ -55,7 +55,9 @@ class LaneIndices(wiring.Component):
     Members
     -------
     seed, request, count
-        As the generator's; a request is taken by every lane at once, each its share.
+        As the generator's; a request is taken by every lane at once, each its share (with
+        more than one lane, the shares wait a clock in registers: the adder that rounds a
+        share and the generator's countdown would be one path).
     divert : In(1)
         The request's indices go to ``diverted``, merged in order, instead of ``lanes``.
     lanes : Out(stream.Signature(index_width)).array(lanes)
@@ -91,6 +93,7 @@ class LaneIndices(wiring.Component):
         amount = self.request.payload
         next_lane = Signal(shift)  # the lane of the next index of the stream
         taken = Signal()
+        held = Signal() if lanes > 1 else None  # the shares wait in registers for the generators
         generated = []
         for lane in range(lanes):
             unit = IndexGenerator(fmt.max_records, self.generator, self.reset_seed, lane)
@@ -105,27 +108,39 @@ class LaneIndices(wiring.Component):
                 unit.seed.valid.eq(self.seed.valid),
                 unit.seed.payload.eq(self.seed.payload),
                 unit.count.eq(self.count),
-                unit.request.valid.eq(self.request.valid),
-                unit.request.payload.eq((amount >> shift) + extra),
             ]
+            if lanes == 1:
+                m.d.comb += [
+                    unit.request.valid.eq(self.request.valid),
+                    unit.request.payload.eq((amount >> shift) + extra),
+                ]
+            else:  # a register between the share's adder and the generator's countdown
+                share = Signal(AMOUNT_WIDTH, name=f"share{lane}")
+                with m.If(taken):
+                    m.d.sync += share.eq((amount >> shift) + extra)
+                m.d.comb += [unit.request.valid.eq(held), unit.request.payload.eq(share)]
         units = [m.submodules[f"generator{lane}"] for lane in range(lanes)]
         # The generators are ready together (same count, seed and warm-up; a request only
         # comes once every lane has finished the last), so lane 0's ready speaks for all and
         # no valid depends on a ready.
         ready = units[0].request.ready
         readies = Cat(unit.request.ready for unit in units)
-        m.d.sync += Assert(
-            ~self.request.valid | (readies == 0) | readies.all(), "lanes not ready together"
-        )
+        if lanes > 1:
+            with m.If(held & ready):
+                m.d.sync += held.eq(0)
+            with m.If(taken):
+                m.d.sync += held.eq(1)
+        asked, accepted = (self.request.valid, ready) if lanes == 1 else (held, ~held)
+        m.d.sync += Assert(~asked | (readies == 0) | readies.all(), "lanes not ready together")
         m.d.comb += [
-            self.request.ready.eq(ready),
-            taken.eq(self.request.valid & ready),
+            self.request.ready.eq(accepted),
+            taken.eq(self.request.valid & accepted),
             self.plan.valid.eq(taken & ~self.divert),
             self.plan.payload.first_lane.eq(next_lane),
             self.plan.payload.amount.eq(amount),
-            self.busy.eq(Cat(unit.busy for unit in units).any()
-                         | Cat(cut.valid for cut in generated).any()),
-        ]  # fmt: skip
+        ]
+        busy = Cat(unit.busy for unit in units).any() | Cat(cut.valid for cut in generated).any()
+        m.d.comb += self.busy.eq(busy | held if lanes > 1 else busy)
         turn = Signal(shift)  # the diverted stream's next lane
         with m.If(self.seed.valid):
             m.d.sync += next_lane.eq(0)

@@ -14,7 +14,7 @@ import argparse
 import json
 import sys
 import tempfile
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 from memgen.boards import BOARDS, board
@@ -56,6 +56,33 @@ def _build(name, seed, workdir):
     }
 
 
+def _met(results, name):
+    return sorted(seed for (n, seed), run in results.items() if n == name and run.get("clock_met"))
+
+
+def _write(path, names, results):
+    """The builds finished so far in ``path``, beside the other builds' figures there."""
+    out = json.loads(path.read_text()) if path.exists() else {}
+    for name in names:
+        runs = {seed: run for (n, seed), run in sorted(results.items()) if n == name}
+        if not runs:
+            continue
+        spec = variant(name)
+        fmt = spec.record_format
+        out[name] = {
+            "word_bytes": fmt.word_bytes,
+            "lanes": fmt.lanes,
+            "record_bytes": fmt.record_size,
+            "clock_mhz": spec.clock_hz / 1e6,
+            "copies": spec.copies,
+            "capacity_bytes": fmt.byte_capacity,  # each copy's
+            "seeds": {str(seed): run for seed, run in runs.items()},
+            "clock_met_at": _met(results, name),
+        }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(dict(sorted(out.items())), indent=2) + "\n")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="results/wide_builds.json")
@@ -66,30 +93,16 @@ def main(argv=None):
     )  # fmt: skip
     args = parser.parse_args(argv)
     jobs = [(name, seed) for name in args.boards for seed in range(1, args.seeds + 1)]
+    results = {}
     with tempfile.TemporaryDirectory(prefix="memgen-wide-") as workdir:
         with ProcessPoolExecutor(max_workers=2) as pool:
-            futures = [(job, pool.submit(_build, *job, workdir)) for job in jobs]
-            results = {job: future.result() for job, future in futures}
-    path = Path(args.out)
-    out = json.loads(path.read_text()) if path.exists() else {}
+            futures = {pool.submit(_build, *job, workdir): job for job in jobs}
+            for future in as_completed(futures):  # written as each build ends: hours of work
+                results[futures[future]] = future.result()
+                _write(Path(args.out), args.boards, results)
     for name in args.boards:
-        runs = {str(seed): results[(n, seed)] for n, seed in jobs if n == name}
-        spec = variant(name)
-        fmt = spec.record_format
-        out[name] = {
-            "word_bytes": fmt.word_bytes,
-            "lanes": fmt.lanes,
-            "record_bytes": fmt.record_size,
-            "clock_mhz": spec.clock_hz / 1e6,
-            "copies": spec.copies,
-            "capacity_bytes": fmt.byte_capacity,  # each copy's
-            "seeds": runs,
-            "clock_met_at": sorted(int(s) for s, run in runs.items() if run.get("clock_met")),
-        }
-        print(f"{name} (W = {fmt.word_bytes}, L = {fmt.lanes}): clock met at seeds "
-              f"{out[name]['clock_met_at']} of 1-{args.seeds}", file=sys.stderr)  # fmt: skip
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(dict(sorted(out.items())), indent=2) + "\n")
+        print(f"{name}: clock met at seeds {_met(results, name)} of 1-{args.seeds}",
+              file=sys.stderr)  # fmt: skip
     return 0
 
 

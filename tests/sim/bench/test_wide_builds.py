@@ -23,9 +23,14 @@ def test_seeds_met_and_failed_are_recorded(monkeypatch, tmp_path):
         }
 
     monkeypatch.setattr(wide_builds, "build", fake_build)
+    written_after = []  # the builds finished at each write: the file follows every build
+    write = wide_builds._write
+    monkeypatch.setattr(wide_builds, "_write", lambda path, names, results: (
+        written_after.append(len(results)), write(path, names, results)))  # fmt: skip
     out = tmp_path / "wide.json"
     out.write_text('{"ulx3s-85f": {"kept": true}}')
     assert wide_builds.main(["--out", str(out), "--seeds", "3", "--boards", "icebreaker"]) == 0
+    assert written_after == [1, 2, 3]
     kept = json.loads(out.read_text())
     assert kept["ulx3s-85f"] == {"kept": True}  # a board not built keeps its figures
     written = kept["icebreaker"]
