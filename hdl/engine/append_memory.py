@@ -11,17 +11,14 @@ Refusals (one-clock strobe ``refused`` with ``refusal_code``, a
 :class:`~.protocol.ErrorCode`): ``FULL`` (no record slot, or no room for a byte),
 ``TOO_LONG`` (variable mode, over ``max_length``), ``WRONG_SIZE`` (fixed mode, not ``record_size``).
 
-Words of ``word_bytes`` (W) bytes: the bytes arrive one per clock and are merged into an image of
-the word they land in, and the image, with the byte, is written whole at each byte, so a word
-shared by several small fixed-size records keeps the bytes of the ones before. A committed
-record's ``bytes_used`` is rounded up to the format's alignment (the word, or a small record's
-slot), where the next record starts.
+A core whose storage words hold more than a byte takes its records a word at a time in the
+:class:`~.wide_append.WideAppendMemory` instead.
 
 Throughput: one byte per clock, always ready. Resources (variable mode): one adder and three
 comparators of the address width, the counters, and one table write per record.
 """
 
-from amaranth.hdl import Assert, Cat, Const, Module, Mux, Signal
+from amaranth.hdl import Assert, Const, Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -101,6 +98,8 @@ class AppendMemory(wiring.Component):
     fault = None  # see memgen.hdl.common.faults
 
     def __init__(self, record_format):
+        if record_format.word_bytes != 1:
+            raise ValueError("Words of more than one byte take a WideAppendMemory")
         self.format = record_format
         members = {
             "records": In(stream.Signature(RecordWord)),
@@ -171,7 +170,9 @@ class AppendMemory(wiring.Component):
         stored = Signal()
         m.d.comb += stored.eq(Mux(starting, ~records_full & ~bytes_full, going))
         m.d.comb += self.data_port.write_enable.eq(valid & stored & ~self.clear)
-        self._write_word(m, current_offset if self.fault == "overwrite" else position, word.data)
+        written = current_offset if self.fault == "overwrite" else position
+        m.d.comb += self.data_port.address.eq(written >> 0)  # the measured builds' netlist
+        m.d.comb += self.data_port.write_data.eq(word.data)
         commit = Signal()
         complete = full_size if fmt.fixed else 1
         m.d.comb += commit.eq(valid & word.last & stored & complete & ~self.clear)
@@ -225,20 +226,11 @@ class AppendMemory(wiring.Component):
                     self.count.eq(self.count + 1),
                     records_full.eq(self.count == fmt.max_records - 1),
                 ]
-                align = fmt.alignment.bit_length() - 1
-                if align == 0:
-                    m.d.sync += [
-                        self.bytes_used.eq(following),
-                        bytes_full.eq(position_near),
-                        bytes_near.eq(position_near_2),
-                    ]
-                else:  # the next record starts at the next aligned byte
-                    block = position[align:]
-                    m.d.sync += [
-                        self.bytes_used.eq((block + 1) << align),
-                        bytes_full.eq(block == (cap >> align) - 1),
-                        bytes_near.eq(0),  # bytes_used stays aligned, cap - 1 is not
-                    ]
+                m.d.sync += [
+                    self.bytes_used.eq(following),
+                    bytes_full.eq(position_near),
+                    bytes_near.eq(position_near_2),
+                ]
             with m.Elif(word.last):
                 m.d.sync += [self.refused.eq(1), self.refusal_code.eq(final_failure)]
 
@@ -262,26 +254,6 @@ class AppendMemory(wiring.Component):
         ]
         return m
 
-    def _write_word(self, m, position, byte):
-        """The byte at byte address ``position``: its word's address, and the word written whole,
-        the byte merged into an image of the word kept as the storage has it."""
-        fmt, port = self.format, self.data_port
-        shift = fmt.word_shift
-        m.d.comb += port.address.eq(position >> shift)
-        if shift == 0:
-            m.d.comb += port.write_data.eq(byte)
-            return
-        image = Signal(8 * fmt.word_bytes)
-        merged = Signal.like(image)
-        lane = position[:shift]
-        m.d.comb += merged.eq(image)
-        for k in range(fmt.word_bytes):
-            with m.If(lane == k):
-                m.d.comb += merged.word_select(k, 8).eq(byte)
-        m.d.comb += port.write_data.eq(merged)
-        with m.If(port.write_enable):
-            m.d.sync += image.eq(merged)
-
     def _write_entry(self, m, length, commit):
         """The record table entry (start, length) of a record as it commits."""
         entry = Signal(table_entry_layout(self.format))
@@ -304,8 +276,7 @@ class AppendMemory(wiring.Component):
         m.d.sync += [
             Assert(~self.refused | kept, "refused record changed the counts"),
             Assert(
-                ~self.data_port.write_enable
-                | (Cat(position[: fmt.word_shift], self.data_port.address) >= self.bytes_used),
+                ~self.data_port.write_enable | (self.data_port.address >= self.bytes_used),
                 "write into a stored record",
             ),
             Assert(self.bytes_used <= fmt.byte_capacity, "bytes_used beyond capacity"),

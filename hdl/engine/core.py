@@ -42,9 +42,11 @@ from .protocol import (
 )
 from .readout import Readout
 from .recall_unit import RecallUnit
-from .records import RecordWord, table_entry_layout
+from .records import RecordWord, append_layout, table_entry_layout
 from .sequencer import Sequencer
 from .storage import LibMemoryStorage, read_sides, share_storage_port, storage_latency
+from .wide_append import WideAppendMemory
+from .widener import ByteWidener
 
 __all__ = ["MemGen", "byte_response_layout", "response_layout"]
 
@@ -88,6 +90,9 @@ class MemGen(wiring.Component):
         Index generator engine, ``"trivium"`` (default) or ``"lfsr"``.
     reset_seed : int
         Engine seed after reset.
+    append_port : bool
+        Give the core a port of appends: records streamed in by the design around it, up to a
+        word per clock (members ``appends`` and ``rejected``).
     data_storage, table_storage : Elaboratable or None
         Storage backends (see :mod:`~memgen.hdl.engine.storage`). ``None`` builds a
         :class:`LibMemoryStorage` of the right size (one per lane). A core of L lanes takes a
@@ -103,6 +108,14 @@ class MemGen(wiring.Component):
     idle : Out(1)
         The core has finished every command it took (all its responses taken) and waits for the
         next one.
+    appends : In(stream.Signature(append_layout(record_format)))
+        With ``append_port``: records, a byte (W = 1) or a word of W bytes per clock, every word
+        full but a record's last (``count`` its bytes); a record smaller than a word is one
+        word. Taken between commands, a record at a time; a record started holds the commands
+        off until its last word. No response: a refused record is a strobe on ``rejected``.
+    rejected : Out(stream.Signature(3, always_ready=True))
+        With ``append_port``: a record from ``appends`` was refused, with its
+        :class:`~.protocol.ErrorCode` (one clock after its last word).
     """
 
     def __init__(
@@ -111,6 +124,7 @@ class MemGen(wiring.Component):
         generator="trivium",
         reset_seed=DEFAULT_SEED,
         *,
+        append_port=False,
         data_storage=None,
         table_storage=None,
     ):
@@ -130,8 +144,16 @@ class MemGen(wiring.Component):
                 )
         self.data_storage = data_storage
         self.table_storage = table_storage
+        self.append_port = append_port
+        port = {}
+        if append_port:
+            port = {
+                "appends": In(stream.Signature(append_layout(record_format))),
+                "rejected": Out(stream.Signature(3, always_ready=True)),
+            }
         super().__init__(
             {
+                **port,
                 "commands": In(stream.Signature(RecordWord)),
                 "responses": Out(stream.Signature(response_layout(record_format))),
                 "idle": Out(1),
@@ -143,13 +165,14 @@ class MemGen(wiring.Component):
         fmt = self.format
         recall = fmt.fixed
         m.submodules.decoder = decoder = CommandDecoder(recall)
-        m.submodules.sequencer = sequencer = Sequencer(fmt)
-        m.submodules.append_memory = appender = AppendMemory(fmt)
+        m.submodules.sequencer = sequencer = Sequencer(fmt, self.append_port)
+        appender, commanded = self._appender(m, sequencer)
         m.submodules.index_source = source = IndexSource(fmt, self.generator, self.reset_seed)
         wiring.connect(m, wiring.flipped(self.commands), decoder.commands)
         wiring.connect(m, decoder.decoded, sequencer.decoded)
         wiring.connect(m, decoder.body, sequencer.body)
-        wiring.connect(m, sequencer.records, appender.records)
+        if not self.append_port:
+            wiring.connect(m, commanded, appender.records)
         wiring.connect(m, sequencer.seed, source.seed)
         wiring.connect(m, sequencer.request, source.request)
         m.d.comb += [
@@ -256,6 +279,41 @@ class MemGen(wiring.Component):
             ~self.idle | ~(reading | source.busy), "records in flight after a command ended"
         )
         return m
+
+    def _appender(self, m, sequencer):
+        """The append memory, fed by APPEND's bytes (gathered into words in a wide core) or,
+        while the sequencer lets it, by the port of appends; returns the memory and the stream
+        of APPEND's bytes or words (which, without a port, the caller connects)."""
+        fmt = self.format
+        if fmt.word_bytes == 1:
+            m.submodules.append_memory = appender = AppendMemory(fmt)
+            commanded = sequencer.records
+        else:  # APPEND's bytes gathered into words for a word per clock
+            m.submodules.append_memory = appender = WideAppendMemory(fmt)
+            m.submodules.append_words = widener = ByteWidener(fmt.word_bytes)
+            wiring.connect(m, sequencer.records, widener.bytes)
+            commanded = widener.words
+        if not self.append_port:
+            return appender, commanded
+        port, taking = self.appends, sequencer.intake
+        words = appender.records
+        m.d.comb += [
+            sequencer.offered.eq(port.valid),
+            sequencer.offered_last.eq(port.payload.last),
+            words.valid.eq(Mux(taking, port.valid, commanded.valid)),
+            words.payload.eq(Mux(taking, port.payload, commanded.payload)),
+            port.ready.eq(taking & words.ready),
+            commanded.ready.eq(~taking & words.ready),
+        ]
+        from_port = Signal()  # the last word the memory took came from the port
+        with m.If(words.valid & words.ready):
+            m.d.sync += from_port.eq(taking)
+        m.d.comb += [
+            self.rejected.valid.eq(appender.refused & from_port),
+            self.rejected.payload.eq(appender.refusal_code),
+        ]
+        m.d.sync += Assert(~(taking & commanded.valid), "APPEND's bytes while the port's flow")
+        return appender, commanded
 
     def _storage(self, m, appender, reading):
         """The storage backends, and a readout per lane that shares its copy's read side with

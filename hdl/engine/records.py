@@ -32,6 +32,7 @@ __all__ = [
     "MAX_LANES",
     "RecordWord",
     "RecordFormat",
+    "append_layout",
     "padded_length",
     "record_alignment",
     "record_word_layout",
@@ -202,6 +203,13 @@ def record_word_layout(word_bytes):
     return data.StructLayout(
         {"data": 8 * word_bytes, "first": 1, "last": 1, "count": word_bytes.bit_length()}
     )
+
+
+def append_layout(record_format):
+    """What an append memory takes: :data:`RecordWord` bytes, or, in a core of ``word_bytes``
+    above 1, its words (:func:`record_word_layout`)."""
+    width = record_format.word_bytes
+    return RecordWord if width == 1 else record_word_layout(width)
 
 
 def table_entry_layout(record_format):

@@ -39,12 +39,20 @@ class Sequencer(wiring.Component):
         An index, a record byte or an INDICES byte is still on its way.
     idle : Out(1)
         Waiting for a command, all the earlier ones done.
+    offered, offered_last, intake : In(1), In(1), Out(1)
+        With ``append_port``: a record's word waits on the core's port of appends (and is its
+        last); the port's words go to the append memory in this clock. Taken between commands,
+        a whole record at a time, for as long as they come back to back and no command waits;
+        the port and the commands take turns (a record at least, a command).
     """
 
-    def __init__(self, record_format):
+    def __init__(self, record_format, append_port=False):
         self.format = record_format
+        self.append_port = append_port
+        port = {"offered": In(1), "offered_last": In(1), "intake": Out(1)} if append_port else {}
         super().__init__(
             {
+                **port,
                 "decoded": In(stream.Signature(Decoded)),
                 "body": In(stream.Signature(RecordWord)),
                 "records": Out(stream.Signature(RecordWord)),
@@ -96,15 +104,30 @@ class Sequencer(wiring.Component):
         m.d.sync += drained.eq(self.reading & ~self.busy)
         m.d.comb += [self.seed.payload.eq(argument), self.request.payload.eq(argument[32:])]
 
+        fresh = Signal()  # the port's turn has begun: its word is taken whatever waits
         with m.FSM() as fsm:
             with m.State("IDLE"):
+                waiting = decoded.valid | self.offered if self.append_port else decoded.valid
                 m.d.comb += [
-                    self.idle.eq(~decoded.valid),
+                    self.idle.eq(~waiting),
                     candidate.eq(Mux(operation == Operation.BAD, ErrorCode.BAD_COMMAND,
                                      ErrorCode.EMPTY)),
                 ]  # fmt: skip
-                with m.If(decoded.valid):
-                    self._dispatch(m, operation, empty, appending)
+                if self.append_port:  # a record from the port and a command take turns
+                    port_turn = Signal()  # a command ran since the port's last turn
+                    with m.If(self.offered & (port_turn | ~decoded.valid)):
+                        m.d.sync += [port_turn.eq(0), fresh.eq(1)]
+                        m.next = "INTAKE"
+                    with m.Elif(decoded.valid):
+                        m.d.sync += port_turn.eq(1)
+                        self._dispatch(m, operation, empty, appending)
+                else:
+                    with m.If(decoded.valid):
+                        self._dispatch(m, operation, empty, appending)
+
+            if self.append_port:
+                with m.State("INTAKE"):
+                    self._intake(m, fresh)
 
             with m.State("SEED"):  # the seed leaves from a state flop, the argument still held
                 m.d.comb += [self.seed.valid.eq(1), decoded.ready.eq(1)]
@@ -171,6 +194,17 @@ class Sequencer(wiring.Component):
             Assert(~self.busy | self.reading, "indices or records outside a reading command"),
         ]
         return m
+
+    def _intake(self, m, fresh):
+        """The port's records, back to back, until one ends with a command waiting or no word
+        after it; a record once started holds the commands off until its last word."""
+        inside = Signal()  # the port's record has started and not ended
+        m.d.sync += fresh.eq(0)
+        m.d.comb += self.intake.eq(fresh | inside | ~self.decoded.valid)
+        with m.If(self.offered & self.intake):
+            m.d.sync += inside.eq(~self.offered_last)
+        with m.If(~fresh & ~inside & (self.decoded.valid | ~self.offered)):
+            m.next = "IDLE"
 
     def _dispatch(self, m, operation, empty, appending):
         """IDLE's decision on a decoded command: a transition, and the word taken unless the

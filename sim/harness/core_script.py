@@ -14,12 +14,40 @@ from memgen.hdl.engine.protocol import ResponseKind
 
 from .amaranth_sim import stream_get, stream_put
 
-__all__ = ["send_packet", "receive_packet", "run_script"]
+__all__ = ["offer_back_to_back", "receive_packet", "record_words", "run_script", "send_packet"]
 
 
 #: Clocks the core may take a byte or answer nothing before a script calls it hung: far more
 #: than any command of the tests' memories needs, far less than a hang costs a mutation run.
 PATIENCE = 20_000
+
+
+def record_words(record, width):
+    """A record as an append memory or the core's port of appends takes it: its bytes one by
+    one (``width`` 1), or in words of ``width`` bytes, the last one short (``count``)."""
+    chunks = [record[start : start + width] for start in range(0, len(record), width)]
+    for position, chunk in enumerate(chunks):
+        payload = {"first": position == 0, "last": position == len(chunks) - 1}
+        if width == 1:
+            yield {**payload, "data": chunk[0]}
+        else:
+            yield {**payload, "data": int.from_bytes(chunk, "little"), "count": len(chunk)}
+
+
+async def offer_back_to_back(ctx, appends, records, width):
+    """The records' words on a core's port of appends, each offered in the clock after the one
+    before was taken; returns the clocks from the first offer to the last word taken."""
+    ctx.set(appends.valid, 1)
+    clocks = 0
+    for payload in (word for record in records for word in record_words(record, width)):
+        ctx.set(appends.payload, payload)
+        while True:
+            clocks += 1
+            _, _, ready = await ctx.tick().sample(appends.ready)
+            if ready:
+                break
+    ctx.set(appends.valid, 0)
+    return clocks
 
 
 async def send_packet(ctx, commands, packet, stalls=None, patience=PATIENCE):

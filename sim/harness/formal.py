@@ -23,6 +23,7 @@ from memgen.hdl.engine.index_generator import IndexGenerator
 from memgen.hdl.engine.lfsr import LFSR
 from memgen.hdl.engine.readout import Readout
 from memgen.hdl.engine.records import RecordFormat, table_entry_layout
+from memgen.hdl.engine.wide_append import WideAppendMemory
 from memgen.hdl.fpga.dp16kd import DP16KDBuffer
 from memgen.hdl.link.frame_buffer import FrameBuffer
 from memgen.hdl.link.framing import Deframer, Framer
@@ -32,6 +33,8 @@ __all__ = ["HARNESSES", "run_sby"]
 
 SMALL_VARIABLE = RecordFormat(byte_capacity=16, max_records=6, max_length=5)
 SMALL_FIXED = RecordFormat(byte_capacity=12, record_size=3)
+SMALL_WIDE = RecordFormat(byte_capacity=16, max_records=5, max_length=9, word_bytes=4)
+SMALL_PACKED = RecordFormat(byte_capacity=16, record_size=3, word_bytes=4)
 
 
 def _stall_counter(m, stream, name):
@@ -112,10 +115,12 @@ class IndexGeneratorHarness(_Harness):
 
 
 class AppendMemoryHarness(_Harness):
-    """Any record stream: writes only beyond the stored bytes, counts in range, clean refusals."""
+    """Any record stream (bytes, or words of the wide memory): writes only beyond the stored
+    bytes, counts in range, clean refusals."""
 
     def __init__(self, record_format=SMALL_VARIABLE, fault=None):
-        super().__init__(with_fault(AppendMemory, fault)(record_format))
+        memory = AppendMemory if record_format.word_bytes == 1 else WideAppendMemory
+        super().__init__(with_fault(memory, fault)(record_format))
         self.format = record_format
 
     def contract(self, m, dut):
@@ -216,6 +221,11 @@ HARNESSES = {
     "append_memory": (AppendMemoryHarness, "overwrite"),
     "append_memory_fixed": (
         lambda fault=None: AppendMemoryHarness(SMALL_FIXED, fault),
+        "overwrite",
+    ),
+    "wide_append_memory": (lambda fault=None: AppendMemoryHarness(SMALL_WIDE, fault), "overwrite"),
+    "wide_append_memory_packed": (
+        lambda fault=None: AppendMemoryHarness(SMALL_PACKED, fault),
         "overwrite",
     ),
     "readout": (ReadoutHarness, "no_credit"),

@@ -22,6 +22,7 @@ from memgen.hdl.engine.storage import (
     share_storage_port,
     storage_latency,
 )
+from memgen.hdl.engine.wide_append import WideAppendMemory
 from memgen.sim.harness.amaranth_sim import (
     STALL_PATTERNS,
     Stalls,
@@ -30,6 +31,7 @@ from memgen.sim.harness.amaranth_sim import (
     stream_put,
     unused,
 )
+from memgen.sim.harness.core_script import record_words
 
 
 class MemoryPath(Elaboratable):
@@ -47,7 +49,8 @@ class MemoryPath(Elaboratable):
 
         self.data = backend(fmt.words, 8 * fmt.word_bytes)
         self.table = None if fmt.fixed else backend(fmt.max_records, table_entry_layout(fmt).size)
-        self.appender = AppendMemory(record_format)
+        wide = fmt.word_bytes > 1
+        self.appender = WideAppendMemory(record_format) if wide else AppendMemory(record_format)
         self.readout = Readout(
             record_format,
             read_latency=storage_latency(self.data),
@@ -103,12 +106,7 @@ def run_path(record_format, records, reads, stalls, seed, bank_depth=None, timin
     async def writer(ctx):
         appender, input_stalls = dut.appender, Stalls(stalls, seed)
         for record, outcome in zip(records, outcomes, strict=True):
-            for position, byte in enumerate(record):
-                payload = {
-                    "data": byte,
-                    "first": position == 0,
-                    "last": position == len(record) - 1,
-                }
+            for payload in record_words(record, width):
                 await stream_put(ctx, appender.records, payload, input_stalls)
             refused = ctx.get(appender.refused)
             code = ctx.get(appender.refusal_code)

@@ -7,6 +7,8 @@ COVERED = [
     "index_generator",
     "append_memory",
     "append_memory_fixed",
+    "wide_append_memory",
+    "wide_append_memory_packed",
     "readout",
     "readout_fixed",
     "deframer",

@@ -1,0 +1,203 @@
+"""Wide append memory: takes records a word of ``word_bytes`` (W) bytes per clock.
+
+The :class:`~.append_memory.AppendMemory` of a core whose storage words hold W > 1 bytes. A
+record arrives as its bytes in words of W (:func:`~.records.record_word_layout`, the first byte
+lowest): every word full but the last, whose ``count`` says how many bytes are the record's;
+a fixed-size record smaller than a word is one word of ``record_size`` bytes. Records start on
+the format's alignment, so each word lands on one storage word whole (a small record in its
+slot of the word, merged into an image of the word kept as the storage has it).
+
+The rules are the byte-wide memory's, judged a word at a time: the bytes are written beyond the
+committed end as they arrive and the record commits at its last word; a refused record leaves
+no trace. A word is refused for the first of its bytes that the byte-wide memory would refuse
+(``TOO_LONG`` or ``WRONG_SIZE`` if the record's limit comes no later than the memory's end,
+otherwise ``FULL``), and a word that is empty, holds more than W bytes, or is short before the
+record's last with ``BAD_COMMAND``.
+
+Throughput: W bytes per clock, always ready.
+"""
+
+from amaranth.hdl import Assert, Cat, Module, Mux, Signal
+from amaranth.lib import stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from .protocol import ErrorCode
+from .records import record_word_layout, table_entry_layout
+from .storage import storage_ports
+
+__all__ = ["WideAppendMemory"]
+
+
+class WideAppendMemory(wiring.Component):
+    """Append-only record store of W-byte words, a word per clock, refusal on overflow.
+
+    Parameters
+    ----------
+    record_format : RecordFormat
+        Capacity and mode; ``word_bytes`` above 1.
+
+    Members
+    -------
+    records : In(stream.Signature(record_word_layout(word_bytes)))
+        Record words; always ready.
+    clear, count, bytes_used, refused, refusal_code, data_port, table_port
+        As :class:`~.append_memory.AppendMemory`'s.
+    """
+
+    FAULTS = {"overwrite": "records land over stored ones"}
+    fault = None  # see memgen.hdl.common.faults
+
+    def __init__(self, record_format):
+        if record_format.word_bytes == 1:
+            raise ValueError("A wide append memory needs words of more than one byte")
+        self.format = record_format
+        super().__init__(
+            {
+                "records": In(stream.Signature(record_word_layout(record_format.word_bytes))),
+                "clear": In(1),
+                "count": Out(record_format.count_width),
+                "bytes_used": Out(record_format.bytes_width),
+                "refused": Out(1),
+                "refusal_code": Out(3),
+                **storage_ports(record_format),
+            }
+        )
+
+    def elaborate(self, platform):
+        m = Module()
+        fmt = self.format
+        width, cap, limit = fmt.word_bytes, fmt.byte_capacity, fmt.max_length
+        word, valid = self.records.payload, self.records.valid
+
+        in_record = Signal()
+        offset = Signal(range(limit + 1))  # the record's bytes stored so far
+        pointer = Signal(fmt.bytes_width + 1)  # bytes_used + offset, the next word's byte
+        failure = Signal(3)  # ErrorCode of the current record, 0 while it is fine
+        records_full = Signal()  # count == max_records
+
+        starting = Signal()
+        current_offset = Signal.like(offset)
+        position = Signal.like(pointer)  # where this word's first byte lands
+        length = Signal(range(limit + width + 1))  # the record's bytes with this word's
+        m.d.comb += [
+            self.records.ready.eq(1),
+            starting.eq(word.first | ~in_record),
+            current_offset.eq(Mux(starting, 0, offset)),
+            position.eq(Mux(starting, self.bytes_used, pointer)),
+            length.eq(current_offset + word.count),
+        ]
+        # The first of the word's bytes past the record's limit or the memory's end decides.
+        record_room = limit - current_offset
+        memory_room = cap - position
+        malformed = (word.count == 0) | (word.count > width) | (~word.last & (word.count != width))
+        so_far = Mux(starting, 0, failure)
+        new_failure = Signal(3)
+        with m.If(so_far != 0):
+            m.d.comb += new_failure.eq(so_far)
+        with m.Elif(malformed):
+            m.d.comb += new_failure.eq(ErrorCode.BAD_COMMAND)
+        with m.Elif(starting & records_full):
+            m.d.comb += new_failure.eq(ErrorCode.FULL)
+        with m.Elif((word.count > record_room) & (record_room <= memory_room)):
+            m.d.comb += new_failure.eq(ErrorCode.WRONG_SIZE if fmt.fixed else ErrorCode.TOO_LONG)
+        with m.Elif(word.count > memory_room):
+            m.d.comb += new_failure.eq(ErrorCode.FULL)
+        final_failure = Signal(3)
+        m.d.comb += final_failure.eq(new_failure)
+        complete = length == limit if fmt.fixed else 1
+        if fmt.fixed:
+            with m.If((new_failure == 0) & word.last & ~complete):
+                m.d.comb += final_failure.eq(ErrorCode.WRONG_SIZE)
+
+        stored = Signal()
+        commit = Signal()
+        m.d.comb += [
+            stored.eq(new_failure == 0),
+            self.data_port.write_enable.eq(valid & stored & ~self.clear),
+            commit.eq(valid & word.last & stored & complete & ~self.clear),
+        ]
+        self._write_word(m, current_offset if self.fault == "overwrite" else position, word)
+        if not fmt.fixed:
+            entry = Signal(table_entry_layout(fmt))
+            m.d.comb += [
+                entry.start.eq(self.bytes_used),
+                entry.length.eq(length),
+                self.table_port.address.eq(self.count),
+                self.table_port.write_data.eq(entry),
+                self.table_port.write_enable.eq(commit),
+            ]
+
+        m.d.sync += self.refused.eq(0)
+        with m.If(self.clear):
+            m.d.sync += [
+                self.count.eq(0),
+                self.bytes_used.eq(0),
+                in_record.eq(0),
+                records_full.eq(0),
+            ]
+        with m.Elif(valid):
+            m.d.sync += [
+                in_record.eq(~word.last),
+                failure.eq(new_failure),
+                # a stored word that is not the record's last is full: the next lands a word on
+                offset.eq(Mux(stored, length, current_offset)),
+                pointer.eq(Mux(stored, position + width, position)),
+            ]
+            with m.If(commit):
+                m.d.sync += [
+                    self.count.eq(self.count + 1),
+                    records_full.eq(self.count == fmt.max_records - 1),
+                    self.bytes_used.eq(position + fmt.alignment),  # the next record's start
+                ]
+            with m.Elif(word.last):
+                m.d.sync += [self.refused.eq(1), self.refusal_code.eq(final_failure)]
+        self._assert_counts(m, position, in_record, offset, pointer, records_full, failure)
+        return m
+
+    def _write_word(self, m, position, word):
+        """The word at byte address ``position`` written whole: the record's bytes, or a small
+        record merged into its slot of an image of the word."""
+        fmt, port = self.format, self.data_port
+        shift, slot = fmt.word_shift, fmt.alignment
+        m.d.comb += port.address.eq(position >> shift)
+        if slot == fmt.word_bytes:
+            m.d.comb += port.write_data.eq(word.data)
+            return
+        image = Signal(8 * fmt.word_bytes)
+        merged = Signal.like(image)
+        lane = position[:shift]
+        for k in range(fmt.word_bytes):  # byte k: the record's byte k mod slot, if its slot
+            start, byte = k - k % slot, word.data.word_select(k % slot, 8)
+            m.d.comb += merged.word_select(k, 8).eq(Mux(lane == start, byte, image[8 * k :][:8]))
+        m.d.comb += port.write_data.eq(merged)
+        with m.If(port.write_enable):
+            m.d.sync += image.eq(merged)
+
+    def _assert_counts(self, m, position, in_record, offset, pointer, records_full, failure):
+        """Properties: every write lands at or beyond ``bytes_used`` and within the memory; a
+        refusal leaves the counts as they were; the registers stay in step."""
+        fmt = self.format
+        count_before = Signal.like(self.count)
+        bytes_before = Signal.like(self.bytes_used)
+        m.d.sync += [count_before.eq(self.count), bytes_before.eq(self.bytes_used)]
+        kept = (self.count == count_before) & (self.bytes_used == bytes_before)
+        writing = self.data_port.write_enable
+        word = self.records.payload
+        address = Cat(position[: fmt.word_shift], self.data_port.address)
+        m.d.sync += [
+            Assert(~self.refused | kept, "refused record changed the counts"),
+            Assert(~writing | (address >= self.bytes_used), "write into a stored record"),
+            Assert(~writing | (position + word.count <= fmt.byte_capacity),
+                   "write beyond capacity"),
+            Assert(self.bytes_used <= fmt.byte_capacity, "bytes_used beyond capacity"),
+            Assert(self.count <= fmt.max_records, "count beyond the record capacity"),
+            # invariants that make the properties inductive
+            Assert(~in_record | (pointer == self.bytes_used + offset), "pointer out of step"),
+            Assert(records_full == (self.count == fmt.max_records), "records_full out of step"),
+            Assert(~in_record | (failure != 0) | ~records_full, "a record going on, no slot"),
+            Assert(~in_record | (pointer <= fmt.byte_capacity), "pointer beyond capacity"),
+            Assert(~in_record | (failure != 0) | (pointer[: fmt.word_shift] == 0),
+                   "a record going on off its word"),
+            Assert(self.bytes_used[: fmt.alignment.bit_length() - 1] == 0,
+                   "bytes_used off the alignment"),
+        ]  # fmt: skip

@@ -1,0 +1,84 @@
+"""The byte widener: each packet's bytes in words of W, a word as it fills or with the packet's
+last byte, ``count`` the packet's bytes in it; a ``first`` byte drops a word half gathered; under
+stalls on both sides."""
+
+import random
+
+import pytest
+from memgen.hdl.engine.widener import ByteWidener
+from memgen.sim.harness.amaranth_sim import (
+    STALL_PATTERNS,
+    Stalls,
+    run_simulation,
+    stream_get,
+    stream_put,
+)
+
+
+def packets_for(width, rng):
+    """Packets of every length from 1 to 3W + 1, and some cut short (no ``last``: the next
+    packet's ``first`` ends them) at every length from 1 to 2W."""
+    packets = [(rng.randbytes(n), True) for n in range(1, 3 * width + 2)]
+    packets += [(rng.randbytes(n), False) for n in range(1, 2 * width + 1)]
+    rng.shuffle(packets)
+    return packets + [(b"\xff" * width, True)]  # the last packet ends
+
+
+def expected_words(packets, width):
+    """(bytes, first, last) of every word the widener sends: a cut packet's full words only."""
+    words = []
+    for body, ends in packets:
+        chunks = [body[k : k + width] for k in range(0, len(body), width)]
+        if not ends and len(chunks[-1]) < width:
+            chunks.pop()
+        for position, chunk in enumerate(chunks):
+            words.append((chunk, position == 0, ends and position == len(chunks) - 1))
+    return words
+
+
+@pytest.mark.parametrize("width", [2, 4, 8])
+@pytest.mark.parametrize("stalls", STALL_PATTERNS)
+def test_packets_leave_in_words(width, stalls):
+    rng = random.Random(f"{width}{stalls}")
+    packets = packets_for(width, rng)
+    dut = ByteWidener(width)
+
+    async def sender(ctx):
+        in_stalls = Stalls(stalls, 3)
+        for body, ends in packets:
+            for position, byte in enumerate(body):
+                payload = {"data": byte, "first": position == 0,
+                           "last": ends and position == len(body) - 1}  # fmt: skip
+                await stream_put(ctx, dut.bytes, payload, in_stalls)
+
+    async def receiver(ctx):
+        out_stalls = Stalls(stalls, 5, rate=0.5)
+        for number, (chunk, first, last) in enumerate(expected_words(packets, width)):
+            word = await stream_get(ctx, dut.words, out_stalls, patience=100)
+            got = word.data.to_bytes(width, "little")[: word.count]
+            assert (got, word.first, word.last) == (chunk, first, last), f"word {number}"
+        for _ in range(4):
+            assert not ctx.get(dut.words.valid)
+            await ctx.tick()
+
+    run_simulation(dut, sender, receiver, name=f"widener_{width}_{stalls}")
+
+
+def test_a_byte_waits_only_for_the_word_it_ends():
+    """Bytes that do not end a word are taken at once, whatever the word side's ready."""
+    dut = ByteWidener(4)
+
+    async def testbench(ctx):
+        ctx.set(dut.words.ready, 0)
+        for position in range(3):
+            ctx.set(dut.bytes.payload, {"data": position, "first": position == 0, "last": 0})
+            ctx.set(dut.bytes.valid, 1)
+            assert ctx.get(dut.bytes.ready) and not ctx.get(dut.words.valid)
+            await ctx.tick()
+        ctx.set(dut.bytes.payload, {"data": 3, "first": 0, "last": 0})  # the fourth ends it
+        assert not ctx.get(dut.bytes.ready) and ctx.get(dut.words.valid)
+        ctx.set(dut.words.ready, 1)
+        assert ctx.get(dut.bytes.ready)
+        assert ctx.get(dut.words.payload.data) == 0x03020100
+
+    run_simulation(dut, testbench, name="widener_ready")
