@@ -204,15 +204,21 @@ class LaneGather(wiring.Component):
         gathering = Signal()
         many = Signal()  # a beat from ``start`` to the last slot
         low = remaining[:shift]
-        slots = Signal(lanes)
+        # The next beat's slots, a register kept equal to slots_of(remaining, start) (asserted):
+        # the readouts' readies then start one AND away from flops.
+        slots = Signal(lanes, init=1)
+
+        def slots_of(remaining, start):
+            left = remaining[:shift]
+            inside = Cat((k >= start) & (remaining[shift:].any() | (k < start + left))
+                         for k in range(lanes))  # fmt: skip
+            return Mux(remaining != 0, inside, 1)
+
         m.d.comb += [
             gathering.eq(remaining != 0),
             many.eq(remaining[shift:].any()),
             self.busy.eq(gathering),
         ]
-        for k in range(lanes):
-            inside = (k >= start) & (many | (k < start + low))
-            m.d.comb += slots[k].eq(Mux(gathering, inside, k == 0))
         beat = self.beats.payload
         m.d.comb += [
             self.beats.valid.eq(
@@ -233,13 +239,18 @@ class LaneGather(wiring.Component):
         for k, word in enumerate(self.words):
             m.d.comb += word.ready.eq(sent & slots[k])
         count = Mux(many | (start + low > lanes), lanes - start, low)  # the beat's records
+        plan = self.plan.payload
+        after = Signal.like(remaining)  # what remains after this beat
+        m.d.comb += after.eq(remaining - count)
         with m.If(self.plan.valid):
             m.d.sync += [
-                remaining.eq(self.plan.payload.amount),
-                start.eq(self.plan.payload.first_lane),
+                remaining.eq(plan.amount),
+                start.eq(plan.first_lane),
+                slots.eq(slots_of(plan.amount, plan.first_lane)),
             ]
         with m.Elif(sent & gathering):
-            m.d.sync += [remaining.eq(remaining - count), start.eq(0)]
+            m.d.sync += [remaining.eq(after), start.eq(0), slots.eq(slots_of(after, 0))]
+        m.d.sync += Assert(slots == slots_of(remaining, start), "slots out of step")
         assert_stream_stable(m, self.beats, "beats")
         m.d.sync += [
             Assert(~self.plan.valid | ~gathering, "a SAMPLE planned while one is gathered"),
