@@ -51,18 +51,24 @@ TARGETS = {
     "hdl/engine/index_generator.py": "tests/hdl/engine/test_index_generator.py",
     "hdl/engine/records.py": "tests/hdl/engine/test_records.py",
     "hdl/engine/append_memory.py": f"tests/hdl/engine/test_memory_path.py {CORE_SEED_1}",
+    "hdl/engine/wide_append.py": "tests/hdl/engine/test_wide_append.py"
+    " tests/hdl/engine/test_memory_path.py tests/sim/harness/test_formal.py"
+    " tests/hdl/engine/test_core_appends.py -k 'wide or word or in-4 or in-8 or width'",
+    "hdl/engine/widener.py": "tests/hdl/engine/test_widener.py",
     "hdl/engine/readout.py": f"tests/hdl/engine/test_memory_path.py {CORE_SEED_1}",
     "hdl/engine/recall.py": "tests/hdl/engine/test_recall.py tests/hdl/engine/test_core_recall.py",
     "hdl/engine/storage.py": "tests/hdl/engine/test_storage.py tests/hdl/engine/test_memory_path.py"
     " tests/boards/test_board_storage.py -k 'not (ulx3s or yosys_model or fills)'",
     "hdl/engine/decoder.py": "tests/hdl/engine/test_decoder.py",
-    "hdl/engine/sequencer.py": f"{CORE_SEED_1} tests/hdl/engine/test_core_recall.py",
+    "hdl/engine/sequencer.py": f"{CORE_SEED_1} tests/hdl/engine/test_core_recall.py"
+    " tests/hdl/engine/test_core_appends.py",
     "hdl/engine/index_source.py": "tests/hdl/engine/test_index_source.py",
     "hdl/engine/lanes.py": "tests/hdl/engine/test_lanes.py tests/hdl/engine/test_index_source.py"
     " tests/hdl/engine/test_core.py -k 'lane_ or gather or beats or source or"
     " (of_lanes and 1-by-4 and none)'",
     "hdl/engine/recall_unit.py": "tests/hdl/engine/test_core_recall.py",
-    "hdl/engine/core.py": f"{CORE_SEED_1} tests/hdl/engine/test_core_recall.py",
+    "hdl/engine/core.py": f"{CORE_SEED_1} tests/hdl/engine/test_core_recall.py"
+    " tests/hdl/engine/test_core_appends.py",
     "hdl/fpga/spram.py": "tests/boards/test_board_storage.py -k 'spram or icebreaker'",
     "hdl/fpga/dp16kd.py": "tests/boards/test_board_storage.py -k dp16kd",
     "hdl/link/uart.py": "tests/hdl/link/test_uart.py",
