@@ -6,14 +6,20 @@ executes one command at a time, in order; its parts are joined by streams:
 * the :class:`~.decoder.CommandDecoder` turns each command packet into an operation, its
   argument and (APPEND, RECALL) a body of bytes;
 * the :class:`~.sequencer.Sequencer` runs it: APPEND's body goes to the :class:`AppendMemory`
-  at one byte per clock; SAMPLE asks the :class:`~.index_source.IndexSource` for ``n``
-  indices and the :class:`Readout` streams the records, one byte per clock with no bubble
-  between records; INDICES diverts the same indices to a byte serialiser, 4 bytes each; RECITE
-  has the index source count ``0 .. N-1``; RECALL (fixed-size records) hands its body to the
+  at one byte per clock (in a core of W-byte words, gathered into words by a
+  :class:`~.widener.ByteWidener` for the :class:`~.wide_append.WideAppendMemory`); SAMPLE
+  asks the :class:`~.index_source.IndexSource` for ``n`` indices and the :class:`Readout`
+  streams the records, one word per clock with no bubble between records; INDICES diverts the
+  same indices to a byte serialiser, 4 bytes each; RECITE has the index source count
+  ``0 .. N-1``; RECALL (fixed-size records) hands its body to the
   :class:`~.recall_unit.RecallUnit`, recites every record into it, then reads its answers;
 * STATUS, ERROR, INDICES' bytes and RECALL's headers leave through
   :class:`~memgen.hdl.common.serialiser.ByteSerialiser` s, and one
   :class:`~memgen.hdl.common.serialiser.StreamJoin` puts them and the records on ``responses``.
+
+With ``append_port``, records from the design around the core reach the append memory on
+``appends``, a word per clock, between commands (the sequencer gives the port and the commands
+turns).
 
 The record storage and the record table are backends behind
 :class:`~memgen.hdl.engine.storage.StorageSignature`; a board passes its own (for example SPRAM),
