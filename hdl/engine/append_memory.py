@@ -26,7 +26,7 @@ from .protocol import ErrorCode
 from .records import RecordWord, table_entry_layout
 from .storage import storage_ports
 
-__all__ = ["AppendMemory"]
+__all__ = ["AppendMemory", "write_table_entry"]
 
 
 def _equals(value, constant):
@@ -64,6 +64,18 @@ def _failure_code(m, fmt, so_far, records_full, at_limit, beyond, last, full_siz
         with m.If((new_failure == 0) & last & ~full_size):
             m.d.comb += final_failure.eq(ErrorCode.WRONG_SIZE)
     return new_failure, final_failure
+
+
+def write_table_entry(m, memory, length, commit):
+    """An append memory's record table entry (start, length) of a record as it commits."""
+    entry = Signal(table_entry_layout(memory.format))
+    m.d.comb += [
+        entry.start.eq(memory.bytes_used),
+        entry.length.eq(length),
+        memory.table_port.address.eq(memory.count),
+        memory.table_port.write_data.eq(entry),
+        memory.table_port.write_enable.eq(commit),
+    ]
 
 
 class AppendMemory(wiring.Component):
@@ -177,7 +189,7 @@ class AppendMemory(wiring.Component):
         complete = full_size if fmt.fixed else 1
         m.d.comb += commit.eq(valid & word.last & stored & complete & ~self.clear)
         if not fmt.fixed:
-            self._write_entry(m, length, commit)
+            write_table_entry(m, self, length, commit)
 
         m.d.sync += self.refused.eq(0)
         with m.If(self.clear):
@@ -253,17 +265,6 @@ class AppendMemory(wiring.Component):
             ),
         ]
         return m
-
-    def _write_entry(self, m, length, commit):
-        """The record table entry (start, length) of a record as it commits."""
-        entry = Signal(table_entry_layout(self.format))
-        m.d.comb += [
-            entry.start.eq(self.bytes_used),
-            entry.length.eq(length),
-            self.table_port.address.eq(self.count),
-            self.table_port.write_data.eq(entry),
-            self.table_port.write_enable.eq(commit),
-        ]
 
     def _assert_counts(self, m, position):
         """Properties: no stored byte ever changes (every write at or beyond ``bytes_used``); the

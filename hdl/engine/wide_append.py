@@ -21,8 +21,9 @@ from amaranth.hdl import Assert, Cat, Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from .append_memory import write_table_entry
 from .protocol import ErrorCode
-from .records import record_word_layout, table_entry_layout
+from .records import record_word_layout
 from .storage import storage_ports
 
 __all__ = ["WideAppendMemory"]
@@ -118,14 +119,7 @@ class WideAppendMemory(wiring.Component):
         ]
         self._write_word(m, current_offset if self.fault == "overwrite" else position, word)
         if not fmt.fixed:
-            entry = Signal(table_entry_layout(fmt))
-            m.d.comb += [
-                entry.start.eq(self.bytes_used),
-                entry.length.eq(length),
-                self.table_port.address.eq(self.count),
-                self.table_port.write_data.eq(entry),
-                self.table_port.write_enable.eq(commit),
-            ]
+            write_table_entry(m, self, length, commit)
 
         m.d.sync += self.refused.eq(0)
         with m.If(self.clear):
