@@ -92,10 +92,10 @@ def test_fixed_and_bytes_modes(tmp_path, capsys):
     digits.write_bytes(b"31415926535897932384626433832795028841971693993751")
     out = tmp_path / "out.bin"
     code, err = run(
-        ["sample", digits, "--records", "bytes", "--n", 5000, "--verify", "--out", out], capsys
+        ["sample", digits, "--records", "bytes", "--n", 1000, "--verify", "--out", out], capsys
     )
     assert code == 0, err
-    assert len(out.read_bytes()) == 5000 and set(out.read_bytes()) <= set(b"0123456789")
+    assert len(out.read_bytes()) == 1000 and set(out.read_bytes()) == set(b"0123456789")
     code, err = run(["recite", digits, "--records", "fixed:5", "--verify", "--out", out], capsys)
     assert code == 0, err
     assert out.read_bytes() == digits.read_bytes()
