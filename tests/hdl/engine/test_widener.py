@@ -1,6 +1,6 @@
 """The byte widener: each packet's bytes in words of W, a word as it fills or with the packet's
-last byte, ``count`` the packet's bytes in it; a ``first`` byte drops a word half gathered; under
-stalls on both sides."""
+last byte, ``count`` the packet's bytes in it; a ``first`` byte drops a word half gathered, a
+``last`` starts the next packet in a new word; under stalls on both sides."""
 
 import random
 
@@ -16,23 +16,30 @@ from memgen.sim.harness.amaranth_sim import (
 
 
 def packets_for(width, rng):
-    """Packets of every length from 1 to 3W + 1, and some cut short (no ``last``: the next
-    packet's ``first`` ends them) at every length from 1 to 2W."""
-    packets = [(rng.randbytes(n), True) for n in range(1, 3 * width + 2)]
-    packets += [(rng.randbytes(n), False) for n in range(1, 2 * width + 1)]
+    """(bytes, ends, flagged): packets of every length from 1 to 3W + 1, some cut short (no
+    ``last``: the next packet's ``first`` ends them) at every length from 1 to 2W, and after
+    packets that end, some whose first byte has no ``first`` (the ``last`` before starts them)."""
+    packets = [(rng.randbytes(n), True, True) for n in range(1, 3 * width + 2)]
+    packets += [(rng.randbytes(n), False, True) for n in range(1, 2 * width + 1)]
+    unflagged = [(rng.randbytes(n), True, False) for n in range(1, 2 * width + 1)]
     rng.shuffle(packets)
-    return packets + [(b"\xff" * width, True)]  # the last packet ends
+    mixed = []
+    for packet in packets:
+        mixed.append(packet)
+        if packet[1] and unflagged:
+            mixed.append(unflagged.pop())
+    return mixed + [(b"\xff" * width, True, True)]  # the last packet ends
 
 
 def expected_words(packets, width):
     """(bytes, first, last) of every word the widener sends: a cut packet's full words only."""
     words = []
-    for body, ends in packets:
+    for body, ends, flagged in packets:
         chunks = [body[k : k + width] for k in range(0, len(body), width)]
         if not ends and len(chunks[-1]) < width:
             chunks.pop()
         for position, chunk in enumerate(chunks):
-            words.append((chunk, position == 0, ends and position == len(chunks) - 1))
+            words.append((chunk, flagged and position == 0, ends and position == len(chunks) - 1))
     return words
 
 
@@ -45,9 +52,9 @@ def test_packets_leave_in_words(width, stalls):
 
     async def sender(ctx):
         in_stalls = Stalls(stalls, 3)
-        for body, ends in packets:
+        for body, ends, flagged in packets:
             for position, byte in enumerate(body):
-                payload = {"data": byte, "first": position == 0,
+                payload = {"data": byte, "first": flagged and position == 0,
                            "last": ends and position == len(body) - 1}  # fmt: skip
                 await stream_put(ctx, dut.bytes, payload, in_stalls)
 
