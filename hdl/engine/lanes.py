@@ -199,26 +199,22 @@ class LaneGather(wiring.Component):
         m = Module()
         lanes = self.lanes
         shift = (lanes - 1).bit_length()
-        remaining = Signal(AMOUNT_WIDTH)  # the SAMPLE's records still to go
-        start = Signal(shift)  # the next beat's first slot
-        gathering = Signal()
-        many = Signal()  # a beat from ``start`` to the last slot
-        low = remaining[:shift]
-        # The next beat's slots, a register kept equal to slots_of(remaining, start) (asserted):
-        # the readouts' readies then start one AND away from flops.
-        slots = Signal(lanes, init=1)
-
-        def slots_of(remaining, start):
-            left = remaining[:shift]
-            inside = Cat((k >= start) & (remaining[shift:].any() | (k < start + left))
-                         for k in range(lanes))  # fmt: skip
-            return Mux(remaining != 0, inside, 1)
-
-        m.d.comb += [
-            gathering.eq(remaining != 0),
-            many.eq(remaining[shift:].any()),
-            self.busy.eq(gathering),
-        ]
+        # A SAMPLE of n from lane p is beats of the slots p .. p + n - 1, L to a beat: the first
+        # from slot p, full ones, the last up to slot e = (p + n - 1) mod L. Its masks are worked
+        # out as it is planned, so a beat's slots are a register and each readout's ready is one
+        # AND from flops, and no count is subtracted while beats go.
+        gathering = Signal()  # a SAMPLE's beats are going
+        start = Signal(shift)  # the beat's first slot
+        slots = Signal(lanes, init=1)  # the beat's slots (slot 0 alone outside a SAMPLE)
+        more = Signal(AMOUNT_WIDTH)  # the SAMPLE's beats after this one
+        last_slots = Signal(lanes)  # the SAMPLE's last beat's slots
+        plan = self.plan.payload
+        end = Signal(AMOUNT_WIDTH + 1)  # p + n - 1: the slot of the last record, from the first
+        m.d.comb += [end.eq(plan.first_lane + plan.amount - 1), self.busy.eq(gathering)]
+        last = end[:shift]
+        up_to_last = Cat(k <= last for k in range(lanes))
+        from_first = Cat(k >= plan.first_lane for k in range(lanes))
+        several = end[shift:] != 0
         beat = self.beats.payload
         m.d.comb += [
             self.beats.valid.eq(
@@ -227,30 +223,35 @@ class LaneGather(wiring.Component):
             beat.data.eq(Cat(word.payload.data for word in self.words)),
             beat.slots.eq(slots),
         ]
-        first = Mux(gathering, start, 0)
         for name, _ in beat.shape():
             if name not in ("data", "slots"):
                 fields = [getattr(word.payload, name) for word in self.words]
-                with m.Switch(first):  # the beat's first record's fields
+                with m.Switch(start):  # the beat's first record's fields
                     for k, value in enumerate(fields):
                         with m.Case(k):
                             m.d.comb += getattr(beat, name).eq(value)
         sent = self.beats.valid & self.beats.ready
         for k, word in enumerate(self.words):
             m.d.comb += word.ready.eq(sent & slots[k])
-        count = Mux(many | (start + low > lanes), lanes - start, low)  # the beat's records
-        plan = self.plan.payload
-        after = Signal.like(remaining)  # what remains after this beat
-        m.d.comb += after.eq(remaining - count)
-        with m.If(self.plan.valid):
+        with m.If(self.plan.valid & (plan.amount != 0)):
             m.d.sync += [
-                remaining.eq(plan.amount),
+                gathering.eq(1),
                 start.eq(plan.first_lane),
-                slots.eq(slots_of(plan.amount, plan.first_lane)),
+                more.eq(end[shift:]),
+                last_slots.eq(up_to_last),
+                slots.eq(from_first & Mux(several, -1, up_to_last)),
             ]
         with m.Elif(sent & gathering):
-            m.d.sync += [remaining.eq(after), start.eq(0), slots.eq(slots_of(after, 0))]
-        m.d.sync += Assert(slots == slots_of(remaining, start), "slots out of step")
+            m.d.sync += [start.eq(0), more.eq(more - 1)]
+            with m.If(more == 0):
+                m.d.sync += [gathering.eq(0), slots.eq(1)]
+            with m.Else():
+                m.d.sync += slots.eq(Mux(more == 1, last_slots, -1))
+        m.d.sync += [
+            Assert(gathering | (slots == 1), "slots outside a SAMPLE"),
+            Assert(~gathering | (slots != 0), "a SAMPLE's beat without a slot"),
+            Assert(gathering | (start == 0), "a first slot outside a SAMPLE"),
+        ]
         assert_stream_stable(m, self.beats, "beats")
         m.d.sync += [
             Assert(~self.plan.valid | ~gathering, "a SAMPLE planned while one is gathered"),
