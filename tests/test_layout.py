@@ -57,9 +57,11 @@ def test_hdl_modules_live_in_their_role_folders():
 COMBINED = {
     "tests/hdl/engine/test_memory_path.py": [
         "hdl/engine/append_memory.py",
+        "hdl/engine/wide_append.py",
         "hdl/engine/readout.py",
     ],
     "tests/hdl/engine/test_core_recall.py": ["hdl/engine/core.py"],
+    "tests/hdl/engine/test_core_appends.py": ["hdl/engine/core.py", "hdl/engine/sequencer.py"],
     "tests/hdl/engine/test_core_protocol.py": ["hdl/engine/protocol.py"],
     "tests/host/test_cli_recall.py": ["host/cli.py"],
     "tests/boards/test_board_self_check.py": ["boards/self_check.py"],
