@@ -12,6 +12,7 @@ does not place. Builds run two at a time (one per core).
 
 import argparse
 import json
+import re
 import sys
 import tempfile
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -67,6 +68,9 @@ def _write(path, names, results):
         runs = {seed: run for (n, seed), run in sorted(results.items()) if n == name}
         if not runs:
             continue
+        earlier = out.get(name, {}).get("seeds", {})  # a partial range keeps the other seeds
+        runs = {int(seed): run for seed, run in earlier.items()} | runs
+        met = sorted(seed for seed, run in runs.items() if run.get("clock_met"))
         spec = variant(name)
         fmt = spec.record_format
         out[name] = {
@@ -76,33 +80,47 @@ def _write(path, names, results):
             "clock_mhz": spec.clock_hz / 1e6,
             "copies": spec.copies,
             "capacity_bytes": fmt.byte_capacity,  # each copy's
-            "seeds": {str(seed): run for seed, run in runs.items()},
-            "clock_met_at": _met(results, name),
+            "seeds": {str(seed): run for seed, run in sorted(runs.items())},
+            "clock_met_at": met,
         }
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(dict(sorted(out.items())), indent=2) + "\n")
 
 
+def _seeds(text):
+    match = re.fullmatch(r"(\d+)(?:-(\d+))?", text)
+    first, last = (
+        (1, 0) if not match else (1, int(text)) if not match[2] else map(int, match.groups())
+    )
+    if not 1 <= first <= last:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected N or A-B, seeds 1 or more")
+    return range(first, last + 1)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="results/wide_builds.json")
-    parser.add_argument("--seeds", type=int, default=8, help="nextpnr seeds 1..N")
+    parser.add_argument(
+        "--seeds", type=_seeds, default=range(1, 9),
+        help="nextpnr seeds: N for 1..N, or A-B; other seeds already in --out are kept",
+    )  # fmt: skip
+    parser.add_argument("--jobs", type=int, default=2, help="builds at once (default: 2)")
     parser.add_argument(
         "--boards", nargs="+", choices=[*BOARDS, *LANES], default=[*BOARDS, *LANES],
         help="build only these, keeping the other builds' figures in --out",
     )  # fmt: skip
     args = parser.parse_args(argv)
-    jobs = [(name, seed) for name in args.boards for seed in range(1, args.seeds + 1)]
+    jobs = [(name, seed) for name in args.boards for seed in args.seeds]
     results = {}
     with tempfile.TemporaryDirectory(prefix="memgen-wide-") as workdir:
-        with ProcessPoolExecutor(max_workers=2) as pool:
+        with ProcessPoolExecutor(max_workers=args.jobs) as pool:
             futures = {pool.submit(_build, *job, workdir): job for job in jobs}
             for future in as_completed(futures):  # written as each build ends: hours of work
                 results[futures[future]] = future.result()
                 _write(Path(args.out), args.boards, results)
+    span = f"{args.seeds.start}-{args.seeds.stop - 1}"
     for name in args.boards:
-        print(f"{name}: clock met at seeds {_met(results, name)} of 1-{args.seeds}",
-              file=sys.stderr)  # fmt: skip
+        print(f"{name}: clock met at seeds {_met(results, name)} of {span}", file=sys.stderr)
     return 0
 
 

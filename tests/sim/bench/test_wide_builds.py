@@ -65,3 +65,32 @@ def test_the_lanes_builds_are_the_ulx3s_with_copies(monkeypatch, tmp_path, name,
     assert written["copies"] == copies
     assert written["capacity_bytes"] == board("ulx3s-85f").record_format.byte_capacity // copies
     assert written["clock_met_at"] == [1] and written["seeds"]["1"]["built"]
+
+
+def test_a_range_of_seeds_keeps_the_others(monkeypatch, tmp_path):
+    """``--seeds 2-3`` rebuilds seeds 2 and 3 and keeps seed 1 from the earlier run."""
+
+    def fake_build(spec, build_dir, seed):
+        return {"design_clock": "clk", "fmax": {"clk": {"achieved_mhz": 90.0 + seed}},
+                "timing_met": seed == 3, "utilisation": {}}  # fmt: skip
+
+    monkeypatch.setattr(wide_builds, "build", fake_build)
+    out = tmp_path / "wide.json"
+    earlier = {"1": {"built": True, "achieved_mhz": 50.0, "clock_met": True},
+               "2": {"built": True, "achieved_mhz": 50.0, "clock_met": True}}  # fmt: skip
+    out.write_text(json.dumps({"icebreaker": {"seeds": earlier}}))
+    arguments = ["--out", str(out), "--seeds", "2-3", "--boards", "icebreaker", "--jobs", "1"]
+    assert wide_builds.main(arguments) == 0
+    written = json.loads(out.read_text())["icebreaker"]
+    assert sorted(written["seeds"]) == ["1", "2", "3"]
+    assert written["seeds"]["1"]["achieved_mhz"] == 50.0  # kept
+    assert written["seeds"]["2"]["achieved_mhz"] == 92.0  # rebuilt
+    assert written["clock_met_at"] == [1, 3]
+
+
+@pytest.mark.parametrize("seeds", ["0", "3-2", "x", "1-", "-2", "0-3"])
+def test_bad_seeds_are_one_line_errors(seeds, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        wide_builds.main(["--seeds", seeds])
+    assert exit_.value.code == 2
+    assert f"argument --seeds: '{seeds}'" in capsys.readouterr().err
