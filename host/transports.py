@@ -64,16 +64,24 @@ class ReferenceTransport:
 
 
 class SimTransport:
-    """The link device in Amaranth's simulator (about 4,000 clocks per second)."""
+    """The link device in Amaranth's simulator (about 4,000 clocks per second).
+
+    With ``usb=True`` the bytes cross simulated USB instead
+    (:class:`~memgen.host.usb_link.SimulatedUSBLink`): LUNA's CDC-ACM device in front of the
+    link device, a host controller model behind the transport."""
 
     timeout = 30.0
     chunk = 500  # clocks simulated per step while waiting for bytes
 
-    def __init__(self, record_format, generator="trivium", seed=DEFAULT_SEED, storage=None):
+    def __init__(
+        self, record_format, generator="trivium", seed=DEFAULT_SEED, storage=None, usb=False
+    ):
         from memgen.hdl.link.top import LinkDevice
         from memgen.host.sim_device import SimulatedLink
+        from memgen.host.usb_link import SimulatedUSBLink
 
-        self.link = SimulatedLink(LinkDevice(record_format, generator, seed, **(storage or {})))
+        device = LinkDevice(record_format, generator, seed, **(storage or {}))
+        self.link = SimulatedUSBLink(device) if usb else SimulatedLink(device)
 
     def write(self, data):
         self.link.write(data)

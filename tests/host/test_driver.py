@@ -16,8 +16,8 @@ VARIABLE = RecordFormat(2048, max_records=64, max_length=200)
 FIXED = RecordFormat(SAMPLE_CHUNK + 512, record_size=1)
 
 
-def pair(fmt):
-    return Driver(SimTransport(fmt)), Driver(ReferenceTransport(fmt))
+def pair(fmt, usb=False):
+    return Driver(SimTransport(fmt, usb=usb)), Driver(ReferenceTransport(fmt))
 
 
 def both(drivers, call):
@@ -57,6 +57,18 @@ def test_driver_matches_reference(fmt):
     assert status.bytes_used == sum(fmt.stored_bytes(len(record)) for record in records)
     assert (status.word_bytes, status.lanes) == (fmt.word_bytes, fmt.lanes)
     assert status.seed == 0xC0FFEE and status.fixed_size == fmt.fixed
+
+
+def test_driver_through_usb():
+    """The device behind LUNA's CDC-ACM device, the driver's bytes carried by a USB host
+    controller model: replies of several packets (the samples, the recital) and of one."""
+    drivers = pair(VARIABLE, usb=True)
+    records = [f"usb {i}|".encode() * (1 + i % 7) for i in range(12)]
+    both(drivers, lambda d: d.seed(0x05B))
+    both(drivers, lambda d: d.train(records).records)
+    assert set(both(drivers, lambda d: d.sample(150))) == set(records)
+    assert both(drivers, lambda d: d.recite()) == records
+    assert both(drivers, lambda d: d.status()).records == len(records)
 
 
 def test_padding_decides_what_fits():

@@ -1,0 +1,200 @@
+"""The link device behind simulated USB: a host controller model on LUNA's UTMI interface.
+
+:class:`SimulatedUSBLink` runs :class:`~memgen.hdl.link.top.LinkDevice` behind
+:class:`~memgen.hdl.link.usb.USBSerialLink` in Amaranth's simulator, the device in ``sync`` at
+its board's clock and the USB device in ``usb`` at 12 MHz, and plays the host: bulk OUT
+transactions of up to 64 bytes for the bytes written (sent again after a NAK), bulk IN
+transactions for the bytes the device has (each data packet's CRC and DATA0/DATA1 toggle
+checked, then ACKed). Packets are built with LUNA's own test helpers
+(:mod:`luna.gateware.test.contrib.usb_packet`).
+
+A UTMI interface carries a packet's bytes with ``rx_valid``; ``byte_clocks`` sets how many
+``usb`` clocks each takes: 8 is the full-speed line (12 Mbit/s, bit stuffing aside), 1 runs the
+simulation eight times faster. It has the interface of
+:class:`~memgen.host.sim_device.SimulatedLink` (``write``, ``run``, ``read``), so the driver's
+transports use either.
+"""
+
+from collections import deque
+
+from amaranth.hdl import ClockDomain, Module
+from amaranth.sim import Simulator
+
+__all__ = ["SimulatedUSBLink", "USBError"]
+
+#: The CDC-ACM data endpoint of LUNA's USBSerialDevice (bulk, both directions).
+DATA_ENDPOINT = 4
+MAX_PACKET = 64
+USB_HZ = 12_000_000
+#: Clocks the host waits for a handshake or data before it calls the device silent.
+_TIMEOUT = 64
+
+
+class USBError(AssertionError):
+    """The device broke the USB protocol (a bad CRC, a wrong toggle, no handshake)."""
+
+
+def _octets(bits):
+    """LUNA's packet bit strings (least significant bit first) as bytes."""
+    return [int(bits[i : i + 8][::-1], 2) for i in range(0, len(bits), 8)]
+
+
+class SimulatedUSBLink:
+    """A live simulation of a byte-stream device reached over USB (see the module docs).
+
+    Parameters
+    ----------
+    device : LinkDevice
+        Or any component with ``rx_bytes``/``tx_bytes`` streams.
+    clock_hz : int
+        The ``sync`` clock.
+    byte_clocks : int
+        ``usb`` clocks per packet byte (8: the full-speed line).
+    """
+
+    def __init__(self, device, clock_hz=100_000_000, *, byte_clocks=1):
+        from luna.gateware.interface.utmi import UTMIInterface
+        from memgen.hdl.link.usb import USBSerialLink
+
+        self.device = device
+        self.byte_clocks = byte_clocks
+        self.utmi = UTMIInterface()
+        self.usb = USBSerialLink(self.utmi)
+        self.clock_hz = clock_hz
+        self.time = 0.0
+        #: False stops the IN transactions: the device's bytes wait, and back up to its input.
+        self.reading = True
+        self.naks = {"OUT": 0, "IN": 0}
+        self.packets = {"OUT": 0, "IN": 0}
+        self._input = deque()
+        self._output = bytearray()
+        self._toggles = {"OUT": 0, "IN": 0}
+        m = Module()
+        m.domains.usb = ClockDomain("usb")
+        m.submodules.usb = self.usb
+        m.submodules.device = device
+        m.d.comb += [
+            device.rx_bytes.valid.eq(self.usb.rx_bytes.valid),
+            device.rx_bytes.payload.eq(self.usb.rx_bytes.payload),
+            self.usb.rx_bytes.ready.eq(device.rx_bytes.ready),
+            self.usb.tx_bytes.valid.eq(device.tx_bytes.valid),
+            self.usb.tx_bytes.payload.eq(device.tx_bytes.payload),
+            device.tx_bytes.ready.eq(self.usb.tx_bytes.ready),
+        ]
+        self._simulator = Simulator(m)
+        self._simulator.add_clock(1 / clock_hz)
+        self._simulator.add_clock(1 / USB_HZ, domain="usb")
+        self._simulator.add_testbench(self._host, background=True)
+
+    # -- the host controller
+
+    @staticmethod
+    async def _idle(ctx, clocks):
+        for _ in range(clocks):  # not tick().repeat(): its generator outlives a stopped run
+            await ctx.tick("usb")
+
+    async def _send(self, ctx, octets):
+        utmi = self.utmi
+        ctx.set(utmi.rx_active, 1)
+        await ctx.tick("usb")  # SYNC
+        for octet in octets:
+            ctx.set(utmi.rx_data, octet)
+            ctx.set(utmi.rx_valid, 1)
+            await ctx.tick("usb")
+            ctx.set(utmi.rx_valid, 0)
+            await self._idle(ctx, self.byte_clocks - 1)
+        ctx.set(utmi.rx_active, 0)
+        await self._idle(ctx, 2)  # EOP and the gap between packets
+
+    async def _receive(self, ctx):
+        """The device's next packet, or None if it sends none in time."""
+        utmi, octets = self.utmi, []
+        for _ in range(_TIMEOUT):
+            if ctx.get(utmi.tx_valid):
+                break
+            await ctx.tick("usb")
+        else:
+            return None
+        while ctx.get(utmi.tx_valid):  # tx_ready pulses once a byte has had its time on the line
+            ctx.set(utmi.tx_ready, 1)
+            octets.append(ctx.get(utmi.tx_data))
+            await ctx.tick("usb")
+            ctx.set(utmi.tx_ready, 0)
+            await self._idle(ctx, self.byte_clocks - 1)
+        await self._idle(ctx, 2)
+        return octets
+
+    async def _token(self, ctx, pid):
+        from luna.gateware.test.contrib import usb_packet
+
+        await self._send(ctx, _octets(usb_packet.token_packet(pid, 0, DATA_ENDPOINT)))
+
+    async def _out(self, ctx):
+        from luna.gateware.test.contrib import usb_packet
+        from luna.gateware.usb.usb2 import USBPacketID as PID
+
+        payload = [self._input[i] for i in range(min(MAX_PACKET, len(self._input)))]
+        data_pid = (PID.DATA0, PID.DATA1)[self._toggles["OUT"]]
+        await self._token(ctx, PID.OUT)
+        await self._send(ctx, _octets(usb_packet.data_packet(data_pid, payload)))
+        handshake = await self._receive(ctx)
+        if handshake == [PID.NAK.byte()]:
+            self.naks["OUT"] += 1
+            return
+        if handshake != [PID.ACK.byte()]:
+            raise USBError(f"OUT of {len(payload)} bytes: handshake {handshake}, not ACK or NAK")
+        for _ in payload:
+            self._input.popleft()
+        self._toggles["OUT"] ^= 1
+        self.packets["OUT"] += 1
+
+    async def _in(self, ctx):
+        from luna.gateware.test.contrib import usb_packet
+        from luna.gateware.usb.usb2 import USBPacketID as PID
+
+        await self._token(ctx, PID.IN)
+        packet = await self._receive(ctx)
+        if packet == [PID.NAK.byte()]:
+            self.naks["IN"] += 1
+            return False
+        data_pid = (PID.DATA0, PID.DATA1)[self._toggles["IN"]]
+        if not packet or packet[0] != data_pid.byte():
+            raise USBError(f"IN: expected {data_pid.name}, got {packet}")
+        data, crc = packet[1:-2], packet[-2:]
+        if crc != usb_packet.crc16(data) or len(data) > MAX_PACKET:
+            raise USBError(f"IN: {len(data)} bytes, CRC {crc} wrong")
+        await self._send(ctx, [PID.ACK.byte()])
+        self._toggles["IN"] ^= 1
+        self.packets["IN"] += 1
+        self._output += bytes(data)
+        return True
+
+    async def _host(self, ctx):
+        ctx.set(self.utmi.line_state, 0b01)  # J, the idle bus: SE0 would be a bus reset
+        await self._idle(ctx, 4)
+        while True:
+            if self._input:
+                await self._out(ctx)
+            if not (self.reading and await self._in(ctx)) and not self._input:
+                await self._idle(ctx, 8)
+
+    # -- the interface of SimulatedLink
+
+    def write(self, data):
+        self._input.extend(bytes(data))
+
+    def run(self, clocks):
+        """Run for ``clocks`` of the device's clock."""
+        if clocks <= 0:
+            return
+        self.time += clocks / self.clock_hz
+        self._simulator.run_until(self.time)
+
+    def read(self):
+        data = bytes(self._output)
+        self._output.clear()
+        return data
+
+    @property
+    def pending_input(self):
+        return len(self._input)
