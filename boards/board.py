@@ -62,6 +62,12 @@ class Board:
     read_ports : int
         The read ports of each copy of the records (2 on dual-port block RAM): lanes up to this
         many share a copy.
+    usb : callable or None
+        ``usb(m, platform, clock)``: the board's USB pins for LUNA's gateware PHY, after making
+        the ``usb`` (12 MHz) and ``usb_io`` (48 MHz) domains from the design clock. None: the
+        board has no USB port the FPGA drives.
+    usb_link : bool
+        The device answers on USB too, beside the UART (see :meth:`with_usb`).
     """
 
     name: str
@@ -84,6 +90,8 @@ class Board:
     word_widths: tuple = (1,)
     lane_counts: tuple = (1,)
     read_ports: int = 1
+    usb: object = None
+    usb_link: bool = False
 
     @property
     def memory_use(self):
@@ -148,6 +156,12 @@ class Board:
             self, record_format=replace(fmt, byte_capacity=copy, max_records=None, lanes=lanes)
         )
 
+    def with_usb(self):
+        """This board answering on its USB port (full speed, CDC-ACM) as well as its UART."""
+        if self.usb is None:
+            raise ValueError(f"{self.name} has no USB port the FPGA drives")
+        return replace(self, usb_link=True)
+
     def storage_backends(self, primitive=None):
         """``data_storage`` and, for variable-length records, ``table_storage``: this board's
         backends for its record format; ``primitive=False`` puts simulation models in place of
@@ -184,11 +198,13 @@ class Board:
 
 def board_clock(m, board, platform):
     """The ``sync`` domain of a board's design: its PLL's clock, held in reset until the PLL
-    locks. (No constraint on the clock: nextpnr derives it from the PLL and the oscillator's.)"""
+    locks. (No constraint on the clock: nextpnr derives it from the PLL and the oscillator's.)
+    Returns the clock."""
     clock, locked = board.pll(m, platform)
     m.domains.sync = sync = ClockDomain("sync")
     m.d.comb += sync.clk.eq(clock)
     m.submodules.reset = ResetSynchronizer(~locked, domain="sync")
+    return clock
 
 
 class BoardTop(Elaboratable):
@@ -198,10 +214,11 @@ class BoardTop(Elaboratable):
     def elaborate(self, platform):
         m = Module()
         board = self.board
-        board_clock(m, board, platform)
+        clock = board_clock(m, board, platform)
         uart = platform.request("uart", 0, dir="-")
         m.submodules.rx_buffer = rx = io.Buffer("i", uart.rx)
         m.submodules.tx_buffer = tx = io.Buffer("o", uart.tx)
-        m.submodules.device = device = board.device()
+        usb = {"usb": board.usb(m, platform, clock)} if board.usb_link else {}
+        m.submodules.device = device = board.device(**usb)
         m.d.comb += [device.rx.eq(rx.i), tx.o.eq(device.tx)]
         return m

@@ -10,9 +10,14 @@
 * The deframer's frame buffer is read through its DP16KD's output register: it lands in one of
   the few blocks the records leave free, possibly across the die from its reader.
 * UART: the FT231X, pins M1 (rx) and L4 (tx), 3 Mbaud (divisor 33: 3.03 Mbaud, +1%).
+* USB: the US2 connector (d_p D15, d_n E15, pull-up B12), full speed, LUNA's gateware PHY and
+  CDC-ACM device (:class:`~memgen.hdl.link.usb.USBSerialLink`); its 48 MHz and 12 MHz from a
+  second PLL fed by the first's 100 MHz (no VCO in the ECP5's 400-800 MHz divides to both 100
+  and 48 MHz): VCO 100 / 5 x 24 = 480 MHz, divided by 10 and 40.
 """
 
-from amaranth.hdl import Instance, Signal
+from amaranth.hdl import ClockDomain, Instance, Signal
+from amaranth.lib.cdc import ResetSynchronizer
 from amaranth_boards.ulx3s import ULX3S_85F_Platform
 from memgen.hdl.engine.records import RecordFormat, table_entry_layout
 from memgen.hdl.engine.storage import BankedStorage
@@ -75,6 +80,67 @@ def _pll(m, platform):
     return clock, locked
 
 
+def _usb(m, platform, clock):
+    """The US2 connector's pins, with the ``usb`` (12 MHz) and ``usb_io`` (48 MHz) domains of
+    LUNA's gateware PHY made from the design clock by a second PLL."""
+    feedback, usb_io, usb, locked = Signal(), Signal(), Signal(), Signal()
+    m.submodules.usb_pll = Instance(
+        "EHXPLLL",
+        a_FREQUENCY_PIN_CLKI="100",
+        a_FREQUENCY_PIN_CLKOP="20",
+        a_FREQUENCY_PIN_CLKOS="48",
+        a_FREQUENCY_PIN_CLKOS2="12",
+        a_ICP_CURRENT="12",
+        a_LPF_RESISTOR="8",
+        a_MFG_ENABLE_FILTEROPAMP="1",
+        a_MFG_GMCREF_SEL="2",
+        p_PLLRST_ENA="DISABLED",
+        p_INTFB_WAKE="DISABLED",
+        p_STDBY_ENABLE="DISABLED",
+        p_DPHASE_SOURCE="DISABLED",
+        p_OUTDIVIDER_MUXA="DIVA",
+        p_OUTDIVIDER_MUXB="DIVB",
+        p_OUTDIVIDER_MUXC="DIVC",
+        p_OUTDIVIDER_MUXD="DIVD",
+        p_CLKI_DIV=5,  # 20 MHz at the phase detector, 20 MHz fed back: VCO 20 x 24 = 480 MHz
+        p_FEEDBK_PATH="CLKOP",
+        p_CLKFB_DIV=1,
+        p_CLKOP_ENABLE="ENABLED",
+        p_CLKOP_DIV=24,
+        p_CLKOP_CPHASE=11,  # phases as ecppll sets them: (divider - 1) / 2
+        p_CLKOP_FPHASE=0,
+        p_CLKOS_ENABLE="ENABLED",
+        p_CLKOS_DIV=10,
+        p_CLKOS_CPHASE=4,
+        p_CLKOS_FPHASE=0,
+        p_CLKOS2_ENABLE="ENABLED",
+        p_CLKOS2_DIV=40,
+        p_CLKOS2_CPHASE=19,
+        p_CLKOS2_FPHASE=0,
+        i_CLKI=clock,
+        i_CLKFB=feedback,
+        i_RST=0,
+        i_STDBY=0,
+        i_PHASESEL0=0,
+        i_PHASESEL1=0,
+        i_PHASEDIR=1,
+        i_PHASESTEP=1,
+        i_PHASELOADREG=1,
+        i_PLLWAKESYNC=0,
+        i_ENCLKOP=0,
+        o_CLKOP=feedback,
+        o_CLKOS=usb_io,
+        o_CLKOS2=usb,
+        o_LOCK=locked,
+    )
+    for name, signal in (("usb", usb), ("usb_io", usb_io)):
+        domain = ClockDomain(name)
+        m.domains += domain
+        m.d.comb += domain.clk.eq(signal)
+        m.submodules[f"{name}_reset"] = ResetSynchronizer(~locked, domain=name)
+    return platform.request("usb", 0)
+
+
 def _data_storage(record_format, primitive, read_ports):
     """Records in 192 banks of one DP16KD each (2,048 x 8), each read through a register in
     fabric and a registered tree of 8-way bank multiplexers (see :class:`BankedStorage`), writes
@@ -127,4 +193,5 @@ ULX3S_85F = Board(
     word_widths=(1, 2, 4, 8, 16, 32, 64),
     lane_counts=(1, 2, 4, 8),  # a copy per two lanes: 384 KiB for 1 or 2, 192 for 4, 96 for 8
     read_ports=2,
+    usb=_usb,
 )

@@ -15,12 +15,17 @@ __all__ = [
 ]
 
 
-def board_variant(board, fixed, size, word_bytes=1, lanes=1):
+def board_variant(board, fixed, size, word_bytes=1, lanes=1, usb=False):
     """The board as built for a records mode: as described (variable-length records), or with
     fixed-size records of ``size`` bytes; its memory in words of ``word_bytes``, read by
-    ``lanes`` sample lanes."""
+    ``lanes`` sample lanes; answering on USB too with ``usb``."""
     if board is None:
         return board
+    if usb:
+        try:
+            board = board.with_usb()
+        except ValueError as error:
+            raise UserError(f"--usb: {error}") from None
     try:
         board = board.with_word_bytes(word_bytes)
     except ValueError as error:
@@ -34,7 +39,7 @@ def board_variant(board, fixed, size, word_bytes=1, lanes=1):
 
 def _variant(arguments):
     """:func:`board_variant` for ``memgen build`` and ``memgen program``'s options."""
-    shape = (arguments.word_bytes, arguments.lanes)
+    shape = (arguments.word_bytes, arguments.lanes, arguments.usb)
     return board_variant(arguments.board_name, *arguments.records, *shape)
 
 
@@ -45,12 +50,13 @@ DESIGNS = ("device", "self-check")
 
 def default_build_folder(board, design="device"):
     """``build/BOARD``, ``build/BOARD-fixedK`` for a build with fixed-size records, then
-    ``-wW`` for words of W bytes, ``-lL`` for L lanes and ``-self-check`` for the self-check
-    example."""
+    ``-wW`` for words of W bytes, ``-lL`` for L lanes, ``-usb`` with the USB link and
+    ``-self-check`` for the self-check example."""
     fmt = board.record_format
     folder = f"build/{board.name}" + (f"-fixed{fmt.record_size}" if fmt.fixed else "")
     folder += f"-w{fmt.word_bytes}" if fmt.word_bytes > 1 else ""
     folder += f"-l{fmt.lanes}" if fmt.lanes > 1 else ""
+    folder += "-usb" if board.usb_link else ""
     return folder + ("" if design == "device" else f"-{design}")
 
 
@@ -58,6 +64,8 @@ def _top(board, design):
     """The design to build (None: the board's device)."""
     if design == "device":
         return None
+    if board.usb_link:
+        raise UserError("--usb: the self-check has no link (it samples on its own)")
     from memgen.boards.self_check import SelfCheckTop
 
     try:
@@ -130,6 +138,7 @@ def format_report(report):
         f"words of {width} byte{'s' if width > 1 else ''}, padding: {capacity['padding']}",
         f"memory         {report['memory']}",
         f"uart           {report['uart']}",
+        *([f"usb            {report['usb']}"] if report.get("usb") else []),
         f"bitstream      {report['bitstream']}",
     ]
     return "\n".join(lines)
@@ -148,6 +157,7 @@ def run_program(arguments):
         options = f" --records fixed:{size}" if fixed else ""
         options += f" --word-bytes {arguments.word_bytes}" if arguments.word_bytes > 1 else ""
         options += f" --lanes {arguments.lanes}" if arguments.lanes > 1 else ""
+        options += " --usb" if arguments.usb else ""
         options += "" if arguments.design == "device" else f" --design {arguments.design}"
         raise UserError(
             f"no bitstream at {bitstream}: run `memgen build {board.name}{options}` first"

@@ -506,6 +506,12 @@ def parser():
         help="L sample lanes reading copies of the records, two lanes to a copy on the ULX3S "
         "(capacity / ceil(L / 2)); fixed-size records of at most W bytes (default: 1)",
     )
+    design.add_argument(
+        "--usb",
+        action="store_true",
+        help="the device answers on the board's USB port too, a CDC-ACM serial port at full "
+        "speed (ULX3S: US2), beside the UART",
+    )
     build = commands.add_parser(
         "build", parents=[records, design], help="build a board's bitstream"
     )

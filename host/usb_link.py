@@ -18,9 +18,10 @@ transports use either.
 from collections import deque
 
 from amaranth.hdl import ClockDomain, Module
+from amaranth.lib import wiring
 from amaranth.sim import Simulator
 
-__all__ = ["SimulatedUSBLink", "USBError"]
+__all__ = ["SimulatedUSBLink", "USBError", "USBHost"]
 
 #: The CDC-ACM data endpoint of LUNA's USBSerialDevice (bulk, both directions).
 DATA_ENDPOINT = 4
@@ -39,54 +40,45 @@ def _octets(bits):
     return [int(bits[i : i + 8][::-1], 2) for i in range(0, len(bits), 8)]
 
 
-class SimulatedUSBLink:
-    """A live simulation of a byte-stream device reached over USB (see the module docs).
+class USBHost:
+    """The host controller: bulk OUT and IN transactions on a UTMI interface (see the module
+    documentation). :meth:`run` is its testbench; ``write`` queues bytes for the device and
+    ``read`` returns the bytes it sent.
 
-    Parameters
+    Attributes
     ----------
-    device : LinkDevice
-        Or any component with ``rx_bytes``/``tx_bytes`` streams.
-    clock_hz : int
-        The ``sync`` clock.
-    byte_clocks : int
-        ``usb`` clocks per packet byte (8: the full-speed line).
+    reading : bool
+        False stops the IN transactions: the device's bytes wait, and back up to its input.
+    naks, packets : dict
+        NAKs and data packets so far, by direction (``"OUT"``, ``"IN"``).
     """
 
-    def __init__(self, device, clock_hz=100_000_000, *, byte_clocks=1):
-        from luna.gateware.interface.utmi import UTMIInterface
-        from memgen.hdl.link.usb import USBSerialLink
-
-        self.device = device
+    def __init__(self, utmi, byte_clocks=1):
+        self.utmi = utmi
         self.byte_clocks = byte_clocks
-        self.utmi = UTMIInterface()
-        self.usb = USBSerialLink(self.utmi)
-        self.clock_hz = clock_hz
-        self.time = 0.0
-        #: False stops the IN transactions: the device's bytes wait, and back up to its input.
         self.reading = True
         self.naks = {"OUT": 0, "IN": 0}
         self.packets = {"OUT": 0, "IN": 0}
         self._input = deque()
         self._output = bytearray()
         self._toggles = {"OUT": 0, "IN": 0}
-        m = Module()
-        m.domains.usb = ClockDomain("usb")
-        m.submodules.usb = self.usb
-        m.submodules.device = device
-        m.d.comb += [
-            device.rx_bytes.valid.eq(self.usb.rx_bytes.valid),
-            device.rx_bytes.payload.eq(self.usb.rx_bytes.payload),
-            self.usb.rx_bytes.ready.eq(device.rx_bytes.ready),
-            self.usb.tx_bytes.valid.eq(device.tx_bytes.valid),
-            self.usb.tx_bytes.payload.eq(device.tx_bytes.payload),
-            device.tx_bytes.ready.eq(self.usb.tx_bytes.ready),
-        ]
-        self._simulator = Simulator(m)
-        self._simulator.add_clock(1 / clock_hz)
-        self._simulator.add_clock(1 / USB_HZ, domain="usb")
-        self._simulator.add_testbench(self._host, background=True)
 
-    # -- the host controller
+    def write(self, data):
+        self._input.extend(bytes(data))
+
+    def read(self):
+        data = bytes(self._output)
+        self._output.clear()
+        return data
+
+    @property
+    def pending_input(self):
+        return len(self._input)
+
+    @property
+    def available(self):
+        """Bytes received and not yet read."""
+        return len(self._output)
 
     @staticmethod
     async def _idle(ctx, clocks):
@@ -169,7 +161,7 @@ class SimulatedUSBLink:
         self._output += bytes(data)
         return True
 
-    async def _host(self, ctx):
+    async def run(self, ctx):
         ctx.set(self.utmi.line_state, 0b01)  # J, the idle bus: SE0 would be a bus reset
         await self._idle(ctx, 4)
         while True:
@@ -178,10 +170,47 @@ class SimulatedUSBLink:
             if not (self.reading and await self._in(ctx)) and not self._input:
                 await self._idle(ctx, 8)
 
-    # -- the interface of SimulatedLink
+
+class SimulatedUSBLink:
+    """A live simulation of a byte-stream device reached over USB (see the module docs).
+
+    Parameters
+    ----------
+    device : LinkDevice
+        Or any component with ``rx_bytes``/``tx_bytes`` streams.
+    clock_hz : int
+        The ``sync`` clock.
+    byte_clocks : int
+        ``usb`` clocks per packet byte (8: the full-speed line).
+
+    Attributes
+    ----------
+    host : USBHost
+    """
+
+    def __init__(self, device, clock_hz=100_000_000, *, byte_clocks=1):
+        from luna.gateware.interface.utmi import UTMIInterface
+        from memgen.hdl.link.usb import USBSerialLink
+
+        self.device = device
+        self.clock_hz = clock_hz
+        self.time = 0.0
+        self.utmi = UTMIInterface()
+        self.usb = USBSerialLink(self.utmi)
+        self.host = USBHost(self.utmi, byte_clocks)
+        m = Module()
+        m.domains.usb = ClockDomain("usb")
+        m.submodules.usb = self.usb
+        m.submodules.device = device
+        wiring.connect(m, self.usb.rx_bytes, device.rx_bytes)
+        wiring.connect(m, device.tx_bytes, self.usb.tx_bytes)
+        self._simulator = Simulator(m)
+        self._simulator.add_clock(1 / clock_hz)
+        self._simulator.add_clock(1 / USB_HZ, domain="usb")
+        self._simulator.add_testbench(self.host.run, background=True)
 
     def write(self, data):
-        self._input.extend(bytes(data))
+        self.host.write(data)
 
     def run(self, clocks):
         """Run for ``clocks`` of the device's clock."""
@@ -191,10 +220,8 @@ class SimulatedUSBLink:
         self._simulator.run_until(self.time)
 
     def read(self):
-        data = bytes(self._output)
-        self._output.clear()
-        return data
+        return self.host.read()
 
     @property
     def pending_input(self):
-        return len(self._input)
+        return self.host.pending_input

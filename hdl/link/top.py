@@ -22,7 +22,9 @@ from ..engine.protocol import DEFAULT_SEED
 from .command_processor import CommandProcessor
 from .framing import Deframer, Framer
 from .protocol import BAUD, IDLE_TIMEOUT, MAX_LINK_RECORD
+from .switch import LinkSwitch
 from .uart import UARTReceiver, UARTTransmitter, divisor_for
+from .usb import USBSerialLink
 
 __all__ = ["LinkDevice", "MemGenTop"]
 
@@ -126,7 +128,7 @@ class LinkDevice(wiring.Component):
 
 
 class MemGenTop(wiring.Component):
-    """The device on two pins.
+    """The device on two pins, and on USB too with ``usb``.
 
     Parameters
     ----------
@@ -135,6 +137,10 @@ class MemGenTop(wiring.Component):
         The clock the design runs at.
     baud : int
         Line rate; the UART divisor register resets to ``clock_hz / baud``.
+    usb : USB pins, UTMI interface or None
+        A second link: LUNA's CDC-ACM device on this bus (see
+        :class:`~memgen.hdl.link.usb.USBSerialLink`; it needs the ``usb`` and ``usb_io``
+        domains), beside the UART through a :class:`~memgen.hdl.link.switch.LinkSwitch`.
     **kwargs
         Passed to :class:`LinkDevice`.
 
@@ -146,9 +152,10 @@ class MemGenTop(wiring.Component):
         UART transmit pin.
     """
 
-    def __init__(self, record_format, clock_hz, baud=BAUD, **kwargs):
+    def __init__(self, record_format, clock_hz, baud=BAUD, usb=None, **kwargs):
         self.clock_hz = clock_hz
         self.baud = baud
+        self.usb = usb
         self.divisor = divisor_for(clock_hz, baud)
         self.link = LinkDevice(record_format, **kwargs)
         super().__init__({"rx": In(1, init=1), "tx": Out(1, init=1)})
@@ -159,12 +166,23 @@ class MemGenTop(wiring.Component):
         m.submodules.transmitter = transmitter = UARTTransmitter()
         m.submodules.link = link = self.link
         divisor = Signal(16, init=self.divisor)
-        wiring.connect(m, receiver.bytes, link.rx_bytes)
         # The transmitter's ready would otherwise start a combinational chain through the framer,
         # the command processor and the readout to the storage address.
+        if self.usb is None:
+            wiring.connect(m, receiver.bytes, link.rx_bytes)
         m.submodules.tx_slice = tx_slice = HalfRateSlice(8)
         wiring.connect(m, link.tx_bytes, tx_slice.input)
-        wiring.connect(m, tx_slice.output, transmitter.bytes)
+        if self.usb is None:
+            wiring.connect(m, tx_slice.output, transmitter.bytes)
+        else:  # the UART and USB, the replies to the one that spoke last
+            m.submodules.usb = usb = USBSerialLink(self.usb)
+            m.submodules.switch = switch = LinkSwitch()
+            wiring.connect(m, receiver.bytes, switch.first_rx)
+            wiring.connect(m, usb.rx_bytes, switch.second_rx)
+            wiring.connect(m, switch.rx_bytes, link.rx_bytes)
+            wiring.connect(m, tx_slice.output, switch.tx_bytes)
+            wiring.connect(m, switch.first_tx, transmitter.bytes)
+            wiring.connect(m, switch.second_tx, usb.tx_bytes)
         m.d.comb += [
             receiver.rx.eq(self.rx),
             self.tx.eq(transmitter.tx),

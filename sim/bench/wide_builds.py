@@ -1,13 +1,14 @@
-"""``make bench``, wide builds: each board built with its memory in its widest words, and the
-ULX3S with two and four lanes of 1-byte records, over nextpnr seeds, written to
+"""``make bench``, wide builds: each board built with its memory in its widest words, the
+ULX3S with two and four lanes of 1-byte records, and the ULX3S answering on USB as well
+(``ulx3s-85f-usb``, ``memgen build ulx3s-85f --usb``), over nextpnr seeds, written to
 results/wide_builds.json.
 
 The iCEBreaker's four SPRAMs side by side make 8-byte words (its SPRAM limit, 8 bytes a clock);
 the ULX3S's DP16KDs make 64-byte words (a 64-byte record a clock); ``ulx3s-85f-lanes2`` reads its
 one copy of 384 KiB of 1-byte records on both ports of every block, two samples a clock, and
 ``ulx3s-85f-lanes4`` two copies of 192 KiB, four a clock. Per build and seed: the Fmax of the
-design clock, whether the board clock is met, the cells used, or the tool's error when the design
-does not place. Builds run two at a time (one per core).
+design clock (and of the USB link's clocks), whether every clock is met, the cells used, or the
+tool's error when the design does not place. Builds run two at a time (one per core).
 """
 
 import argparse
@@ -30,6 +31,8 @@ def widest(name):
 
 #: Lanes builds: name -> (board, record size, lanes).
 LANES = {"ulx3s-85f-lanes2": ("ulx3s-85f", 1, 2), "ulx3s-85f-lanes4": ("ulx3s-85f", 1, 4)}
+#: Builds of a board as described, with its USB link.
+USB = {"ulx3s-85f-usb": "ulx3s-85f"}
 
 
 def variant(name):
@@ -37,6 +40,8 @@ def variant(name):
     if name in LANES:
         base, size, lanes = LANES[name]
         return board(base).with_record_size(size).with_lanes(lanes)
+    if name in USB:
+        return board(USB[name]).with_usb()
     return board(name).with_word_bytes(widest(name))
 
 
@@ -49,9 +54,11 @@ def _build(name, seed, workdir):
         reason = next((line for line in lines if "ERROR" in line), lines[-1])
         return {"built": False, "error": reason.strip()[:300]}
     clock = report["fmax"][report["design_clock"]]
+    others = {name: c["achieved_mhz"] for name, c in report["fmax"].items() if c is not clock}
     return {
         "built": True,
         "achieved_mhz": clock["achieved_mhz"],
+        **({"other_clocks_mhz": others} if spec.usb_link else {}),
         "clock_met": report["timing_met"],
         "utilisation": {cell: use["used"] for cell, use in report["utilisation"].items()},
     }
@@ -79,6 +86,7 @@ def _write(path, names, results):
             "record_bytes": fmt.record_size,
             "clock_mhz": spec.clock_hz / 1e6,
             "copies": spec.copies,
+            "usb": spec.usb_link,
             "capacity_bytes": fmt.byte_capacity,  # each copy's
             "seeds": {str(seed): run for seed, run in sorted(runs.items())},
             "clock_met_at": met,
@@ -106,7 +114,7 @@ def main(argv=None):
     )  # fmt: skip
     parser.add_argument("--jobs", type=int, default=2, help="builds at once (default: 2)")
     parser.add_argument(
-        "--boards", nargs="+", choices=[*BOARDS, *LANES], default=[*BOARDS, *LANES],
+        "--boards", nargs="+", choices=[*BOARDS, *LANES, *USB], default=[*BOARDS, *LANES, *USB],
         help="build only these, keeping the other builds' figures in --out",
     )  # fmt: skip
     args = parser.parse_args(argv)

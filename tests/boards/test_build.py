@@ -351,3 +351,48 @@ def test_report_of_a_lanes_build_names_the_copies(lanes, copies, words):
     text = format_report(report)
     assert f"98,304 bytes, 98,304 records {words}; words of 1 byte" in text
     assert "fixed-size records of 1 byte, no record table" in text
+
+
+def test_cli_build_with_usb(monkeypatch, tmp_path, capsys):
+    """``--usb`` builds the ULX3S answering on US2 too, into ``-usb``; ``program`` looks there;
+    a board without a USB port the FPGA drives, or the self-check, refuse it in one line."""
+    import memgen.boards.build as board_build
+    from memgen.host import cli
+
+    built = []
+
+    def fake_build(spec, build_dir, seed, top=None):
+        built.append((spec.usb_link, build_dir))
+        raise RuntimeError("stand-in build")
+
+    monkeypatch.setattr(board_build, "build", fake_build)
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["build", "ulx3s-85f", "--usb"]) == 1
+    assert cli.main(["build", "ulx3s-85f"]) == 1
+    assert built == [(True, "build/ulx3s-85f-usb"), (False, "build/ulx3s-85f")]
+    capsys.readouterr()
+    assert cli.main(["program", "ulx3s-85f", "--usb"]) == 1
+    assert "run `memgen build ulx3s-85f --usb` first" in capsys.readouterr().err
+    assert cli.main(["build", "icebreaker", "--usb"]) == 1
+    assert "--usb: icebreaker has no USB port the FPGA drives" in capsys.readouterr().err
+    assert cli.main(["build", "ulx3s-85f", "--usb", "--design", "self-check"]) == 1
+    assert "--usb: the self-check has no link" in capsys.readouterr().err
+    assert len(built) == 2
+
+
+def test_usb_report_lines_and_every_clock_counts():
+    """The report of a USB build says so, and a USB clock short of its frequency fails the
+    build as the design clock would."""
+    from memgen.boards.build import summarise
+
+    spec = board("ulx3s-85f").with_usb()
+    fmax = {"$glbnet$clk": {"achieved": 104.0, "constraint": 100},
+            "usb_clk": {"achieved": 74.0, "constraint": 12},
+            "usb_io_clk": {"achieved": 47.9, "constraint": 48}}  # fmt: skip
+    report = {"fmax": fmax, "utilization": {}}
+    summary = summarise(spec, "ecp5", report, 1, 1.0, "out")
+    assert summary["usb"] and summary["design_clock"] == "$glbnet$clk"
+    assert not summary["timing_met"]
+    fmax["usb_io_clk"]["achieved"] = 48.0
+    assert summarise(spec, "ecp5", report, 1, 1.0, "out")["timing_met"]
+    assert summarise(board("ulx3s-85f"), "ecp5", report, 1, 1.0, "out")["usb"] is None
