@@ -66,7 +66,7 @@ class ReferenceTransport:
 class SimTransport:
     """The link device in Amaranth's simulator (about 4,000 clocks per second).
 
-    With ``usb=True`` the bytes cross simulated USB instead
+    With ``usb`` (True, or a dict of its options) the bytes cross simulated USB instead
     (:class:`~memgen.host.usb_link.SimulatedUSBLink`): LUNA's CDC-ACM device in front of the
     link device, a host controller model behind the transport."""
 
@@ -81,7 +81,10 @@ class SimTransport:
         from memgen.host.usb_link import SimulatedUSBLink
 
         device = LinkDevice(record_format, generator, seed, **(storage or {}))
-        self.link = SimulatedUSBLink(device) if usb else SimulatedLink(device)
+        options = usb if isinstance(usb, dict) else {}
+        self.link = SimulatedUSBLink(device, **options) if usb else SimulatedLink(device)
+        if usb:
+            self.timeout = 300.0  # the USB device and the host model slow the simulation down
 
     def write(self, data):
         self.link.write(data)

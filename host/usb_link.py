@@ -9,8 +9,9 @@ checked, then ACKed). Packets are built with LUNA's own test helpers
 (:mod:`luna.gateware.test.contrib.usb_packet`).
 
 A UTMI interface carries a packet's bytes with ``rx_valid``; ``byte_clocks`` sets how many
-``usb`` clocks each takes: 8 is the full-speed line (12 Mbit/s, bit stuffing aside), 1 runs the
-simulation eight times faster. It has the interface of
+``usb`` clocks each takes: 8 is the full-speed line, a clock a bit at 12 Mbit/s, each packet's
+SYNC, stuffed bits, end of packet and the gap after it included (the 1 ms frames' SOF packets
+are not); 1 runs the simulation about eight times faster. It has the interface of
 :class:`~memgen.host.sim_device.SimulatedLink` (``write``, ``run``, ``read``), so the driver's
 transports use either.
 """
@@ -51,6 +52,10 @@ class USBHost:
         False stops the IN transactions: the device's bytes wait, and back up to its input.
     naks, packets : dict
         NAKs and data packets so far, by direction (``"OUT"``, ``"IN"``).
+    clocks : int
+        ``usb`` clocks so far.
+    arrivals : list
+        (``clocks`` as it ended, bytes) of each IN data packet.
     """
 
     def __init__(self, utmi, byte_clocks=1):
@@ -59,6 +64,9 @@ class USBHost:
         self.reading = True
         self.naks = {"OUT": 0, "IN": 0}
         self.packets = {"OUT": 0, "IN": 0}
+        self.clocks = 0  # of the usb domain, since the start
+        #: (clock, bytes) of each IN data packet, as it ended
+        self.arrivals = []
         self._input = deque()
         self._output = bytearray()
         self._toggles = {"OUT": 0, "IN": 0}
@@ -80,23 +88,41 @@ class USBHost:
         """Bytes received and not yet read."""
         return len(self._output)
 
-    @staticmethod
-    async def _idle(ctx, clocks):
+    async def _tick(self, ctx):
+        await ctx.tick("usb")
+        self.clocks += 1
+
+    async def _idle(self, ctx, clocks):
         for _ in range(clocks):  # not tick().repeat(): its generator outlives a stopped run
-            await ctx.tick("usb")
+            await self._tick(ctx)
+
+    def _bits(self, bits, least=0):
+        """Clocks for ``bits`` bit times (at 8 clocks a byte, a clock a bit)."""
+        return max(least, round(bits * self.byte_clocks / 8))
+
+    async def _after_packet(self, ctx, octets):
+        """The rest of a packet's time on the line: the bits stuffed after every six 1s, the
+        end of packet (3 bit times) and the gap before the next (2)."""
+        ones = stuffed = 0
+        for octet in octets:
+            for bit in range(8):
+                ones = ones + 1 if octet >> bit & 1 else 0
+                if ones == 6:
+                    stuffed, ones = stuffed + 1, 0
+        await self._idle(ctx, self._bits(stuffed) + self._bits(5, least=2))
 
     async def _send(self, ctx, octets):
         utmi = self.utmi
         ctx.set(utmi.rx_active, 1)
-        await ctx.tick("usb")  # SYNC
+        await self._idle(ctx, self._bits(8, least=1))  # SYNC
         for octet in octets:
             ctx.set(utmi.rx_data, octet)
             ctx.set(utmi.rx_valid, 1)
-            await ctx.tick("usb")
+            await self._tick(ctx)
             ctx.set(utmi.rx_valid, 0)
             await self._idle(ctx, self.byte_clocks - 1)
         ctx.set(utmi.rx_active, 0)
-        await self._idle(ctx, 2)  # EOP and the gap between packets
+        await self._after_packet(ctx, octets)
 
     async def _receive(self, ctx):
         """The device's next packet, or None if it sends none in time."""
@@ -104,16 +130,17 @@ class USBHost:
         for _ in range(_TIMEOUT):
             if ctx.get(utmi.tx_valid):
                 break
-            await ctx.tick("usb")
+            await self._tick(ctx)
         else:
             return None
+        await self._idle(ctx, self._bits(8))  # SYNC, sent by the PHY
         while ctx.get(utmi.tx_valid):  # tx_ready pulses once a byte has had its time on the line
             ctx.set(utmi.tx_ready, 1)
             octets.append(ctx.get(utmi.tx_data))
-            await ctx.tick("usb")
+            await self._tick(ctx)
             ctx.set(utmi.tx_ready, 0)
             await self._idle(ctx, self.byte_clocks - 1)
-        await self._idle(ctx, 2)
+        await self._after_packet(ctx, octets)
         return octets
 
     async def _token(self, ctx, pid):
@@ -158,13 +185,14 @@ class USBHost:
         await self._send(ctx, [PID.ACK.byte()])
         self._toggles["IN"] ^= 1
         self.packets["IN"] += 1
+        self.arrivals.append((self.clocks, len(data)))
         self._output += bytes(data)
         return True
 
     async def run(self, ctx):
         ctx.set(self.utmi.line_state, 0b01)  # J, the idle bus: SE0 would be a bus reset
         await self._idle(ctx, 4)
-        while True:
+        while True:  # the bus's 1 ms frames (their SOF packets, 0.3 % of it) are not played
             if self._input:
                 await self._out(ctx)
             if not (self.reading and await self._in(ctx)) and not self._input:

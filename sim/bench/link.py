@@ -16,6 +16,12 @@ with it, as ``memgen sample`` does; the bytes the device sends during the draw a
 * ``boards``: the same draw on each board's line, the Verilator model at the board's clock and
   baud (the iCEBreaker's 42 MHz and 6 Mbaud, divisor 7; the ULX3S's 100 MHz and 3 Mbaud):
   samples and payload bytes per second, and the line's utilisation.
+* ``usb``: the same draws over USB (the ULX3S built with ``--usb``): the link device at the
+  board's clock behind LUNA's CDC-ACM device, the host controller model of
+  :mod:`memgen.host.usb_link` playing the full-speed line (a clock a bit, SYNC, bit stuffing,
+  end of packet and gaps; not the 1 ms frames' SOF packets, 0.3 % of the bus): samples and
+  payload bytes per second of simulated time from the draw's first command to its last packet,
+  against the bus's limit for 64-byte bulk packets.
 * ``wall_samples_per_s``: end to end on this machine, per device (the reference model, the
   Amaranth simulation of the command processor and core, the Verilator model).
 
@@ -70,6 +76,15 @@ WORKLOADS = ("bytes", "lines")
 SAMPLES = {"reference": 20_000, "sim": 1_500, "verilator": 20_000}
 #: Samples per draw on a board's line (more clocks per bit: the ULX3S's 33 take 8x the model's 4).
 BOARD_SAMPLES = {"bytes": 20_000, "lines": 2_000}
+#: Samples per draw over simulated USB, after training the workload's first USB_RECORDS records
+#: (the simulation runs a few hundred bits of the line a second; the draw's rate does not
+#: depend on how many records it draws from).
+USB_SAMPLES = {"bytes": 2_000, "lines": 100}
+USB_RECORDS = 256
+#: Bit times of a bulk IN transaction of 64 bytes on a full-speed bus, none stuffed: IN token
+#: (SYNC, 3 bytes, EOP, gap: 37), DATA (SYNC, PID, 64 bytes, CRC16, EOP, gap: 549), ACK (21).
+FULL_SPEED_PACKET_BITS = 37 + 8 + 67 * 8 + 5 + 21
+USB_LIMIT_BYTES_PER_S = 64 * 12_000_000 // FULL_SPEED_PACKET_BITS
 
 
 class Capture:
@@ -171,6 +186,42 @@ def measure_boards(workdir):
     return boards
 
 
+def measure_usb(workload, samples, board):
+    """A draw through the simulated USB link of ``board`` (its clock); see the module docs."""
+    from memgen.host.usb_link import USB_HZ
+
+    spec = _workloads()[workload]
+    transport = SimTransport(spec["format"], usb={"clock_hz": board.clock_hz, "byte_clocks": 8})
+    host = transport.link.host
+    with Driver(transport) as driver:
+        driver.clear()
+        driver.train(spec["records"][:USB_RECORDS])
+        start = host.clocks
+        drawn = driver.sample(samples)
+    seconds = (host.arrivals[-1][0] - start) / USB_HZ
+    payload = sum(len(record) for record in drawn)
+    return {
+        "samples": samples,
+        "samples_per_s": round(samples / seconds),
+        "payload_bytes_per_s": round(payload / seconds),
+        "in_packets": host.packets["IN"],
+        "in_naks": host.naks["IN"],
+    }
+
+
+def measure_usb_boards():
+    boards = {}
+    for name, board in BOARDS.items():
+        if board.usb is None:
+            continue
+        rows = {"clock_hz": board.clock_hz, "limit_bytes_per_s": USB_LIMIT_BYTES_PER_S}
+        for workload, samples in USB_SAMPLES.items():
+            print(f"link: {workload} over {name}'s USB...", file=sys.stderr)
+            rows[workload] = measure_usb(workload, samples, board)
+        boards[name] = rows
+    return boards
+
+
 def _stamps(path):
     data = Path(path).read_bytes()
     return [int.from_bytes(data[i : i + 8], "little") for i in range(0, len(data), 8)]
@@ -179,7 +230,18 @@ def _stamps(path):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="results/link.json")
+    parser.add_argument(
+        "--only", choices=["usb"], help="measure only this, keeping the other figures in --out"
+    )
     args = parser.parse_args(argv)
+    if args.only == "usb":
+        path = Path(args.out)
+        result = json.loads(path.read_text()) if path.exists() else {}
+        result["usb"] = measure_usb_boards()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(result, indent=2) + "\n")
+        print(json.dumps(result["usb"], indent=2))
+        return 0
     result = {"baud": SIM_BAUD, "target_payload_fraction": TARGET, "workloads": {}}
     with tempfile.TemporaryDirectory(prefix="memgen-link-") as workdir:
         for workload in WORKLOADS:
@@ -189,6 +251,7 @@ def main(argv=None):
                 rows[device] = measure(device, workload, samples, workdir)
             result["workloads"][workload] = rows
         result["boards"] = measure_boards(workdir)
+    result["usb"] = measure_usb_boards()
     verilator = {name: rows["verilator"] for name, rows in result["workloads"].items()}
     result["payload_fraction"] = {name: row["payload_fraction"] for name, row in verilator.items()}
     result["board_samples_per_s"] = {

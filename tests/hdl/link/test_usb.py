@@ -25,10 +25,12 @@ FIXED = RecordFormat(240, record_size=3)
 
 
 class Echo(wiring.Component):
-    """Sends back the bytes it gets, through a FIFO of ``depth``."""
+    """Sends back the bytes it gets, through a FIFO of ``depth``, while ``release`` is high
+    (its reset value)."""
 
     rx_bytes: In(stream.Signature(8))
     tx_bytes: Out(stream.Signature(8))
+    release: In(1, init=1)
 
     def __init__(self, depth=4):
         self.depth = depth
@@ -38,7 +40,11 @@ class Echo(wiring.Component):
         m = Module()
         m.submodules.fifo = fifo = SyncFIFOBuffered(width=8, depth=self.depth)
         wiring.connect(m, wiring.flipped(self.rx_bytes), fifo.w_stream)
-        wiring.connect(m, fifo.r_stream, wiring.flipped(self.tx_bytes))
+        m.d.comb += [
+            self.tx_bytes.payload.eq(fifo.r_data),
+            self.tx_bytes.valid.eq(fifo.r_rdy & self.release),
+            fifo.r_en.eq(self.tx_bytes.ready & self.release),
+        ]
         return m
 
 
@@ -120,3 +126,36 @@ def test_one_top_answers_on_the_uart_and_on_usb():
     simulator.add_testbench(uart)
     simulator.add_testbench(host.run, background=True)
     simulator.run()
+
+
+@pytest.mark.parametrize(("byte", "stuffed"), [(0x00, 0), (0xFF, 64 * 8 // 6)])
+def test_the_full_speed_line_takes_its_bit_times(byte, stuffed):
+    """At a clock a bit, back-to-back 64-byte IN packets are as far apart as the bus makes
+    them: token, data packet and handshake with their SYNC, EOP and gaps (the link bench's
+    FULL_SPEED_PACKET_BITS), a bit more for every six 1s, plus the device's turnaround."""
+    from memgen.sim.bench.link import FULL_SPEED_PACKET_BITS
+
+    echo = Echo(depth=256)
+    link = SimulatedUSBLink(echo, 24_000_000, byte_clocks=8)
+    released = []
+
+    async def hold_then_release(ctx):  # the bytes leave in one burst, faster than the line
+        ctx.set(echo.release, 0)
+        while link.pending_input or not released:
+            await ctx.tick()
+        ctx.set(echo.release, 1)
+
+    link._simulator.add_testbench(hold_then_release, background=True)
+    link.write(bytes([byte]) * 3 * MAX_PACKET)
+    for _ in range(100):
+        link.run(4000)
+        if not link.pending_input:
+            break
+    assert not link.pending_input
+    released.append(True)
+    drain(link, 3 * MAX_PACKET, limit=200_000, step=2000)
+    arrivals = [clock for clock, size in link.host.arrivals if size == MAX_PACKET]
+    spacings = [later - earlier for earlier, later in zip(arrivals, arrivals[1:], strict=False)]
+    assert len(spacings) == 2
+    for spacing in spacings:
+        assert FULL_SPEED_PACKET_BITS + stuffed <= spacing <= FULL_SPEED_PACKET_BITS + stuffed + 24
