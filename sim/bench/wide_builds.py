@@ -1,6 +1,7 @@
 """``make bench``, wide builds: each board built with its memory in its widest words, the
 ULX3S with two and four lanes of 1-byte records, and the ULX3S answering on USB as well
-(``ulx3s-85f-usb``, ``memgen build ulx3s-85f --usb``), over nextpnr seeds, written to
+(``ulx3s-85f-usb``, ``memgen build ulx3s-85f --usb``) and its self-check example
+(``ulx3s-85f-self-check``), over nextpnr seeds, written to
 results/wide_builds.json.
 
 The iCEBreaker's four SPRAMs side by side make 8-byte words (its SPRAM limit, 8 bytes a clock);
@@ -33,6 +34,9 @@ def widest(name):
 LANES = {"ulx3s-85f-lanes2": ("ulx3s-85f", 1, 2), "ulx3s-85f-lanes4": ("ulx3s-85f", 1, 4)}
 #: Builds of a board as described, with its USB link.
 USB = {"ulx3s-85f-usb": "ulx3s-85f"}
+#: The self-check example (memgen build BOARD --design self-check); the suite builds the
+#: iCEBreaker's, this bench the ULX3S's (four minutes).
+SELF_CHECK = {"ulx3s-85f-self-check": "ulx3s-85f"}
 
 
 def variant(name):
@@ -42,13 +46,20 @@ def variant(name):
         return board(base).with_record_size(size).with_lanes(lanes)
     if name in USB:
         return board(USB[name]).with_usb()
+    if name in SELF_CHECK:
+        return board(SELF_CHECK[name])
     return board(name).with_word_bytes(widest(name))
 
 
 def _build(name, seed, workdir):
     spec = variant(name)
+    top = None
+    if name in SELF_CHECK:
+        from memgen.boards.self_check import SelfCheckTop
+
+        top = SelfCheckTop(spec)
     try:
-        report = build(spec, Path(workdir) / f"{name}-seed{seed}", seed=seed)
+        report = build(spec, Path(workdir) / f"{name}-seed{seed}", seed=seed, top=top)
     except RuntimeError as error:  # placement or routing failed: the tool's ERROR line
         lines = str(error).splitlines() or [""]
         reason = next((line for line in lines if "ERROR" in line), lines[-1])
@@ -114,7 +125,8 @@ def main(argv=None):
     )  # fmt: skip
     parser.add_argument("--jobs", type=int, default=2, help="builds at once (default: 2)")
     parser.add_argument(
-        "--boards", nargs="+", choices=[*BOARDS, *LANES, *USB], default=[*BOARDS, *LANES, *USB],
+        "--boards", nargs="+", choices=[*BOARDS, *LANES, *USB, *SELF_CHECK],
+        default=[*BOARDS, *LANES, *USB, *SELF_CHECK],
         help="build only these, keeping the other builds' figures in --out",
     )  # fmt: skip
     args = parser.parse_args(argv)

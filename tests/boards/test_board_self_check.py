@@ -4,7 +4,7 @@ memory model in Amaranth's simulator, and each board builds it at its clock."""
 import zlib
 
 import pytest
-from memgen.boards import BOARDS, board
+from memgen.boards import board
 from memgen.boards.build import build
 from memgen.boards.self_check import SelfCheckTop, default_dataset, plan, self_check
 from memgen.hdl.engine.protocol import Opcode
@@ -56,9 +56,11 @@ def test_self_check_passes_on_the_icebreaker_memory_model():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", BOARDS)
+@pytest.mark.parametrize("name", ["icebreaker"])
 def test_self_check_builds_at_the_board_clock(name, tmp_path):
-    """The bitstream is written, the records in the board's memory blocks, the clock met."""
+    """The bitstream is written, the records in the board's memory blocks, the clock met (the
+    ULX3S's build, four minutes, is in ``make bench``: ulx3s-85f-self-check in
+    results/wide_builds.json)."""
     spec = board(name)
     report = build(spec, tmp_path, seed=1, top=SelfCheckTop(spec))
     with open(report["bitstream"], "rb") as bitstream:

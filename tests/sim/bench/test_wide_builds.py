@@ -11,7 +11,7 @@ from memgen.sim.bench import wide_builds
 def test_seeds_met_and_failed_are_recorded(monkeypatch, tmp_path):
     calls = []
 
-    def fake_build(spec, build_dir, seed):
+    def fake_build(spec, build_dir, seed, top=None):
         calls.append((spec.name, spec.record_format.word_bytes, seed))
         if spec.name == "icebreaker" and seed == 1:
             raise RuntimeError("nextpnr failed\nERROR: Unable to find legal placement\n1 error")
@@ -51,7 +51,7 @@ def test_the_lanes_builds_are_the_ulx3s_with_copies(monkeypatch, tmp_path, name,
     """``ulx3s-85f-lanesL``: 1-byte records, L lanes, two to a copy: all of the memory in one
     copy for two lanes, half in each of two copies for four."""
 
-    def fake_build(spec, build_dir, seed):  # runs in a worker process
+    def fake_build(spec, build_dir, seed, top=None):  # runs in a worker process
         assert spec.record_format.lanes == lanes
         return {"design_clock": "clk", "fmax": {"clk": {"achieved_mhz": 101.0}},
                 "timing_met": True, "utilisation": {}}  # fmt: skip
@@ -70,7 +70,7 @@ def test_the_lanes_builds_are_the_ulx3s_with_copies(monkeypatch, tmp_path, name,
 def test_a_range_of_seeds_keeps_the_others(monkeypatch, tmp_path):
     """``--seeds 2-3`` rebuilds seeds 2 and 3 and keeps seed 1 from the earlier run."""
 
-    def fake_build(spec, build_dir, seed):
+    def fake_build(spec, build_dir, seed, top=None):
         return {"design_clock": "clk", "fmax": {"clk": {"achieved_mhz": 90.0 + seed}},
                 "timing_met": seed == 3, "utilisation": {}}  # fmt: skip
 
@@ -94,3 +94,27 @@ def test_bad_seeds_are_one_line_errors(seeds, capsys):
         wide_builds.main(["--seeds", seeds])
     assert exit_.value.code == 2
     assert f"argument --seeds: '{seeds}'" in capsys.readouterr().err
+
+
+def test_the_usb_and_self_check_builds(monkeypatch, tmp_path):
+    """``ulx3s-85f-usb`` is the board with its USB link, every clock's Fmax recorded;
+    ``ulx3s-85f-self-check`` builds the self-check example on the board as described."""
+    from memgen.boards.self_check import SelfCheckTop
+
+    def fake_build(spec, build_dir, seed, top=None):  # runs in a worker process
+        assert spec.usb_link == (top is None)
+        assert top is None or isinstance(top, SelfCheckTop)
+        fmax = {"clk": {"achieved_mhz": 101.0}, "usb": {"achieved_mhz": 90.0}}
+        return {"design_clock": "clk", "timing_met": True, "utilisation": {}, "fmax": fmax}
+
+    monkeypatch.setattr(wide_builds, "build", fake_build)
+    out = tmp_path / "wide.json"
+    names = ["ulx3s-85f-usb", "ulx3s-85f-self-check"]
+    assert (
+        wide_builds.main(["--out", str(out), "--seeds", "1", "--jobs", "1", "--boards", *names])
+        == 0
+    )
+    seen = json.loads(out.read_text())
+    assert seen["ulx3s-85f-usb"]["usb"] and not seen["ulx3s-85f-self-check"]["usb"]
+    assert seen["ulx3s-85f-usb"]["seeds"]["1"]["other_clocks_mhz"] == {"usb": 90.0}
+    assert "other_clocks_mhz" not in seen["ulx3s-85f-self-check"]["seeds"]["1"]
