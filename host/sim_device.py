@@ -11,10 +11,30 @@ from collections import deque
 
 from amaranth.sim import Simulator
 
-__all__ = ["SimulatedLink"]
+__all__ = ["ByteQueues", "SimulatedLink"]
 
 
-class SimulatedLink:
+class ByteQueues:
+    """The bytes a simulated host has to send (``write``) and has received (``read``)."""
+
+    def __init__(self):
+        self._input = deque()
+        self._output = bytearray()
+
+    def write(self, data):
+        self._input.extend(bytes(data))
+
+    def read(self):
+        data = bytes(self._output)
+        self._output.clear()
+        return data
+
+    @property
+    def pending_input(self):
+        return len(self._input)
+
+
+class SimulatedLink(ByteQueues):
     """A live simulation of a device with ``rx_bytes``/``tx_bytes`` streams.
 
     Parameters
@@ -27,11 +47,10 @@ class SimulatedLink:
     """
 
     def __init__(self, device, stalls=None, monitors=()):
+        super().__init__()
         self.device = device
         self.stalls = stalls
         self.clocks = 0
-        self._input = deque()
-        self._output = bytearray()
         self._simulator = Simulator(device)
         self._simulator.add_clock(1e-6)
         self._simulator.add_testbench(self._bench, background=True)
@@ -54,20 +73,8 @@ class SimulatedLink:
             if valid and ready:
                 self._output.append(byte)
 
-    def write(self, data):
-        self._input.extend(bytes(data))
-
     def run(self, clocks):
         if clocks <= 0:
             return
         self.clocks += clocks
         self._simulator.run_until(self.clocks * 1e-6)
-
-    def read(self):
-        data = bytes(self._output)
-        self._output.clear()
-        return data
-
-    @property
-    def pending_input(self):
-        return len(self._input)

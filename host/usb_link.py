@@ -16,11 +16,11 @@ are not); 1 runs the simulation about eight times faster. It has the interface o
 transports use either.
 """
 
-from collections import deque
-
 from amaranth.hdl import ClockDomain, Module
 from amaranth.lib import wiring
 from amaranth.sim import Simulator
+
+from .sim_device import ByteQueues
 
 __all__ = ["SimulatedUSBLink", "USBError", "USBHost"]
 
@@ -41,7 +41,7 @@ def _octets(bits):
     return [int(bits[i : i + 8][::-1], 2) for i in range(0, len(bits), 8)]
 
 
-class USBHost:
+class USBHost(ByteQueues):
     """The host controller: bulk OUT and IN transactions on a UTMI interface (see the module
     documentation). :meth:`run` is its testbench; ``write`` queues bytes for the device and
     ``read`` returns the bytes it sent.
@@ -59,6 +59,7 @@ class USBHost:
     """
 
     def __init__(self, utmi, byte_clocks=1):
+        super().__init__()
         self.utmi = utmi
         self.byte_clocks = byte_clocks
         self.reading = True
@@ -67,21 +68,7 @@ class USBHost:
         self.clocks = 0  # of the usb domain, since the start
         #: (clock, bytes) of each IN data packet, as it ended
         self.arrivals = []
-        self._input = deque()
-        self._output = bytearray()
         self._toggles = {"OUT": 0, "IN": 0}
-
-    def write(self, data):
-        self._input.extend(bytes(data))
-
-    def read(self):
-        data = bytes(self._output)
-        self._output.clear()
-        return data
-
-    @property
-    def pending_input(self):
-        return len(self._input)
 
     @property
     def available(self):
