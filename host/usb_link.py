@@ -130,10 +130,40 @@ class USBHost(ByteQueues):
         await self._after_packet(ctx, octets)
         return octets
 
-    async def _token(self, ctx, pid):
+    async def _token(self, ctx, pid, endpoint=DATA_ENDPOINT):
         from luna.gateware.test.contrib import usb_packet
 
-        await self._send(ctx, _octets(usb_packet.token_packet(pid, 0, DATA_ENDPOINT)))
+        await self._send(ctx, _octets(usb_packet.token_packet(pid, 0, endpoint)))
+
+    async def get_descriptor(self, ctx, kind, length):
+        """A GET_DESCRIPTOR control transfer on endpoint 0 (setup, data in, status out), as a
+        host enumerating the device does; returns the descriptor's bytes."""
+        from luna.gateware.test.contrib import usb_packet
+        from luna.gateware.usb.usb2 import USBPacketID as PID
+
+        setup = [0x80, 0x06, 0, kind, 0, 0, length & 0xFF, length >> 8]
+        await self._token(ctx, PID.SETUP, endpoint=0)
+        await self._send(ctx, _octets(usb_packet.data_packet(PID.DATA0, setup)))
+        if await self._receive(ctx) != [PID.ACK.byte()]:
+            raise USBError("SETUP not acknowledged")
+        data, toggle = [], 1
+        while len(data) < length:
+            await self._token(ctx, PID.IN, endpoint=0)
+            packet = await self._receive(ctx)
+            if packet == [PID.NAK.byte()]:
+                continue
+            if not packet or packet[0] != (PID.DATA0, PID.DATA1)[toggle].byte():
+                raise USBError(f"descriptor: expected DATA{toggle}, got {packet}")
+            await self._send(ctx, [PID.ACK.byte()])
+            data += packet[1:-2]
+            toggle ^= 1
+            if len(packet) - 3 < MAX_PACKET:
+                break
+        await self._token(ctx, PID.OUT, endpoint=0)  # status stage: an empty DATA1
+        await self._send(ctx, _octets(usb_packet.data_packet(PID.DATA1, [])))
+        if await self._receive(ctx) != [PID.ACK.byte()]:
+            raise USBError("status stage not acknowledged")
+        return bytes(data)
 
     async def _out(self, ctx):
         from luna.gateware.test.contrib import usb_packet

@@ -84,7 +84,8 @@ TARGETS = {
     "hdl/link/protocol.py": "tests/hdl/link/test_protocol.py tests/host/test_codec.py",
     "hdl/link/top.py": "tests/hdl/link/test_top.py",
     "hdl/link/usb.py": "tests/hdl/link/test_usb.py",
-    "hdl/link/switch.py": "tests/hdl/link/test_switch.py tests/hdl/link/test_usb.py -k one_top",
+    "hdl/link/switch.py": "tests/hdl/link/test_switch.py tests/hdl/link/test_usb.py"
+    " -k 'switch or one_top'",
     "hdl/engine/protocol.py": "tests/hdl/engine/test_core_protocol.py"
     " tests/hdl/link/test_protocol.py tests/host/test_codec.py tests/hdl/engine/test_decoder.py",
     "hdl/examples/command_rom.py": "tests/hdl/examples/test_command_rom.py",

@@ -87,3 +87,25 @@ def test_replies_follow_the_link_that_spoke_and_never_split():
     run_simulation(switch, testbench, name="switch_out", clocks=200)
     assert bytes(got["first"]) == b"AF"
     assert bytes(got["second"]) == b"BCDE"
+
+
+def test_a_byte_the_device_does_not_take_changes_nothing():
+    """With the device not ready, neither link's byte is taken and the replies stay where they
+    were; once it takes the second link's byte they turn there."""
+    switch = LinkSwitch()
+
+    async def testbench(ctx):
+        ctx.set(switch.rx_bytes.ready, 0)
+        ctx.set(switch.second_rx.valid, 1)
+        ctx.set(switch.first_rx.valid, 1)
+        for _ in range(4):
+            assert not ctx.get(switch.first_rx.ready) and not ctx.get(switch.second_rx.ready)
+            await ctx.tick()
+        ctx.set(switch.first_rx.valid, 0)
+        await ctx.tick().repeat(2)
+        assert ctx.get(switch.to_second) == 0  # offered, never taken
+        ctx.set(switch.rx_bytes.ready, 1)
+        await ctx.tick().repeat(2)
+        assert ctx.get(switch.to_second) == 1
+
+    run_simulation(switch, testbench, name="switch_not_ready", clocks=50)

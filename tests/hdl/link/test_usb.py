@@ -16,6 +16,7 @@ from luna.gateware.interface.utmi import UTMIInterface
 from memgen.hdl.engine.protocol import Opcode
 from memgen.hdl.engine.records import RecordFormat
 from memgen.hdl.link.top import LinkDevice, MemGenTop
+from memgen.hdl.link.usb import USB_IDS, USBSerialLink
 from memgen.host.codec import command_plain, encode_frame
 from memgen.host.link_reference import LinkReference
 from memgen.host.usb_link import MAX_PACKET, USB_HZ, SimulatedUSBLink, USBHost
@@ -159,3 +160,41 @@ def test_the_full_speed_line_takes_its_bit_times(byte, stuffed):
     assert len(spacings) == 2
     for spacing in spacings:
         assert FULL_SPEED_PACKET_BITS + stuffed <= spacing <= FULL_SPEED_PACKET_BITS + stuffed + 24
+
+
+def test_the_device_presents_itself_as_a_cdc_acm_serial_port():
+    """Its pull-up on (a host sees a full-speed device), its device descriptor with memgen's
+    vendor and product IDs, and a configuration of a CDC-ACM control interface and a CDC data
+    interface, read with GET_DESCRIPTOR as a host enumerating it does."""
+    utmi = UTMIInterface()
+    link = USBSerialLink(utmi)
+    host = USBHost(utmi)
+    read = {}
+
+    async def testbench(ctx):
+        ctx.set(utmi.line_state, 0b01)
+        await ctx.tick("usb").repeat(4)
+        assert ctx.get(utmi.term_select) == 1 and ctx.get(utmi.op_mode) == 0
+        read["device"] = await host.get_descriptor(ctx, 1, 18)
+        read["configuration"] = await host.get_descriptor(ctx, 2, 255)
+
+    m = Module()
+    m.domains.usb = ClockDomain("usb")
+    m.submodules.link = link
+    simulator = Simulator(m)
+    simulator.add_clock(1 / 24e6)
+    simulator.add_clock(1 / USB_HZ, domain="usb")
+    simulator.add_testbench(testbench)
+    simulator.run()
+    device = read["device"]
+    assert len(device) == 18 and device[1] == 1
+    assert int.from_bytes(device[8:10], "little") == USB_IDS["idVendor"] == 0x1209
+    assert int.from_bytes(device[10:12], "little") == USB_IDS["idProduct"] == 0x0001
+    configuration, interfaces, at = read["configuration"], [], 0
+    assert int.from_bytes(configuration[2:4], "little") == len(configuration)
+    while at < len(configuration):  # the descriptors one after another, each its own length
+        size, kind = configuration[at], configuration[at + 1]
+        if kind == 4:  # INTERFACE: class, subclass, protocol
+            interfaces.append(tuple(configuration[at + 5 : at + 8]))
+        at += size
+    assert interfaces == [(0x02, 0x02, 0x01), (0x0A, 0x00, 0x00)]
