@@ -78,13 +78,15 @@ class SimTransport:
     ):
         from memgen.hdl.link.top import LinkDevice
         from memgen.host.sim_device import SimulatedLink
-        from memgen.host.usb_link import SimulatedUSBLink
 
         device = LinkDevice(record_format, generator, seed, **(storage or {}))
-        options = usb if isinstance(usb, dict) else {}
-        self.link = SimulatedUSBLink(device, **options) if usb else SimulatedLink(device)
-        if usb:
-            self.timeout = 300.0  # the USB device and the host model slow the simulation down
+        if not usb:
+            self.link = SimulatedLink(device)
+            return
+        from memgen.host.usb_link import SimulatedUSBLink  # LUNA loads only for USB
+
+        self.link = SimulatedUSBLink(device, **(usb if isinstance(usb, dict) else {}))
+        self.timeout = 300.0  # the USB device and the host model slow the simulation down
 
     def write(self, data):
         self.link.write(data)

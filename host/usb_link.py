@@ -19,10 +19,14 @@ transports use either.
 from amaranth.hdl import ClockDomain, Module
 from amaranth.lib import wiring
 from amaranth.sim import Simulator
+from luna.gateware.interface.utmi import UTMIInterface
+from luna.gateware.test.contrib import usb_packet
+from luna.gateware.usb.usb2 import USBPacketID as PID
+from memgen.hdl.link.usb import USBSerialLink
 
 from .sim_device import ByteQueues
 
-__all__ = ["SimulatedUSBLink", "USBError", "USBHost"]
+__all__ = ["SimulatedUSBLink", "USBError", "USBHost", "usb_simulator"]
 
 #: The CDC-ACM data endpoint of LUNA's USBSerialDevice (bulk, both directions).
 DATA_ENDPOINT = 4
@@ -39,6 +43,22 @@ class USBError(AssertionError):
 def _octets(bits):
     """LUNA's packet bit strings (least significant bit first) as bytes."""
     return [int(bits[i : i + 8][::-1], 2) for i in range(0, len(bits), 8)]
+
+
+def _data_pid(toggle):
+    return (PID.DATA0, PID.DATA1)[toggle]
+
+
+def usb_simulator(design, clock_hz):
+    """A simulator of ``design`` (a USB device's ``usb`` domain in it) with ``sync`` at
+    ``clock_hz`` and ``usb`` at 12 MHz."""
+    m = Module()
+    m.domains.usb = ClockDomain("usb")
+    m.submodules.design = design
+    simulator = Simulator(m)
+    simulator.add_clock(1 / clock_hz)
+    simulator.add_clock(1 / USB_HZ, domain="usb")
+    return simulator
 
 
 class USBHost(ByteQueues):
@@ -131,49 +151,51 @@ class USBHost(ByteQueues):
         return octets
 
     async def _token(self, ctx, pid, endpoint=DATA_ENDPOINT):
-        from luna.gateware.test.contrib import usb_packet
-
         await self._send(ctx, _octets(usb_packet.token_packet(pid, 0, endpoint)))
+
+    async def _data_out(self, ctx, token, endpoint, toggle, payload):
+        """A token, then a data packet of ``payload``: the device's handshake."""
+        await self._token(ctx, token, endpoint)
+        await self._send(ctx, _octets(usb_packet.data_packet(_data_pid(toggle), payload)))
+        return await self._receive(ctx)
+
+    async def _data_in(self, ctx, endpoint, toggle):
+        """An IN token: None for a NAK, else the data packet's bytes, its PID and CRC checked,
+        then ACKed."""
+        await self._token(ctx, PID.IN, endpoint)
+        packet = await self._receive(ctx)
+        if packet == [PID.NAK.byte()]:
+            return None
+        if not packet or packet[0] != _data_pid(toggle).byte():
+            raise USBError(f"IN: expected {_data_pid(toggle).name}, got {packet}")
+        data, crc = packet[1:-2], packet[-2:]
+        if crc != usb_packet.crc16(data) or len(data) > MAX_PACKET:
+            raise USBError(f"IN: {len(data)} bytes, CRC {crc} wrong")
+        await self._send(ctx, [PID.ACK.byte()])
+        return data
 
     async def get_descriptor(self, ctx, kind, length):
         """A GET_DESCRIPTOR control transfer on endpoint 0 (setup, data in, status out), as a
         host enumerating the device does; returns the descriptor's bytes."""
-        from luna.gateware.test.contrib import usb_packet
-        from luna.gateware.usb.usb2 import USBPacketID as PID
-
         setup = [0x80, 0x06, 0, kind, 0, 0, length & 0xFF, length >> 8]
-        await self._token(ctx, PID.SETUP, endpoint=0)
-        await self._send(ctx, _octets(usb_packet.data_packet(PID.DATA0, setup)))
-        if await self._receive(ctx) != [PID.ACK.byte()]:
+        if await self._data_out(ctx, PID.SETUP, 0, 0, setup) != [PID.ACK.byte()]:
             raise USBError("SETUP not acknowledged")
         data, toggle = [], 1
         while len(data) < length:
-            await self._token(ctx, PID.IN, endpoint=0)
-            packet = await self._receive(ctx)
-            if packet == [PID.NAK.byte()]:
+            packet = await self._data_in(ctx, 0, toggle)
+            if packet is None:
                 continue
-            if not packet or packet[0] != (PID.DATA0, PID.DATA1)[toggle].byte():
-                raise USBError(f"descriptor: expected DATA{toggle}, got {packet}")
-            await self._send(ctx, [PID.ACK.byte()])
-            data += packet[1:-2]
+            data += packet
             toggle ^= 1
-            if len(packet) - 3 < MAX_PACKET:
+            if len(packet) < MAX_PACKET:
                 break
-        await self._token(ctx, PID.OUT, endpoint=0)  # status stage: an empty DATA1
-        await self._send(ctx, _octets(usb_packet.data_packet(PID.DATA1, [])))
-        if await self._receive(ctx) != [PID.ACK.byte()]:
+        if await self._data_out(ctx, PID.OUT, 0, 1, []) != [PID.ACK.byte()]:  # status stage
             raise USBError("status stage not acknowledged")
         return bytes(data)
 
     async def _out(self, ctx):
-        from luna.gateware.test.contrib import usb_packet
-        from luna.gateware.usb.usb2 import USBPacketID as PID
-
         payload = [self._input[i] for i in range(min(MAX_PACKET, len(self._input)))]
-        data_pid = (PID.DATA0, PID.DATA1)[self._toggles["OUT"]]
-        await self._token(ctx, PID.OUT)
-        await self._send(ctx, _octets(usb_packet.data_packet(data_pid, payload)))
-        handshake = await self._receive(ctx)
+        handshake = await self._data_out(ctx, PID.OUT, DATA_ENDPOINT, self._toggles["OUT"], payload)
         if handshake == [PID.NAK.byte()]:
             self.naks["OUT"] += 1
             return
@@ -185,21 +207,10 @@ class USBHost(ByteQueues):
         self.packets["OUT"] += 1
 
     async def _in(self, ctx):
-        from luna.gateware.test.contrib import usb_packet
-        from luna.gateware.usb.usb2 import USBPacketID as PID
-
-        await self._token(ctx, PID.IN)
-        packet = await self._receive(ctx)
-        if packet == [PID.NAK.byte()]:
+        data = await self._data_in(ctx, DATA_ENDPOINT, self._toggles["IN"])
+        if data is None:
             self.naks["IN"] += 1
             return False
-        data_pid = (PID.DATA0, PID.DATA1)[self._toggles["IN"]]
-        if not packet or packet[0] != data_pid.byte():
-            raise USBError(f"IN: expected {data_pid.name}, got {packet}")
-        data, crc = packet[1:-2], packet[-2:]
-        if crc != usb_packet.crc16(data) or len(data) > MAX_PACKET:
-            raise USBError(f"IN: {len(data)} bytes, CRC {crc} wrong")
-        await self._send(ctx, [PID.ACK.byte()])
         self._toggles["IN"] ^= 1
         self.packets["IN"] += 1
         self.arrivals.append((self.clocks, len(data)))
@@ -234,9 +245,6 @@ class SimulatedUSBLink:
     """
 
     def __init__(self, device, clock_hz=100_000_000, *, byte_clocks=1):
-        from luna.gateware.interface.utmi import UTMIInterface
-        from memgen.hdl.link.usb import USBSerialLink
-
         self.device = device
         self.clock_hz = clock_hz
         self.time = 0.0
@@ -244,14 +252,11 @@ class SimulatedUSBLink:
         self.usb = USBSerialLink(self.utmi)
         self.host = USBHost(self.utmi, byte_clocks)
         m = Module()
-        m.domains.usb = ClockDomain("usb")
         m.submodules.usb = self.usb
         m.submodules.device = device
         wiring.connect(m, self.usb.rx_bytes, device.rx_bytes)
         wiring.connect(m, device.tx_bytes, self.usb.tx_bytes)
-        self._simulator = Simulator(m)
-        self._simulator.add_clock(1 / clock_hz)
-        self._simulator.add_clock(1 / USB_HZ, domain="usb")
+        self._simulator = usb_simulator(m, clock_hz)
         self._simulator.add_testbench(self.host.run, background=True)
 
     def write(self, data):

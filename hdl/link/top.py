@@ -166,10 +166,10 @@ class MemGenTop(wiring.Component):
         m.submodules.transmitter = transmitter = UARTTransmitter()
         m.submodules.link = link = self.link
         divisor = Signal(16, init=self.divisor)
+        if self.usb is None:  # (connected in this order, the default design's netlist is kept)
+            wiring.connect(m, receiver.bytes, link.rx_bytes)
         # The transmitter's ready would otherwise start a combinational chain through the framer,
         # the command processor and the readout to the storage address.
-        if self.usb is None:
-            wiring.connect(m, receiver.bytes, link.rx_bytes)
         m.submodules.tx_slice = tx_slice = HalfRateSlice(8)
         wiring.connect(m, link.tx_bytes, tx_slice.input)
         if self.usb is None:

@@ -65,7 +65,7 @@ def _build(name, seed, workdir):
         reason = next((line for line in lines if "ERROR" in line), lines[-1])
         return {"built": False, "error": reason.strip()[:300]}
     clock = report["fmax"][report["design_clock"]]
-    others = {name: c["achieved_mhz"] for name, c in report["fmax"].items() if c is not clock}
+    others = {net: c["achieved_mhz"] for net, c in report["fmax"].items() if c is not clock}
     return {
         "built": True,
         "achieved_mhz": clock["achieved_mhz"],
@@ -108,10 +108,9 @@ def _write(path, names, results):
 
 def _seeds(text):
     match = re.fullmatch(r"(\d+)(?:-(\d+))?", text)
-    first, last = (
-        (1, 0) if not match else (1, int(text)) if not match[2] else map(int, match.groups())
-    )
-    if not 1 <= first <= last:
+    if match:
+        first, last = (int(match[1]), int(match[2])) if match[2] else (1, int(match[1]))
+    if not match or not 1 <= first <= last:
         raise argparse.ArgumentTypeError(f"{text!r}: expected N or A-B, seeds 1 or more")
     return range(first, last + 1)
 

@@ -7,11 +7,10 @@ wrote, in order, whatever the packet sizes and however long the host leaves the 
 reference model's in tests/host/test_driver.py."""
 
 import pytest
-from amaranth.hdl import ClockDomain, Module
+from amaranth.hdl import Module
 from amaranth.lib import stream, wiring
 from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
-from amaranth.sim import Simulator
 from luna.gateware.interface.utmi import UTMIInterface
 from memgen.hdl.engine.protocol import Opcode
 from memgen.hdl.engine.records import RecordFormat
@@ -19,7 +18,7 @@ from memgen.hdl.link.top import LinkDevice, MemGenTop
 from memgen.hdl.link.usb import USB_IDS, USBSerialLink
 from memgen.host.codec import command_plain, encode_frame
 from memgen.host.link_reference import LinkReference
-from memgen.host.usb_link import MAX_PACKET, USB_HZ, SimulatedUSBLink, USBHost
+from memgen.host.usb_link import MAX_PACKET, SimulatedUSBLink, USBHost, usb_simulator
 from memgen.sim.harness.uart_line import line_bytes, line_levels
 
 FIXED = RecordFormat(240, record_size=3)
@@ -118,12 +117,7 @@ def test_one_top_answers_on_the_uart_and_on_usb():
                 break
         assert host.read() == want[1]
 
-    m = Module()
-    m.domains.usb = ClockDomain("usb")
-    m.submodules.top = top
-    simulator = Simulator(m)
-    simulator.add_clock(1 / 4e6)
-    simulator.add_clock(1 / USB_HZ, domain="usb")
+    simulator = usb_simulator(top, 4e6)
     simulator.add_testbench(uart)
     simulator.add_testbench(host.run, background=True)
     simulator.run()
@@ -178,12 +172,7 @@ def test_the_device_presents_itself_as_a_cdc_acm_serial_port():
         read["device"] = await host.get_descriptor(ctx, 1, 18)
         read["configuration"] = await host.get_descriptor(ctx, 2, 255)
 
-    m = Module()
-    m.domains.usb = ClockDomain("usb")
-    m.submodules.link = link
-    simulator = Simulator(m)
-    simulator.add_clock(1 / 24e6)
-    simulator.add_clock(1 / USB_HZ, domain="usb")
+    simulator = usb_simulator(link, 24e6)
     simulator.add_testbench(testbench)
     simulator.run()
     device = read["device"]
