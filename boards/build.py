@@ -115,6 +115,23 @@ def _tail(path, lines=30):
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
 
+def slowest_path(report, clock):
+    """``clock``'s critical path in nextpnr's ``report``: its first and last cell and its delay
+    in ns (where to look when a seed misses), or None."""
+    paths = [
+        path for path in report.get("critical_paths", [])
+        if path["from"].split()[-1] == clock == path["to"].split()[-1] and path["path"]
+    ]  # fmt: skip
+    if not paths:
+        return None
+    steps = max(paths, key=lambda path: sum(step["delay"] for step in path["path"]))["path"]
+    return {
+        "from": steps[0]["from"]["cell"],
+        "to": steps[-1]["to"]["cell"],
+        "ns": round(sum(step["delay"] for step in steps), 2),
+    }
+
+
 def summarise(board, family, report, seed, seconds, build_dir):
     clocks = {
         name: {
@@ -149,6 +166,7 @@ def summarise(board, family, report, seed, seconds, build_dir):
         and all(c["achieved_mhz"] >= c["required_mhz"] for c in clocks.values()),
         "target_mhz": board.targets["fmax_hz"] / 1e6,
         "target_met": achieved >= board.targets["fmax_hz"],
+        "slowest_path": slowest_path(report, design),
         "utilisation": utilisation,
         "capacity": {
             "bytes": fmt.byte_capacity,

@@ -24,7 +24,8 @@ class Sequencer(wiring.Component):
     decoded, body : In(stream.Signature(Decoded)), In(stream.Signature(RecordWord))
         From the :class:`~.decoder.CommandDecoder`.
     records : Out(stream.Signature(RecordWord))
-        APPEND's record, to the append memory, from a register.
+        APPEND's record, to the append memory from a register (words of more than one byte:
+        through the :class:`~.widener.ByteWidener`'s, a clock more before the verdict).
     count, refused, refusal_code, clear : In(count_width), In(1), In(3), Out(1)
         The append memory's count and verdict; a strobe that empties it.
     seed, request, recite, divert : Out(...)
@@ -80,6 +81,7 @@ class Sequencer(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         decoded, body = self.decoded, self.body
+        wide = self.format.word_bytes > 1
         operation, argument = decoded.payload.operation, decoded.payload.argument
         # "No records", a clock behind the count: the count changes only while appending or on
         # a clear (which sets the flag at once), and no command reads it in the clock after.
@@ -139,7 +141,11 @@ class Sequencer(wiring.Component):
                     m.next = "APPEND_LAST"
 
             with m.State("APPEND_LAST"):  # the last byte is in the register
-                m.next = "APPEND_RESULT"
+                m.next = "APPEND_WORD" if wide else "APPEND_RESULT"
+
+            if wide:
+                with m.State("APPEND_WORD"):  # and its word in the widener's
+                    m.next = "APPEND_RESULT"
 
             with m.State("APPEND_RESULT"):  # the refusal strobe comes one clock after that
                 m.d.comb += candidate.eq(self.refusal_code)

@@ -75,21 +75,29 @@ class WideAppendMemory(wiring.Component):
         pointer = Signal(fmt.bytes_width + 1)  # bytes_used + offset, the next word's byte
         failure = Signal(3)  # ErrorCode of the current record, 0 while it is fine
         records_full = Signal()  # count == max_records
+        # The room left kept beside the counts, so the checks compare and never subtract first:
+        free = Signal(range(cap + 1), init=cap)  # cap - bytes_used
+        left = Signal.like(free)  # cap - pointer, while in a record
+        room = Signal(range(limit + 1))  # limit - offset, while in a record
 
         starting = Signal()
         current_offset = Signal.like(offset)
         position = Signal.like(pointer)  # where this word's first byte lands
         length = Signal(range(limit + width + 1))  # the record's bytes with this word's
+        record_room = Signal.like(room)
+        memory_room = Signal.like(free)
         m.d.comb += [
             self.records.ready.eq(1),
             starting.eq(word.first | ~in_record),
             current_offset.eq(Mux(starting, 0, offset)),
             position.eq(Mux(starting, self.bytes_used, pointer)),
             length.eq(current_offset + word.count),
+            record_room.eq(Mux(starting, limit, room)),
+            memory_room.eq(Mux(starting, free, left)),
         ]
-        # The first of the word's bytes past the record's limit or the memory's end decides.
-        record_room = limit - current_offset
-        memory_room = cap - position
+        # The first of the word's bytes past the record's limit or the memory's end decides;
+        # the record's limit comes first (record_room <= memory_room) exactly when limit <= free,
+        # in a record as at its start, as both rooms shrink by the same bytes.
         malformed = (word.count == 0) | (word.count > width) | (~word.last & (word.count != width))
         so_far = Mux(starting, 0, failure)
         new_failure = Signal(3)
@@ -99,7 +107,7 @@ class WideAppendMemory(wiring.Component):
             m.d.comb += new_failure.eq(ErrorCode.BAD_COMMAND)
         with m.Elif(starting & records_full):
             m.d.comb += new_failure.eq(ErrorCode.FULL)
-        with m.Elif((word.count > record_room) & (record_room <= memory_room)):
+        with m.Elif((word.count > record_room) & (limit <= free)):
             m.d.comb += new_failure.eq(ErrorCode.WRONG_SIZE if fmt.fixed else ErrorCode.TOO_LONG)
         with m.Elif(word.count > memory_room):
             m.d.comb += new_failure.eq(ErrorCode.FULL)
@@ -126,6 +134,7 @@ class WideAppendMemory(wiring.Component):
             m.d.sync += [
                 self.count.eq(0),
                 self.bytes_used.eq(0),
+                free.eq(cap),
                 in_record.eq(0),
                 records_full.eq(0),
             ]
@@ -136,16 +145,20 @@ class WideAppendMemory(wiring.Component):
                 # a stored word that is not the record's last is full: the next lands a word on
                 offset.eq(Mux(stored, length, current_offset)),
                 pointer.eq(Mux(stored, position + width, position)),
+                room.eq(Mux(stored, record_room - width, record_room)),
+                left.eq(Mux(stored, memory_room - width, memory_room)),
             ]
             with m.If(commit):
                 m.d.sync += [
                     self.count.eq(self.count + 1),
                     records_full.eq(self.count == fmt.max_records - 1),
                     self.bytes_used.eq(position + fmt.alignment),  # the next record's start
+                    free.eq(memory_room - fmt.alignment),
                 ]
             with m.Elif(word.last):
                 m.d.sync += [self.refused.eq(1), self.refusal_code.eq(final_failure)]
-        self._assert_counts(m, position, in_record, offset, pointer, records_full, failure)
+        rooms = (free, left, room)
+        self._assert_counts(m, position, in_record, offset, pointer, records_full, failure, rooms)
         return m
 
     def _write_word(self, m, position, word):
@@ -167,10 +180,12 @@ class WideAppendMemory(wiring.Component):
         with m.If(port.write_enable):
             m.d.sync += image.eq(merged)
 
-    def _assert_counts(self, m, position, in_record, offset, pointer, records_full, failure):
+    def _assert_counts(self, m, position, in_record, offset, pointer, records_full, failure,
+                       rooms):  # fmt: skip
         """Properties: every write lands at or beyond ``bytes_used`` and within the memory; a
         refusal leaves the counts as they were; the registers stay in step."""
         fmt = self.format
+        free, left, room = rooms
         count_before = Signal.like(self.count)
         bytes_before = Signal.like(self.bytes_used)
         m.d.sync += [count_before.eq(self.count), bytes_before.eq(self.bytes_used)]
@@ -194,4 +209,7 @@ class WideAppendMemory(wiring.Component):
                    "a record going on off its word"),
             Assert(self.bytes_used[: fmt.alignment.bit_length() - 1] == 0,
                    "bytes_used off the alignment"),
+            Assert(free == fmt.byte_capacity - self.bytes_used, "free out of step"),
+            Assert(~in_record | (left == fmt.byte_capacity - pointer), "left out of step"),
+            Assert(~in_record | (room == fmt.max_length - offset), "room out of step"),
         ]  # fmt: skip

@@ -3,15 +3,19 @@ stream) meets a wide one (the wide append memory).
 
 :class:`ByteWidener` gathers each packet's bytes, ``first`` to ``last``, into words of W: a word
 leaves with the byte that fills it or with the packet's last byte (then ``count`` says how many
-of its bytes are the packet's), so every packet starts in a word of its own. Combinational: the
-word leaves in the clock of its last byte, from the bytes held and that byte; a ``first`` byte
+of its bytes are the packet's), so every packet starts in a word of its own. A ``first`` byte
 drops a word half gathered (the byte-wide append memory drops its record the same way).
+
+The word leaves from a register, a clock after its last byte, so the wide append memory's checks
+start from flops (the 64-byte merge before them cost the ULX3S a quarter of its clock); the next
+word gathers meanwhile, and a byte waits only if it ends a word while the last one is still held.
 """
 
 from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from ..common.checks import assert_stream_stable
 from .records import RecordWord, record_word_layout
 
 __all__ = ["ByteWidener"]
@@ -48,18 +52,23 @@ class ByteWidener(wiring.Component):
         for k in range(width):
             m.d.comb += merged.word_select(k, 8).eq(Mux(current == k, byte.data, held[8 * k :][:8]))
         ends = byte.last | (current == width - 1)
-        m.d.comb += [
-            self.words.valid.eq(self.bytes.valid & ends),
-            word.data.eq(merged),
-            word.count.eq(current + 1),
-            word.first.eq(Mux(current == 0, byte.first, head)),
-            word.last.eq(byte.last),
-            self.bytes.ready.eq(~ends | self.words.ready),
-        ]
+        m.d.comb += self.bytes.ready.eq(~ends | ~self.words.valid | self.words.ready)
+        with m.If(self.words.ready):
+            m.d.sync += self.words.valid.eq(0)
         with m.If(self.bytes.valid & self.bytes.ready):
+            first = Mux(current == 0, byte.first, head)
             m.d.sync += [
                 held.eq(merged),
-                head.eq(word.first),
+                head.eq(first),
                 lane.eq(Mux(byte.last, 0, current + 1)),
             ]
+            with m.If(ends):
+                m.d.sync += [
+                    self.words.valid.eq(1),
+                    word.data.eq(merged),
+                    word.count.eq(current + 1),
+                    word.first.eq(first),
+                    word.last.eq(byte.last),
+                ]
+        assert_stream_stable(m, self.words, "widened_words")
         return m

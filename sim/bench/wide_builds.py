@@ -8,8 +8,9 @@ The iCEBreaker's four SPRAMs side by side make 8-byte words (its SPRAM limit, 8 
 the ULX3S's DP16KDs make 64-byte words (a 64-byte record a clock); ``ulx3s-85f-lanes2`` reads its
 one copy of 384 KiB of 1-byte records on both ports of every block, two samples a clock, and
 ``ulx3s-85f-lanes4`` two copies of 192 KiB, four a clock. Per build and seed: the Fmax of the
-design clock (and of the USB link's clocks), whether every clock is met, the cells used, or the
-tool's error when the design does not place. Builds run two at a time (one per core).
+design clock (and of the USB link's clocks), whether every clock is met, its slowest path's ends
+and delay, the cells used, or the tool's error when the design does not place. Builds run two
+at a time (one per core).
 """
 
 import argparse
@@ -71,6 +72,7 @@ def _build(name, seed, workdir):
         "achieved_mhz": clock["achieved_mhz"],
         **({"other_clocks_mhz": others} if spec.usb_link else {}),
         "clock_met": report["timing_met"],
+        "slowest_path": report["slowest_path"],
         "utilisation": {cell: use["used"] for cell, use in report["utilisation"].items()},
     }
 

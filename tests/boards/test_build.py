@@ -396,3 +396,22 @@ def test_usb_report_lines_and_every_clock_counts():
     fmax["usb_io_clk"]["achieved"] = 48.0
     assert summarise(spec, "ecp5", report, 1, 1.0, "out")["timing_met"]
     assert summarise(board("ulx3s-85f"), "ecp5", report, 1, 1.0, "out")["usb"] is None
+
+
+def test_the_report_names_the_design_clocks_slowest_path():
+    """The slowest of the design clock's paths from nextpnr's report, its ends and delay; not
+    a slower one from or to another clock; None when nextpnr lists none."""
+    from memgen.boards.build import slowest_path
+
+    def path(start, *delays, end="clk"):  # cells a0 -> a1 -> ...
+        steps = [{"from": {"cell": f"a{k}"}, "to": {"cell": f"a{k + 1}"}, "delay": delay}
+                 for k, delay in enumerate(delays)]  # fmt: skip
+        return {"from": f"posedge {start}", "to": f"posedge {end}", "path": steps}
+
+    paths = [path("clk", 1.0, 2.5), path("clk", 4.0, 0.25, 0.125), path("usb", 9.0, end="usb"),
+             path("usb", 9.0), path("clk", 9.0, end="usb"), path("clk")]  # fmt: skip
+    report = {"critical_paths": paths}
+    assert slowest_path(report, "clk") == {"from": "a0", "to": "a3", "ns": 4.38}
+    assert slowest_path(report, "usb")["ns"] == 9.0
+    assert slowest_path(report, "other") is None
+    assert slowest_path({}, "clk") is None

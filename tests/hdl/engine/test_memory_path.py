@@ -223,6 +223,19 @@ def test_tiny_memories_at_every_limit(record_format):
     assert stored and len(stored) < len(records)  # some stored, some refused
 
 
+@pytest.mark.parametrize("width", [1, 2, 4])
+@pytest.mark.parametrize("used", [0, 8, 12, 16, 20])
+def test_the_record_limit_against_the_memory_end(width, used):
+    """A record one byte past the longest, with the memory's end beyond, at, or before the
+    record's limit (8-byte records, 24, 16, 12, 8 or 4 bytes free): TOO_LONG while the limit
+    comes no later than the end (the same byte decides at the boundary), FULL after; a record of
+    the longest stored while it fits."""
+    fmt = RecordFormat(byte_capacity=24, max_records=8, max_length=8, word_bytes=width)
+    records = [bytes([0xFF, 0, 1, 0x80])] * (used // 4) + [b"\x5a" * 9, b"\xa5" * 8]
+    stored = run_path(fmt, records, 4, "none", seed=2)
+    assert len(stored) == used // 4 + (used <= 16)
+
+
 @pytest.mark.parametrize("fixed", [False, True], ids=["variable", "fixed"])
 def test_ports_are_as_documented(fixed):
     """Widths follow the format: 300 bytes of at most 20 records up to 200 bytes long take

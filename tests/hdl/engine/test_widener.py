@@ -72,20 +72,32 @@ def test_packets_leave_in_words(width, stalls):
 
 
 def test_a_byte_waits_only_for_the_word_it_ends():
-    """Bytes that do not end a word are taken at once, whatever the word side's ready."""
+    """The word leaves from a register a clock after its last byte; bytes go on gathering the
+    next word whatever the word side's ready, and only a byte that ends a word while the last
+    one is still held waits."""
     dut = ByteWidener(4)
+
+    async def put(ctx, value, taken):
+        ctx.set(dut.bytes.payload, {"data": value, "first": value == 0, "last": 0})
+        ctx.set(dut.bytes.valid, 1)
+        assert ctx.get(dut.bytes.ready) == taken, f"byte {value}"
+        await ctx.tick()
 
     async def testbench(ctx):
         ctx.set(dut.words.ready, 0)
-        for position in range(3):
-            ctx.set(dut.bytes.payload, {"data": position, "first": position == 0, "last": 0})
-            ctx.set(dut.bytes.valid, 1)
-            assert ctx.get(dut.bytes.ready) and not ctx.get(dut.words.valid)
-            await ctx.tick()
-        ctx.set(dut.bytes.payload, {"data": 3, "first": 0, "last": 0})  # the fourth ends it
-        assert not ctx.get(dut.bytes.ready) and ctx.get(dut.words.valid)
-        ctx.set(dut.words.ready, 1)
-        assert ctx.get(dut.bytes.ready)
+        for value in range(4):
+            assert not ctx.get(dut.words.valid)
+            await put(ctx, value, taken=True)
+        assert ctx.get(dut.words.valid)
         assert ctx.get(dut.words.payload.data) == 0x03020100
+        for value in range(4, 7):
+            await put(ctx, value, taken=True)
+        await put(ctx, 7, taken=False)  # ends the second word; the first still held
+        assert ctx.get(dut.words.payload.data) == 0x03020100
+        ctx.set(dut.words.ready, 1)
+        assert ctx.get(dut.bytes.ready)  # taken as the first word leaves
+        await ctx.tick()
+        assert ctx.get(dut.words.valid)
+        assert ctx.get(dut.words.payload.data) == 0x07060504
 
     run_simulation(dut, testbench, name="widener_ready")

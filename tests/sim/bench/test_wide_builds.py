@@ -20,6 +20,7 @@ def test_seeds_met_and_failed_are_recorded(monkeypatch, tmp_path):
             "fmax": {"clk": {"achieved_mhz": 40.0 + seed}},
             "timing_met": seed != 2,
             "utilisation": {"LC": {"used": 7, "available": 9}},
+            "slowest_path": {"from": "a0", "to": "a3", "ns": 4.38},
         }
 
     monkeypatch.setattr(wide_builds, "build", fake_build)
@@ -40,7 +41,8 @@ def test_seeds_met_and_failed_are_recorded(monkeypatch, tmp_path):
         "error": "ERROR: Unable to find legal placement",
     }
     assert written["seeds"]["3"] == {
-        "built": True, "achieved_mhz": 43.0, "clock_met": True, "utilisation": {"LC": 7}
+        "built": True, "achieved_mhz": 43.0, "clock_met": True, "utilisation": {"LC": 7},
+        "slowest_path": {"from": "a0", "to": "a3", "ns": 4.38},
     }  # fmt: skip
     assert written["clock_met_at"] == [3]
     assert wide_builds.widest("ulx3s-85f") == 64
@@ -54,7 +56,7 @@ def test_the_lanes_builds_are_the_ulx3s_with_copies(monkeypatch, tmp_path, name,
     def fake_build(spec, build_dir, seed, top=None):  # runs in a worker process
         assert spec.record_format.lanes == lanes
         return {"design_clock": "clk", "fmax": {"clk": {"achieved_mhz": 101.0}},
-                "timing_met": True, "utilisation": {}}  # fmt: skip
+                "timing_met": True, "utilisation": {}, "slowest_path": None}  # fmt: skip
 
     monkeypatch.setattr(wide_builds, "build", fake_build)
     out = tmp_path / "wide.json"
@@ -72,7 +74,7 @@ def test_a_range_of_seeds_keeps_the_others(monkeypatch, tmp_path):
 
     def fake_build(spec, build_dir, seed, top=None):
         return {"design_clock": "clk", "fmax": {"clk": {"achieved_mhz": 90.0 + seed}},
-                "timing_met": seed == 3, "utilisation": {}}  # fmt: skip
+                "timing_met": seed == 3, "utilisation": {}, "slowest_path": None}  # fmt: skip
 
     monkeypatch.setattr(wide_builds, "build", fake_build)
     out = tmp_path / "wide.json"
@@ -105,7 +107,8 @@ def test_the_usb_and_self_check_builds(monkeypatch, tmp_path):
         assert spec.usb_link == (top is None)
         assert top is None or isinstance(top, SelfCheckTop)
         fmax = {"clk": {"achieved_mhz": 101.0}, "usb": {"achieved_mhz": 90.0}}
-        return {"design_clock": "clk", "timing_met": True, "utilisation": {}, "fmax": fmax}
+        return {"design_clock": "clk", "timing_met": True, "utilisation": {}, "fmax": fmax,
+                "slowest_path": None}  # fmt: skip
 
     monkeypatch.setattr(wide_builds, "build", fake_build)
     out = tmp_path / "wide.json"
