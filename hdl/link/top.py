@@ -116,9 +116,14 @@ class LinkDevice(wiring.Component):
         # a wide core's words (and a core of lanes' beats) a byte at a time: the line takes far
         # less than a byte a clock
         replies = narrow_to_bytes(m, response_slice.output, "response")
+        core_idle = core.idle & ~response_slice.output.valid
+        if replies is not response_slice.output:  # a second slice: the narrowing's mux alone
+            m.submodules.reply_slice = reply_slice = HalfRateSlice(replies.payload.shape())
+            wiring.connect(m, replies, reply_slice.input)
+            replies, core_idle = reply_slice.output, core_idle & ~reply_slice.output.valid
         wiring.connect(m, replies, processor.responses)
         m.d.comb += [
-            processor.core_idle.eq(core.idle & ~response_slice.output.valid),
+            processor.core_idle.eq(core_idle),
             processor.uart_error.eq(self.uart_error),
         ]
         # The reply packets go straight to the framer: the processor sends them from a register.
