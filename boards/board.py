@@ -67,7 +67,8 @@ class Board:
         the ``usb`` (12 MHz) and ``usb_io`` (48 MHz) domains from the design clock. None: the
         board has no USB port the FPGA drives.
     usb_link : bool
-        The device answers on USB too, beside the UART (see :meth:`with_usb`).
+        The device answers on USB too, beside the UART (see :meth:`with_usb`); a board's
+        default build has it where its USB is the faster link.
     """
 
     name: str
@@ -156,11 +157,12 @@ class Board:
             self, record_format=replace(fmt, byte_capacity=copy, max_records=None, lanes=lanes)
         )
 
-    def with_usb(self):
-        """This board answering on its USB port (full speed, CDC-ACM) as well as its UART."""
-        if self.usb is None:
+    def with_usb(self, on=True):
+        """This board answering on its USB port (full speed, CDC-ACM) as well as its UART, or
+        (``on=False``) on its UART only."""
+        if on and self.usb is None:
             raise ValueError(f"{self.name} has no USB port the FPGA drives")
-        return replace(self, usb_link=True)
+        return replace(self, usb_link=on)
 
     def storage_backends(self, primitive=None):
         """``data_storage`` and, for variable-length records, ``table_storage``: this board's

@@ -15,15 +15,16 @@ __all__ = [
 ]
 
 
-def board_variant(board, fixed, size, word_bytes=1, lanes=1, usb=False):
+def board_variant(board, fixed, size, word_bytes=1, lanes=1, usb=None):
     """The board as built for a records mode: as described (variable-length records), or with
     fixed-size records of ``size`` bytes; its memory in words of ``word_bytes``, read by
-    ``lanes`` sample lanes; answering on USB too with ``usb``."""
+    ``lanes`` sample lanes; answering on USB too with ``usb``, on the UART only without (None:
+    as the board's default build)."""
     if board is None:
         return board
-    if usb:
+    if usb is not None:
         try:
-            board = board.with_usb()
+            board = board.with_usb(usb)
         except ValueError as error:
             raise UserError(f"--usb: {error}") from None
     try:
@@ -38,8 +39,12 @@ def board_variant(board, fixed, size, word_bytes=1, lanes=1, usb=False):
 
 
 def _variant(arguments):
-    """:func:`board_variant` for ``memgen build`` and ``memgen program``'s options."""
-    shape = (arguments.word_bytes, arguments.lanes, arguments.usb)
+    """:func:`board_variant` for ``memgen build`` and ``memgen program``'s options; the
+    self-check has no link, so no USB unless asked for (and refused)."""
+    usb = arguments.usb
+    if usb is None and arguments.design != "device":
+        usb = False
+    shape = (arguments.word_bytes, arguments.lanes, usb)
     return board_variant(arguments.board_name, *arguments.records, *shape)
 
 
@@ -50,13 +55,17 @@ DESIGNS = ("device", "self-check")
 
 def default_build_folder(board, design="device"):
     """``build/BOARD``, ``build/BOARD-fixedK`` for a build with fixed-size records, then
-    ``-wW`` for words of W bytes, ``-lL`` for L lanes, ``-usb`` with the USB link and
-    ``-self-check`` for the self-check example."""
+    ``-wW`` for words of W bytes, ``-lL`` for L lanes, ``-usb`` with the USB link or ``-uart``
+    without it where the board's default build differs, and ``-self-check`` for the self-check
+    example (which has no link)."""
+    from memgen.boards import BOARDS
+
     fmt = board.record_format
     folder = f"build/{board.name}" + (f"-fixed{fmt.record_size}" if fmt.fixed else "")
     folder += f"-w{fmt.word_bytes}" if fmt.word_bytes > 1 else ""
     folder += f"-l{fmt.lanes}" if fmt.lanes > 1 else ""
-    folder += "-usb" if board.usb_link else ""
+    if design == "device" and board.usb_link != BOARDS[board.name].usb_link:
+        folder += "-usb" if board.usb_link else "-uart"
     return folder + ("" if design == "device" else f"-{design}")
 
 
@@ -157,7 +166,7 @@ def run_program(arguments):
         options = f" --records fixed:{size}" if fixed else ""
         options += f" --word-bytes {arguments.word_bytes}" if arguments.word_bytes > 1 else ""
         options += f" --lanes {arguments.lanes}" if arguments.lanes > 1 else ""
-        options += " --usb" if arguments.usb else ""
+        options += {None: "", True: " --usb", False: " --no-usb"}[arguments.usb]
         options += "" if arguments.design == "device" else f" --design {arguments.design}"
         raise UserError(
             f"no bitstream at {bitstream}: run `memgen build {board.name}{options}` first"

@@ -508,9 +508,9 @@ def parser():
     )
     design.add_argument(
         "--usb",
-        action="store_true",
+        action=argparse.BooleanOptionalAction,
         help="the device answers on the board's USB port too, a CDC-ACM serial port at full "
-        "speed (ULX3S: US2), beside the UART",
+        "speed, beside the UART (the ULX3S's default, on US2); --no-usb: the UART only",
     )
     build = commands.add_parser(
         "build", parents=[records, design], help="build a board's bitstream"

@@ -16,7 +16,7 @@ with it, as ``memgen sample`` does; the bytes the device sends during the draw a
 * ``boards``: the same draw on each board's line, the Verilator model at the board's clock and
   baud (the iCEBreaker's 42 MHz and 6 Mbaud, divisor 7; the ULX3S's 100 MHz and 3 Mbaud):
   samples and payload bytes per second, and the line's utilisation.
-* ``usb``: the same draws over USB (the ULX3S built with ``--usb``): the link device at the
+* ``usb``: the same draws over USB (the ULX3S's default build's other link): the link device at the
   board's clock behind LUNA's CDC-ACM device, the host controller model of
   :mod:`memgen.host.usb_link` playing the full-speed line (a clock a bit, SYNC, bit stuffing,
   end of packet and gaps; not the 1 ms frames' SOF packets, 0.3 % of the bus): samples and

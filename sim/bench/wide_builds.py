@@ -1,8 +1,7 @@
 """``make bench``, wide builds: each board built with its memory in its widest words, the
-ULX3S with two and four lanes of 1-byte records, and the ULX3S answering on USB as well
-(``ulx3s-85f-usb``, ``memgen build ulx3s-85f --usb``) and its self-check example
-(``ulx3s-85f-self-check``), over nextpnr seeds, written to
-results/wide_builds.json.
+ULX3S with two and four lanes of 1-byte records (these on the UART only, ``--no-usb``), the
+ULX3S's default build, answering on USB as well (``ulx3s-85f-usb``), and its self-check example
+(``ulx3s-85f-self-check``), over nextpnr seeds, written to results/wide_builds.json.
 
 The iCEBreaker's four SPRAMs side by side make 8-byte words (its SPRAM limit, 8 bytes a clock);
 the ULX3S's DP16KDs make 64-byte words (a 64-byte record a clock); ``ulx3s-85f-lanes2`` reads its
@@ -41,15 +40,16 @@ SELF_CHECK = {"ulx3s-85f-self-check": "ulx3s-85f"}
 
 
 def variant(name):
-    """The board a build of ``results/wide_builds.json`` is named after."""
+    """The board a build of ``results/wide_builds.json`` is named after; the wide and lanes
+    builds on the UART only (``--no-usb``), their memory being the point."""
     if name in LANES:
         base, size, lanes = LANES[name]
-        return board(base).with_record_size(size).with_lanes(lanes)
+        return board(base).with_usb(False).with_record_size(size).with_lanes(lanes)
     if name in USB:
         return board(USB[name]).with_usb()
     if name in SELF_CHECK:
-        return board(SELF_CHECK[name])
-    return board(name).with_word_bytes(widest(name))
+        return board(SELF_CHECK[name]).with_usb(False)
+    return board(name).with_usb(False).with_word_bytes(widest(name))
 
 
 def _build(name, seed, workdir):

@@ -354,8 +354,11 @@ def test_report_of_a_lanes_build_names_the_copies(lanes, copies, words):
 
 
 def test_cli_build_with_usb(monkeypatch, tmp_path, capsys):
-    """``--usb`` builds the ULX3S answering on US2 too, into ``-usb``; ``program`` looks there;
-    a board without a USB port the FPGA drives, or the self-check, refuse it in one line."""
+    """The ULX3S's default build answers on US2 too, into ``build/ulx3s-85f``; ``--no-usb``
+    builds it on the UART only, into ``-uart``, and ``program`` looks there; the self-check
+    (no link) builds without USB unless asked; a board without a USB port the FPGA drives, or a
+    self-check asked for USB, refuse ``--usb`` in one line; ``--no-usb`` is the iCEBreaker's
+    default build."""
     import memgen.boards.build as board_build
     from memgen.host import cli
 
@@ -367,17 +370,28 @@ def test_cli_build_with_usb(monkeypatch, tmp_path, capsys):
 
     monkeypatch.setattr(board_build, "build", fake_build)
     monkeypatch.chdir(tmp_path)
-    assert cli.main(["build", "ulx3s-85f", "--usb"]) == 1
-    assert cli.main(["build", "ulx3s-85f"]) == 1
-    assert built == [(True, "build/ulx3s-85f-usb"), (False, "build/ulx3s-85f")]
+    for options in ([], ["--usb"], ["--no-usb"], ["--design", "self-check"]):
+        assert cli.main(["build", "ulx3s-85f", *options]) == 1
+    for options in ([], ["--no-usb"]):
+        assert cli.main(["build", "icebreaker", *options]) == 1
+    assert built == [
+        (True, "build/ulx3s-85f"),
+        (True, "build/ulx3s-85f"),
+        (False, "build/ulx3s-85f-uart"),
+        (False, "build/ulx3s-85f-self-check"),
+        (False, "build/icebreaker"),
+        (False, "build/icebreaker"),
+    ]
     capsys.readouterr()
-    assert cli.main(["program", "ulx3s-85f", "--usb"]) == 1
-    assert "run `memgen build ulx3s-85f --usb` first" in capsys.readouterr().err
+    assert cli.main(["program", "ulx3s-85f", "--no-usb"]) == 1
+    assert "run `memgen build ulx3s-85f --no-usb` first" in capsys.readouterr().err
+    assert cli.main(["program", "ulx3s-85f"]) == 1
+    assert "no bitstream at build/ulx3s-85f/memgen.bit" in capsys.readouterr().err
     assert cli.main(["build", "icebreaker", "--usb"]) == 1
     assert "--usb: icebreaker has no USB port the FPGA drives" in capsys.readouterr().err
     assert cli.main(["build", "ulx3s-85f", "--usb", "--design", "self-check"]) == 1
     assert "--usb: the self-check has no link" in capsys.readouterr().err
-    assert len(built) == 2
+    assert len(built) == 6
 
 
 def test_usb_report_lines_and_every_clock_counts():
@@ -395,7 +409,8 @@ def test_usb_report_lines_and_every_clock_counts():
     assert not summary["timing_met"]
     fmax["usb_io_clk"]["achieved"] = 48.0
     assert summarise(spec, "ecp5", report, 1, 1.0, "out")["timing_met"]
-    assert summarise(board("ulx3s-85f"), "ecp5", report, 1, 1.0, "out")["usb"] is None
+    uart_only = board("ulx3s-85f").with_usb(False)
+    assert summarise(uart_only, "ecp5", report, 1, 1.0, "out")["usb"] is None
 
 
 def test_the_report_names_the_design_clocks_slowest_path():
