@@ -53,7 +53,8 @@ TARGETS = {
     "hdl/engine/append_memory.py": f"tests/hdl/engine/test_memory_path.py {CORE_SEED_1}",
     "hdl/engine/wide_append.py": "tests/hdl/engine/test_wide_append.py"
     " tests/hdl/engine/test_memory_path.py tests/sim/harness/test_formal.py"
-    " tests/hdl/engine/test_core_appends.py -k 'wide or word or in-4 or in-8 or width'",
+    " tests/hdl/engine/test_core_appends.py"
+    " -k 'wide or word or in-4 or in-8 or width or record_limit'",
     "hdl/engine/widener.py": "tests/hdl/engine/test_widener.py",
     "hdl/engine/readout.py": f"tests/hdl/engine/test_memory_path.py {CORE_SEED_1}",
     "hdl/engine/recall.py": "tests/hdl/engine/test_recall.py tests/hdl/engine/test_core_recall.py",
