@@ -54,3 +54,34 @@ def test_each_append_memory_refuses_the_other_width():
         WideAppendMemory(RecordFormat(byte_capacity=8, max_records=2))
     with refused_component(), pytest.raises(ValueError, match="take a WideAppendMemory"):
         AppendMemory(FORMAT)
+
+
+def test_clear_empties_it_and_the_next_record_starts_at_zero():
+    """A clear after records that filled the memory to the byte: no records, no bytes, room for
+    the full capacity again (a 16-byte record stored four times over, its first word at 0)."""
+    dut = WideAppendMemory(FORMAT)
+    record = [word(4, 1, 0, 0x11), word(4, 0, 0), word(4, 0, 0), word(4, 0, 1)]
+
+    async def testbench(ctx):
+        for _ in range(4):
+            for payload in record:
+                await stream_put(ctx, dut.records, payload)
+        assert (ctx.get(dut.count), ctx.get(dut.bytes_used)) == (4, 64)
+        ctx.set(dut.clear, 1)
+        await ctx.tick()
+        ctx.set(dut.clear, 0)
+        assert (ctx.get(dut.count), ctx.get(dut.bytes_used)) == (0, 0)
+        addresses = []
+        for _ in range(4):
+            for payload in record:
+                ctx.set(dut.records.payload, payload)
+                ctx.set(dut.records.valid, 1)
+                if ctx.get(dut.data_port.write_enable):
+                    addresses.append(ctx.get(dut.data_port.address))
+                await ctx.tick()
+        ctx.set(dut.records.valid, 0)
+        assert addresses == list(range(16))
+        assert not ctx.get(dut.refused)
+        assert (ctx.get(dut.count), ctx.get(dut.bytes_used)) == (4, 64)
+
+    run_simulation(dut, testbench, name="wide_append_clear")
