@@ -6,7 +6,9 @@ Hardware figures combine measured quantities from the other benches: words per c
 (results/core.json, Verilator), the achieved Fmax and the clock each bitstream runs at
 (results/boards.json, nextpnr), and the share of the line that carries samples
 (results/link.json). Samples/s = words per clock x clock / record bytes; the link-limited rate is
-each board's baud / 10 x the payload fraction measured on its line / record bytes.
+each board's baud / 10 x the payload fraction measured on its line / record bytes, and for a
+board with USB (the ULX3S) the USB-limited rate its payload bytes/s on the simulated full-speed
+line (1-byte samples; text lines for the larger records) / record bytes.
 
 CPU figures are measured in this run, on this machine, one core, for records of 1 and 64 bytes
 from a memory of 100,000 records:
@@ -124,23 +126,27 @@ def cpu_training(count):
 
 
 def hardware_sampling(core, boards, link):
-    """Samples/s per board and record size: in the core at Fmax and at the board clock, and over
-    the link at the board's baud."""
+    """Samples/s per board and record size: in the core at Fmax and at the board clock, over the
+    UART at the board's baud and, where it has one, over USB."""
     words_per_clock = {1: core["words_per_clock_single"], 64: core["words_per_clock_multi"]}
     result = {}
     for name, board in boards.items():
         fmax = board["fmax"][board["design_clock"]]["achieved_mhz"] * 1e6
         clock = board["clock_mhz"] * 1e6
         line = link["boards"][name]
+        usb = link.get("usb", {}).get(name)
         baud = line["baud"]
         rows = {}
         for size in RECORD_SIZES:
-            fraction = line["bytes" if size == 1 else "lines"]["payload_fraction"]
+            workload = "bytes" if size == 1 else "lines"
+            fraction = line[workload]["payload_fraction"]
             rows[size] = {
                 "core_at_fmax": round(words_per_clock[size] * fmax / size),
                 "core_at_board_clock": round(words_per_clock[size] * clock / size),
                 "link_limited": round(baud / UART_BITS_PER_BYTE * fraction / size),
             }
+            if usb is not None:
+                rows[size]["usb_limited"] = round(usb[workload]["payload_bytes_per_s"] / size)
         result[name] = {"fmax_mhz": fmax / 1e6, "clock_mhz": clock / 1e6, "baud": baud, **rows}
     return result
 

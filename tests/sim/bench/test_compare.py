@@ -67,6 +67,15 @@ def test_an_idle_machine_writes_its_conditions(results, monkeypatch):
         "idle": True, "busy_share_limit": 0.05,
     }  # fmt: skip
     assert written["cpu_samples_per_s"]["1"] == {"python": 1, "numpy": 2, "reference": 3}
+    # over USB where the board has it: its payload bytes/s on the line over the record's bytes
+    link = json.loads((results / "link.json").read_text())
+    hardware = written["hardware_samples_per_s"]
+    usb = link["usb"]["ulx3s-85f"]
+    assert hardware["ulx3s-85f"]["1"]["usb_limited"] == usb["bytes"]["payload_bytes_per_s"]
+    assert hardware["ulx3s-85f"]["64"]["usb_limited"] == round(
+        usb["lines"]["payload_bytes_per_s"] / 64
+    )
+    assert "usb_limited" not in hardware["icebreaker"]["1"]
 
 
 def test_the_software_samplers_draw_stored_records(monkeypatch):
