@@ -116,8 +116,8 @@ class CoreDriver:
 
 @cocotb.test()
 async def sample_100k_words(dut):
-    """Train, then sample at least 100,000 bytes of records (every fifth command INDICES: the
-    same stream as indices); every byte equals the reference's."""
+    """Train, then sample at least ``config["words"]`` bytes of records (every fifth command
+    INDICES: the same stream as indices); every byte equals the reference's."""
     config, fmt = _config()
     seed = config.get("seed", 1)
     driver = CoreDriver(dut, seed, config.get("ready_probability", 0.6), fmt)
