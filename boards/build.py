@@ -119,17 +119,14 @@ def slowest_path(report, clock):
     """``clock``'s critical path in nextpnr's ``report``: its first and last cell and its delay
     in ns (where to look when a seed misses), or None."""
     paths = [
-        path for path in report.get("critical_paths", [])
+        (sum(step["delay"] for step in path["path"]), path["path"])
+        for path in report.get("critical_paths", [])
         if path["from"].split()[-1] == clock == path["to"].split()[-1] and path["path"]
     ]  # fmt: skip
     if not paths:
         return None
-    steps = max(paths, key=lambda path: sum(step["delay"] for step in path["path"]))["path"]
-    return {
-        "from": steps[0]["from"]["cell"],
-        "to": steps[-1]["to"]["cell"],
-        "ns": round(sum(step["delay"] for step in steps), 2),
-    }
+    delay, steps = max(paths, key=lambda path: path[0])
+    return {"from": steps[0]["from"]["cell"], "to": steps[-1]["to"]["cell"], "ns": round(delay, 2)}
 
 
 def summarise(board, family, report, seed, seconds, build_dir):
