@@ -116,6 +116,19 @@ class Board:
         )
         return replace(self, record_format=fixed)
 
+    def for_records(self, record_size=None):
+        """This board's default build for a records mode: as described for variable-length
+        records (``record_size=None``), its words of the board's width; for fixed-size records of
+        ``record_size`` bytes, in the smallest word of its widths that holds a record (a record a
+        clock, no more padding than the board's own word would cost, and a narrower datapath)."""
+        if record_size is None:
+            return self
+        own = self.record_format.word_bytes
+        self.with_record_size(record_size)  # a size it refuses, refused first
+        slot = 1 << (record_size - 1).bit_length()  # a record's slot when packed in a word
+        width = min((width for width in self.word_widths if width >= slot), default=own)
+        return self.with_word_bytes(min(width, own)).with_record_size(record_size)
+
     def with_word_bytes(self, word_bytes):
         """This board with its memory in words of ``word_bytes`` bytes (one of ``word_widths``):
         the same bytes, read a word per clock, each record starting on a word."""

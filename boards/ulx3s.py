@@ -2,9 +2,12 @@
 
 * Clock: the 25 MHz oscillator through the PLL (EHXPLLL) to 100 MHz: VCO 25 x 4 x 6 = 600 MHz,
   divided by 6.
-* Records: 393,216 bytes (384 KiB) in DP16KD (2,048 x 9 each: 192 blocks, output registers on),
-  see :class:`~memgen.hdl.engine.storage.BankedStorage`; with ``--word-bytes W`` each bank is
-  the DP16KDs of a W-byte word side by side (ceil(8W / 9) of them).
+* Records: 393,216 bytes (384 KiB) in DP16KD (2,048 x 9 each, output registers on), see
+  :class:`~memgen.hdl.engine.storage.BankedStorage`, read in 64-byte words: three banks of 57
+  DP16KDs side by side (a 64-byte record a clock). With ``--word-bytes W`` each bank is the
+  ceil(8W / 9) DP16KDs of a W-byte word; byte-wide (``--word-bytes 1``), 192 banks of one.
+  Fixed-size records of K bytes take the smallest word that holds one (see
+  :meth:`~memgen.boards.board.Board.for_records`).
 * Record table: 4,096 entries of 28 bits (19-bit start, 9-bit length) in DP16KD; with fixed-size
   records (``memgen build ulx3s-85f --records fixed:K``) no table, 393,216 // K records.
 * The deframer's frame buffer is read through its DP16KD's output register: it lands in one of
@@ -170,7 +173,7 @@ ULX3S_85F = Board(
     platform=_Platform,
     part={"TRELLIS_COMB": 83640, "TRELLIS_FF": 83640, "DP16KD": 208, "MULT18X18D": 156},
     clock_hz=100_000_000,
-    record_format=RecordFormat(393216, max_records=4096, max_length=504),
+    record_format=RecordFormat(393216, max_records=4096, max_length=504, word_bytes=64),
     uart="FT231X: rx pin M1, tx pin L4",
     memory="records in 192 DP16KD banks (384 KiB)",
     record_table="record table in DP16KD",

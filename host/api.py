@@ -258,7 +258,7 @@ def open(
         board_model = None  # named for its line rate only: the board knows its memory
     elif board_model is not None:
         if fixed:
-            board_model = board_model.with_record_size(size)
+            board_model = board_model.for_records(size)
     else:
         record_format = sim_format(
             "variable" if records is None else records,

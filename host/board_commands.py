@@ -15,9 +15,10 @@ __all__ = [
 ]
 
 
-def board_variant(board, fixed, size, word_bytes=1, lanes=1, usb=None):
+def board_variant(board, fixed, size, word_bytes=None, lanes=1, usb=None):
     """The board as built for a records mode: as described (variable-length records), or with
-    fixed-size records of ``size`` bytes; its memory in words of ``word_bytes``, read by
+    fixed-size records of ``size`` bytes; its memory in words of ``word_bytes`` (None: the
+    board's default for the mode, :meth:`~memgen.boards.board.Board.for_records`), read by
     ``lanes`` sample lanes; answering on USB too with ``usb``, on the UART only without (None:
     as the board's default build)."""
     if board is None:
@@ -27,6 +28,8 @@ def board_variant(board, fixed, size, word_bytes=1, lanes=1, usb=None):
             board = board.with_usb(usb)
         except ValueError as error:
             raise UserError(f"--usb: {error}") from None
+    if word_bytes is None:
+        word_bytes = board.for_records(size if fixed else None).record_format.word_bytes
     try:
         board = board.with_word_bytes(word_bytes)
     except ValueError as error:
@@ -56,13 +59,14 @@ DESIGNS = ("device", "self-check")
 def default_build_folder(board, design="device"):
     """``build/BOARD``, ``build/BOARD-fixedK`` for a build with fixed-size records, then
     ``-wW`` for words of W bytes, ``-lL`` for L lanes, ``-usb`` with the USB link or ``-uart``
-    without it where the board's default build differs, and ``-self-check`` for the self-check
-    example (which has no link)."""
+    without it, each where the board's default build for the records mode differs, and
+    ``-self-check`` for the self-check example (which has no link)."""
     from memgen.boards import BOARDS
 
     fmt = board.record_format
+    default = BOARDS[board.name].for_records(fmt.record_size)
     folder = f"build/{board.name}" + (f"-fixed{fmt.record_size}" if fmt.fixed else "")
-    folder += f"-w{fmt.word_bytes}" if fmt.word_bytes > 1 else ""
+    folder += f"-w{fmt.word_bytes}" if fmt.word_bytes != default.record_format.word_bytes else ""
     folder += f"-l{fmt.lanes}" if fmt.lanes > 1 else ""
     if design == "device" and board.usb_link != BOARDS[board.name].usb_link:
         folder += "-usb" if board.usb_link else "-uart"
@@ -164,7 +168,7 @@ def run_program(arguments):
     if not bitstream.exists():
         fixed, size = arguments.records
         options = f" --records fixed:{size}" if fixed else ""
-        options += f" --word-bytes {arguments.word_bytes}" if arguments.word_bytes > 1 else ""
+        options += f" --word-bytes {arguments.word_bytes}" if arguments.word_bytes else ""
         options += f" --lanes {arguments.lanes}" if arguments.lanes > 1 else ""
         options += {None: "", True: " --usb", False: " --no-usb"}[arguments.usb]
         options += "" if arguments.design == "device" else f" --design {arguments.design}"

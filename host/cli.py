@@ -494,9 +494,10 @@ def parser():
     design.add_argument(
         "--word-bytes",
         type=whole_number,
-        default=1,
         metavar="W",
-        help="the memory read W bytes a clock, each record starting on a word (default: 1)",
+        help="the memory read W bytes a clock, each record starting on a word (default: the "
+        "board's word, 1 on the iCEBreaker, 64 on the ULX3S; with fixed:K, the smallest that "
+        "holds a record)",
     )
     design.add_argument(
         "--lanes",

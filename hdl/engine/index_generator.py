@@ -39,6 +39,7 @@ from amaranth.lib.wiring import In, Out
 
 from ..common.checks import assert_stream_stable
 from ..common.pipeline import Countdown
+from ..fpga import family
 from .lfsr import LFSR, LFSRModel
 from .threshold import Threshold
 from .trivium import Trivium, TriviumModel
@@ -291,7 +292,8 @@ class IndexGenerator(wiring.Component):
         if self.fault == "unstable_output":
             m.d.comb += advance.eq(running)
 
-        self._multiply(m, advance, word_1[WORD_WIDTH - b :], count_held, product_2)
+        split = self.count_width > 16 or (family(platform) == "ecp5" and b > 18)
+        self._multiply(m, advance, word_1[WORD_WIDTH - b :], count_held, product_2, split)
         with m.If(advance):
             m.d.sync += [
                 valid_1.eq(1),
@@ -342,12 +344,13 @@ class IndexGenerator(wiring.Component):
         ]
         return m
 
-    def _multiply(self, m, advance, candidate, count, product):
+    def _multiply(self, m, advance, candidate, count, product, split):
         """``product`` = ``candidate * count``, the stage-2 value, loaded on ``advance``. With
-        a count of 17 bits or more it takes two 18-bit DSP halves and the adder that joins them:
-        on the ULX3S that path missed 100 MHz, so the halves are registered here and added
-        combinationally on the way into stage 3 (the pipeline's depth is unchanged)."""
-        if self.count_width <= 16:
+        a count of 17 bits or more, or on an ECP5 a candidate wider than its DSPs' 18-bit inputs,
+        it takes two DSP halves and the adder that joins them: on the ULX3S that path missed
+        100 MHz, so (``split``) the halves are registered here and added combinationally on the
+        way into stage 3 (the pipeline's depth is unchanged)."""
+        if not split:
             with m.If(advance):
                 m.d.sync += product.eq(candidate * count)
             return

@@ -29,6 +29,15 @@ from .storage import storage_ports
 __all__ = ["WideAppendMemory"]
 
 
+def _first_failure(m, failing, codes):
+    """The code of the first of ``failing`` that holds (0 if none), as a signal."""
+    code = Signal(3)
+    for fails, value in reversed(list(zip(failing, codes, strict=True))):
+        with m.If(fails):  # the last assignment wins: the first that fails decides
+            m.d.comb += code.eq(value)
+    return code
+
+
 class WideAppendMemory(wiring.Component):
     """Append-only record store of W-byte words, a word per clock, refusal on overflow.
 
@@ -100,28 +109,39 @@ class WideAppendMemory(wiring.Component):
         # in a record as at its start, as both rooms shrink by the same bytes.
         malformed = (word.count == 0) | (word.count > width) | (~word.last & (word.count != width))
         so_far = Mux(starting, 0, failure)
-        new_failure = Signal(3)
-        with m.If(so_far != 0):
-            m.d.comb += new_failure.eq(so_far)
-        with m.Elif(malformed):
-            m.d.comb += new_failure.eq(ErrorCode.BAD_COMMAND)
-        with m.Elif(starting & records_full):
-            m.d.comb += new_failure.eq(ErrorCode.FULL)
-        with m.Elif((word.count > record_room) & (limit <= free)):
-            m.d.comb += new_failure.eq(ErrorCode.WRONG_SIZE if fmt.fixed else ErrorCode.TOO_LONG)
-        with m.Elif(word.count > memory_room):
-            m.d.comb += new_failure.eq(ErrorCode.FULL)
+        # Flags kept beside the rooms, so the verdict reads flops (asserted in step below).
+        # A word meets the memory's end only where the room is gone: the room is a whole number
+        # of words in a record, and of slots at its start, and a word of more than a slot is
+        # past a packed record's limit, which comes first while a slot is free.
+        free_empty = Signal()  # free == 0
+        left_empty = Signal()  # left == 0, while in a record
+        limit_first = Signal(init=limit <= cap)  # limit <= free
+        room_gone = Signal()
+        m.d.comb += room_gone.eq(Mux(starting, free_empty, left_empty))  # memory_room == 0
+        past_limit = Mux(starting, word.count > limit, word.count > room) & limit_first
+        failing = [so_far != 0, malformed, starting & records_full, past_limit, room_gone]
+        codes = [so_far, ErrorCode.BAD_COMMAND, ErrorCode.FULL]
+        codes += [ErrorCode.WRONG_SIZE if fmt.fixed else ErrorCode.TOO_LONG, ErrorCode.FULL]
+        new_failure = _first_failure(m, failing, codes)
+        stored = Signal()
+        m.d.comb += stored.eq(~Cat(*failing).any())  # flat, not through the codes' priority
+        # the verdict as the rooms themselves give it, in every simulation and proof
+        exact_limit = Mux(starting, word.count > limit, word.count > room) & (limit <= free)
+        exact_end = word.count > memory_room
+        exact = _first_failure(m, [*failing[:3], exact_limit, exact_end], codes)
+        m.d.sync += [
+            Assert(stored == (new_failure == 0), "stored against the verdict"),
+            Assert(~valid | (new_failure == exact), "the flags' verdict against the rooms'"),
+        ]
         final_failure = Signal(3)
         m.d.comb += final_failure.eq(new_failure)
         complete = length == limit if fmt.fixed else 1
         if fmt.fixed:
-            with m.If((new_failure == 0) & word.last & ~complete):
+            with m.If(stored & word.last & ~complete):
                 m.d.comb += final_failure.eq(ErrorCode.WRONG_SIZE)
 
-        stored = Signal()
         commit = Signal()
         m.d.comb += [
-            stored.eq(new_failure == 0),
             self.data_port.write_enable.eq(valid & stored & ~self.clear),
             commit.eq(valid & word.last & stored & complete & ~self.clear),
         ]
@@ -135,6 +155,8 @@ class WideAppendMemory(wiring.Component):
                 self.count.eq(0),
                 self.bytes_used.eq(0),
                 free.eq(cap),
+                free_empty.eq(0),
+                limit_first.eq(limit <= cap),
                 in_record.eq(0),
                 records_full.eq(0),
             ]
@@ -147,6 +169,7 @@ class WideAppendMemory(wiring.Component):
                 pointer.eq(Mux(stored, position + width, position)),
                 room.eq(Mux(stored, record_room - width, record_room)),
                 left.eq(Mux(stored, memory_room - width, memory_room)),
+                left_empty.eq(Mux(stored, memory_room == width, room_gone)),
             ]
             with m.If(commit):
                 m.d.sync += [
@@ -154,11 +177,18 @@ class WideAppendMemory(wiring.Component):
                     records_full.eq(self.count == fmt.max_records - 1),
                     self.bytes_used.eq(position + fmt.alignment),  # the next record's start
                     free.eq(memory_room - fmt.alignment),
+                    free_empty.eq(memory_room == fmt.alignment),
+                    limit_first.eq(memory_room >= limit + fmt.alignment),
                 ]
             with m.Elif(word.last):
                 m.d.sync += [self.refused.eq(1), self.refusal_code.eq(final_failure)]
         rooms = (free, left, room)
         self._assert_counts(m, position, in_record, offset, pointer, records_full, failure, rooms)
+        m.d.sync += [
+            Assert(free_empty == (free == 0), "free_empty out of step"),
+            Assert(~in_record | (left_empty == (left == 0)), "left_empty out of step"),
+            Assert(limit_first == (limit <= free), "limit_first out of step"),
+        ]
         return m
 
     def _write_word(self, m, position, word):

@@ -11,7 +11,7 @@ start from flops (the 64-byte merge before them cost the ULX3S a quarter of its 
 word gathers meanwhile, and a byte waits only if it ends a word while the last one is still held.
 """
 
-from amaranth.hdl import Module, Mux, Signal
+from amaranth.hdl import Assert, Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -46,12 +46,17 @@ class ByteWidener(wiring.Component):
         byte, word = self.bytes.payload, self.words.payload
         held = Signal(8 * width)  # the word's bytes so far (and stale ones after them)
         lane = Signal(range(width))  # where the next byte goes
+        # the same, one-hot: each byte of the word picks on one flop and ``first``, not on a
+        # decoder of ``lane`` (the decoder before the 64-byte merge was the ULX3S's slowest path)
+        lane_hot = Signal(width, init=1)
         head = Signal()  # the word gathered starts its packet
         current = Mux(byte.first, 0, lane)
+        current_hot = Mux(byte.first, 1, lane_hot)
         merged = Signal.like(held)
         for k in range(width):
-            m.d.comb += merged.word_select(k, 8).eq(Mux(current == k, byte.data, held[8 * k :][:8]))
-        ends = byte.last | (current == width - 1)
+            pick = current_hot[k]
+            m.d.comb += merged.word_select(k, 8).eq(Mux(pick, byte.data, held[8 * k :][:8]))
+        ends = byte.last | current_hot[width - 1]
         m.d.comb += self.bytes.ready.eq(~ends | ~self.words.valid | self.words.ready)
         with m.If(self.words.ready):
             m.d.sync += self.words.valid.eq(0)
@@ -61,6 +66,7 @@ class ByteWidener(wiring.Component):
                 held.eq(merged),
                 head.eq(first),
                 lane.eq(Mux(byte.last, 0, current + 1)),
+                lane_hot.eq(Mux(byte.last, 1, current_hot.rotate_left(1))),
             ]
             with m.If(ends):
                 m.d.sync += [
@@ -71,4 +77,5 @@ class ByteWidener(wiring.Component):
                     word.last.eq(byte.last),
                 ]
         assert_stream_stable(m, self.words, "widened_words")
+        m.d.sync += Assert(lane_hot == 1 << lane, "the one-hot lane out of step")
         return m

@@ -23,6 +23,7 @@ from ..engine.storage import (
     bank_signature,
     registered_read_memory,
 )
+from . import family
 
 __all__ = ["DP16KDBank", "DP16KDBuffer", "DP16KD_BYTES"]
 
@@ -97,7 +98,7 @@ def _on_ecp5(primitive, platform):
     """Whether to instantiate the primitive: as asked, else on an ECP5 platform."""
     if primitive is not None:
         return primitive
-    return platform is not None and str(getattr(platform, "family", "")).lower() == "ecp5"
+    return family(platform) == "ecp5"
 
 
 class DP16KDBank(wiring.Component):

@@ -13,6 +13,7 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from ..engine.storage import StorageSignature
+from . import family
 
 __all__ = ["SPRAM256KA", "SPRAMStorage", "SPRAM_BLOCK_BYTES"]
 
@@ -44,7 +45,7 @@ class SPRAM256KA(wiring.Component):
     def _use_primitive(self, platform):
         if self.primitive is not None:
             return self.primitive
-        return platform is not None and str(getattr(platform, "family", "")).lower() == "ice40"
+        return family(platform) == "ice40"
 
     def elaborate(self, platform):
         m = Module()

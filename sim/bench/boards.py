@@ -117,7 +117,7 @@ def main(argv=None):
             del report["bitstream"]
             result[name] = report
             print(f"building {name} with fixed-size records...", file=sys.stderr)
-            fixed = board(name).with_record_size(args.fixed_size)
+            fixed = board(name).for_records(args.fixed_size)
             report = build(fixed, Path(workdir) / f"{name}-fixed", seed=args.seed)
             del report["bitstream"]
             result[name]["fixed_size"] = report

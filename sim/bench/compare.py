@@ -2,13 +2,13 @@
 training time against dataset size (the paper's Figure 4), written to results/compare.json and
 results/training_time.png.
 
-Hardware figures combine measured quantities from the other benches: words per clock of the core
-(results/core.json, Verilator), the achieved Fmax and the clock each bitstream runs at
-(results/boards.json, nextpnr), and the share of the line that carries samples
-(results/link.json). Samples/s = words per clock x clock / record bytes; the link-limited rate is
-each board's baud / 10 x the payload fraction measured on its line / record bytes, and for a
-board with USB (the ULX3S) the USB-limited rate its payload bytes/s on the simulated full-speed
-line (1-byte samples; text lines for the larger records) / record bytes.
+Hardware figures combine measured quantities from the other benches: bytes per clock of the core
+in the words of each board's default build (results/core.json, Verilator), the achieved Fmax and
+the clock each bitstream runs at (results/boards.json, nextpnr), and the share of the line that
+carries samples (results/link.json). Samples/s = bytes per clock x clock / record bytes; the
+link-limited rate is each board's baud / 10 x the payload fraction measured on its line / record
+bytes, and for a board with USB (the ULX3S) the USB-limited rate its payload bytes/s on the
+simulated full-speed line (1-byte samples; text lines for the larger records) / record bytes.
 
 CPU figures are measured in this run, on this machine, one core, for records of 1 and 64 bytes
 from a memory of 100,000 records:
@@ -125,12 +125,24 @@ def cpu_training(count):
     }
 
 
+def bytes_per_clock(core, word_bytes, size):
+    """The core's sampled bytes a clock for ``size``-byte records in ``word_bytes``-byte words,
+    as results/core.json measured it."""
+    if word_bytes == 1:
+        return core["words_per_clock_single" if size == 1 else "words_per_clock_multi"]
+    for row in core["wide"]:
+        if (row["word_bytes"], row["lanes"], row["record_bytes"]) == (word_bytes, 1, size):
+            return row["bytes_per_clock"]
+    raise ValueError(f"results/core.json has no {size}-byte records in {word_bytes}-byte words")
+
+
 def hardware_sampling(core, boards, link):
-    """Samples/s per board and record size: in the core at Fmax and at the board clock, over the
-    UART at the board's baud and, where it has one, over USB."""
-    words_per_clock = {1: core["words_per_clock_single"], 64: core["words_per_clock_multi"]}
+    """Samples/s per board and record size, for each board's default build (its words): in the
+    core at Fmax and at the board clock, over the UART at the board's baud and, where it has
+    one, over USB."""
     result = {}
     for name, board in boards.items():
+        width = board["capacity"].get("word_bytes", 1)  # reports from before words: bytes
         fmax = board["fmax"][board["design_clock"]]["achieved_mhz"] * 1e6
         clock = board["clock_mhz"] * 1e6
         line = link["boards"][name]
@@ -140,14 +152,21 @@ def hardware_sampling(core, boards, link):
         for size in RECORD_SIZES:
             workload = "bytes" if size == 1 else "lines"
             fraction = line[workload]["payload_fraction"]
+            rate = bytes_per_clock(core, width, size)
             rows[size] = {
-                "core_at_fmax": round(words_per_clock[size] * fmax / size),
-                "core_at_board_clock": round(words_per_clock[size] * clock / size),
+                "core_at_fmax": round(rate * fmax / size),
+                "core_at_board_clock": round(rate * clock / size),
                 "link_limited": round(baud / UART_BITS_PER_BYTE * fraction / size),
             }
             if usb is not None:
                 rows[size]["usb_limited"] = round(usb[workload]["payload_bytes_per_s"] / size)
-        result[name] = {"fmax_mhz": fmax / 1e6, "clock_mhz": clock / 1e6, "baud": baud, **rows}
+        result[name] = {
+            "word_bytes": width,
+            "fmax_mhz": fmax / 1e6,
+            "clock_mhz": clock / 1e6,
+            "baud": baud,
+            **rows,
+        }
     return result
 
 
@@ -202,7 +221,10 @@ def main(argv=None):
             "memgen.sim.bench.compare: results/core.json has no train_clocks; "
             "run python -m memgen.sim.bench.core first\n",
         )
-    hardware = hardware_sampling(inputs["core"], inputs["boards"], inputs["link"])
+    try:
+        hardware = hardware_sampling(inputs["core"], inputs["boards"], inputs["link"])
+    except ValueError as error:
+        parser.exit(1, f"memgen.sim.bench.compare: {error}; run the core bench first\n")
     cpu = {}
     with measure_conditions() as measured:
         for size in RECORD_SIZES:

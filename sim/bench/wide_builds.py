@@ -1,7 +1,7 @@
-"""``make bench``, wide builds: each board built with its memory in its widest words, the
-ULX3S with two and four lanes of 1-byte records (these on the UART only, ``--no-usb``), the
-ULX3S's default build, answering on USB as well (``ulx3s-85f-usb``), and its self-check example
-(``ulx3s-85f-self-check``), over nextpnr seeds, written to results/wide_builds.json.
+"""``make bench``, wide builds: the ULX3S's default build (64-byte words, answering on USB
+beside the UART), the iCEBreaker at its widest words (8 bytes), the ULX3S with two and four lanes
+of 1-byte records (on the UART only, ``--no-usb``, their memory being the point) and its
+self-check example, over nextpnr seeds, written to results/wide_builds.json.
 
 The iCEBreaker's four SPRAMs side by side make 8-byte words (its SPRAM limit, 8 bytes a clock);
 the ULX3S's DP16KDs make 64-byte words (a 64-byte record a clock); ``ulx3s-85f-lanes2`` reads its
@@ -20,36 +20,32 @@ import tempfile
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
-from memgen.boards import BOARDS, board
+from memgen.boards import board
 from memgen.boards.build import build
 
-__all__ = ["main", "widest"]
+__all__ = ["BUILDS", "main", "variant"]
 
 
-def widest(name):
-    return max(board(name).word_widths)
+def _lanes(lanes):
+    return lambda: board("ulx3s-85f").with_usb(False).for_records(1).with_lanes(lanes)
 
 
-#: Lanes builds: name -> (board, record size, lanes).
-LANES = {"ulx3s-85f-lanes2": ("ulx3s-85f", 1, 2), "ulx3s-85f-lanes4": ("ulx3s-85f", 1, 4)}
-#: Builds of a board as described, with its USB link.
-USB = {"ulx3s-85f-usb": "ulx3s-85f"}
-#: The self-check example (memgen build BOARD --design self-check); the suite builds the
-#: iCEBreaker's, this bench the ULX3S's (four minutes).
-SELF_CHECK = {"ulx3s-85f-self-check": "ulx3s-85f"}
+#: Each build of ``results/wide_builds.json``: name -> the board it builds.
+BUILDS = {
+    "icebreaker-w8": lambda: board("icebreaker").with_word_bytes(8),
+    "ulx3s-85f": lambda: board("ulx3s-85f"),  # as ``memgen build ulx3s-85f`` builds it
+    "ulx3s-85f-lanes2": _lanes(2),
+    "ulx3s-85f-lanes4": _lanes(4),
+    "ulx3s-85f-self-check": lambda: board("ulx3s-85f").with_usb(False),  # it has no link
+}
+#: The builds of the self-check example (memgen build BOARD --design self-check); the suite
+#: builds the iCEBreaker's, this bench the ULX3S's.
+SELF_CHECK = ("ulx3s-85f-self-check",)
 
 
 def variant(name):
-    """The board a build of ``results/wide_builds.json`` is named after; the wide and lanes
-    builds on the UART only (``--no-usb``), their memory being the point."""
-    if name in LANES:
-        base, size, lanes = LANES[name]
-        return board(base).with_usb(False).with_record_size(size).with_lanes(lanes)
-    if name in USB:
-        return board(USB[name]).with_usb()
-    if name in SELF_CHECK:
-        return board(SELF_CHECK[name]).with_usb(False)
-    return board(name).with_usb(False).with_word_bytes(widest(name))
+    """The board the build ``name`` of ``results/wide_builds.json`` builds."""
+    return BUILDS[name]()
 
 
 def _build(name, seed, workdir):
@@ -126,8 +122,7 @@ def main(argv=None):
     )  # fmt: skip
     parser.add_argument("--jobs", type=int, default=2, help="builds at once (default: 2)")
     parser.add_argument(
-        "--boards", nargs="+", choices=[*BOARDS, *LANES, *USB, *SELF_CHECK],
-        default=[*BOARDS, *LANES, *USB, *SELF_CHECK],
+        "--boards", nargs="+", choices=BUILDS, default=list(BUILDS),
         help="build only these, keeping the other builds' figures in --out",
     )  # fmt: skip
     args = parser.parse_args(argv)

@@ -219,7 +219,7 @@ def test_lane_variants():
     blocks read: the full 384 KiB for 1 or 2 lanes, half for 4, a quarter for 8; a backend per
     copy with a read side per lane), for fixed-size records of at most a word; the iCEBreaker
     builds one lane; other counts and record shapes are refused in one line."""
-    spec = board("ulx3s-85f").with_record_size(1)
+    spec = board("ulx3s-85f").for_records(1)
     total = spec.record_format.byte_capacity
     for lanes, copies in ((1, 1), (2, 1), (4, 2), (8, 4)):
         variant = spec.with_lanes(lanes)
@@ -239,12 +239,34 @@ def test_lane_variants():
     for lanes in (0, 3, 16):
         with pytest.raises(ValueError, match=f"builds 1, 2, 4, 8 lanes, not {lanes}"):
             spec.with_lanes(lanes)
-    with pytest.raises(ValueError, match="at most a word \\(1 byte\\)"):
+    with pytest.raises(ValueError, match="at most a word \\(64 bytes\\)"):
         board("ulx3s-85f").with_lanes(2)
+    with pytest.raises(ValueError, match="at most a word \\(1 byte\\)"):
+        board("ulx3s-85f").with_word_bytes(1).with_lanes(2)
     with pytest.raises(ValueError, match="at most a word \\(4 bytes\\)"):
         board("ulx3s-85f").with_word_bytes(4).with_record_size(5).with_lanes(2)
     with pytest.raises(ValueError, match="icebreaker builds one lane only, not 2"):
         board("icebreaker").with_record_size(1).with_lanes(2)
+
+
+@pytest.mark.parametrize("size", [None, 1, 2, 3, 4, 5, 31, 32, 33, 63, 64, 65, 100, 504])
+def test_default_word_per_records_mode(size):
+    """A board's default build: the ULX3S reads 64-byte words of variable-length records; with
+    fixed-size records the smallest of its words a record's slot fits (the next power of two of
+    its size, up to 64 bytes), which holds as many records as its 64-byte words would; the
+    iCEBreaker's words are bytes in every mode."""
+    ulx3s, icebreaker = board("ulx3s-85f"), board("icebreaker")
+    assert icebreaker.for_records(size).record_format.word_bytes == 1
+    fmt = ulx3s.for_records(size).record_format
+    if size is None:
+        assert ulx3s.for_records(size) is ulx3s and fmt.word_bytes == 64
+        return
+    slot = 1
+    while slot < size:
+        slot *= 2
+    assert (fmt.record_size, fmt.word_bytes) == (size, min(slot, 64))
+    assert fmt.max_records == ulx3s.with_record_size(size).record_format.max_records
+    assert fmt.max_records == fmt.byte_capacity // (slot if size <= 64 else -(-size // 64) * 64)
 
 
 def test_cli_build_and_program_with_fixed_records(monkeypatch, tmp_path, capsys):
@@ -267,6 +289,12 @@ def test_cli_build_and_program_with_fixed_records(monkeypatch, tmp_path, capsys)
     assert cli.main(["build", "icebreaker", "--word-bytes", "8"]) == 1
     assert cli.main(["build", "icebreaker", "--records", "fixed:3", "--word-bytes", "4"]) == 1
     assert cli.main(["build", "ulx3s-85f", "--records", "fixed:1", "--lanes", "4"]) == 1
+    assert cli.main(["build", "ulx3s-85f"]) == 1
+    assert cli.main(["build", "ulx3s-85f", "--word-bytes", "1"]) == 1
+    assert cli.main(["build", "ulx3s-85f", "--records", "fixed:32"]) == 1
+    assert cli.main(["build", "ulx3s-85f", "--records", "fixed:32", "--word-bytes", "64"]) == 1
+    assert cli.main(["build", "ulx3s-85f", "--records", "fixed:100"]) == 1
+    assert [fmt.word_bytes for fmt, _ in built] == [1, 1, 1, 8, 4, 1, 64, 1, 32, 64, 64]
     assert [(fmt.record_size, fmt.max_records, out) for fmt, out in built] == [
         (32, 4096, "build/icebreaker-fixed32"),
         (1, 131072, "build/icebreaker-fixed1"),
@@ -274,6 +302,11 @@ def test_cli_build_and_program_with_fixed_records(monkeypatch, tmp_path, capsys)
         (None, 2048, "build/icebreaker-w8"),
         (3, 32768, "build/icebreaker-fixed3-w4"),  # a 4-byte slot each
         (1, 196608, "build/ulx3s-85f-fixed1-l4"),  # half the memory per copy, two lanes each
+        (None, 4096, "build/ulx3s-85f"),  # 64-byte words
+        (None, 4096, "build/ulx3s-85f-w1"),
+        (32, 12288, "build/ulx3s-85f-fixed32"),  # in 32-byte words
+        (32, 12288, "build/ulx3s-85f-fixed32-w64"),  # two to a word
+        (100, 3072, "build/ulx3s-85f-fixed100"),  # two 64-byte words each
     ]
     capsys.readouterr()
     assert cli.main(["build", "icebreaker", "--word-bytes", "16"]) == 1
@@ -281,6 +314,10 @@ def test_cli_build_and_program_with_fixed_records(monkeypatch, tmp_path, capsys)
     assert "--word-bytes 16: icebreaker builds words of 1, 2, 4, 8 bytes, not 16" in err
     assert cli.main(["program", "icebreaker", "--word-bytes", "8"]) == 1
     assert "run `memgen build icebreaker --word-bytes 8` first" in capsys.readouterr().err
+    assert cli.main(["program", "ulx3s-85f", "--word-bytes", "1"]) == 1
+    err = capsys.readouterr().err
+    assert "no bitstream at build/ulx3s-85f-w1/memgen.bit" in err
+    assert "run `memgen build ulx3s-85f --word-bytes 1` first" in err
     assert cli.main(["build", "ulx3s-85f", "--lanes", "2"]) == 1
     assert "--lanes 2: lanes need fixed-size records of at most a word" in capsys.readouterr().err
     assert cli.main(["program", "ulx3s-85f", "--records", "fixed:1", "--lanes", "2"]) == 1

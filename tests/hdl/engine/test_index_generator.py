@@ -1,7 +1,10 @@
 """Index generator: exact uniformity, bit-exact gateware, throughput, injected faults."""
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
+from amaranth.hdl import Fragment
 from memgen.hdl.common.faults import with_fault
 from memgen.hdl.engine.index_generator import (
     GENERATORS,
@@ -154,6 +157,28 @@ def test_gateware_with_a_split_multiplier_matches_model(stalls):
         await run_requests(ctx, dut, plan, model, Stalls(stalls, 3), Stalls(stalls, 4, rate=0.5))
 
     run_simulation(dut, testbench, name=f"index_split_{stalls}")
+
+
+@pytest.mark.parametrize(
+    ("family", "max_count", "split"),
+    [
+        ("ECP5", 4096, True),  # 21-bit candidates: wider than an ECP5 DSP's 18-bit inputs
+        ("ECP5", 1023, False),  # 18 bits: one DSP
+        ("ECP5", 1024, True),
+        ("iCE40", 4096, False),  # the iCEBreaker's product unchanged below 17-bit counts
+        (None, 4096, False),
+        (None, 70_000, True),
+    ],
+)
+def test_the_product_splits_where_a_dsp_is_too_narrow(family, max_count, split):
+    """The product is taken in two registered halves for counts of 17 bits, and on an ECP5 for
+    candidates wider than 18 bits (the ULX3S's 4,096-record table: 21 bits), where the adder
+    joining the DSPs' halves missed 100 MHz."""
+    platform = None if family is None else SimpleNamespace(family=family)
+    fragment = Fragment.get(IndexGenerator(max_count), platform)
+    driven = fragment.statements.values()
+    names = {signal.name for block in driven for st in block for signal in st._lhs_signals()}
+    assert ("product_high" in names) == split
 
 
 def test_gateware_continues_one_stream_across_requests():

@@ -78,6 +78,39 @@ def test_an_idle_machine_writes_its_conditions(results, monkeypatch):
     assert "usb_limited" not in hardware["icebreaker"]["1"]
 
 
+def test_the_core_rates_are_each_default_builds_words(results, monkeypatch, capsys):
+    """The core's samples/s come from results/core.json for the words of each board's default
+    build (boards.json): a byte a clock in byte-wide words, 64 bytes in 64-byte words; a word
+    core.json has not measured is a one-line error."""
+    monkeypatch.setattr(compare, "measure_conditions", lambda: Fixed(0.01))
+    core = json.loads((results / "core.json").read_text())
+    boards = json.loads((results / "boards.json").read_text())
+    boards["icebreaker"]["capacity"]["word_bytes"] = 1
+    boards["ulx3s-85f"]["capacity"]["word_bytes"] = 64
+    (results / "boards.json").write_text(json.dumps(boards))
+    assert compare.main(["--results", str(results)]) == 0
+    hardware = json.loads((results / "compare.json").read_text())["hardware_samples_per_s"]
+    wide = {(row["word_bytes"], row["lanes"], row["record_bytes"]): row for row in core["wide"]}
+    for name, width, size, per_clock in [
+        ("icebreaker", 1, 1, core["words_per_clock_single"]),
+        ("icebreaker", 1, 64, core["words_per_clock_multi"]),
+        ("ulx3s-85f", 64, 1, wide[64, 1, 1]["bytes_per_clock"]),
+        ("ulx3s-85f", 64, 64, wide[64, 1, 64]["bytes_per_clock"]),
+    ]:
+        rates = hardware[name]
+        clock = boards[name]["clock_mhz"] * 1e6
+        assert rates["word_bytes"] == width
+        assert rates[str(size)]["core_at_board_clock"] == round(per_clock * clock / size)
+    assert hardware["ulx3s-85f"]["64"]["core_at_board_clock"] > 0.95e8  # a record a clock
+    boards["ulx3s-85f"]["capacity"]["word_bytes"] = 32  # not in core.json's wide rows
+    (results / "boards.json").write_text(json.dumps(boards))
+    with pytest.raises(SystemExit) as exit_:
+        compare.main(["--results", str(results)])
+    assert exit_.value.code == 1
+    err = capsys.readouterr().err
+    assert "no 1-byte records in 32-byte words; run the core bench first" in err
+
+
 def test_the_software_samplers_draw_stored_records(monkeypatch):
     """Each sampler returns records of the memory (numpy's rows through ``take``)."""
     seen = {}

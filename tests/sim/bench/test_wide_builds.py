@@ -1,4 +1,4 @@
-"""The wide builds bench: each board at its widest word, a run per seed, a design that does not
+"""The wide builds bench: the iCEBreaker at its widest word, a run per seed, a design that does not
 place recorded as such, and the seeds that meet the board clock listed."""
 
 import json
@@ -30,11 +30,11 @@ def test_seeds_met_and_failed_are_recorded(monkeypatch, tmp_path):
         written_after.append(len(results)), write(path, names, results)))  # fmt: skip
     out = tmp_path / "wide.json"
     out.write_text('{"ulx3s-85f": {"kept": true}}')
-    assert wide_builds.main(["--out", str(out), "--seeds", "3", "--boards", "icebreaker"]) == 0
+    assert wide_builds.main(["--out", str(out), "--seeds", "3", "--boards", "icebreaker-w8"]) == 0
     assert written_after == [1, 2, 3]
     kept = json.loads(out.read_text())
     assert kept["ulx3s-85f"] == {"kept": True}  # a board not built keeps its figures
-    written = kept["icebreaker"]
+    written = kept["icebreaker-w8"]
     assert written["word_bytes"] == 8 == max(board("icebreaker").word_widths)
     assert written["seeds"]["1"] == {
         "built": False,
@@ -45,7 +45,6 @@ def test_seeds_met_and_failed_are_recorded(monkeypatch, tmp_path):
         "slowest_path": {"from": "a0", "to": "a3", "ns": 4.38},
     }  # fmt: skip
     assert written["clock_met_at"] == [3]
-    assert wide_builds.widest("ulx3s-85f") == 64
 
 
 @pytest.mark.parametrize(("name", "lanes", "copies"), [("lanes2", 2, 1), ("lanes4", 4, 2)])
@@ -80,10 +79,10 @@ def test_a_range_of_seeds_keeps_the_others(monkeypatch, tmp_path):
     out = tmp_path / "wide.json"
     earlier = {"1": {"built": True, "achieved_mhz": 50.0, "clock_met": True},
                "2": {"built": True, "achieved_mhz": 50.0, "clock_met": True}}  # fmt: skip
-    out.write_text(json.dumps({"icebreaker": {"seeds": earlier}}))
-    arguments = ["--out", str(out), "--seeds", "2-3", "--boards", "icebreaker", "--jobs", "1"]
+    out.write_text(json.dumps({"icebreaker-w8": {"seeds": earlier}}))
+    arguments = ["--out", str(out), "--seeds", "2-3", "--boards", "icebreaker-w8", "--jobs", "1"]
     assert wide_builds.main(arguments) == 0
-    written = json.loads(out.read_text())["icebreaker"]
+    written = json.loads(out.read_text())["icebreaker-w8"]
     assert sorted(written["seeds"]) == ["1", "2", "3"]
     assert written["seeds"]["1"]["achieved_mhz"] == 50.0  # kept
     assert written["seeds"]["2"]["achieved_mhz"] == 92.0  # rebuilt
@@ -98,13 +97,14 @@ def test_bad_seeds_are_one_line_errors(seeds, capsys):
     assert f"argument --seeds: '{seeds}'" in capsys.readouterr().err
 
 
-def test_the_usb_and_self_check_builds(monkeypatch, tmp_path):
-    """``ulx3s-85f-usb`` is the board with its USB link, every clock's Fmax recorded;
-    ``ulx3s-85f-self-check`` builds the self-check example on the board as described."""
+def test_the_default_and_self_check_builds(monkeypatch, tmp_path):
+    """``ulx3s-85f`` is the board's default build, 64-byte words and its USB link, every
+    clock's Fmax recorded; ``ulx3s-85f-self-check`` builds the self-check example on the board
+    as described, without a link."""
     from memgen.boards.self_check import SelfCheckTop
 
     def fake_build(spec, build_dir, seed, top=None):  # runs in a worker process
-        assert spec.usb_link == (top is None)
+        assert spec.usb_link == (top is None) and spec.record_format.word_bytes == 64
         assert top is None or isinstance(top, SelfCheckTop)
         fmax = {"clk": {"achieved_mhz": 101.0}, "usb": {"achieved_mhz": 90.0}}
         return {"design_clock": "clk", "timing_met": True, "utilisation": {}, "fmax": fmax,
@@ -112,12 +112,13 @@ def test_the_usb_and_self_check_builds(monkeypatch, tmp_path):
 
     monkeypatch.setattr(wide_builds, "build", fake_build)
     out = tmp_path / "wide.json"
-    names = ["ulx3s-85f-usb", "ulx3s-85f-self-check"]
+    names = ["ulx3s-85f", "ulx3s-85f-self-check"]
     assert (
         wide_builds.main(["--out", str(out), "--seeds", "1", "--jobs", "1", "--boards", *names])
         == 0
     )
     seen = json.loads(out.read_text())
-    assert seen["ulx3s-85f-usb"]["usb"] and not seen["ulx3s-85f-self-check"]["usb"]
-    assert seen["ulx3s-85f-usb"]["seeds"]["1"]["other_clocks_mhz"] == {"usb": 90.0}
+    assert seen["ulx3s-85f"]["usb"] and not seen["ulx3s-85f-self-check"]["usb"]
+    assert seen["ulx3s-85f"]["word_bytes"] == 64 and seen["ulx3s-85f"]["record_bytes"] is None
+    assert seen["ulx3s-85f"]["seeds"]["1"]["other_clocks_mhz"] == {"usb": 90.0}
     assert "other_clocks_mhz" not in seen["ulx3s-85f-self-check"]["seeds"]["1"]
