@@ -6,6 +6,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import Out
 
 from ..common.narrower import narrow_to_bytes
+from ..common.skid import SkidBuffer
 from ..engine.core import MemGen
 from .command_rom import CommandROM
 from .record_crc import RecordCRC
@@ -57,8 +58,18 @@ class SelfCheck(wiring.Component):
         m.submodules.script = script = CommandROM(self.packets)
         m.submodules.checksum = checksum = RecordCRC(self.format)
         wiring.connect(m, script.commands, core.commands)
-        # the CRC folds a byte a clock: a wide core's words (a core of lanes' beats) are narrowed
-        wiring.connect(m, narrow_to_bytes(m, core.responses, "response"), checksum.responses)
+        # the CRC folds a byte a clock: a wide core's words (a core of lanes' beats) are narrowed,
+        # with a register slice on either side of the narrowing's multiplexer (on the ULX3S the
+        # readout, the 64-to-1 byte multiplexer and the CRC in one clock made 86 MHz)
+        responses = core.responses
+        if self.format.word_bytes > 1 or self.format.lanes > 1:
+            m.submodules.word_slice = word_slice = SkidBuffer(responses.payload.shape())
+            wiring.connect(m, responses, word_slice.input)
+            responses = narrow_to_bytes(m, word_slice.output, "response")
+            m.submodules.byte_slice = byte_slice = SkidBuffer(responses.payload.shape())
+            wiring.connect(m, responses, byte_slice.input)
+            responses = byte_slice.output
+        wiring.connect(m, responses, checksum.responses)
         all_came = checksum.records == self.samples
         right = checksum.crc == self.expected_crc
         m.d.comb += [
