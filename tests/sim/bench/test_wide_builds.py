@@ -47,10 +47,13 @@ def test_seeds_met_and_failed_are_recorded(monkeypatch, tmp_path):
     assert written["clock_met_at"] == [3]
 
 
-@pytest.mark.parametrize(("name", "lanes", "copies"), [("lanes2", 2, 1), ("lanes4", 4, 2)])
+@pytest.mark.parametrize(
+    ("name", "lanes", "copies"), [("lanes2", 2, 1), ("lanes4", 4, 2), ("lanes8", 8, 4)]
+)
 def test_the_lanes_builds_are_the_ulx3s_with_copies(monkeypatch, tmp_path, name, lanes, copies):
     """``ulx3s-85f-lanesL``: 1-byte records, L lanes, two to a copy: all of the memory in one
-    copy for two lanes, half in each of two copies for four."""
+    copy for two lanes, half in each of two copies for four, a quarter in each of four for
+    eight."""
 
     def fake_build(spec, build_dir, seed, top=None):  # runs in a worker process
         assert spec.record_format.lanes == lanes
