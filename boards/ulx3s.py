@@ -135,9 +135,10 @@ def _usb(m, platform, clock):
 
 
 def _data_storage(record_format, primitive, read_ports):
-    """Records in 192 banks of one DP16KD each (2,048 x 8), each read through a register in
-    fabric and a registered tree of 8-way bank multiplexers (see :class:`BankedStorage`), writes
-    registered by it; with ``read_ports=2`` port B of every block reads for a second lane."""
+    """Records in banks of 2,048 words, each the DP16KDs of a word side by side (three banks of
+    57 for 64-byte words, 192 of one for bytes), each read through a register in fabric and a
+    registered tree of 8-way bank multiplexers (see :class:`BankedStorage`), writes registered by
+    it; with ``read_ports=2`` port B of every block reads for a second lane."""
     width = 8 * record_format.word_bytes  # a wide word: DP16KDs side by side in each bank
     return BankedStorage(
         record_format.words,
@@ -175,7 +176,7 @@ ULX3S_85F = Board(
     clock_hz=100_000_000,
     record_format=RecordFormat(393216, max_records=4096, max_length=504, word_bytes=64),
     uart="FT231X: rx pin M1, tx pin L4",
-    memory="records in 192 DP16KD banks (384 KiB)",
+    memory="records in DP16KD banks (384 KiB)",
     record_table="record table in DP16KD",
     pll=_pll,
     data_storage=_data_storage,
