@@ -68,4 +68,5 @@ def test_self_check_builds_at_the_board_clock(name, tmp_path):
     clock = report["fmax"][report["design_clock"]]
     assert report["timing_met"] and clock["achieved_mhz"] >= spec.clock_hz / 1e6, clock
     cell = {"icebreaker": "ICESTORM_SPRAM", "ulx3s-85f": "DP16KD"}[name]
-    assert report["utilisation"][cell]["used"] >= {"icebreaker": 4, "ulx3s-85f": 192}[name]
+    blocks = {"icebreaker": 4, "ulx3s-85f": 171}[name]  # the ULX3S: three banks of 57 DP16KD
+    assert report["utilisation"][cell]["used"] >= blocks

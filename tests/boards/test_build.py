@@ -15,7 +15,7 @@ from memgen.sim.harness.amaranth_sim import unused
 #: What each board's build must show: memory blocks holding the records, capacity in bytes.
 MEMORY = {
     "icebreaker": {"cell": "ICESTORM_SPRAM", "blocks": 4, "bytes": 131072},
-    "ulx3s-85f": {"cell": "DP16KD", "blocks": 192, "bytes": 384 * 1024},
+    "ulx3s-85f": {"cell": "DP16KD", "blocks": 3 * 57, "bytes": 384 * 1024},  # 64-byte words
 }
 #: Builds: each board as described (variable-length records), and the iCEBreaker with
 #: fixed-size records of this many bytes (``memgen build BOARD --records fixed:32``, the mode
