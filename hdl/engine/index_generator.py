@@ -40,6 +40,7 @@ from amaranth.lib.wiring import In, Out
 from ..common.checks import assert_stream_stable
 from ..common.pipeline import Countdown
 from ..fpga import family
+from ..fpga.mult18 import MULT18_WIDTH, RegisteredProduct
 from .lfsr import LFSR, LFSRModel
 from .threshold import Threshold
 from .trivium import Trivium, TriviumModel
@@ -264,11 +265,8 @@ class IndexGenerator(wiring.Component):
         # strobe that enables every stage and the engine is then one LUT away from flops.
         advance = Signal()
         valid_1, valid_2, valid_3 = Signal(), Signal(), Signal()
-        word_1 = Signal(WORD_WIDTH)
-        # a copy of count beside the multiplier (count is held through a request, asserted): on
-        # the ULX3S the route from the append memory's count to the DSPs was 2.7 of 10.3 ns
-        count_held = Signal(self.count_width)
-        m.d.sync += count_held.eq(self.count)
+        # stage 1 (the word's top b bits, and a copy of the count) is the multipliers' operand
+        # registers: on an ECP5 inside its DSPs, see memgen.hdl.fpga.mult18
         product_2 = Signal(b + self.count_width)  # the word's top b bits times the count
         accepted = Signal()
         index_3 = Signal(self.index_width)
@@ -292,12 +290,11 @@ class IndexGenerator(wiring.Component):
         if self.fault == "unstable_output":
             m.d.comb += advance.eq(running)
 
-        split = self.count_width > 16 or (family(platform) == "ecp5" and b > 18)
-        self._multiply(m, advance, word_1[WORD_WIDTH - b :], count_held, product_2, split)
+        split = self.count_width > 16 or (family(platform) == "ecp5" and b > MULT18_WIDTH)
+        count_held = self._multiply(m, advance, word[WORD_WIDTH - b :], product_2, split)
         with m.If(advance):
             m.d.sync += [
                 valid_1.eq(1),
-                word_1.eq(word),
                 valid_2.eq(valid_1),
                 valid_3.eq(valid_2),
                 index_3.eq(product_2[b:]),
@@ -322,7 +319,10 @@ class IndexGenerator(wiring.Component):
         m.d.sync += [
             Assert(~self.indices.valid | (self.indices.payload < self.count), "index >= count"),
             Assert(~running | (self.count == threshold_count), "count changed during a request"),
-            Assert(~running | (count_held == self.count), "multiplier's count out of step"),
+            *(
+                Assert(~running | (held == self.count), "multiplier's count out of step")
+                for held in count_held
+            ),
             Assert(~running | (self.count != 0), "request while the memory is empty"),
             Assert(
                 ~(self.request.valid & self.request.ready) | (self.count == threshold_count),
@@ -344,18 +344,28 @@ class IndexGenerator(wiring.Component):
         ]
         return m
 
-    def _multiply(self, m, advance, candidate, count, product, split):
-        """``product`` = ``candidate * count``, the stage-2 value, loaded on ``advance``. With
+    def _multiply(self, m, advance, candidate, product, split):
+        """``product`` = ``candidate * count``, the stage-2 value, loaded on ``advance``, from
+        stage 1's registers (the candidate loaded on ``advance``, the count every clock). With
         a count of 17 bits or more, or on an ECP5 a candidate wider than its DSPs' 18-bit inputs,
         it takes two DSP halves and the adder that joins them: on the ULX3S that path missed
         100 MHz, so (``split``) the halves are registered here and added combinationally on the
-        way into stage 3 (the pipeline's depth is unchanged)."""
+        way into stage 3 (the pipeline's depth is unchanged). Returns the multipliers' copies
+        of the count."""
+        pieces = [candidate[:MULT18_WIDTH], candidate[MULT18_WIDTH:]] if split else [candidate]
+        units = [RegisteredProduct(len(piece), self.count_width) for piece in pieces]
+        for number, (unit, piece) in enumerate(zip(units, pieces, strict=True)):
+            m.submodules[f"multiplier{number}"] = unit
+            m.d.comb += [unit.a.eq(piece), unit.enable.eq(advance), unit.b.eq(self.count)]
+        products = [unit.product for unit in units]
+        held = [unit.b_held for unit in units]
         if not split:
             with m.If(advance):
-                m.d.sync += product.eq(candidate * count)
-            return
-        low = Signal(18 + self.count_width, name="product_low")
+                m.d.sync += product.eq(products[0])
+            return held
+        low = Signal(MULT18_WIDTH + self.count_width, name="product_low")
         high = Signal(len(product), name="product_high")
         with m.If(advance):
-            m.d.sync += [low.eq(candidate[:18] * count), high.eq(candidate[18:] * count)]
-        m.d.comb += product.eq(low + (high << 18))
+            m.d.sync += [low.eq(products[0]), high.eq(products[1])]
+        m.d.comb += product.eq(low + (high << MULT18_WIDTH))
+        return held

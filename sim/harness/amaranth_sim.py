@@ -11,12 +11,13 @@ import warnings
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
-from amaranth.hdl import UnusedElaboratable
+from amaranth.hdl import Const, Signal, UnusedElaboratable
 from amaranth.sim import Simulator
 
 __all__ = [
     "STALL_PATTERNS",
     "Stalls",
+    "instance_ports",
     "packet_monitor",
     "refused_component",
     "run_simulation",
@@ -164,6 +165,26 @@ def refused_component():
         warnings.simplefilter("ignore", UnusedElaboratable)
         yield
         gc.collect()
+
+
+def wires(value):
+    """Each bit of an instance port's value as ``"name[bit]"``, ``"0"`` or ``"1"`` (slices
+    followed to their signal); other expressions as their repr."""
+    if isinstance(value, Const):
+        return [str(value.value >> bit & 1) for bit in range(len(value))]
+    if isinstance(value, Signal):
+        return [f"{value.name}[{bit}]" for bit in range(len(value))]
+    if hasattr(value, "start") and hasattr(value, "stop"):  # a slice
+        return wires(value.value)[value.start : value.stop]
+    return [repr(value)]
+
+
+def instance_ports(instance):
+    """A vendor primitive's one-bit ports, each as its one wire (see :func:`wires`)."""
+    ports = {}
+    for name, (value, _) in instance.ports.items():
+        (ports[name],) = wires(value)
+    return ports
 
 
 def _watchdog(clocks, name):

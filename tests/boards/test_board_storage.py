@@ -7,7 +7,7 @@ import random
 from types import SimpleNamespace
 
 import pytest
-from amaranth.hdl import Const, Fragment, Instance, Signal
+from amaranth.hdl import Fragment, Instance
 from amaranth.lib.wiring import In, Out
 from cocotb_tools.runner import get_results
 from memgen.boards import BOARDS, board
@@ -22,7 +22,12 @@ from memgen.hdl.fpga.dp16kd import DP16KD_BYTES, DP16KDBank, DP16KDBuffer
 from memgen.hdl.fpga.spram import SPRAM256KA, SPRAM_BLOCK_BYTES, SPRAMStorage
 from memgen.host.driver import DeviceError, Driver
 from memgen.host.transports import open_transport
-from memgen.sim.harness.amaranth_sim import refused_component, run_simulation, unused
+from memgen.sim.harness.amaranth_sim import (
+    instance_ports,
+    refused_component,
+    run_simulation,
+    unused,
+)
 from memgen.sim.harness.cocotb_runner import run_cocotb
 
 
@@ -323,18 +328,6 @@ def test_dp16kd_model_matches_a_plain_memory(read_ports):
     run_simulation(bank, testbench, name=f"dp16kd_model_{read_ports}")
 
 
-def wires(value):
-    """Each bit of an instance port's value as ``"name[bit]"``, ``"0"`` or ``"1"`` (slices
-    followed to their signal); other expressions as their repr."""
-    if isinstance(value, Const):
-        return [str(value.value >> bit & 1) for bit in range(len(value))]
-    if isinstance(value, Signal):
-        return [f"{value.name}[{bit}]" for bit in range(len(value))]
-    if hasattr(value, "start") and hasattr(value, "stop"):  # a slice
-        return wires(value.value)[value.start : value.stop]
-    return [repr(value)]
-
-
 def dp16kd_tied_low():
     """Every DP16KD input tied low: both ports' data, addresses, chip selects, clocks, clock
     enables, output enables, write enables and resets."""
@@ -344,14 +337,6 @@ def dp16kd_tied_low():
     return tied | {
         f"{name}{side}": "0" for name in ("CLK", "CE", "OCE", "WE", "RST") for side in "AB"
     }
-
-
-def dp16kd_ports(block):
-    """A DP16KD instance's ports, each as its one wire (see :func:`wires`)."""
-    ports = {}
-    for name, (value, _) in block.ports.items():
-        (ports[name],) = wires(value)
-    return ports
 
 
 @pytest.mark.parametrize("read_ports", [1, 2])
@@ -397,7 +382,7 @@ def test_dp16kd_primitive_ports_by_configuration(
                 expected[f"ADB{low_address_bit + bit}"] = f"address_b[{bit}]"
             for bit, data_bit in enumerate(data_bits):
                 expected[f"DOB{bit}"] = f"read_data_b[{data_bit}]"
-        assert dp16kd_ports(block) == expected
+        assert instance_ports(block) == expected
     assert len(bank.address) == 14 - low_address_bit
 
 
@@ -463,6 +448,6 @@ def test_dp16kd_buffer_model_and_primitive():
     for bit in range(8):
         expected[f"DIA{bit}"] = f"writes__write_data[{bit}]"
         expected[f"DOB{bit}"] = f"reads__read_data[{bit}]"
-    assert dp16kd_ports(instance) == expected
+    assert instance_ports(instance) == expected
     with refused_component(), pytest.raises(ValueError, match="up to 2048 words of up to 9 bits"):
         DP16KDBuffer(8, 4096)
