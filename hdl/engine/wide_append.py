@@ -149,7 +149,11 @@ class WideAppendMemory(wiring.Component):
         if not fmt.fixed:
             write_table_entry(m, self, length, commit)
 
-        m.d.sync += self.refused.eq(0)
+        # the refusal strobe from two flops, not a flop behind the verdict and the commit
+        ended = Signal()  # a record's last word was taken last clock
+        committed = Signal()  # and stored
+        m.d.sync += [ended.eq(valid & word.last & ~self.clear), committed.eq(commit)]
+        m.d.comb += self.refused.eq(ended & ~committed)
         with m.If(self.clear):
             m.d.sync += [
                 self.count.eq(0),
@@ -180,8 +184,8 @@ class WideAppendMemory(wiring.Component):
                     free_empty.eq(memory_room == fmt.alignment),
                     limit_first.eq(memory_room >= limit + fmt.alignment),
                 ]
-            with m.Elif(word.last):
-                m.d.sync += [self.refused.eq(1), self.refusal_code.eq(final_failure)]
+            with m.If(word.last):  # read only with refused
+                m.d.sync += self.refusal_code.eq(final_failure)
         rooms = (free, left, room)
         self._assert_counts(m, position, in_record, offset, pointer, records_full, failure, rooms)
         m.d.sync += [

@@ -102,12 +102,9 @@ class RegisteredProduct(wiring.Component):
             "i_SOURCEA": Const(0),
             "i_SOURCEB": Const(0),
         }
-        for number in range(1, 4):
-            if number > 1:
-                ports[f"i_CE{number}"] = Const(0)
-            ports[f"i_CLK{number}"] = Const(0)
-        for number in range(4):
-            ports[f"i_RST{number}"] = Const(0)
+        ports |= {f"i_CLK{number}": Const(0) for number in (1, 2, 3)}
+        ports |= {f"i_CE{number}": Const(0) for number in (2, 3)}
+        ports |= {f"i_RST{number}": Const(0) for number in range(4)}
         for bit in range(MULT18_WIDTH):
             for name, operand in (("A", self.a), ("B", self.b)):
                 ports[f"i_{name}{bit}"] = operand[bit] if bit < len(operand) else Const(0)

@@ -9,6 +9,9 @@ carries samples (results/link.json). Samples/s = bytes per clock x clock / recor
 link-limited rate is each board's baud / 10 x the payload fraction measured on its line / record
 bytes, and for a board with USB (the ULX3S) the USB-limited rate its payload bytes/s on the
 simulated full-speed line (1-byte samples; text lines for the larger records) / record bytes.
+Each lanes build of results/wide_builds.json (``memgen build ... --lanes L``) adds its records'
+samples/s in fabric at its clock: the core's samples a clock with L lanes (results/core.json)
+x the clock, with the nextpnr seeds that met that clock and those that did not.
 
 CPU figures are measured in this run, on this machine, one core, for records of 1 and 64 bytes
 from a memory of 100,000 records:
@@ -153,19 +156,52 @@ def hardware_sampling(core, boards, link):
             workload = "bytes" if size == 1 else "lines"
             fraction = line[workload]["payload_fraction"]
             rate = bytes_per_clock(core, width, size)
-            rows[size] = {
+            rows[str(size)] = {
                 "core_at_fmax": round(rate * fmax / size),
                 "core_at_board_clock": round(rate * clock / size),
                 "link_limited": round(baud / UART_BITS_PER_BYTE * fraction / size),
             }
             if usb is not None:
-                rows[size]["usb_limited"] = round(usb[workload]["payload_bytes_per_s"] / size)
+                rows[str(size)]["usb_limited"] = round(usb[workload]["payload_bytes_per_s"] / size)
         result[name] = {
             "word_bytes": width,
             "fmax_mhz": fmax / 1e6,
             "clock_mhz": clock / 1e6,
             "baud": baud,
             **rows,
+        }
+    return result
+
+
+def lanes_sampling(core, builds):
+    """Samples/s in fabric at the board clock of each lanes build in ``builds`` (the wide builds'
+    results), for its record size, with the seeds that met the clock."""
+    wide = {(row["word_bytes"], row["lanes"], row["record_bytes"]): row for row in core["wide"]}
+    result = {}
+    for name, build in builds.items():
+        lanes, size = build["lanes"], build["record_bytes"]
+        if lanes == 1:
+            continue
+        row = wide.get((build["word_bytes"], lanes, size))
+        if row is None:
+            raise ValueError(
+                f"results/core.json has no {size}-byte records with {lanes} lanes in "
+                f"{build['word_bytes']}-byte words"
+            )
+        seeds = build["seeds"]
+        met = sorted(int(seed) for seed, run in seeds.items() if run.get("clock_met"))
+        result[name] = {
+            "lanes": lanes,
+            "word_bytes": build["word_bytes"],
+            "copies": build["copies"],
+            "capacity_bytes": build["capacity_bytes"],
+            "clock_mhz": build["clock_mhz"],
+            "seeds_met": met,
+            "seeds_missed": sorted(int(seed) for seed in seeds if int(seed) not in met),
+            "samples_per_clock": row["samples_per_clock"],
+            str(size): {
+                "core_at_board_clock": round(row["samples_per_clock"] * build["clock_mhz"] * 1e6)
+            },
         }
     return result
 
@@ -205,7 +241,7 @@ def main(argv=None):
     )
     arguments = parser.parse_args(argv)
     inputs = {}
-    for name in ("core", "boards", "link"):
+    for name in ("core", "boards", "link", "wide_builds"):
         path = arguments.results / f"{name}.json"
         try:
             inputs[name] = json.loads(path.read_text())
@@ -223,6 +259,7 @@ def main(argv=None):
         )
     try:
         hardware = hardware_sampling(inputs["core"], inputs["boards"], inputs["link"])
+        hardware |= lanes_sampling(inputs["core"], inputs["wide_builds"])
     except ValueError as error:
         parser.exit(1, f"memgen.sim.bench.compare: {error}; run the core bench first\n")
     cpu = {}
@@ -241,10 +278,11 @@ def main(argv=None):
     ratios = {
         board: {
             size: {
-                name: round(rates[size]["core_at_board_clock"] / rate, 1)
+                name: round(rates[str(size)]["core_at_board_clock"] / rate, 1)
                 for name, rate in cpu[size].items()
             }
             for size in RECORD_SIZES
+            if str(size) in rates
         }
         for board, rates in hardware.items()
     }

@@ -72,7 +72,7 @@ TARGETS = {
     " tests/hdl/engine/test_core_appends.py",
     "hdl/fpga/spram.py": "tests/boards/test_board_storage.py -k 'spram or icebreaker'",
     "hdl/fpga/dp16kd.py": "tests/boards/test_board_storage.py -k dp16kd",
-    "hdl/fpga/mult18.py": "tests/hdl/fpga/test_mult18.py tests/hdl/engine/test_index_generator.py",
+    "hdl/fpga/mult18.py": "tests/hdl/fpga/test_mult18.py",
     "hdl/link/uart.py": "tests/hdl/link/test_uart.py",
     "hdl/link/slip.py": "tests/hdl/link/test_slip.py",
     "hdl/link/frame_checker.py": "tests/hdl/link/test_framing.py",

@@ -28,7 +28,7 @@ class Fixed:
 
 @pytest.fixture
 def results(tmp_path, monkeypatch):
-    for name in ("core", "boards", "link"):
+    for name in ("core", "boards", "link", "wide_builds"):
         shutil.copy(RESULTS / f"{name}.json", tmp_path / f"{name}.json")
     rates = {"python": 1, "numpy": 2, "reference": 3}
     monkeypatch.setattr(compare, "cpu_sampling", lambda size: rates)
@@ -109,6 +109,44 @@ def test_the_core_rates_are_each_default_builds_words(results, monkeypatch, caps
     assert exit_.value.code == 1
     err = capsys.readouterr().err
     assert "no 1-byte records in 32-byte words; run the core bench first" in err
+
+
+def test_lanes_builds_rates_at_their_clock_with_their_seeds(results, monkeypatch, capsys):
+    """Each lanes build's 1-byte samples/s: core.json's samples a clock with its lanes times its
+    clock, the seeds that met the clock and those that did not, and its ratio to this run's CPU
+    rates for its record size only; a default (one-lane) build adds no row, and a lanes count
+    core.json has not measured is a one-line error."""
+    monkeypatch.setattr(compare, "measure_conditions", lambda: Fixed(0.01))
+    core = json.loads((results / "core.json").read_text())
+    wide = {(row["word_bytes"], row["lanes"], row["record_bytes"]): row for row in core["wide"]}
+    seed = {"built": True, "achieved_mhz": 101.0, "clock_met": True}
+    builds = {
+        "one": {"word_bytes": 64, "lanes": 1, "record_bytes": None, "clock_mhz": 100.0,
+                "copies": 1, "capacity_bytes": 1, "seeds": {"1": seed}},
+        "eight": {"word_bytes": 1, "lanes": 8, "record_bytes": 1, "clock_mhz": 100.0,
+                  "copies": 4, "capacity_bytes": 98304,
+                  "seeds": {"1": seed, "2": {**seed, "clock_met": False}, "3": {"built": False}}},
+    }  # fmt: skip
+    (results / "wide_builds.json").write_text(json.dumps(builds))
+    assert compare.main(["--results", str(results)]) == 0
+    written = json.loads((results / "compare.json").read_text())
+    assert "one" not in written["hardware_samples_per_s"]
+    row = written["hardware_samples_per_s"]["eight"]
+    per_clock = wide[1, 8, 1]["samples_per_clock"]
+    assert row["1"] == {"core_at_board_clock": round(per_clock * 100e6)}
+    assert (row["seeds_met"], row["seeds_missed"]) == ([1], [2, 3])
+    assert (row["lanes"], row["copies"], row["capacity_bytes"]) == (8, 4, 98304)
+    ratios = written["ratio_core_at_board_clock_to_cpu"]["eight"]
+    rate = row["1"]["core_at_board_clock"]
+    assert ratios == {
+        "1": {"python": rate, "numpy": round(rate / 2, 1), "reference": round(rate / 3, 1)}
+    }
+    builds["eight"]["lanes"] = 16  # no such row in core.json
+    (results / "wide_builds.json").write_text(json.dumps(builds))
+    with pytest.raises(SystemExit) as exit_:
+        compare.main(["--results", str(results)])
+    assert exit_.value.code == 1
+    assert "no 1-byte records with 16 lanes in 1-byte words" in capsys.readouterr().err
 
 
 def test_the_software_samplers_draw_stored_records(monkeypatch):
