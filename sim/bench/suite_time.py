@@ -23,7 +23,7 @@ def main(argv=None):
     )
     parser.add_argument("--out", type=Path, default=Path("results/suite.json"))
     arguments = parser.parse_args(argv)
-    repository = Path(__file__).resolve().parents[1]
+    repository = Path(__file__).resolve().parents[2]  # sim/bench/ in the checkout
     if not (repository / "Makefile").exists():
         parser.error(f"no Makefile in {repository}: run this from a checkout of memgen")
     command = ["make", "--no-print-directory", "test", f"PYTEST_ARGS={PYTEST_ARGS}"]
