@@ -20,6 +20,7 @@ from memgen.sim.harness.amaranth_sim import (
     run_simulation,
     stream_get,
     stream_put,
+    unused,
 )
 
 
@@ -87,6 +88,18 @@ def test_bad_parameters_are_refused(max_count, generator):
         IndexGenerator(max_count, generator)
     assert IndexGeneratorModel(1, "lfsr").count_width == 1
     assert IndexGeneratorModel((1 << 24) - 1).count_width == 24
+
+
+@pytest.mark.parametrize(
+    ("max_count", "index_bits", "count_bits"),
+    [(1, 1, 1), (2, 1, 2), (3, 2, 2), (4, 2, 3), (5, 3, 3), (255, 8, 8), (256, 8, 9),
+     (257, 9, 9), ((1 << 24) - 1, 24, 24)],
+)  # fmt: skip
+def test_ports_are_just_wide_enough(max_count, index_bits, count_bits):
+    """The indices hold max_count - 1 (at least one bit), the count max_count: at each power of
+    two and one either side."""
+    dut = unused(IndexGenerator(max_count))
+    assert (len(dut.indices.payload), len(dut.count)) == (index_bits, count_bits)
 
 
 def test_rejection_rate_bound_for_every_count():

@@ -18,9 +18,9 @@ SEED = 0x0123456789ABCDEF
 SAMPLES = 200
 
 
-def expected_crc(samples=SAMPLES, dataset=DATASET):
+def expected_crc(samples=SAMPLES, dataset=DATASET, fmt=FORMAT):
     """CRC-32 of the bytes the reference model samples after the same training and seed."""
-    model = MemGenReference(FORMAT)
+    model = MemGenReference(fmt)
     for record in dataset:
         model.append(record)
     model.seed(SEED)
@@ -31,14 +31,16 @@ def script(samples=SAMPLES, dataset=DATASET):
     return [*map(command_append, dataset), command_seed(SEED), command_sample(samples)]
 
 
-def verdict(check, clocks=40_000):
-    """Run until the check passes or fails; returns (passed, failed, records, crc)."""
+def verdict(check, clocks=40_000, records=0):
+    """Run until the check passes or fails and ``records`` have come; returns (passed, failed,
+    records, crc)."""
     seen = {}
 
     async def testbench(ctx):
         for _ in range(clocks):
             await ctx.tick()
-            if ctx.get(check.passed) or ctx.get(check.failed):
+            decided = ctx.get(check.passed) or ctx.get(check.failed)
+            if decided and ctx.get(check.records) >= records:
                 break
         for _ in range(300):  # and it stays so while the core runs on
             await ctx.tick()
@@ -59,8 +61,12 @@ def test_ports_are_as_documented():
     }
 
 
-@pytest.mark.parametrize("samples", [0, 1 << 32])
+@pytest.mark.parametrize("samples", [0, 1, (1 << 32) - 1, 1 << 32])
 def test_sample_count_is_checked(samples):
+    """1 to 2**32 - 1 samples (the records counter's range), at each end and one beyond."""
+    if 1 <= samples < 1 << 32:
+        assert unused(SelfCheck(FORMAT, script(), samples, 0)).samples == samples
+        return
     with refused_component(), pytest.raises(ValueError, match="Samples must be 1 to 2"):
         SelfCheck(FORMAT, script(), samples, 0)
 
@@ -70,13 +76,24 @@ def test_passes_with_the_reference_crc():
     assert verdict(SelfCheck(FORMAT, script(), SAMPLES, crc)) == (1, 0, SAMPLES, crc)
 
 
-def test_a_wide_core_passes_with_the_same_crc():
-    """A core of 8-byte words samples the same records (its padding does not reach the
+@pytest.mark.parametrize("width", [2, 8])
+def test_a_wide_core_passes_with_the_same_crc(width):
+    """A core of 2- or 8-byte words samples the same records (its padding does not reach the
     samples): the narrowed bytes give the reference's CRC."""
     crc = expected_crc()
-    wide = RecordFormat(512, max_records=16, max_length=64, word_bytes=8)
+    wide = RecordFormat(512, max_records=16, max_length=64, word_bytes=width)
     assert verdict(SelfCheck(wide, script(), SAMPLES, crc)) == (1, 0, SAMPLES, crc)
     assert verdict(SelfCheck(wide, script(), SAMPLES, crc ^ 1)) == (0, 1, SAMPLES, crc)
+
+
+def test_a_core_of_two_lanes_passes_with_the_reference_crc():
+    """Two lanes of 1-byte records: their beats narrowed to bytes in the lanes' merged order
+    give the CRC of the reference's samples."""
+    fmt = RecordFormat(64, record_size=1, lanes=2)
+    dataset = [b"\x00", b"\xff", b"\x01", b"a", b"\x80"]
+    crc = expected_crc(dataset=dataset, fmt=fmt)
+    check = SelfCheck(fmt, script(dataset=dataset), SAMPLES, crc)
+    assert verdict(check) == (1, 0, SAMPLES, crc)
 
 
 def test_one_sample_at_the_smallest():
@@ -84,16 +101,22 @@ def test_one_sample_at_the_smallest():
     assert verdict(SelfCheck(FORMAT, script(1), 1, crc)) == (1, 0, 1, crc)
 
 
-def test_fails_on_a_wrong_crc():
+@pytest.mark.parametrize("off", [1, -1, 1 << 31])
+def test_fails_on_a_wrong_crc(off):
+    """A CRC one above, one below or far from the right one fails."""
     crc = expected_crc()
-    assert verdict(SelfCheck(FORMAT, script(), SAMPLES, crc ^ 1)) == (0, 1, SAMPLES, crc)
+    wrong = (crc + off) % (1 << 32)
+    assert verdict(SelfCheck(FORMAT, script(), SAMPLES, wrong)) == (0, 1, SAMPLES, crc)
 
 
-def test_fails_on_an_error():
-    """A record longer than the format allows: the core answers ERROR TOO_LONG."""
+@pytest.mark.parametrize("right", [True, False])
+def test_fails_on_an_error(right):
+    """A record longer than the format allows: the core answers ERROR TOO_LONG, and the check
+    fails and stays failed once every sample has come, with the right CRC or a wrong one."""
     dataset = [*DATASET, b"x" * 65]
-    passed, failed, _, _ = verdict(SelfCheck(FORMAT, script(dataset=dataset), SAMPLES, 0))
-    assert (passed, failed) == (0, 1)
+    crc = expected_crc()  # the refused record is not stored
+    check = SelfCheck(FORMAT, script(dataset=dataset), SAMPLES, crc if right else crc ^ 1)
+    assert verdict(check, records=SAMPLES) == (0, 1, SAMPLES, crc)
 
 
 def test_fails_on_more_records_than_expected():
