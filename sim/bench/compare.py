@@ -229,6 +229,19 @@ def training_table(core, boards):
     return {"clocks_per_record": round(per_record, 4), "largest_measured": largest, "rows": rows}
 
 
+def cpu_model(cpuinfo=Path("/proc/cpuinfo")):
+    """The processor's model name where Linux tells it (CPU rates move with the host), else its
+    architecture."""
+    try:
+        for line in cpuinfo.read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name" and value.strip():
+                return value.strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="memgen.sim.bench.compare", description=__doc__.split("\n")[0]
@@ -292,7 +305,7 @@ def main(argv=None):
         "ratio_core_at_board_clock_to_cpu": ratios,
         "training": training,
         "conditions": conditions.as_dict(),
-        "cpu": platform.processor() or platform.machine(),
+        "cpu": cpu_model(),
         "python": platform.python_version(),
         "numpy": np.__version__,
     }

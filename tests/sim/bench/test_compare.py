@@ -166,3 +166,14 @@ def test_the_software_samplers_draw_stored_records(monkeypatch):
     assert all(rate > 0 for rate in rates.values())
     assert len(seen["drawn"]) == 200 and set(seen["drawn"]) <= seen["rows"]
     assert len(set(seen["drawn"])) > 40  # most of the 50 records drawn
+
+
+def test_the_cpu_is_named_by_its_model(tmp_path):
+    """The model name from a cpuinfo file; without one (or without the line), the architecture."""
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC 7B13\n")
+    assert compare.cpu_model(cpuinfo) == "AMD EPYC 7B13"
+    cpuinfo.write_text("processor\t: 0\n")
+    fallback = compare.platform.processor() or compare.platform.machine()
+    assert compare.cpu_model(cpuinfo) == fallback
+    assert compare.cpu_model(tmp_path / "absent") == fallback
