@@ -44,11 +44,13 @@ def main(argv=None):
         for found in map(pattern.match, lines)
         if found
     ]
+    failures = [line.split()[1] for line in lines if line.startswith(("FAILED ", "ERROR "))]
     result = {
         "command": f"make test PYTEST_ARGS='{PYTEST_ARGS}'",
         "wall_seconds": round(seconds, 1),
         "counts": counts,
         "passed": run.returncode == 0,
+        "failures": failures,
         "slowest": slowest,
         "cpus": os.cpu_count(),
         "python": platform.python_version(),

@@ -17,23 +17,25 @@ OUTPUT = """\
 70.10s setup    tests/boards/test_board_self_check.py::test_self_check[icebreaker]
 0.01s teardown tests/host/test_cli.py::test_help
 =========================== short test summary info ============================
-{summary}
+{failures}{summary}
 """
 
 
 @pytest.mark.parametrize(
-    ("summary", "returncode", "counts"),
-    [("1247 passed, 6 warnings in 817.54s (0:13:37)", 0, {"passed": 1247}),
-     ("11 failed, 1237 passed, 6 warnings in 817.54s", 2, {"failed": 11, "passed": 1237})],
+    ("summary", "returncode", "counts", "failures"),
+    [("1247 passed, 6 warnings in 817.54s (0:13:37)", 0, {"passed": 1247}, []),
+     ("2 failed, 1237 passed, 6 warnings in 817.54s", 2, {"failed": 2, "passed": 1237},
+      ["tests/a.py::test_one[x]", "tests/b.py::test_two"])],
 )  # fmt: skip
 def test_make_test_runs_in_the_checkout_and_is_summarised(
-    tmp_path, monkeypatch, summary, returncode, counts
+    tmp_path, monkeypatch, summary, returncode, counts, failures
 ):
     calls = []
 
     def run(command, cwd, **kwargs):
         calls.append((command, cwd))
-        stdout = OUTPUT.format(summary=summary)
+        listed = "".join(f"FAILED {name} - AssertionError: assert 1 == 2\n" for name in failures)
+        stdout = OUTPUT.format(summary=summary, failures=listed)
         return subprocess.CompletedProcess(command, returncode, stdout=stdout, stderr="")
 
     monkeypatch.setattr(suite_time.subprocess, "run", run)
@@ -45,6 +47,7 @@ def test_make_test_runs_in_the_checkout_and_is_summarised(
     written = json.loads(out.read_text())
     assert written["counts"] == counts
     assert written["passed"] is (returncode == 0)
+    assert written["failures"] == failures
     assert [row["test"] for row in written["slowest"]] == [
         "tests/boards/test_build.py::test_build[ulx3s-85f-None]",
         "tests/boards/test_board_self_check.py::test_self_check[icebreaker]",
