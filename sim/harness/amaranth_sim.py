@@ -11,13 +11,14 @@ import warnings
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
-from amaranth.hdl import Const, Signal, UnusedElaboratable
+from amaranth.hdl import Const, Fragment, Instance, Signal, UnusedElaboratable
 from amaranth.sim import Simulator
 
 __all__ = [
     "STALL_PATTERNS",
     "Stalls",
     "instance_ports",
+    "instances",
     "packet_monitor",
     "refused_component",
     "run_simulation",
@@ -165,6 +166,13 @@ def refused_component():
         warnings.simplefilter("ignore", UnusedElaboratable)
         yield
         gc.collect()
+
+
+def instances(component, platform=None):
+    """The vendor primitives (``Instance``) ``component`` elaborates to for ``platform``: none
+    where it builds a model."""
+    fragment = Fragment.get(component, platform)
+    return [sub for sub, *_ in fragment.subfragments if isinstance(sub, Instance)]
 
 
 def wires(value):

@@ -7,7 +7,7 @@ import random
 from types import SimpleNamespace
 
 import pytest
-from amaranth.hdl import Fragment, Instance
+from amaranth.hdl import Fragment
 from amaranth.lib.wiring import In, Out
 from cocotb_tools.runner import get_results
 from memgen.boards import BOARDS, board
@@ -24,6 +24,7 @@ from memgen.host.driver import DeviceError, Driver
 from memgen.host.transports import open_transport
 from memgen.sim.harness.amaranth_sim import (
     instance_ports,
+    instances,
     refused_component,
     run_simulation,
     unused,
@@ -79,8 +80,7 @@ def test_spram_storage_ports_and_capacity(blocks, address):
 
 def primitives(component, platform):
     """The instance types ``component`` elaborates to for ``platform`` (none for a model)."""
-    fragment = Fragment.get(component, platform)
-    return [sub.type for sub, *_ in fragment.subfragments if isinstance(sub, Instance)]
+    return [instance.type for instance in instances(component, platform)]
 
 
 @pytest.mark.parametrize(
@@ -109,8 +109,7 @@ def test_dp16kd_bank_defaults():
 def test_spram_primitive_is_awake_and_powered():
     """STANDBY and SLEEP low, POWEROFF high (it is active low), each a 1-bit constant: a wider
     constant would reach the pin as its low bit."""
-    fragment = Fragment.get(SPRAM256KA(primitive=True), None)
-    (instance,) = [sub for sub, *_ in fragment.subfragments if isinstance(sub, Instance)]
+    (instance,) = instances(SPRAM256KA(primitive=True))
     pins = {name: (len(value), value.value, kind) for name, (value, kind) in instance.ports.items()
             if name in ("STANDBY", "SLEEP", "POWEROFF")}  # fmt: skip
     assert pins == {"STANDBY": (1, 0, "i"), "SLEEP": (1, 0, "i"), "POWEROFF": (1, 1, "i")}
@@ -354,8 +353,7 @@ def test_dp16kd_primitive_ports_by_configuration(
     port, port B reads the same bits at its own address through its own output register and
     never writes; every other input is tied low (port B unused with one read port)."""
     bank = DP16KDBank(width, depth, primitive=True, read_ports=read_ports)
-    fragment = Fragment.get(bank, None)
-    blocks = [sub for sub, *_ in fragment.subfragments if isinstance(sub, Instance)]
+    blocks = instances(bank)
     assert len(blocks) == -(-width // block_width)
     for index, block in enumerate(blocks):
         assert block.type == "DP16KD"
@@ -432,8 +430,7 @@ def test_dp16kd_buffer_model_and_primitive():
 
     run_simulation(buffer, testbench, name="dp16kd_buffer")
 
-    fragment = Fragment.get(DP16KDBuffer(8, 1024, primitive=True), None)
-    (instance,) = [sub for sub, *_ in fragment.subfragments if isinstance(sub, Instance)]
+    (instance,) = instances(DP16KDBuffer(8, 1024, primitive=True))
     assert instance.type == "DP16KD"
     parameters = {key: value for key, value in instance.parameters.items()}
     assert (parameters["REGMODE_A"], parameters["REGMODE_B"]) == ("NOREG", "OUTREG")

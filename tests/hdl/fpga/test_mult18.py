@@ -5,13 +5,12 @@ import random
 from types import SimpleNamespace
 
 import pytest
-from amaranth.hdl import Fragment, Instance
 from memgen.hdl.fpga.mult18 import MULT18_WIDTH, RegisteredProduct
 from memgen.sim.harness.amaranth_sim import (
     instance_ports,
+    instances,
     refused_component,
     run_simulation,
-    unused,
 )
 
 
@@ -50,9 +49,8 @@ def test_model_multiplies_what_its_registers_hold(a_width, b_width):
 def chosen(unit, platform_family):
     """``"MULT18X18D"`` where the unit instantiates the primitive, else ``"model"``."""
     platform = None if platform_family is None else SimpleNamespace(family=platform_family)
-    fragment = Fragment.get(unit, platform)
-    instances = [sub for sub, *_ in fragment.subfragments if isinstance(sub, Instance)]
-    return instances[0].type if instances else "model"
+    built = instances(unit, platform)
+    return built[0].type if built else "model"
 
 
 @pytest.mark.parametrize(
@@ -80,10 +78,7 @@ def test_mult18_port_map(a_width, b_width):
     tied low), both input registers on CLK0, A's clock enable CE0 driven by ``enable`` and B's
     CE1 tied high, no pipeline or output register, the product on P from bit 0, every other
     input (C, the other clocks, enables and resets, the sign and cascade selects) tied low."""
-    unit = unused(RegisteredProduct(a_width, b_width, primitive=True))
-    (block,) = [
-        sub for sub, *_ in Fragment.get(unit, None).subfragments if isinstance(sub, Instance)
-    ]
+    (block,) = instances(RegisteredProduct(a_width, b_width, primitive=True))
     assert dict(block.parameters) == {
         "REG_INPUTA_CLK": "CLK0", "REG_INPUTA_CE": "CE0", "REG_INPUTA_RST": "RST0",
         "REG_INPUTB_CLK": "CLK0", "REG_INPUTB_CE": "CE1", "REG_INPUTB_RST": "RST0",
