@@ -128,15 +128,24 @@ def cpu_training(count):
     }
 
 
+def wide_row(core, word_bytes, lanes, size):
+    """results/core.json's measurement of ``size``-byte records with ``lanes`` lanes in
+    ``word_bytes``-byte words."""
+    for row in core["wide"]:
+        if (row["word_bytes"], row["lanes"], row["record_bytes"]) == (word_bytes, lanes, size):
+            return row
+    laned = f" with {lanes} lanes" if lanes > 1 else ""
+    raise ValueError(
+        f"results/core.json has no {size}-byte records{laned} in {word_bytes}-byte words"
+    )
+
+
 def bytes_per_clock(core, word_bytes, size):
     """The core's sampled bytes a clock for ``size``-byte records in ``word_bytes``-byte words,
     as results/core.json measured it."""
     if word_bytes == 1:
         return core["words_per_clock_single" if size == 1 else "words_per_clock_multi"]
-    for row in core["wide"]:
-        if (row["word_bytes"], row["lanes"], row["record_bytes"]) == (word_bytes, 1, size):
-            return row["bytes_per_clock"]
-    raise ValueError(f"results/core.json has no {size}-byte records in {word_bytes}-byte words")
+    return wide_row(core, word_bytes, 1, size)["bytes_per_clock"]
 
 
 def hardware_sampling(core, boards, link):
@@ -176,18 +185,12 @@ def hardware_sampling(core, boards, link):
 def lanes_sampling(core, builds):
     """Samples/s in fabric at the board clock of each lanes build in ``builds`` (the wide builds'
     results), for its record size, with the seeds that met the clock."""
-    wide = {(row["word_bytes"], row["lanes"], row["record_bytes"]): row for row in core["wide"]}
     result = {}
     for name, build in builds.items():
         lanes, size = build["lanes"], build["record_bytes"]
         if lanes == 1:
             continue
-        row = wide.get((build["word_bytes"], lanes, size))
-        if row is None:
-            raise ValueError(
-                f"results/core.json has no {size}-byte records with {lanes} lanes in "
-                f"{build['word_bytes']}-byte words"
-            )
+        row = wide_row(core, build["word_bytes"], lanes, size)
         seeds = build["seeds"]
         met = sorted(int(seed) for seed, run in seeds.items() if run.get("clock_met"))
         result[name] = {
