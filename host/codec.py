@@ -309,7 +309,7 @@ class DeviceStatus:
             expected=done["expected"],
             link_errors={name: done[name] for name in LINK_COUNTERS},
             word_bytes=1 << ((flags >> 3) & 7),
-            lanes=1 << ((flags >> 6) & 3),
+            lanes=1 << ((flags >> 6) & 7),
         )
 
     @classmethod

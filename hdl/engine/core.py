@@ -363,7 +363,7 @@ class MemGen(wiring.Component):
             "record_capacity": Const(fmt.max_records, 32),
             "byte_capacity": Const(fmt.byte_capacity, 32),
             "max_length": Const(fmt.max_length, 32),
-            "flags": Const(status_flags(fmt.fixed, self.generator, fmt.word_bytes, fmt.lanes), 8),
+            "flags": Const(status_flags(fmt.fixed, self.generator, fmt.word_bytes, fmt.lanes), 16),
         }
         fields = []
         for name, size in STATUS_FIELDS:

@@ -100,7 +100,7 @@ class Generator(enum.IntEnum):
 
 def status_flags(fixed, generator, word_bytes=1, lanes=1):
     """The status ``flags`` byte: bit 0 fixed-size mode, bits 1-2 the :class:`Generator`, bits
-    3-5 log2 of the storage word's bytes (0 in a byte-wide core), bits 6-7 log2 of the sample
+    3-5 log2 of the storage word's bytes (0 in a byte-wide core), bits 6-8 log2 of the sample
     lanes."""
     kind = Generator.LFSR if generator == "lfsr" else Generator.TRIVIUM
     log_width, log_lanes = word_bytes.bit_length() - 1, lanes.bit_length() - 1
@@ -108,14 +108,14 @@ def status_flags(fixed, generator, word_bytes=1, lanes=1):
 
 
 #: Status fields: (name, bytes). ``flags`` bit 0: fixed-size mode; bits 1-2: :class:`Generator`;
-#: bits 3-5: log2 of the word's bytes; bits 6-7: log2 of the sample lanes.
+#: bits 3-5: log2 of the word's bytes; bits 6-8: log2 of the sample lanes.
 STATUS_FIELDS = (
     ("records", 4),
     ("bytes_used", 4),
     ("record_capacity", 4),
     ("byte_capacity", 4),
     ("max_length", 4),
-    ("flags", 1),
+    ("flags", 2),
 )
 STATUS_BYTES = sum(size for _, size in STATUS_FIELDS)
 

@@ -17,7 +17,7 @@ counts in ``bytes_used``; fixed-size records of K bytes take a stride of ``ceil(
 when K is below W, a slot of the next power of two of K bytes, several to a word (so records of
 1, 2, 4 ... bytes keep the memory's full capacity). With W = 1 nothing is padded.
 
-Lanes. ``lanes`` (L, a power of two up to 8) sample read paths run side by side, each with its
+Lanes. ``lanes`` (L, a power of two up to 16) sample read paths run side by side, each with its
 own index generator stream and its own read port on a copy of the records (writes go to every
 copy, so the capacity is the memory's divided by the copies; on dual-port block RAM two lanes
 read each copy). A lane reads a record per clock, so lanes need records
@@ -40,7 +40,7 @@ __all__ = [
 ]
 
 #: Most sample lanes a core has.
-MAX_LANES = 8
+MAX_LANES = 16
 
 RecordWord = data.StructLayout({"data": 8, "first": 1, "last": 1})
 
@@ -62,7 +62,7 @@ class RecordFormat:
     word_bytes : int
         Bytes per storage word, a power of two (1 to 64); ``byte_capacity`` a multiple of it.
     lanes : int
-        Sample lanes, a power of two (1 to 8); above 1 only for fixed-size records of at most
+        Sample lanes, a power of two (1 to 16); above 1 only for fixed-size records of at most
         ``word_bytes`` bytes.
     """
 

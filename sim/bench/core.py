@@ -46,8 +46,8 @@ SPEED = {"format": MULTI, "lengths": MULTI_LENGTHS, "sweep": [257], "samples": 2
 WIDTHS = (4, 8, 16, 64)
 #: wide cores: fixed-size records of these sizes, memories of 1,000 records
 WIDE_SIZES = (64, 1)
-#: cores of lanes (W, record bytes, L): 1-byte records by 2, 4 and 8; 64-byte words by 2
-LANE_SHAPES = ((1, 1, 2), (1, 1, 4), (1, 1, 8), (64, 64, 2))
+#: cores of lanes (W, record bytes, L): 1-byte records by 2, 4, 8 and 16; 64-byte words by 2
+LANE_SHAPES = ((1, 1, 2), (1, 1, 4), (1, 1, 8), (1, 1, 16), (64, 64, 2))
 TARGET = 0.95
 
 

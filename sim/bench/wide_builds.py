@@ -1,16 +1,17 @@
 """``make bench``, wide builds: the ULX3S's default build (64-byte words, answering on USB
-beside the UART), the iCEBreaker at its widest words (8 bytes), the ULX3S with two, four and
-eight lanes of 1-byte records (on the UART only, ``--no-usb``, their memory being the point) and its
-self-check example, over nextpnr seeds, written to results/wide_builds.json.
+beside the UART), the iCEBreaker at its widest words (8 bytes), the ULX3S with two, four, eight
+and sixteen lanes of 1-byte records (on the UART only, ``--no-usb``, their memory being the point)
+and its self-check example, over nextpnr seeds, written to results/wide_builds.json.
 
 The iCEBreaker's four SPRAMs side by side make 8-byte words (its SPRAM limit, 8 bytes a clock);
-the ULX3S's DP16KDs make 64-byte words (a 64-byte record a clock); ``ulx3s-85f-lanes2`` reads its
-one copy of 384 KiB of 1-byte records on both ports of every block, two samples a clock, and
-``ulx3s-85f-lanes4`` two copies of 192 KiB, four a clock, ``ulx3s-85f-lanes8`` four copies of
-96 KiB, eight a clock. Per build and seed: the Fmax of the
-design clock (and of the USB link's clocks), whether every clock is met, its slowest path's ends
-and delay, the cells used, or the tool's error when the design does not place. Builds run two
-at a time (one per core).
+the ULX3S's DP16KDs make 64-byte words (a 64-byte record a clock), and ``ulx3s-85f-64x2`` reads
+them on both ports of every block (two 64-byte records a clock, the full 384 KiB, USB kept).
+``ulx3s-85f-lanes2`` reads its one copy of 384 KiB of 1-byte records on both ports of every
+block, two samples a clock, ``ulx3s-85f-lanes4`` two copies of 192 KiB, four a clock,
+``ulx3s-85f-lanes8`` four copies of 96 KiB, eight, ``ulx3s-85f-lanes16`` eight copies of
+48 KiB, sixteen. Per build and seed: the Fmax of the design clock (and of the USB link's
+clocks), whether every clock is met, its slowest path's ends and delay, the cells used, or the
+tool's error when the design does not place. Builds run two at a time (one per core).
 """
 
 import argparse
@@ -35,9 +36,11 @@ def _lanes(lanes):
 BUILDS = {
     "icebreaker-w8": lambda: board("icebreaker").with_word_bytes(8),
     "ulx3s-85f": lambda: board("ulx3s-85f"),  # as ``memgen build ulx3s-85f`` builds it
+    "ulx3s-85f-64x2": lambda: board("ulx3s-85f").for_records(64).with_lanes(2),
     "ulx3s-85f-lanes2": _lanes(2),
     "ulx3s-85f-lanes4": _lanes(4),
     "ulx3s-85f-lanes8": _lanes(8),
+    "ulx3s-85f-lanes16": _lanes(16),
     "ulx3s-85f-self-check": lambda: board("ulx3s-85f").with_usb(False),  # it has no link
 }
 #: The builds of the self-check example (memgen build BOARD --design self-check); the suite

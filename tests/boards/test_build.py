@@ -220,12 +220,13 @@ def test_word_variants(name):
 
 def test_lane_variants():
     """``with_lanes`` gives the ULX3S a copy of the records per two lanes (both ports of its
-    blocks read: the full 384 KiB for 1 or 2 lanes, half for 4, a quarter for 8; a backend per
+    blocks read: the full 384 KiB for 1 or 2 lanes, half for 4, a quarter for 8, an eighth for
+    16; a backend per
     copy with a read side per lane), for fixed-size records of at most a word; the iCEBreaker
     builds one lane; other counts and record shapes are refused in one line."""
     spec = board("ulx3s-85f").for_records(1)
     total = spec.record_format.byte_capacity
-    for lanes, copies in ((1, 1), (2, 1), (4, 2), (8, 4)):
+    for lanes, copies in ((1, 1), (2, 1), (4, 2), (8, 4), (16, 8)):
         variant = spec.with_lanes(lanes)
         fmt = variant.record_format
         assert (fmt.lanes, fmt.byte_capacity, fmt.max_records) == (lanes, total // copies,
@@ -240,8 +241,8 @@ def test_lane_variants():
         )
     wide = board("ulx3s-85f").with_word_bytes(64).with_record_size(64).with_lanes(4)
     assert wide.record_format.max_records == total // 2 // 64
-    for lanes in (0, 3, 16):
-        with pytest.raises(ValueError, match=f"builds 1, 2, 4, 8 lanes, not {lanes}"):
+    for lanes in (0, 3, 12, 32):
+        with pytest.raises(ValueError, match=f"builds 1, 2, 4, 8, 16 lanes, not {lanes}"):
             spec.with_lanes(lanes)
     with pytest.raises(ValueError, match="at most a word \\(64 bytes\\)"):
         board("ulx3s-85f").with_lanes(2)

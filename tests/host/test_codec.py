@@ -182,7 +182,8 @@ def test_recall_answer_known_answers():
 @pytest.mark.parametrize("fixed", [False, True])
 @pytest.mark.parametrize("generator", ["lfsr", "trivium"])
 def test_status_flags_round_trip(fixed, generator):
-    """The flags byte a device reports (fixed-size bit, generator in bits 1-2) read back."""
+    """The flags a device reports (fixed-size bit, generator in bits 1-2, log2 of the word in
+    bits 3-5 and of the lanes in bits 6-8) read back."""
     done = dict.fromkeys(("records", "bytes_used", "record_capacity", "byte_capacity",
                           "max_length", "seed", "expected", *LINK_COUNTERS), 0)  # fmt: skip
     status = DeviceStatus.from_done(done | {"flags": status_flags(fixed, generator)})
@@ -190,7 +191,7 @@ def test_status_flags_round_trip(fixed, generator):
     for width in (2, 8, 64):
         status = DeviceStatus.from_done(done | {"flags": status_flags(fixed, generator, width)})
         assert (status.fixed_size, status.generator, status.word_bytes) == (fixed, generator, width)
-    for width, lanes in ((1, 2), (4, 4), (64, 8)):
+    for width, lanes in ((1, 2), (4, 4), (64, 8), (1, 16), (64, 16)):
         flags = status_flags(fixed, generator, width, lanes)
         status = DeviceStatus.from_done(done | {"flags": flags})
         assert (status.fixed_size, status.word_bytes, status.lanes) == (fixed, width, lanes)

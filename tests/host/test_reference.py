@@ -18,7 +18,7 @@ def filled(lanes, seed=None):
     return reference
 
 
-@pytest.mark.parametrize("lanes", [1, 2, 4, 8])
+@pytest.mark.parametrize("lanes", [1, 2, 4, 8, 16])
 def test_sample_j_comes_from_lane_j_mod_lanes(lanes):
     """Requests of 5, then 11, then 1 index: each lane's own generator (IV = lane) in turn."""
     reference = filled(lanes, seed=77)
@@ -27,7 +27,7 @@ def test_sample_j_comes_from_lane_j_mod_lanes(lanes):
     assert drawn == [models[j % lanes].request(1, RECORDS)[0] for j in range(17)]
 
 
-@pytest.mark.parametrize("lanes", [1, 2, 4, 8])
+@pytest.mark.parametrize("lanes", [1, 2, 4, 8, 16])
 def test_a_draw_split_anywhere_gives_the_same_indices(lanes):
     """Requests of a and then b indices give what one of a + b gives, a from 0 to L + 1."""
     whole = filled(lanes).sample_indices(2 * lanes + 3)

@@ -47,6 +47,7 @@ LANES = {
     "1-in-4-by-4": RecordFormat(byte_capacity=64, record_size=1, word_bytes=4, lanes=4),
     "8-in-8-by-2": RecordFormat(byte_capacity=192, record_size=8, word_bytes=8, lanes=2),
     "3-in-4-by-8": RecordFormat(byte_capacity=96, record_size=3, word_bytes=4, lanes=8),
+    "1-by-16": RecordFormat(byte_capacity=64, record_size=1, lanes=16),
 }
 
 
@@ -169,13 +170,14 @@ def banked(record_format, read_ports):
 
 @pytest.mark.parametrize(
     "name,ports",
-    [("1-by-2", (2,)), ("1-in-4-by-4", (1, 2, 1)), ("3-in-4-by-8", (2,) * 4)],
-)
+    [("1-by-2", (2,)), ("1-in-4-by-4", (1, 2, 1)), ("3-in-4-by-8", (2,) * 4),
+     ("1-by-16", (2,) * 8)],
+)  # fmt: skip
 def test_core_of_lanes_on_two_port_copies(name, ports):
     """Lanes that share copies of the records, two to a copy read on both its ports (the ULX3S's
-    DP16KD ports A and B: one copy for two lanes, four for eight), in the copies' order and
-    ``reads`` before ``reads_b``, also between copies of one side: every copy takes every record
-    and each lane reads its own side, as the reference says, under stalls."""
+    DP16KD ports A and B: one copy for two lanes, four for eight, eight for sixteen), in the
+    copies' order and ``reads`` before ``reads_b``, also between copies of one side: every copy
+    takes every record and each lane reads its own side, as the reference says, under stalls."""
     record_format = LANES[name]
     copies = [banked(record_format, count) for count in ports]
     packets = growing_script(record_format, random.Random(6))

@@ -64,12 +64,13 @@ def test_flags_seed_and_recall_layout_are_the_documented_ones():
 )  # fmt: skip
 def test_status_flags_known_answers(fixed, generator, flags):
     """Bit 0 the fixed-size mode, bits 1-2 the generator, bits 3-5 log2 of the word's bytes,
-    bits 6-7 log2 of the lanes."""
+    bits 6-8 log2 of the lanes (a second byte for sixteen)."""
     assert status_flags(fixed, generator) == flags
     assert status_flags(fixed, generator, 1) == flags
     assert status_flags(fixed, generator, 2) == flags | 0b001_000
     assert status_flags(fixed, generator, 64) == flags | 0b110_000
     assert status_flags(fixed, generator, 1, 2) == flags | 0b01_000_000
     assert status_flags(fixed, generator, 4, 8) == flags | 0b11_010_000
+    assert status_flags(fixed, generator, 64, 16) == flags | 0b100_110_000
     assert "bits 3-5: log2 of the storage word's bytes" in LINK_DOCUMENT
-    assert "bits 6-7: log2 of the sample lanes" in LINK_DOCUMENT
+    assert "bits 6-8: log2 of the sample lanes" in LINK_DOCUMENT

@@ -21,7 +21,7 @@ from memgen.sim.harness.amaranth_sim import (
 COUNT = 37  # records stored: an odd range, so rejections happen
 
 
-@pytest.mark.parametrize("lanes", [1, 2, 4, 8])
+@pytest.mark.parametrize("lanes", [1, 2, 4, 8, 16])
 def test_lane_shares_count_the_indices_of_each_lane(lanes):
     """Lane i's share is how many of the request's indices j have (first + j) mod L == i, at
     every amount from 0 to 3L + 1 and every first lane."""
@@ -44,7 +44,8 @@ AMOUNTS = (5, 7, 1, 16, 3)  # first lanes 0, 1, 0, 1, 1
 @pytest.mark.parametrize(
     "lanes,divert,stalls",
     [(4, False, "none"), (4, True, "none"), (4, False, "random"), (4, True, "random"),
-     (2, False, "random"), (2, True, "none"), (8, False, "none"), (8, True, "random")],
+     (2, False, "random"), (2, True, "none"), (8, False, "none"), (8, True, "random"),
+     (16, True, "random")],
 )  # fmt: skip
 def test_lane_indices_are_the_lanes_streams_in_order(lanes, divert, stalls):
     """Requests of 5, 7, 1, 16 and 3 indices: each lane gives its own generator's stream (IV =

@@ -35,8 +35,8 @@ def test_record_word_is_a_byte_with_its_flags():
         ({"byte_capacity": 6, "max_records": 2, "word_bytes": 4}, "6 is not a whole number of 4"),
         ({"byte_capacity": 8, "record_size": 3, "word_bytes": 4, "max_records": 3}, "stride"),
         ({"byte_capacity": 8, "record_size": 1, "lanes": 0}, "lanes must be a positive integer"),
-        ({"byte_capacity": 8, "record_size": 1, "lanes": 3}, "power of two up to 8, not 3"),
-        ({"byte_capacity": 8, "record_size": 1, "lanes": 16}, "up to 8, not 16"),
+        ({"byte_capacity": 8, "record_size": 1, "lanes": 3}, "power of two up to 16, not 3"),
+        ({"byte_capacity": 8, "record_size": 1, "lanes": 32}, "up to 16, not 32"),
         ({"byte_capacity": 8, "max_records": 2, "lanes": 2}, "2 lanes need fixed-size records"),
         ({"byte_capacity": 8, "record_size": 2, "lanes": 2}, "at most word_bytes \\(1\\) bytes"),
         ({"byte_capacity": 16, "record_size": 5, "word_bytes": 4, "lanes": 8}, "bytes: a lane"),
@@ -128,10 +128,11 @@ def test_record_word_layout_carries_a_count():
 
 
 @pytest.mark.parametrize(
-    ("size", "width", "lanes"), [(1, 1, 2), (1, 1, 8), (4, 4, 8), (3, 4, 4), (64, 64, 2)]
+    ("size", "width", "lanes"),
+    [(1, 1, 2), (1, 1, 8), (1, 1, 16), (4, 4, 8), (3, 4, 4), (64, 64, 2)],
 )
 def test_lanes_take_records_up_to_a_word(size, width, lanes):
-    """Lanes 2 to 8 for fixed-size records of one byte up to a whole word."""
+    """Lanes 2 to 16 for fixed-size records of one byte up to a whole word."""
     fmt = RecordFormat(64 * width, record_size=size, word_bytes=width, lanes=lanes)
     assert (fmt.lanes, fmt.lane_shift) == (lanes, lanes.bit_length() - 1)
     assert RecordFormat(64, record_size=1).lanes == 1
