@@ -33,6 +33,7 @@ from amaranth.lib.wiring import In, Out
 
 from ..common.narrower import WordNarrower, narrow_layout
 from ..common.serialiser import ByteSerialiser, StreamJoin
+from ..common.skid import SkidBuffer
 from .append_memory import AppendMemory
 from .decoder import CommandDecoder
 from .index_generator import GENERATORS
@@ -202,7 +203,11 @@ class MemGen(wiring.Component):
                     wiring.connect(m, source.lane_indices[lane - 1], unit.indices)
                 wiring.connect(m, unit.words, gather.words[lane])
             wiring.connect(m, source.plan, gather.plan)
-            words, gathering = gather.beats, gather.busy
+            # A slice: the beat's ready enables every lane's queue, so it is a flop's, not the
+            # end of the link's logic on the beat (which reaches back through the join).
+            m.submodules.beat_slice = beats = SkidBuffer(gather.beats.payload.shape())
+            wiring.connect(m, gather.beats, beats.input)
+            words, gathering = beats.output, gather.busy | beats.output.valid
 
         # Response sources, never two valid at once: the readout's records (not while RECALL
         # scans them), STATUS and ERROR, INDICES' bytes, RECALL's headers.

@@ -9,6 +9,8 @@ lanes' records side by side in beats, a slot per lane, so a beat carries up to L
 order (slot ``k`` is lane ``k``; a SAMPLE's first and last beats may leave slots empty).
 """
 
+from types import SimpleNamespace
+
 from amaranth.hdl import Assert, Cat, Const, Module, Mux, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
@@ -182,7 +184,14 @@ class LaneGather(wiring.Component):
         Combinational: a beat waits until every slot it carries has its lane's record.
     busy : Out(1)
         Some of a SAMPLE's records are still to go (a flop).
+
+    The merge order is asserted against a count of the SAMPLE's records still to go, kept for
+    the checks alone (a build drops it): every beat's slots run from its first slot up to that
+    count, the first beat's from the plan's first lane, later ones' from slot 0.
     """
+
+    FAULTS = {"short_last": "a SAMPLE's last beat leaves out its last slot"}
+    fault = None  # see memgen.hdl.common.faults
 
     def __init__(self, word_layout, lanes):
         self.lanes = lanes
@@ -212,7 +221,8 @@ class LaneGather(wiring.Component):
         end = Signal(AMOUNT_WIDTH + 1)  # p + n - 1: the slot of the last record, from the first
         m.d.comb += [end.eq(plan.first_lane + plan.amount - 1), self.busy.eq(gathering)]
         last = end[:shift]
-        up_to_last = Cat(k <= last for k in range(lanes))
+        short = self.fault == "short_last"
+        up_to_last = Cat((k < last) if short else (k <= last) for k in range(lanes))
         from_first = Cat(k >= plan.first_lane for k in range(lanes))
         several = end[shift:] != 0
         beat = self.beats.payload
@@ -252,7 +262,17 @@ class LaneGather(wiring.Component):
             Assert(~gathering | (slots != 0), "a SAMPLE's beat without a slot"),
             Assert(gathering | (start == 0), "a first slot outside a SAMPLE"),
         ]
-        assert_stream_stable(m, self.beats, "beats")
+        self._check_order(m, gathering, start, slots, more, last_slots, sent)
+        # The stream rule on what a beat carries: an empty slot's lane may change under it.
+        carried = Signal.like(beat, name="beats_carried")
+        width = len(beat.data) // lanes
+        slot_data = [beat.data[k * width : (k + 1) * width] for k in range(lanes)]
+        m.d.comb += [
+            carried.eq(beat),
+            carried.data.eq(Cat(Mux(slots[k], part, 0) for k, part in enumerate(slot_data))),
+        ]
+        flow = SimpleNamespace(valid=self.beats.valid, ready=self.beats.ready, payload=carried)
+        assert_stream_stable(m, flow, "beats")
         m.d.sync += [
             Assert(~self.plan.valid | ~gathering, "a SAMPLE planned while one is gathered"),
             Assert(
@@ -261,3 +281,27 @@ class LaneGather(wiring.Component):
             ),
         ]
         return m
+
+    def _check_order(self, m, gathering, start, slots, more, last_slots, sent):
+        """Asserts each slot of the beats against the SAMPLE's records still to go."""
+        lanes, shift = self.lanes, (self.lanes - 1).bit_length()
+        left = Signal(AMOUNT_WIDTH)  # the SAMPLE's records not yet sent, for the checks alone
+        with m.If(self.plan.valid & (self.plan.payload.amount != 0)):
+            m.d.sync += left.eq(self.plan.payload.amount)
+        with m.Elif(sent & gathering):
+            m.d.sync += left.eq(left - sum(slots[k] for k in range(lanes)))
+        span = Signal(AMOUNT_WIDTH + 1)  # one past the SAMPLE's last slot, from the beat's first
+        m.d.comb += span.eq(start + left)
+        final = (span - 1)[:shift]  # the slot of the SAMPLE's last record
+        m.d.sync += [
+            Assert(gathering == (left != 0), "a SAMPLE gathered with no records left, or idle"),
+            Assert(
+                ~gathering | (slots == Cat((k >= start) & (k < span) for k in range(lanes))),
+                "a beat's slots are not the next records in order",
+            ),
+            Assert(~gathering | (more == (span - 1) >> shift), "beats to go miscounted"),
+            Assert(
+                ~gathering | (more == 0) | (last_slots == Cat(k <= final for k in range(lanes))),
+                "the last beat's slots are not the SAMPLE's last records",
+            ),
+        ]

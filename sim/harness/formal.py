@@ -15,14 +15,15 @@ from pathlib import Path
 
 from amaranth.asserts import AnySeq
 from amaranth.back import rtlil
-from amaranth.hdl import Assume, Cover, Elaboratable, Module, Signal, Value
+from amaranth.hdl import Assume, Cat, Cover, Elaboratable, Module, Signal, Value
 from amaranth.lib import wiring
 from memgen.hdl.common.faults import with_fault
 from memgen.hdl.engine.append_memory import AppendMemory
 from memgen.hdl.engine.index_generator import IndexGenerator
+from memgen.hdl.engine.lanes import LaneGather
 from memgen.hdl.engine.lfsr import LFSR
 from memgen.hdl.engine.readout import Readout
-from memgen.hdl.engine.records import RecordFormat, table_entry_layout
+from memgen.hdl.engine.records import RecordFormat, record_word_layout, table_entry_layout
 from memgen.hdl.engine.wide_append import WideAppendMemory
 from memgen.hdl.fpga.dp16kd import DP16KDBuffer
 from memgen.hdl.link.frame_buffer import FrameBuffer
@@ -186,6 +187,36 @@ class ReadoutHarness(_Harness):
         m.d.comb += [Cover(stalled_for == 8), Cover(boundary_stall & (stalled_for == 3))]
 
 
+def _stream_held(m, stream, name):
+    """A source's side of the stream rule: once valid, valid and payload held until ready."""
+    stalled = Signal(name=f"{name}_stalled")
+    held = Signal.like(stream.payload, name=f"{name}_held")
+    m.d.sync += [stalled.eq(stream.valid & ~stream.ready), held.eq(stream.payload)]
+    m.d.comb += Assume(~stalled | (stream.valid & (stream.payload == held)))
+
+
+class LaneGatherHarness(_Harness):
+    """Any lanes' records, any SAMPLE plans, any backpressure: the beats carry each SAMPLE's
+    records in order, slot k lane k's, and hold while stalled."""
+
+    def __init__(self, fault=None, lanes=4):
+        super().__init__(with_fault(LaneGather, fault)(record_word_layout(1), lanes))
+
+    def contract(self, m, dut):
+        for lane, words in enumerate(dut.words):
+            _stream_held(m, words, f"lane{lane}")
+        others = Cat(words.valid for words in dut.words[1:])
+        # contract: a SAMPLE is planned while none is gathered and no record waits; lanes
+        # other than 0 send records only in a SAMPLE
+        m.d.comb += [
+            Assume(~dut.plan.valid | ~(dut.busy | dut.beats.valid)),
+            Assume(dut.busy | ~others.any()),
+        ]
+        ending = dut.busy & dut.beats.valid & (dut.beats.payload.slots != (1 << dut.lanes) - 1)
+        stalled_for = _stall_counter(m, dut.beats, "beats")
+        m.d.comb += [Cover(ending & (stalled_for == 3)), Cover(stalled_for == 8)]
+
+
 class DeframerHarness(_Harness):
     """Any bytes on the line, any backpressure: checked frames come out stable."""
 
@@ -228,6 +259,7 @@ HARNESSES = {
         lambda fault=None: AppendMemoryHarness(SMALL_PACKED, fault),
         "overwrite",
     ),
+    "lane_gather": (LaneGatherHarness, "short_last"),
     "readout": (ReadoutHarness, "no_credit"),
     "readout_fixed": (lambda fault=None: ReadoutHarness(SMALL_FIXED, fault), "no_credit"),
     "deframer": (DeframerHarness, "unstable_output"),

@@ -9,6 +9,7 @@ COVERED = [
     "append_memory_fixed",
     "wide_append_memory",
     "wide_append_memory_packed",
+    "lane_gather",
     "readout",
     "readout_fixed",
     "deframer",
