@@ -17,6 +17,7 @@ from amaranth.lib.wiring import In, Out
 
 from ..common.checks import assert_stream_stable
 from ..common.skid import SkidBuffer
+from ..fpga.replica import Replica
 from .index_generator import AMOUNT_WIDTH, STATE_WIDTH, IndexGenerator
 
 __all__ = ["LaneGather", "LaneIndices", "beat_layout", "lane_share", "plan_layout"]
@@ -59,7 +60,8 @@ class LaneIndices(wiring.Component):
     seed, request, count
         As the generator's; a request is taken by every lane at once, each its share (with
         more than one lane, the shares wait a clock in registers: the adder that rounds a
-        share and the generator's countdown would be one path).
+        share and the generator's countdown would be one path; the count reaches each lane a
+        clock late too, through its own :class:`~memgen.hdl.fpga.replica.Replica`).
     divert : In(1)
         The request's indices go to ``diverted``, merged in order, instead of ``lanes``.
     lanes : Out(stream.Signature(index_width)).array(lanes)
@@ -109,14 +111,18 @@ class LaneIndices(wiring.Component):
             m.d.comb += [
                 unit.seed.valid.eq(self.seed.valid),
                 unit.seed.payload.eq(self.seed.payload),
-                unit.count.eq(self.count),
             ]
             if lanes == 1:
                 m.d.comb += [
+                    unit.count.eq(self.count),
                     unit.request.valid.eq(self.request.valid),
                     unit.request.payload.eq((amount >> shift) + extra),
                 ]
             else:  # a register between the share's adder and the generator's countdown
+                # The count a clock late, as the share: each lane's own copy, so its threshold
+                # unit is its own and beside it (Yosys would merge plain copies into one).
+                m.submodules[f"count{lane}"] = copy = Replica(len(self.count))
+                m.d.comb += [copy.d.eq(self.count), unit.count.eq(copy.q)]
                 share = Signal(AMOUNT_WIDTH, name=f"share{lane}")
                 with m.If(taken):
                     m.d.sync += share.eq((amount >> shift) + extra)
