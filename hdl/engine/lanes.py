@@ -185,7 +185,8 @@ class LaneGather(wiring.Component):
     -------
     words : In(stream.Signature(word_layout)).array(lanes)
     plan : In(stream.Signature(plan_layout(lanes), always_ready=True))
-        A SAMPLE starts: its first lane and amount. Only while ``busy`` is low (asserted).
+        A SAMPLE starts: its first lane and amount. Only while ``busy`` is low, and its records
+        from the second clock after (both asserted): the plan waits a clock in registers.
     beats : Out(stream.Signature(beat_layout(word_layout, lanes)))
         Combinational: a beat waits until every slot it carries has its lane's record.
     busy : Out(1)
@@ -223,13 +224,24 @@ class LaneGather(wiring.Component):
         slots = Signal(lanes, init=1)  # the beat's slots (slot 0 alone outside a SAMPLE)
         more = Signal(AMOUNT_WIDTH)  # the SAMPLE's beats after this one
         last_slots = Signal(lanes)  # the SAMPLE's last beat's slots
+        # The plan waits a clock in registers: its adder and the masks would be one path.
         plan = self.plan.payload
+        planned = Signal()  # a SAMPLE with records was planned a clock ago
+        first = Signal(shift)  # its first lane
         end = Signal(AMOUNT_WIDTH + 1)  # p + n - 1: the slot of the last record, from the first
-        m.d.comb += [end.eq(plan.first_lane + plan.amount - 1), self.busy.eq(gathering)]
+        amount = Signal(AMOUNT_WIDTH)  # its records, for the checks alone
+        m.d.sync += planned.eq(self.plan.valid & (plan.amount != 0))
+        with m.If(self.plan.valid):
+            m.d.sync += [
+                first.eq(plan.first_lane),
+                end.eq(plan.first_lane + plan.amount - 1),
+                amount.eq(plan.amount),
+            ]
+        m.d.comb += self.busy.eq(gathering | planned)
         last = end[:shift]
         short = self.fault == "short_last"
         up_to_last = Cat((k < last) if short else (k <= last) for k in range(lanes))
-        from_first = Cat(k >= plan.first_lane for k in range(lanes))
+        from_first = Cat(k >= first for k in range(lanes))
         several = end[shift:] != 0
         beat = self.beats.payload
         m.d.comb += [
@@ -249,10 +261,10 @@ class LaneGather(wiring.Component):
         sent = self.beats.valid & self.beats.ready
         for k, word in enumerate(self.words):
             m.d.comb += word.ready.eq(sent & slots[k])
-        with m.If(self.plan.valid & (plan.amount != 0)):
+        with m.If(planned):
             m.d.sync += [
                 gathering.eq(1),
-                start.eq(plan.first_lane),
+                start.eq(first),
                 more.eq(end[shift:]),
                 last_slots.eq(up_to_last),
                 slots.eq(from_first & Mux(several, -1, up_to_last)),
@@ -268,7 +280,7 @@ class LaneGather(wiring.Component):
             Assert(~gathering | (slots != 0), "a SAMPLE's beat without a slot"),
             Assert(gathering | (start == 0), "a first slot outside a SAMPLE"),
         ]
-        self._check_order(m, gathering, start, slots, more, last_slots, sent)
+        self._check_order(m, (planned, amount), gathering, start, slots, more, last_slots, sent)
         # The stream rule on what a beat carries: an empty slot's lane may change under it.
         carried = Signal.like(beat, name="beats_carried")
         width = len(beat.data) // lanes
@@ -280,7 +292,11 @@ class LaneGather(wiring.Component):
         flow = SimpleNamespace(valid=self.beats.valid, ready=self.beats.ready, payload=carried)
         assert_stream_stable(m, flow, "beats")
         m.d.sync += [
-            Assert(~self.plan.valid | ~gathering, "a SAMPLE planned while one is gathered"),
+            Assert(~self.plan.valid | ~self.busy, "a SAMPLE planned while one is gathered"),
+            Assert(
+                ~planned | ~Cat(word.valid for word in self.words).any(),
+                "a record in the clock after its SAMPLE's plan",
+            ),
             Assert(
                 gathering | ~Cat(word.valid for word in self.words[1:]).any(),
                 "a lane's record outside a SAMPLE",
@@ -288,12 +304,14 @@ class LaneGather(wiring.Component):
         ]
         return m
 
-    def _check_order(self, m, gathering, start, slots, more, last_slots, sent):
-        """Asserts each slot of the beats against the SAMPLE's records still to go."""
+    def _check_order(self, m, plan, gathering, start, slots, more, last_slots, sent):
+        """Asserts each slot of the beats against the SAMPLE's records still to go (``plan``:
+        planned a clock ago, and its amount)."""
         lanes, shift = self.lanes, (self.lanes - 1).bit_length()
+        planned, amount = plan
         left = Signal(AMOUNT_WIDTH)  # the SAMPLE's records not yet sent, for the checks alone
-        with m.If(self.plan.valid & (self.plan.payload.amount != 0)):
-            m.d.sync += left.eq(self.plan.payload.amount)
+        with m.If(planned):
+            m.d.sync += left.eq(amount)
         with m.Elif(sent & gathering):
             m.d.sync += left.eq(left - sum(slots[k] for k in range(lanes)))
         span = Signal(AMOUNT_WIDTH + 1)  # one past the SAMPLE's last slot, from the beat's first

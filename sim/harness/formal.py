@@ -206,10 +206,13 @@ class LaneGatherHarness(_Harness):
         for lane, words in enumerate(dut.words):
             _stream_held(m, words, f"lane{lane}")
         others = Cat(words.valid for words in dut.words[1:])
-        # contract: a SAMPLE is planned while none is gathered and no record waits; lanes
-        # other than 0 send records only in a SAMPLE
+        planned = Signal()
+        m.d.sync += planned.eq(dut.plan.valid & (dut.plan.payload.amount != 0))
+        # contract: a SAMPLE is planned while none is gathered and no record waits, its records
+        # from the second clock after; lanes other than 0 send records only in a SAMPLE
         m.d.comb += [
             Assume(~dut.plan.valid | ~(dut.busy | dut.beats.valid)),
+            Assume(~planned | ~Cat(words.valid for words in dut.words).any()),
             Assume(dut.busy | ~others.any()),
         ]
         ending = dut.busy & dut.beats.valid & (dut.beats.payload.slots != (1 << dut.lanes) - 1)

@@ -181,6 +181,24 @@ def test_a_lane_record_outside_a_sample_is_caught(lane):
         run_simulation(dut, testbench, name=f"gather_stray_{lane}")
 
 
+def test_a_record_in_the_clock_after_the_plan_is_caught():
+    """The plan waits a clock in registers, so a SAMPLE's records come from the second clock
+    after it: one in the first clock is a fault the gather asserts against."""
+    dut = LaneGather(record_word_layout(1), 4)
+
+    async def testbench(ctx):
+        ctx.set(dut.plan.payload.amount, 3)
+        ctx.set(dut.plan.valid, 1)
+        await ctx.tick()
+        ctx.set(dut.plan.valid, 0)
+        ctx.set(dut.words[0].valid, 1)
+        for _ in range(2):
+            await ctx.tick()
+
+    with pytest.raises(AssertionError, match="a record in the clock after its SAMPLE's plan"):
+        run_simulation(dut, testbench, name="gather_early_record")
+
+
 def test_beats_are_the_lanes_words_side_by_side():
     """A beat of four 1-byte words: 32 bits of data, the word's other fields once, 4 slots."""
     widths = {name: Shape.cast(field.shape).width
