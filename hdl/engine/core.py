@@ -233,13 +233,18 @@ class MemGen(wiring.Component):
             wiring.connect(m, unit.matches, source.match)
             scanned = {"valid": words.valid & scanning, "payload": words.payload}
             if fmt.word_bytes > 1:  # the matcher compares a byte per clock
-                m.submodules.scan_bytes = narrow = WordNarrower(words.payload.shape())
+                # RECALL reads lane 0 alone: slot 0's word, not a byte chosen from every slot
+                layout = readout.words.payload.shape()
+                m.submodules.scan_bytes = narrow = WordNarrower(layout)
                 scan_ready = scanning & narrow.words.ready
                 m.d.comb += [
                     narrow.words.valid.eq(scanned["valid"]),
-                    narrow.words.payload.eq(words.payload),
                     narrow.bytes.ready.eq(1),
                 ]
+                for name, _ in layout:
+                    field = getattr(words.payload, name)
+                    width = len(getattr(narrow.words.payload, name))
+                    m.d.comb += getattr(narrow.words.payload, name).eq(field[:width])
                 scanned = {"valid": narrow.bytes.valid, "payload": narrow.bytes.payload}
             m.d.comb += [
                 unit.count.eq(appender.count),

@@ -65,14 +65,15 @@ TARGETS = {
     " tests/hdl/engine/test_core_appends.py",
     "hdl/engine/index_source.py": "tests/hdl/engine/test_index_source.py",
     "hdl/engine/lanes.py": "tests/hdl/engine/test_lanes.py tests/hdl/engine/test_index_source.py"
-    " tests/hdl/engine/test_core.py -k 'lane_ or gather or beats or source or"
-    " (of_lanes and 1-by-4 and none)'",
+    " tests/hdl/engine/test_core.py tests/sim/harness/test_formal.py"
+    " -k 'lane_ or gather or beats or source or (of_lanes and 1-by-4 and none)'",
     "hdl/engine/recall_unit.py": "tests/hdl/engine/test_core_recall.py",
     "hdl/engine/core.py": f"{CORE_SEED_1} tests/hdl/engine/test_core_recall.py"
     " tests/hdl/engine/test_core_appends.py",
     "hdl/fpga/spram.py": "tests/boards/test_board_storage.py -k 'spram or icebreaker'",
     "hdl/fpga/dp16kd.py": "tests/boards/test_board_storage.py -k dp16kd",
     "hdl/fpga/mult18.py": "tests/hdl/fpga/test_mult18.py",
+    "hdl/fpga/replica.py": "tests/hdl/fpga/test_replica.py",
     "hdl/link/uart.py": "tests/hdl/link/test_uart.py",
     "hdl/link/slip.py": "tests/hdl/link/test_slip.py",
     "hdl/link/frame_checker.py": "tests/hdl/link/test_framing.py",

@@ -13,11 +13,14 @@ from memgen.sim.harness.amaranth_sim import STALL_PATTERNS, Stalls, run_simulati
 from memgen.sim.harness.core_script import run_script
 
 CORE = RecordFormat(byte_capacity=4 * 30, record_size=4)  # 30 records
-#: the same records in words of 4 bytes, and packed two to a word of 8
+#: the same records in words of 4 bytes, and packed two to a word of 8, also with lanes
 WIDE = {
     "bytes": CORE,
     "words-4": RecordFormat(byte_capacity=4 * 30, record_size=4, word_bytes=4),
     "packed-in-8": RecordFormat(byte_capacity=4 * 32, record_size=4, word_bytes=8),
+    # lanes: RECALL scans lane 0's records, slot 0 of the beats
+    "words-4-by-2": RecordFormat(byte_capacity=4 * 30, record_size=4, word_bytes=4, lanes=2),
+    "packed-in-8-by-4": RecordFormat(byte_capacity=4 * 32, record_size=4, word_bytes=8, lanes=4),
 }
 
 

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 from amaranth.back import rtlil
-from amaranth.hdl import Elaboratable, Module, Signal
+from amaranth.hdl import ClockDomain, Elaboratable, Module, Signal
 from memgen.hdl.fpga.replica import TRELLIS_FF_PARAMETERS, Replica
 from memgen.sim.harness.amaranth_sim import instance_ports, instances, run_simulation
 
@@ -52,6 +52,16 @@ def test_primitive_where_chosen(platform_family, primitive, cells):
         ports = instance_ports(cell)
         assert (ports["DI"], ports["Q"]) == (f"d[{bit}]", f"q[{bit}]")
         assert dict(cell.parameters) == (TRELLIS_FF_PARAMETERS)
+
+
+def test_primitive_in_a_domain_without_reset():
+    """In a clock domain with no reset the flops' LSR is tied low, not refused."""
+    m = Module()
+    m.domains.sync = ClockDomain(reset_less=True)
+    m.submodules.copy = copy = Replica(2, primitive=True)
+    text = rtlil.convert(m, ports=[copy.d, copy.q])
+    assert text.count("cell \\TRELLIS_FF") == 2
+    assert text.count("connect \\LSR 1'0") == 2
 
 
 class _Copies(Elaboratable):
