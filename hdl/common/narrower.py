@@ -9,6 +9,9 @@ combinational: an item per clock straight from the held input, which is taken wi
 :func:`narrow_to_bytes` chains what a core's responses need.
 """
 
+import operator
+from functools import reduce
+
 from amaranth.hdl import Assert, Module, Mux, Shape, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
@@ -152,15 +155,14 @@ class SlotNarrower(wiring.Component):
         beat, word = self.beats.payload, self.words.payload
         sent = Signal(self.slots)  # this beat's slots already sent
         left = Signal(self.slots)
-        slot = Signal(range(max(2, self.slots)))  # the lowest of them
-        m.d.comb += left.eq(beat.slots & ~sent)
-        for k in reversed(range(self.slots)):
-            with m.If(left[k]):
-                m.d.comb += slot.eq(k)
-        final = Signal()  # no slot above ``slot`` left
+        pick = Signal(self.slots)  # the lowest of them, one-hot: a carry chain, no encoder
+        m.d.comb += [left.eq(beat.slots & ~sent), pick.eq(left & (~left + 1))]
+        width = len(word.data)
+        parts = [Mux(pick[k], beat.data[k * width : (k + 1) * width], 0) for k in range(self.slots)]
+        final = Signal()  # no slot above the picked one left
         m.d.comb += [
-            final.eq((left >> (slot + 1)) == 0),
-            word.data.eq(beat.data.word_select(slot, len(word.data))),
+            final.eq((left & ~pick) == 0),
+            word.data.eq(reduce(operator.or_, parts)),
             self.words.valid.eq(self.beats.valid),
             self.beats.ready.eq(self.words.ready & final),
         ]
@@ -168,7 +170,7 @@ class SlotNarrower(wiring.Component):
             if name != "data":
                 m.d.comb += getattr(word, name).eq(getattr(beat, name))
         with m.If(self.words.valid & self.words.ready):
-            m.d.sync += sent.eq(Mux(final, 0, sent | (1 << slot)))
+            m.d.sync += sent.eq(Mux(final, 0, sent | pick))
         assert_stream_stable(m, self.words, "slot_words")
         m.d.sync += Assert(~self.beats.valid | beat.slots.any(), "a beat without a word")
         return m

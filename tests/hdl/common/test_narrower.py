@@ -99,14 +99,22 @@ def beat_layout_of(slots, size):
     return data.StructLayout(fields)
 
 
-@pytest.mark.parametrize("slots", [1, 2, 4, 8])
+@pytest.mark.parametrize("slots", [1, 2, 4, 8, 16])
 @pytest.mark.parametrize("stalls", STALL_PATTERNS)
 def test_slot_narrower_sends_each_present_word_in_order(slots, stalls):
-    """Beats with every pattern of slots present (and single slots, the header bytes' case):
-    the words of the slots that are there, lowest first, each with the beat's fields."""
+    """Beats with every pattern of slots present up to 8 slots (of 16: all, the lowest and
+    highest runs, alternate slots and 200 random patterns), and single slots (the header bytes'
+    case): the words of the slots that are there, lowest first, each with the beat's fields."""
     rng = random.Random(f"{slots}{stalls}")
     size = 12  # not a whole number of bytes: the words are the slots' parts of data
-    masks = list(range(1, 1 << slots)) + [1 << k for k in range(slots)]
+    full = (1 << slots) - 1
+    if slots <= 8:
+        masks = list(range(1, full + 1))
+    else:
+        runs = [full >> k for k in range(slots)] + [full << k & full for k in range(slots)]
+        masks = [full, 0x5555 & full, 0xAAAA & full, *runs]
+        masks += [rng.randrange(1, full + 1) for _ in range(200)]
+    masks += [1 << k for k in range(slots)]
     beats = [(mask, rng.getrandbits(slots * size), rng.randrange(8)) for mask in masks]
     dut = SlotNarrower(beat_layout_of(slots, size))
 
