@@ -17,6 +17,7 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .checks import assert_stream_stable
+from .skid import SkidBuffer
 
 __all__ = [
     "SlotNarrower",
@@ -53,12 +54,17 @@ def slot_layout(layout):
 def narrow_to_bytes(m, source, name):
     """``source``, a stream of beats, words or bytes, as a stream of bytes: a
     :class:`SlotNarrower` when it has ``slots``, then a :class:`WordNarrower` when it has
-    ``count`` (submodules ``{name}_slots``, ``{name}_bytes``)."""
+    ``count``, with a :class:`~.skid.SkidBuffer` between the two (submodules ``{name}_slots``,
+    ``{name}_word_slice``, ``{name}_bytes``)."""
     fields = _fields(source.payload.shape())
     if "slots" in fields:
         m.submodules[f"{name}_slots"] = slots = SlotNarrower(source.payload.shape())
         wiring.connect(m, source, slots.beats)
         source = slots.words
+        if "count" in fields:  # the slot's pick and the byte's would be one path
+            m.submodules[f"{name}_word_slice"] = cut = SkidBuffer(source.payload.shape())
+            wiring.connect(m, source, cut.input)
+            source = cut.output
     if "count" in fields:
         m.submodules[f"{name}_bytes"] = words = WordNarrower(source.payload.shape())
         wiring.connect(m, source, words.words)
