@@ -48,12 +48,17 @@ def test_seeds_met_and_failed_are_recorded(monkeypatch, tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("name", "lanes", "copies"), [("lanes2", 2, 1), ("lanes4", 4, 2), ("lanes8", 8, 4)]
-)
-def test_the_lanes_builds_are_the_ulx3s_with_copies(monkeypatch, tmp_path, name, lanes, copies):
+    ("name", "lanes", "copies", "size"),
+    [("lanes2", 2, 1, 1), ("lanes4", 4, 2, 1), ("lanes8", 8, 4, 1), ("lanes16", 16, 8, 1),
+     ("64x2", 2, 1, 64)],
+)  # fmt: skip
+def test_the_lanes_builds_are_the_ulx3s_with_copies(
+    monkeypatch, tmp_path, name, lanes, copies, size
+):
     """``ulx3s-85f-lanesL``: 1-byte records, L lanes, two to a copy: all of the memory in one
     copy for two lanes, half in each of two copies for four, a quarter in each of four for
-    eight."""
+    eight, an eighth in each of eight for sixteen; ``ulx3s-85f-64x2``: two lanes of 64-byte
+    records in 64-byte words, all of the memory, its USB link kept."""
 
     def fake_build(spec, build_dir, seed, top=None):  # runs in a worker process
         assert spec.record_format.lanes == lanes
@@ -65,8 +70,8 @@ def test_the_lanes_builds_are_the_ulx3s_with_copies(monkeypatch, tmp_path, name,
     arguments = ["--out", str(out), "--seeds", "1", "--boards", f"ulx3s-85f-{name}"]
     assert wide_builds.main(arguments) == 0
     written = json.loads(out.read_text())[f"ulx3s-85f-{name}"]
-    assert (written["lanes"], written["record_bytes"], written["word_bytes"]) == (lanes, 1, 1)
-    assert written["copies"] == copies
+    assert (written["lanes"], written["record_bytes"], written["word_bytes"]) == (lanes, size, size)
+    assert (written["copies"], written["usb"]) == (copies, size == 64)
     assert written["capacity_bytes"] == board("ulx3s-85f").record_format.byte_capacity // copies
     assert written["clock_met_at"] == [1] and written["seeds"]["1"]["built"]
 
