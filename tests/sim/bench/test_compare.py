@@ -141,12 +141,12 @@ def test_lanes_builds_rates_at_their_clock_with_their_seeds(results, monkeypatch
     assert ratios == {
         "1": {"python": rate, "numpy": round(rate / 2, 1), "reference": round(rate / 3, 1)}
     }
-    builds["eight"]["lanes"] = 16  # no such row in core.json
+    builds["eight"]["lanes"] = 32  # no such row in core.json
     (results / "wide_builds.json").write_text(json.dumps(builds))
     with pytest.raises(SystemExit) as exit_:
         compare.main(["--results", str(results)])
     assert exit_.value.code == 1
-    assert "no 1-byte records with 16 lanes in 1-byte words" in capsys.readouterr().err
+    assert "no 1-byte records with 32 lanes in 1-byte words" in capsys.readouterr().err
 
 
 def test_the_software_samplers_draw_stored_records(monkeypatch):
