@@ -9,8 +9,6 @@ lanes' records side by side in beats, a slot per lane, so a beat carries up to L
 order (slot ``k`` is lane ``k``; a SAMPLE's first and last beats may leave slots empty).
 """
 
-from types import SimpleNamespace
-
 from amaranth.hdl import Assert, Cat, Const, Module, Mux, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
@@ -229,13 +227,11 @@ class LaneGather(wiring.Component):
         planned = Signal()  # a SAMPLE with records was planned a clock ago
         first = Signal(shift)  # its first lane
         end = Signal(AMOUNT_WIDTH + 1)  # p + n - 1: the slot of the last record, from the first
-        amount = Signal(AMOUNT_WIDTH)  # its records, for the checks alone
         m.d.sync += planned.eq(self.plan.valid & (plan.amount != 0))
         with m.If(self.plan.valid):
             m.d.sync += [
                 first.eq(plan.first_lane),
                 end.eq(plan.first_lane + plan.amount - 1),
-                amount.eq(plan.amount),
             ]
         m.d.comb += self.busy.eq(gathering | planned)
         last = end[:shift]
@@ -280,7 +276,7 @@ class LaneGather(wiring.Component):
             Assert(~gathering | (slots != 0), "a SAMPLE's beat without a slot"),
             Assert(gathering | (start == 0), "a first slot outside a SAMPLE"),
         ]
-        self._check_order(m, (planned, amount), gathering, start, slots, more, last_slots, sent)
+        self._check_order(m, gathering, start, slots, more, last_slots, sent)
         # The stream rule on what a beat carries: an empty slot's lane may change under it.
         carried = Signal.like(beat, name="beats_carried")
         width = len(beat.data) // lanes
@@ -289,8 +285,7 @@ class LaneGather(wiring.Component):
             carried.eq(beat),
             carried.data.eq(Cat(Mux(slots[k], part, 0) for k, part in enumerate(slot_data))),
         ]
-        flow = SimpleNamespace(valid=self.beats.valid, ready=self.beats.ready, payload=carried)
-        assert_stream_stable(m, flow, "beats")
+        assert_stream_stable(m, self.beats, "beats", payload=carried)
         m.d.sync += [
             Assert(~self.plan.valid | ~self.busy, "a SAMPLE planned while one is gathered"),
             Assert(
@@ -304,21 +299,19 @@ class LaneGather(wiring.Component):
         ]
         return m
 
-    def _check_order(self, m, plan, gathering, start, slots, more, last_slots, sent):
-        """Asserts each slot of the beats against the SAMPLE's records still to go (``plan``:
-        planned a clock ago, and its amount)."""
+    def _check_order(self, m, gathering, start, slots, more, last_slots, sent):
+        """Asserts each slot of the beats against the SAMPLE's records still to go."""
         lanes, shift = self.lanes, (self.lanes - 1).bit_length()
-        planned, amount = plan
         left = Signal(AMOUNT_WIDTH)  # the SAMPLE's records not yet sent, for the checks alone
-        with m.If(planned):
-            m.d.sync += left.eq(amount)
+        with m.If(self.plan.valid):
+            m.d.sync += left.eq(self.plan.payload.amount)
         with m.Elif(sent & gathering):
             m.d.sync += left.eq(left - sum(slots[k] for k in range(lanes)))
         span = Signal(AMOUNT_WIDTH + 1)  # one past the SAMPLE's last slot, from the beat's first
         m.d.comb += span.eq(start + left)
         final = (span - 1)[:shift]  # the slot of the SAMPLE's last record
         m.d.sync += [
-            Assert(gathering == (left != 0), "a SAMPLE gathered with no records left, or idle"),
+            Assert(self.busy == (left != 0), "a SAMPLE gathered with no records left, or idle"),
             Assert(
                 ~gathering | (slots == Cat((k >= start) & (k < span) for k in range(lanes))),
                 "a beat's slots are not the next records in order",

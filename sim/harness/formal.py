@@ -17,6 +17,7 @@ from amaranth.asserts import AnySeq
 from amaranth.back import rtlil
 from amaranth.hdl import Assume, Cat, Cover, Elaboratable, Module, Signal, Value
 from amaranth.lib import wiring
+from memgen.hdl.common.checks import assert_stream_stable
 from memgen.hdl.common.faults import with_fault
 from memgen.hdl.engine.append_memory import AppendMemory
 from memgen.hdl.engine.index_generator import IndexGenerator
@@ -187,14 +188,6 @@ class ReadoutHarness(_Harness):
         m.d.comb += [Cover(stalled_for == 8), Cover(boundary_stall & (stalled_for == 3))]
 
 
-def _stream_held(m, stream, name):
-    """A source's side of the stream rule: once valid, valid and payload held until ready."""
-    stalled = Signal(name=f"{name}_stalled")
-    held = Signal.like(stream.payload, name=f"{name}_held")
-    m.d.sync += [stalled.eq(stream.valid & ~stream.ready), held.eq(stream.payload)]
-    m.d.comb += Assume(~stalled | (stream.valid & (stream.payload == held)))
-
-
 class LaneGatherHarness(_Harness):
     """Any lanes' records, any SAMPLE plans, any backpressure: the beats carry each SAMPLE's
     records in order, slot k lane k's, and hold while stalled."""
@@ -204,7 +197,7 @@ class LaneGatherHarness(_Harness):
 
     def contract(self, m, dut):
         for lane, words in enumerate(dut.words):
-            _stream_held(m, words, f"lane{lane}")
+            assert_stream_stable(m, words, f"lane{lane}", statement=Assume)
         others = Cat(words.valid for words in dut.words[1:])
         planned = Signal()
         m.d.sync += planned.eq(dut.plan.valid & (dut.plan.payload.amount != 0))
