@@ -1,5 +1,6 @@
 """The buffered queue: a FIFO in order at any fill; its storage marked for block RAM on an iCE40
-from BLOCK_RAM_MIN_WIDTH bits, and there Yosys builds it from SB_RAM40_4K, not flops."""
+from 40 bits (the readout's queue at 4-byte words and wider, not at one or two bytes), and there
+Yosys builds it from SB_RAM40_4K, not flops."""
 
 import json
 import random
@@ -11,7 +12,9 @@ from types import SimpleNamespace
 
 import pytest
 from amaranth.back import rtlil
-from memgen.hdl.fpga.queue import BLOCK_RAM_MIN_WIDTH, BufferedQueue
+from memgen.boards import board
+from memgen.hdl.engine.readout import Readout
+from memgen.hdl.fpga.queue import BufferedQueue
 from memgen.sim.harness.amaranth_sim import run_simulation
 
 ICE40 = SimpleNamespace(family="ice40")
@@ -58,12 +61,22 @@ def test_words_leave_in_order(depth, block_ram):
     run_simulation(dut, testbench, name=f"queue_{depth}_{int(block_ram)}")
 
 
+@pytest.mark.parametrize(("word_bytes", "marked"), [(1, False), (2, False), (4, True), (8, True)])
+def test_readout_queue_in_block_ram_from_four_bytes(word_bytes, marked):
+    """On an iCE40 the iCEBreaker's readout keeps a queue of one- or two-byte words in flops (as
+    its byte-wide build was measured) and puts four- and eight-byte words in block RAM."""
+    fmt = board("icebreaker").with_word_bytes(word_bytes).record_format
+    readout = Readout(fmt, read_latency=2)
+    text = rtlil.convert(readout, platform=ICE40)
+    assert text.count('attribute \\ram_style "block"') == int(marked)
+
+
 @pytest.mark.parametrize(
     ("platform", "width", "depth", "block_ram", "marked"),
     [
-        (ICE40, BLOCK_RAM_MIN_WIDTH, 5, None, True),
-        (ICE40, BLOCK_RAM_MIN_WIDTH - 1, 5, None, False),
-        (ICE40, BLOCK_RAM_MIN_WIDTH + 1, 5, None, True),
+        (ICE40, 40, 5, None, True),  # a 4-byte word and 8 bits of flags
+        (ICE40, 39, 5, None, False),
+        (ICE40, 41, 5, None, True),
         (SimpleNamespace(family="ICE40"), 78, 5, None, True),
         (SimpleNamespace(family="ecp5"), 78, 5, None, False),
         (None, 78, 5, None, False),
