@@ -15,8 +15,9 @@ from . import family
 
 __all__ = ["BLOCK_RAM_MIN_WIDTH", "BufferedQueue"]
 
-#: The narrowest queue an iCE40 keeps in block RAM: a word of more than four bytes and its flags.
-BLOCK_RAM_MIN_WIDTH = 4 * 8 + 8
+#: The narrowest queue an iCE40 keeps in block RAM: a 4-byte word and 8 bits of flags (the
+#: readout's queue at words of 4 bytes and more; 1- and 2-byte words stay in flops).
+BLOCK_RAM_MIN_WIDTH = 40
 
 
 class BufferedQueue(fifo.SyncFIFOBuffered):
