@@ -79,6 +79,7 @@ def test_readout_queue_in_block_ram_from_four_bytes(word_bytes, marked):
         (ICE40, 41, 5, None, True),
         (SimpleNamespace(family="ICE40"), 78, 5, None, True),
         (SimpleNamespace(family="ecp5"), 78, 5, None, False),
+        (SimpleNamespace(family="series7"), 78, 5, None, False),  # sorts after "ice40"
         (None, 78, 5, None, False),
         (ICE40, 78, 1, None, False),  # one word: the output register, no storage
         (ICE40, 78, 2, None, True),
