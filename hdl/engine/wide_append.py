@@ -108,7 +108,6 @@ class WideAppendMemory(wiring.Component):
         # the record's limit comes first (record_room <= memory_room) exactly when limit <= free,
         # in a record as at its start, as both rooms shrink by the same bytes.
         malformed = (word.count == 0) | (word.count > width) | (~word.last & (word.count != width))
-        so_far = Mux(starting, 0, failure)
         # Flags kept beside the rooms, so the verdict reads flops (asserted in step below).
         # A word meets the memory's end only where the room is gone: the room is a whole number
         # of words in a record, and of slots at its start, and a word of more than a slot is
@@ -116,19 +115,30 @@ class WideAppendMemory(wiring.Component):
         free_empty = Signal()  # free == 0
         left_empty = Signal()  # left == 0, while in a record
         limit_first = Signal(init=limit <= cap)  # limit <= free
-        room_gone = Signal()
-        m.d.comb += room_gone.eq(Mux(starting, free_empty, left_empty))  # memory_room == 0
-        past_limit = Mux(starting, word.count > limit, word.count > room) & limit_first
-        failing = [so_far != 0, malformed, starting & records_full, past_limit, room_gone]
-        codes = [so_far, ErrorCode.BAD_COMMAND, ErrorCode.FULL]
-        codes += [ErrorCode.WRONG_SIZE if fmt.fixed else ErrorCode.TOO_LONG, ErrorCode.FULL]
-        new_failure = _first_failure(m, failing, codes)
-        stored = Signal()
-        m.d.comb += stored.eq(~Cat(*failing).any())  # flat, not through the codes' priority
+        room_gone = Mux(starting, free_empty, left_empty)  # memory_room == 0
+        too_long = ErrorCode.WRONG_SIZE if fmt.fixed else ErrorCode.TOO_LONG
+        # The verdict of a record's first word and of a later one, each from flops, chosen by
+        # ``starting`` last: the word's first flag meets one LUT, not the priority chain's head.
+        first_word = [malformed, records_full, (word.count > limit) & limit_first, free_empty]
+        later_word = [failure != 0, malformed, (word.count > room) & limit_first, left_empty]
+        new_failure = Mux(
+            starting,
+            _first_failure(m, first_word, [ErrorCode.BAD_COMMAND, ErrorCode.FULL, too_long,
+                                           ErrorCode.FULL]),
+            _first_failure(m, later_word, [failure, ErrorCode.BAD_COMMAND, too_long,
+                                           ErrorCode.FULL]),
+        )  # fmt: skip
+        stored = Signal()  # flat, not through the codes' priority
+        m.d.comb += stored.eq(Mux(starting, ~Cat(*first_word).any(), ~Cat(*later_word).any()))
         # the verdict as the rooms themselves give it, in every simulation and proof
+        so_far = Mux(starting, 0, failure)
         exact_limit = Mux(starting, word.count > limit, word.count > room) & (limit <= free)
         exact_end = word.count > memory_room
-        exact = _first_failure(m, [*failing[:3], exact_limit, exact_end], codes)
+        exact = _first_failure(
+            m,
+            [so_far != 0, malformed, starting & records_full, exact_limit, exact_end],
+            [so_far, ErrorCode.BAD_COMMAND, ErrorCode.FULL, too_long, ErrorCode.FULL],
+        )
         m.d.sync += [
             Assert(stored == (new_failure == 0), "stored against the verdict"),
             Assert(~valid | (new_failure == exact), "the flags' verdict against the rooms'"),
