@@ -2,12 +2,15 @@
 the gateware, each at a power of two and one either side."""
 
 import pytest
+from memgen.hdl.engine.append_memory import AppendMemory
 from memgen.hdl.engine.records import (
     RecordFormat,
     RecordWord,
+    append_layout,
     record_word_layout,
     table_entry_layout,
 )
+from memgen.hdl.engine.wide_append import WideAppendMemory
 
 
 def test_record_word_is_a_byte_with_its_flags():
@@ -125,6 +128,16 @@ def test_record_word_layout_carries_a_count():
         "data": 8, "first": 1, "last": 1, "count": 1}  # fmt: skip
     assert {name: field.width for name, field in record_word_layout(8)} == {
         "data": 64, "first": 1, "last": 1, "count": 4}  # fmt: skip
+
+
+@pytest.mark.parametrize("width", [1, 2, 8, 64])
+def test_append_layout_is_what_the_append_memory_takes(width):
+    """A byte-wide core appends bytes with their flags, a wide one words with a count: each the
+    payload its append memory's ``records`` stream takes."""
+    fmt = RecordFormat(4096, max_records=64, word_bytes=width)
+    memory = AppendMemory(fmt) if width == 1 else WideAppendMemory(fmt)
+    assert append_layout(fmt) == memory.records.payload.shape()
+    assert (append_layout(fmt) == RecordWord) == (width == 1)
 
 
 @pytest.mark.parametrize(
