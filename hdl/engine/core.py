@@ -352,7 +352,10 @@ class MemGen(wiring.Component):
             readers = []
             for _ in read_sides(copy):
                 readout = Readout(
-                    fmt, read_latency=storage_latency(copy), table_latency=table_latency
+                    fmt,
+                    read_latency=storage_latency(copy),
+                    table_latency=table_latency,
+                    late_credits=fmt.lanes > 1,  # the gather's ready joins every lane's word
                 )
                 m.submodules[f"readout{len(readouts) or ''}"] = readout
                 readouts.append(readout)

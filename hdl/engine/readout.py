@@ -68,6 +68,11 @@ class Readout(wiring.Component):
         ``read_latency``); the readout holds ``read_enable`` high.
     table_latency : int
         The same for ``table_port`` (variable-length mode).
+    late_credits : bool
+        A word's credit comes back a clock after it leaves, from a flop, so the consumer's
+        ``ready`` ends there and not in the credit counter (a lane's ``ready`` joins every
+        lane's word across the die). The FIFO's spare slot covers the clock: still a word per
+        clock.
 
     Members
     -------
@@ -90,13 +95,14 @@ class Readout(wiring.Component):
     FAULTS = {"no_credit": "the expander issues without a credit"}
     fault = None  # see memgen.hdl.common.faults
 
-    def __init__(self, record_format, *, read_latency=1, table_latency=1):
+    def __init__(self, record_format, *, read_latency=1, table_latency=1, late_credits=False):
         if not isinstance(read_latency, int) or read_latency < 1:
             raise ValueError(f"Read latency must be a positive integer, not {read_latency!r}")
         if not isinstance(table_latency, int) or table_latency < 1:
             raise ValueError(f"Table latency must be a positive integer, not {table_latency!r}")
         self.read_latency = read_latency
         self.table_latency = table_latency
+        self.late_credits = late_credits
         self.format = record_format
         members = {
             "indices": In(stream.Signature(record_format.index_width)),
@@ -123,7 +129,14 @@ class Readout(wiring.Component):
         )
         m.submodules.queue = queue = BufferedQueue(width=word_layout.size, depth=depth)
         issue = Signal()  # the expander sends an address to the storage this clock
-        credits, credit_ok = _credits(m, depth, issue, queue.r_rdy & queue.r_en, "data")
+        returned = Signal()  # a word left the FIFO (a clock back with ``late_credits``)
+        taken = queue.r_rdy & queue.r_en
+        if self.late_credits:
+            m.d.sync += returned.eq(taken)
+        else:
+            m.d.comb += returned.eq(taken)
+        credits, credit_ok = _credits(m, depth, issue, returned, "data")
+        pending_return = returned if self.late_credits else 0  # a word gone, its credit not back
         has_credit = credit_ok if self.fault is None else 1
 
         # Stage 1: record lookup, free-running like the data read: an index is accepted against
@@ -221,7 +234,8 @@ class Readout(wiring.Component):
 
         # Busy: a credit is out (an index taken and not yet expanded, or a word issued and not
         # yet taken) or a record is being expanded. All flops: every record in the pipeline holds
-        # a credit from the clock after it is taken in until the clock after it leaves.
+        # a credit from the clock after it is taken in until the clock after it leaves (two
+        # with ``late_credits``).
         in_flight = [f[0] for f in in_read]
         m.d.comb += self.busy.eq((lookup_credits != lookup_depth) | (credits != depth) | busy_2)
         m.d.sync += [
@@ -236,7 +250,7 @@ class Readout(wiring.Component):
                 "readout lookup credits do not add up",
             ),
             Assert(
-                credits + sum(in_flight) + queue.level == depth,
+                credits + sum(in_flight) + queue.level + pending_return == depth,
                 "readout credits, words in flight and queued words do not add up",
             ),
         ]

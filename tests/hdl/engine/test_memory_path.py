@@ -37,7 +37,7 @@ from memgen.sim.harness.core_script import record_words
 class MemoryPath(Elaboratable):
     """Append memory writing, readout reading, one backend per store (as the core wires them)."""
 
-    def __init__(self, record_format, bank_depth=None):
+    def __init__(self, record_format, bank_depth=None, late_credits=False):
         """``bank_depth``: banked backends of that bank depth (read latency 3 and more),
         instead of ``lib.memory`` ones (1)."""
         fmt = self.format = record_format
@@ -55,6 +55,7 @@ class MemoryPath(Elaboratable):
             record_format,
             read_latency=storage_latency(self.data),
             table_latency=1 if self.table is None else storage_latency(self.table),
+            late_credits=late_credits,
         )
         self.reading = Signal()  # the readout owns the ports (the core's SAMPLE/RECITE phase)
 
@@ -72,10 +73,12 @@ class MemoryPath(Elaboratable):
         return m
 
 
-def run_path(record_format, records, reads, stalls, seed, bank_depth=None, timing=None):
+def run_path(
+    record_format, records, reads, stalls, seed, bank_depth=None, timing=None, late_credits=False
+):
     """Append ``records``, read ``reads`` random ones and then all; returns those stored.
     ``timing``: a list that gets the clocks the reading took and the bytes it read."""
-    dut = MemoryPath(record_format, bank_depth)
+    dut = MemoryPath(record_format, bank_depth, late_credits)
     stored, outcomes = [], []
     used = 0
     width = record_format.word_bytes
@@ -174,11 +177,12 @@ def records_for(record_format, rng, count):
 )
 @pytest.mark.parametrize("bank_depth", [None, 8], ids=["latency-1", "banked"])
 @pytest.mark.parametrize("width", [1, 4], ids=["byte", "word-4"])
-def test_readout_streams_a_word_per_clock(size, fixed, bank_depth, width):
+@pytest.mark.parametrize("late_credits", [False, True], ids=["credits", "late-credits"])
+def test_readout_streams_a_word_per_clock(size, fixed, bank_depth, width, late_credits):
     """With the output always ready, records leave at one word per clock after the first's
     latency (a byte, or 4 bytes of a record, or a whole small record), 1-byte records too, from
     lib.memory backends and from banked ones (read latency 4 to 6): the read FIFO's credits
-    cover the round trip."""
+    cover the round trip, also when each comes back a clock late (``late_credits``)."""
     lengths = [size or 1 + n % 3 for n in range(16)]
     if fixed:
         fmt = RecordFormat(byte_capacity=8 * 16, record_size=size, word_bytes=width)
@@ -186,7 +190,10 @@ def test_readout_streams_a_word_per_clock(size, fixed, bank_depth, width):
         fmt = RecordFormat(byte_capacity=8 * 16, max_records=16, max_length=8, word_bytes=width)
     records = [bytes([n, 0xFF - n] * 4)[:length] for n, length in enumerate(lengths)]
     timing = []
-    stored = run_path(fmt, records, 40, "none", seed=3, bank_depth=bank_depth, timing=timing)
+    stored = run_path(
+        fmt, records, 40, "none", seed=3, bank_depth=bank_depth, timing=timing,
+        late_credits=late_credits,
+    )  # fmt: skip
     assert stored == records
     ((clocks, total),) = timing
     assert total >= 40 + sum(-(-n // width) for n in lengths)  # 40 random records, then all
