@@ -129,14 +129,12 @@ class Readout(wiring.Component):
         )
         m.submodules.queue = queue = BufferedQueue(width=word_layout.size, depth=depth)
         issue = Signal()  # the expander sends an address to the storage this clock
-        returned = Signal()  # a word left the FIFO (a clock back with ``late_credits``)
-        taken = queue.r_rdy & queue.r_en
-        if self.late_credits:
+        taken = queue.r_rdy & queue.r_en  # a word left the FIFO
+        returned = taken
+        if self.late_credits:  # its credit back a clock later, from a flop
+            returned = Signal(name="returned")
             m.d.sync += returned.eq(taken)
-        else:
-            m.d.comb += returned.eq(taken)
         credits, credit_ok = _credits(m, depth, issue, returned, "data")
-        pending_return = returned if self.late_credits else 0  # a word gone, its credit not back
         has_credit = credit_ok if self.fault is None else 1
 
         # Stage 1: record lookup, free-running like the data read: an index is accepted against
@@ -237,6 +235,9 @@ class Readout(wiring.Component):
         # a credit from the clock after it is taken in until the clock after it leaves (two
         # with ``late_credits``).
         in_flight = [f[0] for f in in_read]
+        accounted = credits + sum(in_flight) + queue.level
+        if self.late_credits:
+            accounted = accounted + returned  # a word gone, its credit not back yet
         m.d.comb += self.busy.eq((lookup_credits != lookup_depth) | (credits != depth) | busy_2)
         m.d.sync += [
             Assert(
@@ -250,7 +251,7 @@ class Readout(wiring.Component):
                 "readout lookup credits do not add up",
             ),
             Assert(
-                credits + sum(in_flight) + queue.level + pending_return == depth,
+                accounted == depth,
                 "readout credits, words in flight and queued words do not add up",
             ),
         ]
