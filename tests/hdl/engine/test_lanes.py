@@ -78,12 +78,14 @@ def test_lane_indices_are_the_lanes_streams_in_order(lanes, divert, stalls):
             await ctx.tick()
             ctx.set(dut.request.valid, 0)
             if divert:
+                assert ctx.get(dut.busy)  # the shares are still on their way to the lanes
                 got = [await stream_get(ctx, dut.diverted, Stalls(stalls, amount)) for _ in want]
                 assert got == want
                 continue
             owed = [want[j] for j in range(amount)]
             drawn = [[] for _ in range(lanes)]
             for _ in range(50 * amount):
+                assert ctx.get(dut.busy)  # from the clock after the take to the last index
                 for lane, port in enumerate(dut.lanes):
                     ready = stalls == "none" or rng.random() < 0.6
                     ctx.set(port.ready, ready)
@@ -117,15 +119,20 @@ async def take(ctx, port, stalls, patience=100):
     raise AssertionError("no beat")
 
 
+GATHERS = [
+    *((4, first, amount) for first, amount in
+      [(0, 1), (0, 4), (0, 9), (3, 1), (3, 2), (1, 11), (2, 2), (2, 3)]),
+    (2, 0, 1), (2, 1, 1), (2, 1, 2), (2, 0, 5),  # the fewest lanes: a one-bit first slot
+    (16, 15, 1), (16, 15, 2), (16, 0, 16), (16, 3, 40),  # the most
+]  # fmt: skip
+
+
 @pytest.mark.parametrize("stalls", STALL_PATTERNS)
-@pytest.mark.parametrize(
-    "first,amount", [(0, 1), (0, 4), (0, 9), (3, 1), (3, 2), (1, 11), (2, 2), (2, 3)]
-)
-def test_gather_beats_carry_the_samples_in_order(first, amount, stalls):
+@pytest.mark.parametrize("lanes,first,amount", GATHERS)
+def test_gather_beats_carry_the_samples_in_order(lanes, first, amount, stalls):
     """Each lane's records arrive at their own pace; the beats carry them in sample order,
     slot k from lane k, the first beat from the SAMPLE's first lane; a recitation's record
     afterwards comes from lane 0 alone."""
-    lanes = 4
     dut = LaneGather(record_word_layout(1), lanes)
 
     def feeder(lane):
@@ -163,7 +170,7 @@ def test_gather_beats_carry_the_samples_in_order(first, amount, stalls):
         assert (beat.slots, beat.data & 0xFF) == (1, 0xA5)
 
     feeders = [feeder(lane) for lane in range(lanes)]
-    run_simulation(dut, testbench, *feeders, name=f"gather_{first}_{amount}_{stalls}")
+    run_simulation(dut, testbench, *feeders, name=f"gather_{lanes}_{first}_{amount}_{stalls}")
 
 
 @pytest.mark.parametrize("lane", [1, 2, 3])
