@@ -56,12 +56,10 @@ class LaneIndices(wiring.Component):
     Members
     -------
     seed, request, count
-        As the generator's; a request is taken by every lane at once, each its share. With
-        more than one lane a share reaches its generator two clocks late: the amount is first
-        copied into each lane's own :class:`~memgen.hdl.fpga.replica.Replica` (one register's
-        fan-out to every lane's adder spans the chip), then the share is rounded into a
-        register (the adder and the generator's countdown would be one path). The count
-        reaches each lane a clock late, through its own replica too.
+        As the generator's; a request is taken by every lane at once, each its share (with
+        more than one lane, the shares wait a clock in registers: the adder that rounds a
+        share and the generator's countdown would be one path; the count reaches each lane a
+        clock late too, through its own :class:`~memgen.hdl.fpga.replica.Replica`).
     divert : In(1)
         The request's indices go to ``diverted``, merged in order, instead of ``lanes``.
     lanes : Out(stream.Signature(index_width)).array(lanes)
@@ -97,7 +95,6 @@ class LaneIndices(wiring.Component):
         amount = self.request.payload
         next_lane = Signal(shift)  # the lane of the next index of the stream
         taken = Signal()
-        copied = Signal() if lanes > 1 else None  # the amount is in the lanes' copies
         held = Signal() if lanes > 1 else None  # the shares wait in registers for the generators
         generated = []
         for lane in range(lanes):
@@ -119,24 +116,15 @@ class LaneIndices(wiring.Component):
                     unit.request.valid.eq(self.request.valid),
                     unit.request.payload.eq((amount >> shift) + extra),
                 ]
-            else:
-                # Each lane's own copies of the count and the amount, so its threshold unit and
-                # share adder are its own and beside it (Yosys would merge plain copies).
-                m.submodules[f"count{lane}"] = count = Replica(len(self.count))
-                m.submodules[f"amount{lane}"] = whole = Replica(AMOUNT_WIDTH - shift)
-                rounded = Signal(name=f"rounded{lane}")  # the share is rounded up
+            else:  # a register between the share's adder and the generator's countdown
+                # The count a clock late, as the share: each lane's own copy, so its threshold
+                # unit is its own and beside it (Yosys would merge plain copies into one).
+                m.submodules[f"count{lane}"] = copy = Replica(len(self.count))
+                m.d.comb += [copy.d.eq(self.count), unit.count.eq(copy.q)]
                 share = Signal(AMOUNT_WIDTH, name=f"share{lane}")
                 with m.If(taken):
-                    m.d.sync += rounded.eq(extra)
-                with m.If(copied):  # a register between the adder and the generator's countdown
-                    m.d.sync += share.eq(whole.q + rounded)
-                m.d.comb += [
-                    count.d.eq(self.count),
-                    unit.count.eq(count.q),
-                    whole.d.eq(amount[shift:]),
-                    unit.request.valid.eq(held),
-                    unit.request.payload.eq(share),
-                ]
+                    m.d.sync += share.eq((amount >> shift) + extra)
+                m.d.comb += [unit.request.valid.eq(held), unit.request.payload.eq(share)]
         units = [m.submodules[f"generator{lane}"] for lane in range(lanes)]
         # The generators are ready together (same count, seed and warm-up; a request only
         # comes once every lane has finished the last), so lane 0's ready speaks for all and
@@ -144,12 +132,11 @@ class LaneIndices(wiring.Component):
         ready = units[0].request.ready
         readies = Cat(unit.request.ready for unit in units)
         if lanes > 1:
-            m.d.sync += copied.eq(taken)
             with m.If(held & ready):
                 m.d.sync += held.eq(0)
-            with m.If(copied):
+            with m.If(taken):
                 m.d.sync += held.eq(1)
-        asked, accepted = (self.request.valid, ready) if lanes == 1 else (held, ~(copied | held))
+        asked, accepted = (self.request.valid, ready) if lanes == 1 else (held, ~held)
         m.d.sync += Assert(~asked | (readies == 0) | readies.all(), "lanes not ready together")
         m.d.comb += [
             self.request.ready.eq(accepted),
@@ -159,7 +146,7 @@ class LaneIndices(wiring.Component):
             self.plan.payload.amount.eq(amount),
         ]
         busy = Cat(unit.busy for unit in units).any() | Cat(cut.valid for cut in generated).any()
-        m.d.comb += self.busy.eq(busy | copied | held if lanes > 1 else busy)
+        m.d.comb += self.busy.eq(busy | held if lanes > 1 else busy)
         turn = Signal(shift)  # the diverted stream's next lane
         with m.If(self.seed.valid):
             m.d.sync += next_lane.eq(0)
