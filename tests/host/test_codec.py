@@ -19,6 +19,7 @@ from memgen.hdl.link.protocol import (
 from memgen.host.codec import (
     DeviceStatus,
     FrameDecoder,
+    RecordStream,
     command_append,
     command_plain,
     command_recall,
@@ -27,6 +28,7 @@ from memgen.host.codec import (
     decode_recall,
     decode_status,
     encode_frame,
+    varint,
 )
 
 payloads = st.binary(max_size=MAX_PAYLOAD)
@@ -174,6 +176,13 @@ def test_recall_answer_known_answers():
     answer = b"\x05\x00\x00\x00\x03\x00abc" + b"\x01\x01\x00\x00\x00\x01xyz"
     assert decode_recall(answer, 3) == [(5, 3, b"abc"), (257, 256, b"xyz")]
     assert decode_recall(b"", 3) == []
+    # 1-byte records: entries 7 bytes apart, so an entry starts at odd offsets too
+    answer = bytes.fromhex("02000000 0100 61  ffffffff 0800 62  00000001 ffff 63")
+    assert decode_recall(answer, 1) == [
+        (2, 1, b"a"),
+        (0xFFFFFFFF, 8, b"b"),
+        (1 << 24, 0xFFFF, b"c"),
+    ]
     for size in (8, 10, 17, 19):
         with pytest.raises(ValueError, match=f"whole entries of 9 bytes, not {size}"):
             decode_recall(answer[:size] + bytes(max(0, size - len(answer))), 3)
@@ -195,6 +204,48 @@ def test_status_flags_round_trip(fixed, generator):
         flags = status_flags(fixed, generator, width, lanes)
         status = DeviceStatus.from_done(done | {"flags": flags})
         assert (status.fixed_size, status.word_bytes, status.lanes) == (fixed, width, lanes)
+
+
+def test_the_flags_read_their_own_bits_alone():
+    """Bits 9-15 of the flags (none yet) change no field read from the others."""
+    done = dict.fromkeys(("records", "bytes_used", "record_capacity", "byte_capacity",
+                          "max_length", "seed", "expected", *LINK_COUNTERS), 0)  # fmt: skip
+    for width, lanes in ((1, 1), (8, 2), (64, 16)):
+        flags = status_flags(True, "lfsr", width, lanes) | 0xFE00
+        status = DeviceStatus.from_done(done | {"flags": flags})
+        assert (status.fixed_size, status.generator) == (True, "lfsr")
+        assert (status.word_bytes, status.lanes) == (width, lanes)
+
+
+def test_record_length_known_answers():
+    """A length below 128 is one byte; up to 16383 two, the low seven bits first with the top
+    bit set; 0 and 16384 are refused."""
+    answers = {1: "01", 127: "7f", 128: "8001", 129: "8101", 255: "ff01", 16383: "ff7f"}
+    for length, answer in answers.items():
+        assert varint(length) == bytes.fromhex(answer)
+    for length in (0, 16384):
+        with pytest.raises(ValueError, match=f"1 to 16383, not {length}"):
+            varint(length)
+
+
+@given(st.lists(st.binary(min_size=1, max_size=300), max_size=6), st.data())
+@settings(max_examples=60, deadline=None)
+def test_a_record_stream_parses_records_however_the_bytes_are_cut(records, data):
+    """Variable-length records (each after its varint) fed in pieces cut anywhere: each record
+    once, whole, in order, and nothing left over."""
+    stream = RecordStream()
+    joined = b"".join(varint(len(record)) + record for record in records)
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(joined)), max_size=8)))
+    for start, stop in zip([0, *cuts], [*cuts, len(joined)], strict=True):
+        stream.feed(joined[start:stop])
+    assert stream.records == records
+    assert stream.pending == 0
+    for size in (127, 128):  # the two forms of the length, and the record cut after it
+        stream = RecordStream()
+        stream.feed(varint(size) + bytes(size - 1))
+        assert stream.records == [] and stream.pending == size - 1 + len(varint(size))
+        stream.feed(b"\x01")
+        assert stream.records == [bytes(size - 1) + b"\x01"] and stream.pending == 0
 
 
 @pytest.mark.parametrize(
