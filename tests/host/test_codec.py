@@ -20,6 +20,7 @@ from memgen.host.codec import (
     DeviceStatus,
     FrameDecoder,
     RecordStream,
+    append_frames,
     command_append,
     command_plain,
     command_recall,
@@ -226,6 +227,26 @@ def test_record_length_known_answers():
     for length in (0, 16384):
         with pytest.raises(ValueError, match=f"1 to 16383, not {length}"):
             varint(length)
+
+
+@pytest.mark.parametrize("max_payload", [16, 17])
+@pytest.mark.parametrize("fixed", [False, True])
+def test_appends_fill_frames_to_their_last_byte(max_payload, fixed):
+    """A record fits a frame when it, the opcode and (variable records) its length do: a frame
+    of exactly ``max_payload`` bytes is made, a record a byte or two longer is refused, whether
+    the limit is odd or even."""
+    room = max_payload - (1 if fixed else 2)  # the opcode; a one-byte varint
+    for extra in (0, 1, 2):
+        record = bytes(room + extra)
+        frames = append_frames([record], len(record) if fixed else None, max_payload)
+        if extra == 0:
+            ((payload, count),) = frames
+            assert len(payload) == max_payload and count == 1
+        else:
+            with pytest.raises(ValueError, match=f"of {len(record)} bytes does not fit"):
+                list(frames)
+    frames = list(append_frames([b"a" * room] * 3, room if fixed else None, max_payload))
+    assert [(len(payload), count) for payload, count in frames] == [(max_payload, 1)] * 3
 
 
 @given(st.lists(st.binary(min_size=1, max_size=300), max_size=6), st.data())
