@@ -161,11 +161,25 @@ def test_the_software_samplers_draw_stored_records(monkeypatch):
         return result
 
     monkeypatch.setattr(compare.np, "take", take)
-    rates = compare.cpu_sampling(3, records=50, samples=200)
+    rates = compare.cpu_sampling(3, records=50, samples=200, batches=(200,))
     assert set(rates) == {"python", "numpy", "reference"}
     assert all(rate > 0 for rate in rates.values())
     assert len(seen["drawn"]) == 200 and set(seen["drawn"]) <= seen["rows"]
     assert len(set(seen["drawn"])) > 40  # most of the 50 records drawn
+
+
+def test_numpy_is_timed_at_its_fastest_batch(monkeypatch):
+    """numpy's rate is the best of its batches, each repeated to a million samples."""
+    timed = []
+
+    def best_rate(function, amount, repeats=5):  # a rate that peaks at the middle batch
+        timed.append((amount, repeats))
+        return {100: 5.0, 300: 9.0, 2_000: 7.0}.get(amount, 1.0)
+
+    monkeypatch.setattr(compare, "_best_rate", best_rate)
+    rates = compare.cpu_sampling(2, records=40, samples=40, batches=(100, 300, 2_000))
+    assert rates["numpy"] == 9
+    assert {(100, 10_000), (300, 3_333), (2_000, 500)} <= set(timed)
 
 
 def test_the_cpu_is_named_by_its_model(tmp_path):
