@@ -69,6 +69,9 @@ class Board:
     usb_link : bool
         The device answers on USB too, beside the UART (see :meth:`with_usb`); a board's
         default build has it where its USB is the faster link.
+    lanes_nextpnr_options : tuple
+        Extra nextpnr arguments for its builds with more than one lane (see
+        :attr:`nextpnr_options`).
     """
 
     name: str
@@ -93,6 +96,12 @@ class Board:
     read_ports: int = 1
     usb: object = None
     usb_link: bool = False
+    lanes_nextpnr_options: tuple = ()
+
+    @property
+    def nextpnr_options(self):
+        """Extra nextpnr arguments for this build (the lanes' where it has lanes)."""
+        return self.lanes_nextpnr_options if self.record_format.lanes > 1 else ()
 
     @property
     def memory_use(self):

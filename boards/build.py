@@ -88,7 +88,10 @@ def build(board, build_dir, seed=1, top=None):
         # reset until the PLL locks, and the reset puts every machine in its first state.
         "script_after_read": "chformal -remove; setattr -unset init "
         + " ".join(f"w:{name}" for name in FSM_STATE_REGISTERS),
-        "nextpnr_opts": f"--seed {seed} --report report.json --timing-allow-fail",
+        "nextpnr_opts": " ".join(
+            ["--seed", str(seed), "--report", "report.json", "--timing-allow-fail"]
+            + list(board.nextpnr_options)
+        ),
     }
     if family == "ice40":
         options["synth_opts"] = "-dsp"
@@ -178,6 +181,7 @@ def summarise(board, family, report, seed, seconds, build_dir):
         "uart": f"{board.uart}, {board.baud:,} baud",
         "usb": "full-speed CDC-ACM serial port (LUNA)" if board.usb_link else None,
         "seed": seed,
+        "nextpnr_options": list(board.nextpnr_options),
         "tools": _versions(family),
         "build_seconds": round(seconds, 1),
         "bitstream": str(Path(build_dir) / f"memgen.{board.bitstream}"),

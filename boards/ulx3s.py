@@ -189,4 +189,7 @@ ULX3S_85F = Board(
     read_ports=2,
     usb=_usb,
     usb_link=True,  # 1.1 MB/s of samples over US2, 3.9x the FT231X's 3 Mbaud
+    # lanes spread generators and copies of the records over the die: the placer weighs timing
+    # three times its default (nextpnr's heap placer; see docs/design.md, boards: timing)
+    lanes_nextpnr_options=("--placer-heap-timingweight", "30"),
 )

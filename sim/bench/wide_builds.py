@@ -10,7 +10,8 @@ them on both ports of every block (two 64-byte records a clock, the full 384 KiB
 block, two samples a clock, ``ulx3s-85f-lanes4`` two copies of 192 KiB, four a clock,
 ``ulx3s-85f-lanes8`` four copies of 96 KiB, eight, ``ulx3s-85f-lanes16`` eight copies of
 48 KiB, sixteen. Per build and seed: the Fmax of the design clock (and of the USB link's
-clocks), whether every clock is met, its slowest path's ends and delay, the cells used, or the
+clocks), whether every clock is met, its slowest path's ends and delay, the cells used and the
+board's extra nextpnr options (the ULX3S's lanes builds weigh timing more in placement), or the
 tool's error when the design does not place. Builds run two at a time (one per core).
 """
 
@@ -75,6 +76,7 @@ def _build(name, seed, workdir):
         "clock_met": report["timing_met"],
         "slowest_path": report["slowest_path"],
         "utilisation": {cell: use["used"] for cell, use in report["utilisation"].items()},
+        "nextpnr_options": list(spec.nextpnr_options),
     }
 
 

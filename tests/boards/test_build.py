@@ -254,6 +254,33 @@ def test_lane_variants():
         board("icebreaker").with_record_size(1).with_lanes(2)
 
 
+@pytest.mark.parametrize(
+    ("name", "lanes", "placer"),
+    [("ulx3s-85f", 1, []), ("ulx3s-85f", 2, ["--placer-heap-timingweight", "30"]),
+     ("ulx3s-85f", 16, ["--placer-heap-timingweight", "30"]), ("icebreaker", 1, [])],
+)  # fmt: skip
+def test_lanes_builds_weigh_timing_in_placement(monkeypatch, tmp_path, name, lanes, placer):
+    """A ULX3S build with lanes gives nextpnr its lanes options after the seed and the report;
+    one lane, or the iCEBreaker, gives the options alone."""
+    spec = board(name).for_records(1).with_lanes(lanes)
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    def platform_build(self, top, **options):
+        seen.update(options)
+        raise Stop
+
+    monkeypatch.setattr(spec.platform, "build", platform_build)
+    with pytest.raises(Stop):
+        build(spec, tmp_path, seed=3)
+    assert seen["nextpnr_opts"].split() == [
+        "--seed", "3", "--report", "report.json", "--timing-allow-fail", *placer
+    ]  # fmt: skip
+    assert list(spec.nextpnr_options) == placer
+
+
 @pytest.mark.parametrize("size", [None, 1, 2, 3, 4, 5, 31, 32, 33, 63, 64, 65, 100, 504])
 def test_default_word_per_records_mode(size):
     """A board's default build: the ULX3S reads 64-byte words of variable-length records; with

@@ -42,7 +42,7 @@ def test_seeds_met_and_failed_are_recorded(monkeypatch, tmp_path):
     }
     assert written["seeds"]["3"] == {
         "built": True, "achieved_mhz": 43.0, "clock_met": True, "utilisation": {"LC": 7},
-        "slowest_path": {"from": "a0", "to": "a3", "ns": 4.38},
+        "slowest_path": {"from": "a0", "to": "a3", "ns": 4.38}, "nextpnr_options": [],
     }  # fmt: skip
     assert written["clock_met_at"] == [3]
 
@@ -74,6 +74,8 @@ def test_the_lanes_builds_are_the_ulx3s_with_copies(
     assert (written["copies"], written["usb"]) == (copies, size == 64)
     assert written["capacity_bytes"] == board("ulx3s-85f").record_format.byte_capacity // copies
     assert written["clock_met_at"] == [1] and written["seeds"]["1"]["built"]
+    options = written["seeds"]["1"]["nextpnr_options"]  # how each seed was placed
+    assert options == ["--placer-heap-timingweight", "30"]
 
 
 def test_a_range_of_seeds_keeps_the_others(monkeypatch, tmp_path):
