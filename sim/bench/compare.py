@@ -20,7 +20,7 @@ from a memory of 100,000 records:
 * ``numpy``: the records as rows of an array, ``Generator.integers`` and ``take`` into a
   preallocated array (the fastest of the ways numpy offers), in batches of 10,000, 50,000 and
   200,000 samples, the fastest batch kept (a batch whose samples fit in the processor's cache
-  can be half as fast again as a larger one);
+  can be up to twice as fast as a larger one);
 * ``reference``: memgen's bit-exact software model (what ``--verify`` runs).
 
 Training time for N = 10^2 .. 10^6 records of 1 byte: the core's clocks to accept N APPEND
