@@ -33,6 +33,9 @@ from memgen.host.codec import (
 )
 
 payloads = st.binary(max_size=MAX_PAYLOAD)
+#: A DONE frame's fields but the flags, all 0 (an empty device).
+EMPTY = dict.fromkeys(("records", "bytes_used", "record_capacity", "byte_capacity",
+                       "max_length", "seed", "expected", *LINK_COUNTERS), 0)  # fmt: skip
 sequences = st.integers(0, 255)
 
 
@@ -194,26 +197,22 @@ def test_recall_answer_known_answers():
 def test_status_flags_round_trip(fixed, generator):
     """The flags a device reports (fixed-size bit, generator in bits 1-2, log2 of the word in
     bits 3-5 and of the lanes in bits 6-8) read back."""
-    done = dict.fromkeys(("records", "bytes_used", "record_capacity", "byte_capacity",
-                          "max_length", "seed", "expected", *LINK_COUNTERS), 0)  # fmt: skip
-    status = DeviceStatus.from_done(done | {"flags": status_flags(fixed, generator)})
+    status = DeviceStatus.from_done(EMPTY | {"flags": status_flags(fixed, generator)})
     assert (status.fixed_size, status.generator, status.word_bytes) == (fixed, generator, 1)
     for width in (2, 8, 64):
-        status = DeviceStatus.from_done(done | {"flags": status_flags(fixed, generator, width)})
+        status = DeviceStatus.from_done(EMPTY | {"flags": status_flags(fixed, generator, width)})
         assert (status.fixed_size, status.generator, status.word_bytes) == (fixed, generator, width)
     for width, lanes in ((1, 2), (4, 4), (64, 8), (1, 16), (64, 16)):
         flags = status_flags(fixed, generator, width, lanes)
-        status = DeviceStatus.from_done(done | {"flags": flags})
+        status = DeviceStatus.from_done(EMPTY | {"flags": flags})
         assert (status.fixed_size, status.word_bytes, status.lanes) == (fixed, width, lanes)
 
 
 def test_the_flags_read_their_own_bits_alone():
     """Bits 9-15 of the flags (none yet) change no field read from the others."""
-    done = dict.fromkeys(("records", "bytes_used", "record_capacity", "byte_capacity",
-                          "max_length", "seed", "expected", *LINK_COUNTERS), 0)  # fmt: skip
     for width, lanes in ((1, 1), (8, 2), (64, 16)):
         flags = status_flags(True, "lfsr", width, lanes) | 0xFE00
-        status = DeviceStatus.from_done(done | {"flags": flags})
+        status = DeviceStatus.from_done(EMPTY | {"flags": flags})
         assert (status.fixed_size, status.generator) == (True, "lfsr")
         assert (status.word_bytes, status.lanes) == (width, lanes)
 
