@@ -1,4 +1,5 @@
-"""``make mutants``: a mutation score for the gateware and the host codec, with Cosmic Ray.
+"""``make mutants``: a mutation score for the gateware, the host codec and the SDRAM model, with
+Cosmic Ray.
 
 Each target module is mutated by Cosmic Ray (``cosmic-ray`` on PyPI) one change at a time
 (an operator, a comparison, a constant off by one, a boolean, a deleted ``~`` ...) and the tests
@@ -96,6 +97,7 @@ TARGETS = {
     "hdl/examples/record_crc.py": "tests/hdl/examples/test_record_crc.py",
     "hdl/examples/self_check.py": "tests/hdl/examples/test_self_check.py",
     "host/codec.py": "tests/host/test_codec.py tests/host/test_driver.py",
+    "sim/harness/sdram_chip.py": "tests/sim/harness/test_sdram_chip.py",
 }
 #: Modules with no circuit of their own, left out: every mutant of theirs is equivalent.
 NOT_TARGETS = {

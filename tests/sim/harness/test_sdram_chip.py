@@ -1,0 +1,343 @@
+"""The SDRAM model against hand-written command sequences: legal ones give the data a datasheet's
+timing diagrams give, and each illegal one fails on its rule at the clock it is broken, while
+the same sequence one clock later (or sooner, for a maximum) passes."""
+
+import pytest
+from memgen.sim.harness.sdram_chip import Geometry, SDRAMChip, Timing, TimingViolation
+
+PINS = {  # command -> (cs, ras, cas, we), asserted
+    "NOP": (1, 0, 0, 0), "ACTIVE": (1, 1, 0, 0), "READ": (1, 0, 1, 0), "WRITE": (1, 0, 1, 1),
+    "TERMINATE": (1, 0, 0, 1), "PRECHARGE": (1, 1, 0, 1), "REFRESH": (1, 1, 1, 0),
+    "MODE": (1, 1, 1, 1),
+}  # fmt: skip
+AP = 1 << 10  # A10: auto precharge on READ/WRITE, all banks on PRECHARGE
+BL8_CL2, BL8_CL3, BL1_CL2 = 0x23, 0x33, 0x20  # mode registers: burst length, CAS latency
+FAST = Timing(power_up=30)  # three clocks of power-up at 100 MHz: the rest as the datasheet
+
+
+def at(chip, edge, command="NOP", ba=0, a=0, dq=0, dqm=0):
+    """Issue ``command`` at ``edge`` (NOPs up to it); what the chip drives after it."""
+    while chip.cycle < edge - 1:
+        chip.clock(*PINS["NOP"])
+    assert chip.cycle == edge - 1, f"edge {edge} has passed"
+    return chip.clock(*PINS[command], ba=ba, a=a, dq=dq, dqm=dqm)
+
+
+def ready(mode=BL8_CL2, clock_hz=100e6, **kwargs):
+    """A chip through its power-up sequence at the earliest edges the timing allows."""
+    chip = SDRAMChip(clock_hz=clock_hz, timing=kwargs.pop("timing", FAST), **kwargs)
+    t = chip.t
+    at(chip, t["power_up"], "PRECHARGE", a=AP)
+    edge = t["power_up"] + t["trp"]
+    for _ in range(chip.timing.init_refreshes):
+        at(chip, edge, "REFRESH")
+        edge += t["trfc"]
+    at(chip, edge, "MODE", a=mode)
+    return chip
+
+
+def drive(chip, edges):
+    """NOPs over ``edges`` edges; what the chip drives after each."""
+    return [chip.clock(*PINS["NOP"]) for _ in range(edges)]
+
+
+# -- legal sequences ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode,latency", [(BL8_CL2, 2), (BL8_CL3, 3)])
+def test_a_burst_reads_back_at_its_cas_latency(mode, latency):
+    chip = ready(mode)
+    act = chip.cycle + chip.t["tmrd"]
+    at(chip, act, "ACTIVE", ba=2, a=1234)
+    words = [0x0000, 0xFFFF, 0x0001, 0x8000, 0x1234, 0xABCD, 0x5555, 0xAAAA]
+    write = act + chip.t["trcd"]
+    assert at(chip, write, "WRITE", ba=2, a=8, dq=words[0]) is None
+    for word in words[1:]:
+        assert chip.clock(*PINS["NOP"], dq=word) is None
+    read = chip.cycle + 1
+    first = at(chip, read, "READ", ba=2, a=8)
+    out = [first] + drive(chip, latency + 8)
+    # element i is driven after edge read + latency - 1 + i, sampled at read + latency + i
+    assert out == [None] * (latency - 1) + words + [None] * 2
+    assert [chip.memory[2, 1234, 8 + i] for i in range(8)] == words
+
+
+@pytest.mark.parametrize(
+    "interleaved,order",
+    [(False, [5, 6, 7, 0, 1, 2, 3, 4]), (True, [5, 4, 7, 6, 1, 0, 3, 2])],
+)
+def test_burst_order_from_a_column_inside_the_burst(interleaved, order):
+    chip = ready(BL8_CL2 | interleaved << 3)
+    at(chip, chip.cycle + 2, "ACTIVE", a=7)
+    for column in range(8):
+        chip.memory[0, 7, 16 + column] = 0x100 + column
+    out = [at(chip, chip.cycle + 3, "READ", a=16 + 5)] + drive(chip, 8)
+    assert out[1:9] == [0x100 + column for column in order]
+
+
+def test_a_full_page_wraps_round_the_row_until_terminated():
+    chip = ready(0x27)  # full page, CAS latency 2
+    at(chip, chip.cycle + 2, "ACTIVE", ba=1, a=3)
+    page = chip.geometry.columns
+    for column in range(page):
+        chip.memory[1, 3, column] = column ^ 0x5A5A
+    read = chip.cycle + 3
+    out = [at(chip, read, "READ", ba=1, a=page - 2)] + drive(chip, 5)
+    out.append(at(chip, read + 6, "TERMINATE"))  # the last word is sampled at read + 6 + CL - 1
+    out += drive(chip, 4)
+    columns = [page - 2, page - 1, 0, 1, 2, 3]
+    assert out[1:7] == [column ^ 0x5A5A for column in columns]
+    assert out[7:] == [None] * 4
+
+
+def test_a_read_cut_short_by_the_next_read_and_by_a_precharge():
+    chip = ready()
+    act = chip.cycle + 2
+    at(chip, act, "ACTIVE", ba=3, a=9)
+    for column in range(32):
+        chip.memory[3, 9, column] = column
+    read = act + 3
+    out = [at(chip, read, "READ", ba=3, a=0), at(chip, read + 1, "READ", ba=3, a=16)]
+    precharge = act + chip.t["tras"] + 3  # a precharge at p cuts data after edge p + CL - 1
+    out += drive(chip, 3) + [at(chip, precharge, "PRECHARGE", ba=3)] + drive(chip, 6)
+    # element 0 of the first read (edge read + 2), then the second from read + 3 to p + 1
+    assert out[1:] == [0, 16, 17, 18, 19, None, None, None, None, None, None]
+
+
+def test_dqm_keeps_the_bytes_it_masks():
+    chip = ready(BL1_CL2 | 1 << 9)  # single-location writes
+    at(chip, chip.cycle + 2, "ACTIVE", a=0)
+    edge = chip.cycle + 3
+    for column, dqm in enumerate([0, 1, 2, 3]):
+        chip.memory[0, 0, column] = 0xAAAA
+        at(chip, edge + column, "WRITE", a=column, dq=0x1234, dqm=dqm)
+    assert [chip.memory[0, 0, column] for column in range(4)] == [0x1234, 0x12AA, 0xAA34, 0xAAAA]
+
+
+def test_banks_overlap_and_refreshes_keep_the_interval_over_three():
+    chip = ready()
+    t, edge = chip.t, chip.cycle + 2
+    at(chip, edge, "ACTIVE", ba=0, a=1)
+    at(chip, edge + t["trrd"], "ACTIVE", ba=1, a=2)  # another bank, tRRD after
+    at(chip, edge + t["trrd"] + t["trcd"], "READ", ba=1, a=AP)  # auto precharge at read + 8
+    at(chip, edge + t["tras"] + 1, "PRECHARGE", ba=0)
+    for _ in range(3):
+        ref = chip.last_refresh + t["trefi"]
+        at(chip, ref, "REFRESH")
+    assert chip.last_refresh == ref and chip.banks[1].row is None
+
+
+def test_words_never_written_read_as_their_address():
+    chip = ready(BL1_CL2)
+    at(chip, chip.cycle + 2, "ACTIVE", ba=1, a=77)
+    out = [at(chip, chip.cycle + 3, "READ", ba=1, a=5)] + drive(chip, 1)
+    assert out[1] == chip.unwritten(1, 77, 5)
+    assert len({chip.unwritten(b, r, c) for b in range(4) for r in (0, 1) for c in (0, 1)}) == 16
+
+
+def test_the_64_mb_part_addresses_1024_columns_and_a_scaled_chip_fewer_rows():
+    wide = ready(BL1_CL2, geometry=Geometry(columns=1024))
+    at(wide, wide.cycle + 2, "ACTIVE", a=0)
+    at(wide, wide.cycle + 3, "WRITE", a=1023, dq=0xBEEF)
+    assert wide.memory == {(0, 0, 1023): 0xBEEF} and wide.geometry.bytes == 64 << 20
+    small = ready(BL1_CL2, geometry=Geometry(rows=16))
+    at(small, small.cycle + 2, "ACTIVE", a=15)
+    with pytest.raises(TimingViolation, match="row 16 of 16"):
+        at(small, small.cycle + 3, "ACTIVE", ba=1, a=16)
+
+
+def test_clocks_round_minima_up_and_maxima_down():
+    timing = Timing()
+    assert [timing.clocks(name, 100e6) for name in ("trcd", "trc", "tmrd", "trefi")] == [
+        3,
+        7,
+        2,
+        780,
+    ]
+    assert [timing.clocks(name, 143e6) for name in ("trcd", "trc", "trefi")] == [4, 10, 1115]
+
+
+# -- each rule broken at its boundary ----------------------------------------------------------
+
+
+def _after_active(command, **kwargs):
+    def run(gap):
+        chip = ready()
+        act = chip.cycle + 2
+        at(chip, act, "ACTIVE", ba=1, a=5)
+        at(chip, act + gap, command, **kwargs)
+
+    return run
+
+
+def _trc(gap):
+    chip = ready(timing=Timing(power_up=30, trc=90))  # at 63 ns, tRAS + tRP binds before tRC
+    act = chip.cycle + 2
+    at(chip, act, "ACTIVE", ba=1, a=5)
+    at(chip, act + chip.t["tras"], "PRECHARGE", ba=1)
+    at(chip, act + gap, "ACTIVE", ba=1, a=6)
+
+
+def _trp(gap):
+    chip = ready()
+    act = chip.cycle + 2
+    at(chip, act, "ACTIVE", ba=1, a=5)
+    pre = act + chip.t["trc"]  # tRC already met: tRP alone binds
+    at(chip, pre, "PRECHARGE", ba=1)
+    at(chip, pre + gap, "ACTIVE", ba=1, a=6)
+
+
+def _twr(gap):
+    chip = ready(BL1_CL2)
+    act = chip.cycle + 2
+    at(chip, act, "ACTIVE", ba=1, a=5)
+    write = act + chip.t["tras"]  # tRAS met by the precharge whatever the gap
+    at(chip, write, "WRITE", ba=1, a=3, dq=1)
+    at(chip, write + gap, "PRECHARGE", ba=1)
+
+
+def _trfc(gap):
+    chip = ready()
+    ref = chip.cycle + chip.t["tmrd"]
+    at(chip, ref, "REFRESH")
+    at(chip, ref + gap, "ACTIVE", ba=0, a=0)
+
+
+def _tmrd(gap):
+    chip = ready()
+    at(chip, chip.cycle + gap, "ACTIVE", ba=0, a=0)
+
+
+def _trefi(gap):
+    chip = ready()
+    at(chip, chip.last_refresh + gap, "REFRESH")
+
+
+def _tras_max(gap):
+    chip = ready(timing=Timing(power_up=30, tras_max=500, trefi=100_000))
+    act = chip.cycle + 2
+    at(chip, act, "ACTIVE", a=1)
+    at(chip, act + gap, "PRECHARGE")
+
+
+def _read_ap_tras(gap):
+    chip = ready(BL1_CL2)
+    act = chip.cycle + 2
+    at(chip, act, "ACTIVE", a=1)
+    at(chip, act + gap - 1, "READ", a=AP)  # its precharge begins one clock later
+
+
+def _write_after_read(gap):
+    chip = ready(BL1_CL2)
+    act = chip.cycle + 2
+    at(chip, act, "ACTIVE", a=1)
+    read = act + 3
+    at(chip, read, "READ", a=0)
+    at(chip, read + gap, "WRITE", a=0)  # the read's word is on the bus at edge read + 2
+
+
+def _power_up(gap):
+    chip = SDRAMChip(timing=Timing())
+    at(chip, gap, "PRECHARGE", a=AP)
+
+
+def _init_refreshes(count):
+    chip = SDRAMChip(timing=FAST)
+    at(chip, 3, "PRECHARGE", a=AP)
+    for refresh in range(count):
+        at(chip, 6 + 7 * refresh, "REFRESH")
+    at(chip, chip.cycle + 7, "MODE", a=BL8_CL2)
+    at(chip, chip.cycle + 2, "ACTIVE", a=0)
+
+
+RULES = {  # rule -> (scenario, the first legal gap, whether the gap is a maximum)
+    "tRCD": (_after_active("READ", ba=1, a=0), 3, False),
+    "tRAS": (_after_active("PRECHARGE", ba=1), 5, False),
+    "tRRD": (_after_active("ACTIVE", ba=2, a=5), 2, False),
+    "tRC": (_trc, 9, False),
+    "tRP": (_trp, 3, False),
+    "tWR": (_twr, 2, False),
+    "tRFC": (_trfc, 7, False),
+    "tMRD": (_tmrd, 2, False),
+    "tREFI": (_trefi, 780, True),
+    "tRAS max": (_tras_max, 50, True),
+    "power-up": (_power_up, 20_000, False),
+    "initialisation": (_init_refreshes, 8, False),
+    "bus contention": (_write_after_read, 3, False),
+}
+RULES["tRAS "] = (_read_ap_tras, 5, False)  # auto precharge must meet tRAS too
+
+
+@pytest.mark.parametrize("rule", RULES)
+def test_each_rule_fails_one_clock_past_its_boundary(rule):
+    scenario, boundary, maximum = RULES[rule]
+    scenario(boundary)  # legal at the boundary
+    with pytest.raises(TimingViolation) as failure:
+        scenario(boundary + 1 if maximum else boundary - 1)
+    expected = "tRAS" if rule == "tRAS " else rule
+    assert failure.value.rule == expected
+
+
+@pytest.mark.parametrize(
+    "mode,clock_hz,message",
+    [
+        (BL8_CL2, 1e9 / 7, "CAS latency 2 at a 7 ns clock"),
+        (0x13, 100e6, "reserved"),  # CAS latency 1
+        (0x24, 100e6, "reserved"),  # burst length code 4
+        (0xA3, 100e6, "reserved"),  # operating mode bit A7
+        (0x2F, 100e6, "sequential"),  # an interleaved full page
+    ],
+)
+def test_a_bad_mode_register_fails(mode, clock_hz, message):
+    with pytest.raises(TimingViolation, match=message):
+        ready(mode, clock_hz=clock_hz)
+    ready(BL8_CL3, clock_hz=1e9 / 7)  # 7 ns meets CAS latency 3
+
+
+@pytest.mark.parametrize(
+    "sequence,rule",
+    [
+        ([("ACTIVE", 0, 1), ("ACTIVE", 0, 2)], "open row"),
+        ([("READ", 0, 0)], "no open row"),
+        ([("ACTIVE", 0, 1), ("REFRESH", 0, 0)], "open row"),
+        ([("ACTIVE", 0, 1), ("MODE", 0, BL8_CL2)], "open row"),
+        ([("ACTIVE", 0, 1), ("READ", 0, AP), ("READ", 0, 0)], "no open row"),
+        ([("ACTIVE", 0, 1), ("READ", 0, AP), ("PRECHARGE", 0, 0)], "auto precharge"),
+    ],
+)
+def test_commands_to_a_bank_in_the_wrong_state_fail(sequence, rule):
+    chip = ready()
+    edge = chip.cycle + 2
+    with pytest.raises(TimingViolation) as failure:
+        for command, ba, a in sequence:
+            at(chip, edge, command, ba=ba, a=a)
+            edge += 7  # every timing met, and a burst of 8 still running: the state is wrong
+    assert failure.value.rule == rule
+
+
+@pytest.mark.parametrize("length,mode", [(1, BL1_CL2), (8, BL8_CL2)])
+def test_a_write_with_auto_precharge_frees_its_bank_twr_and_trp_after_its_last_word(length, mode):
+    def run(gap):
+        chip = ready(mode)
+        act = chip.cycle + 2
+        at(chip, act, "ACTIVE", ba=2, a=1)
+        write = act + chip.t["trcd"]
+        at(chip, write, "WRITE", ba=2, a=AP, dq=0x1111)
+        drive(chip, length - 1)
+        at(chip, write + length - 1 + gap, "ACTIVE", ba=2, a=2)
+
+    t = ready().t
+    run(t["twr"] + t["trp"])
+    with pytest.raises(TimingViolation, match="tRP"):
+        run(t["twr"] + t["trp"] - 1)
+
+
+def test_commands_need_cke_high_and_the_log_keeps_them_in_order():
+    chip = ready(keep_log=True)
+    assert [command for _, command, _, _ in chip.log] == ["PRECHARGE"] + ["AUTO REFRESH"] * 8 + [
+        "LOAD MODE REGISTER"
+    ]
+    assert chip.log[0] == (3, "PRECHARGE", 0, AP) and chip.log[-1][0] == chip.cycle
+    chip.clock(cke=0)  # a NOP with CKE low is no command
+    with pytest.raises(TimingViolation, match="CKE low"):
+        chip.clock(*PINS["ACTIVE"], cke=0)
