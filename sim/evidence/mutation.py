@@ -76,6 +76,8 @@ TARGETS = {
     "hdl/fpga/mult18.py": "tests/hdl/fpga/test_mult18.py",
     "hdl/fpga/replica.py": "tests/hdl/fpga/test_replica.py",
     "hdl/fpga/queue.py": "tests/hdl/fpga/test_queue.py",
+    "hdl/fpga/sdram.py": "tests/hdl/fpga/test_sdram.py",
+    "hdl/fpga/sdram_commands.py": "tests/hdl/fpga/test_sdram.py",
     "hdl/link/uart.py": "tests/hdl/link/test_uart.py",
     "hdl/link/slip.py": "tests/hdl/link/test_slip.py",
     "hdl/link/frame_checker.py": "tests/hdl/link/test_framing.py",

@@ -20,9 +20,10 @@ before within tREFI (no postponed refreshes), read bursts ignore DQM (a write ma
 read data is still on the bus), and CKE stays high (no power-down or self refresh).
 """
 
+import math
 from dataclasses import dataclass, field
 
-__all__ = ["Geometry", "SDRAMChip", "Timing", "TimingViolation", "command_name"]
+__all__ = ["Geometry", "SDRAMChip", "Timing", "TimingViolation", "amaranth_process", "command_name"]
 
 NOP, ACTIVE, READ, WRITE, TERMINATE, PRECHARGE, REFRESH, MODE = (
     "NOP", "ACTIVE", "READ", "WRITE", "BURST TERMINATE", "PRECHARGE", "AUTO REFRESH",
@@ -32,7 +33,7 @@ _COMMANDS = {  # (ras, cas, we) asserted -> command, with cs asserted
     (0, 0, 0): NOP, (1, 0, 0): ACTIVE, (0, 1, 0): READ, (0, 1, 1): WRITE,
     (0, 0, 1): TERMINATE, (1, 0, 1): PRECHARGE, (1, 1, 0): REFRESH, (1, 1, 1): MODE,
 }  # fmt: skip
-_NEVER = -(10**12)  # the cycle of an event that has not happened
+_NEVER = -math.inf  # the cycle of an event that has not happened
 
 
 def command_name(cs, ras, cas, we):
@@ -94,9 +95,9 @@ class Timing:
 @dataclass
 class _Bank:
     row: int | None = None
-    activated: int = _NEVER
-    precharged: int = _NEVER  # when its precharge began (a command, or auto precharge)
-    last_write: int = _NEVER  # the edge of its last write data
+    activated: float = _NEVER
+    precharged: float = _NEVER  # when its precharge began (a command, or auto precharge)
+    last_write: float = _NEVER  # the edge of its last write data
     auto_precharge: int | None = None  # the edge its pending auto precharge begins
 
 
@@ -108,8 +109,9 @@ class _Burst:
     row: int
     column: int
     first: int
-    length: int  # elements; the page length for a full-page burst
-    stop: int = 10**12  # elements at edges from here on are cut off
+    length: int  # elements; the row's columns for a full-page burst
+    page: bool = False
+    stop: float = math.inf  # elements at edges from here on are cut off
 
     def element_at(self, edge):
         i = edge - self.first
@@ -146,7 +148,8 @@ class SDRAMChip:
     # -- one edge ------------------------------------------------------------------------------
 
     def clock(self, cs=0, ras=0, cas=0, we=0, ba=0, a=0, dq=0, dqm=0, cke=1):
-        """Sample the pins at one rising edge; return what the chip drives until the next."""
+        """Sample the pins at one rising edge; return what the chip drives until the next.
+        ``dq`` is None where the controller does not drive DQ (a write beat then fails)."""
         self.cycle += 1
         n, command = self.cycle, command_name(cs, ras, cas, we)
         if self.keep_log and command != NOP:
@@ -229,9 +232,10 @@ class SDRAMChip:
         if bank.row is None or bank.auto_precharge is not None:
             self._fail("no open row", n, f"{name} to bank {ba}, which has no open row")
         self._since(n, bank.activated, "trcd", f"{name} to bank {ba} after its ACTIVE")
-        if length > self.geometry.columns and a >> 10 & 1:
+        page = length == 0  # a full page: the row's columns, round and round
+        if page and a >> 10 & 1:
             self._fail("auto precharge", n, f"{name} with auto precharge of a full page")
-        return _Burst(ba, bank.row, column, first, min(length, self.geometry.columns))
+        return _Burst(ba, bank.row, column, first, length or self.geometry.columns, page)
 
     def _auto_precharge(self, n, ba, begins, name):
         bank = self.banks[ba]
@@ -267,7 +271,7 @@ class SDRAMChip:
 
     def _load_mode_register(self, n, ba, a):
         self._all_idle(n, "LOAD MODE REGISTER")
-        lengths = {0: 1, 1: 2, 2: 4, 3: 8, 7: self.geometry.columns}
+        lengths = {0: 1, 1: 2, 2: 4, 3: 8, 7: 0}  # 0: a full page
         latency = a >> 4 & 7
         period = 1e9 / self.clock_hz
         if a & 7 not in lengths or latency not in (2, 3) or a >> 7 & 3 or a >> 10 or ba:
@@ -311,7 +315,7 @@ class SDRAMChip:
                 burst.stop = min(burst.stop, edge)
 
     def _column(self, burst, i):
-        if burst.length >= self.geometry.columns:  # a full page wraps round the row
+        if burst.page:  # wraps round the row
             return (burst.column + i) % self.geometry.columns
         base = burst.column & ~(burst.length - 1)
         offset = burst.column % burst.length
@@ -324,6 +328,8 @@ class SDRAMChip:
             i = burst.element_at(n)
             if i is None:
                 continue
+            if dq is None:
+                self._fail("write data", n, "a write beat with DQ not driven")
             key = (burst.bank, burst.row, self._column(burst, i))
             old = self.memory.get(key, self.unwritten(*key))
             keep = (0xFF if dqm & 1 else 0) | (0xFF00 if dqm & 2 else 0)
@@ -343,3 +349,21 @@ class SDRAMChip:
     def unwritten(bank, row, column):
         """What a word never written reads as: a pattern of its address."""
         return (bank * 0x4B1D ^ row * 0x9E37 ^ column * 0x2F6B ^ 0xA5A5) & 0xFFFF
+
+
+def amaranth_process(chip, pins):
+    """An Amaranth-simulator process that plays ``chip`` on a controller's ``pins`` (an
+    ``SDRAMPins`` interface): each clock it samples the pins at the edge, clocks the chip and
+    puts what the chip drives on ``dq_i``; it fails when both sides drive DQ at once."""
+    names = ("cs", "ras", "cas", "we", "ba", "a", "dq_o", "dq_oe", "dqm", "cke")
+
+    async def process(ctx):
+        driving = None
+        async for sampled in ctx.tick().sample(*(getattr(pins, name) for name in names)):
+            cs, ras, cas, we, ba, a, dq_o, dq_oe, dqm, cke = sampled[2:]
+            if dq_oe and driving is not None:
+                raise TimingViolation("bus contention", chip.cycle + 1, "both sides drive DQ")
+            driving = chip.clock(cs, ras, cas, we, ba, a, dq_o if dq_oe else None, dqm, cke)
+            ctx.set(pins.dq_i, 0 if driving is None else driving)
+
+    return process

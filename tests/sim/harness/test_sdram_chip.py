@@ -23,8 +23,9 @@ def at(chip, edge, command="NOP", ba=0, a=0, dq=0, dqm=0):
     return chip.clock(*PINS[command], ba=ba, a=a, dq=dq, dqm=dqm)
 
 
-def ready(mode=BL8_CL2, clock_hz=100e6, **kwargs):
-    """A chip through its power-up sequence at the earliest edges the timing allows."""
+def ready(mode=BL8_CL2, clock_hz=100e6, idle=0, **kwargs):
+    """A chip through its power-up sequence at the earliest edges the timing allows, then
+    ``idle`` NOPs (so a scenario's edges can be moved)."""
     chip = SDRAMChip(clock_hz=clock_hz, timing=kwargs.pop("timing", FAST), **kwargs)
     t = chip.t
     at(chip, t["power_up"], "PRECHARGE", a=AP)
@@ -33,6 +34,7 @@ def ready(mode=BL8_CL2, clock_hz=100e6, **kwargs):
         at(chip, edge, "REFRESH")
         edge += t["trfc"]
     at(chip, edge, "MODE", a=mode)
+    drive(chip, idle)
     return chip
 
 
@@ -131,7 +133,8 @@ def test_words_never_written_read_as_their_address():
     chip = ready(BL1_CL2)
     at(chip, chip.cycle + 2, "ACTIVE", ba=1, a=77)
     out = [at(chip, chip.cycle + 3, "READ", ba=1, a=5)] + drive(chip, 1)
-    assert out[1] == chip.unwritten(1, 77, 5)
+    assert out[1:] == [chip.unwritten(1, 77, 5)]  # one word: bursts of one
+    assert drive(chip, 3) == [None] * 3
     assert len({chip.unwritten(b, r, c) for b in range(4) for r in (0, 1) for c in (0, 1)}) == 16
 
 
@@ -142,8 +145,9 @@ def test_the_64_mb_part_addresses_1024_columns_and_a_scaled_chip_fewer_rows():
     assert wide.memory == {(0, 0, 1023): 0xBEEF} and wide.geometry.bytes == 64 << 20
     small = ready(BL1_CL2, geometry=Geometry(rows=16))
     at(small, small.cycle + 2, "ACTIVE", a=15)
-    with pytest.raises(TimingViolation, match="row 16 of 16"):
-        at(small, small.cycle + 3, "ACTIVE", ba=1, a=16)
+    for row in (16, 17):
+        with pytest.raises(TimingViolation, match=f"row {row} of 16"):
+            at(small, small.cycle + 3, "ACTIVE", ba=1, a=row)
 
 
 def test_clocks_round_minima_up_and_maxima_down():
@@ -161,8 +165,8 @@ def test_clocks_round_minima_up_and_maxima_down():
 
 
 def _after_active(command, **kwargs):
-    def run(gap):
-        chip = ready()
+    def run(gap, idle):
+        chip = ready(idle=idle)
         act = chip.cycle + 2
         at(chip, act, "ACTIVE", ba=1, a=5)
         at(chip, act + gap, command, **kwargs)
@@ -170,16 +174,16 @@ def _after_active(command, **kwargs):
     return run
 
 
-def _trc(gap):
-    chip = ready(timing=Timing(power_up=30, trc=90))  # at 63 ns, tRAS + tRP binds before tRC
+def _trc(gap, idle):
+    chip = ready(idle=idle, timing=Timing(power_up=30, trc=90))  # at 63 ns tRAS + tRP binds first
     act = chip.cycle + 2
     at(chip, act, "ACTIVE", ba=1, a=5)
     at(chip, act + chip.t["tras"], "PRECHARGE", ba=1)
     at(chip, act + gap, "ACTIVE", ba=1, a=6)
 
 
-def _trp(gap):
-    chip = ready()
+def _trp(gap, idle):
+    chip = ready(idle=idle)
     act = chip.cycle + 2
     at(chip, act, "ACTIVE", ba=1, a=5)
     pre = act + chip.t["trc"]  # tRC already met: tRP alone binds
@@ -187,8 +191,8 @@ def _trp(gap):
     at(chip, pre + gap, "ACTIVE", ba=1, a=6)
 
 
-def _twr(gap):
-    chip = ready(BL1_CL2)
+def _twr(gap, idle):
+    chip = ready(BL1_CL2, idle=idle)
     act = chip.cycle + 2
     at(chip, act, "ACTIVE", ba=1, a=5)
     write = act + chip.t["tras"]  # tRAS met by the precharge whatever the gap
@@ -196,39 +200,39 @@ def _twr(gap):
     at(chip, write + gap, "PRECHARGE", ba=1)
 
 
-def _trfc(gap):
-    chip = ready()
+def _trfc(gap, idle):
+    chip = ready(idle=idle)
     ref = chip.cycle + chip.t["tmrd"]
     at(chip, ref, "REFRESH")
     at(chip, ref + gap, "ACTIVE", ba=0, a=0)
 
 
-def _tmrd(gap):
+def _tmrd(gap, idle):
     chip = ready()
     at(chip, chip.cycle + gap, "ACTIVE", ba=0, a=0)
 
 
-def _trefi(gap):
-    chip = ready()
+def _trefi(gap, idle):
+    chip = ready(idle=idle)
     at(chip, chip.last_refresh + gap, "REFRESH")
 
 
-def _tras_max(gap):
-    chip = ready(timing=Timing(power_up=30, tras_max=500, trefi=100_000))
+def _tras_max(gap, idle):
+    chip = ready(idle=idle, timing=Timing(power_up=30, tras_max=500, trefi=100_000))
     act = chip.cycle + 2
     at(chip, act, "ACTIVE", a=1)
     at(chip, act + gap, "PRECHARGE")
 
 
-def _read_ap_tras(gap):
-    chip = ready(BL1_CL2)
+def _read_ap_tras(gap, idle):
+    chip = ready(BL1_CL2, idle=idle)
     act = chip.cycle + 2
     at(chip, act, "ACTIVE", a=1)
     at(chip, act + gap - 1, "READ", a=AP)  # its precharge begins one clock later
 
 
-def _write_after_read(gap):
-    chip = ready(BL1_CL2)
+def _write_after_read(gap, idle):
+    chip = ready(BL1_CL2, idle=idle)
     act = chip.cycle + 2
     at(chip, act, "ACTIVE", a=1)
     read = act + 3
@@ -236,12 +240,14 @@ def _write_after_read(gap):
     at(chip, read + gap, "WRITE", a=0)  # the read's word is on the bus at edge read + 2
 
 
-def _power_up(gap):
+def _power_up(gap, idle):
+    """``gap`` NOP edges, then the first command."""
     chip = SDRAMChip(timing=Timing())
-    at(chip, gap, "PRECHARGE", a=AP)
+    drive(chip, gap)
+    chip.clock(*PINS["PRECHARGE"], a=AP)
 
 
-def _init_refreshes(count):
+def _init_refreshes(count, idle):
     chip = SDRAMChip(timing=FAST)
     at(chip, 3, "PRECHARGE", a=AP)
     for refresh in range(count):
@@ -250,38 +256,53 @@ def _init_refreshes(count):
     at(chip, chip.cycle + 2, "ACTIVE", a=0)
 
 
-RULES = {  # rule -> (scenario, the first legal gap, whether the gap is a maximum)
-    "tRCD": (_after_active("READ", ba=1, a=0), 3, False),
-    "tRAS": (_after_active("PRECHARGE", ba=1), 5, False),
-    "tRRD": (_after_active("ACTIVE", ba=2, a=5), 2, False),
-    "tRC": (_trc, 9, False),
-    "tRP": (_trp, 3, False),
-    "tWR": (_twr, 2, False),
-    "tRFC": (_trfc, 7, False),
-    "tMRD": (_tmrd, 2, False),
-    "tREFI": (_trefi, 780, True),
-    "tRAS max": (_tras_max, 50, True),
-    "power-up": (_power_up, 20_000, False),
-    "initialisation": (_init_refreshes, 8, False),
-    "bus contention": (_write_after_read, 3, False),
+RULES = {  # name -> (scenario, the first legal gap, whether the gap is a maximum, the rule)
+    "tRCD": (_after_active("READ", ba=1, a=0), 3, False, "tRCD"),
+    "tRAS": (_after_active("PRECHARGE", ba=1), 5, False, "tRAS"),
+    "tRRD": (_after_active("ACTIVE", ba=2, a=5), 2, False, "tRRD"),
+    "tRC": (_trc, 9, False, "tRC"),
+    "tRP": (_trp, 3, False, "tRP"),
+    "tWR": (_twr, 2, False, "tWR"),
+    "tRFC": (_trfc, 7, False, "tRFC"),
+    "tMRD": (_tmrd, 2, False, "tMRD"),
+    "tREFI": (_trefi, 780, True, "tREFI"),
+    "tRAS max": (_tras_max, 50, True, "tRAS max"),
+    "power-up": (_power_up, 20_000, False, "power-up"),
+    "initialisation": (_init_refreshes, 8, False, "initialisation"),
+    "bus contention": (_write_after_read, 3, False, "bus contention"),
+    "tRAS by auto precharge": (_read_ap_tras, 5, False, "tRAS"),
 }
-RULES["tRAS "] = (_read_ap_tras, 5, False)  # auto precharge must meet tRAS too
+#: What each timing rule's message says of the clocks it was given, one short of the boundary.
+MESSAGES = {
+    "tRCD": "2 clocks, at least 3", "tRAS": "4 clocks, at least 5", "tRRD": "1 clocks, at least 2",
+    "tRC": "8 clocks, at least 9", "tRP": "2 clocks, at least 3", "tWR": "1 clocks, at least 2",
+    "tRFC": "6 clocks after REFRESH", "tMRD": "1 clocks after the mode register",
+    "tREFI": "no AUTO REFRESH for 781 clocks",
+}  # fmt: skip
 
 
-@pytest.mark.parametrize("rule", RULES)
-def test_each_rule_fails_one_clock_past_its_boundary(rule):
-    scenario, boundary, maximum = RULES[rule]
-    scenario(boundary)  # legal at the boundary
+@pytest.mark.parametrize("idle", [0, 37])
+@pytest.mark.parametrize("name", RULES)
+def test_each_rule_fails_one_clock_past_its_boundary(name, idle):
+    """Legal at the boundary, failing one clock past it (earlier for a minimum, later for a
+    maximum), with the edges of the scenario moved by ``idle`` clocks."""
+    scenario, boundary, maximum, rule = RULES[name]
+    scenario(boundary, idle)
     with pytest.raises(TimingViolation) as failure:
-        scenario(boundary + 1 if maximum else boundary - 1)
-    expected = "tRAS" if rule == "tRAS " else rule
-    assert failure.value.rule == expected
+        scenario(boundary + 1 if maximum else boundary - 1, idle)
+    assert failure.value.rule == rule
+    assert MESSAGES.get(name, "") in str(failure.value)
 
 
 @pytest.mark.parametrize(
     "mode,clock_hz,message",
     [
         (BL8_CL2, 1e9 / 7, "CAS latency 2 at a 7 ns clock"),
+        (BL8_CL2, 100.1e6, "CAS latency 2 at a 9.99 ns clock"),
+        (BL8_CL3, 1e9 / 6.99, "CAS latency 3 at a 6.99 ns clock"),
+        (0x123, 100e6, "reserved"),  # A8
+        (0x423, 100e6, "reserved"),  # A10
+        (0x1023, 100e6, "reserved"),  # A12
         (0x13, 100e6, "reserved"),  # CAS latency 1
         (0x24, 100e6, "reserved"),  # burst length code 4
         (0xA3, 100e6, "reserved"),  # operating mode bit A7
@@ -291,7 +312,8 @@ def test_each_rule_fails_one_clock_past_its_boundary(rule):
 def test_a_bad_mode_register_fails(mode, clock_hz, message):
     with pytest.raises(TimingViolation, match=message):
         ready(mode, clock_hz=clock_hz)
-    ready(BL8_CL3, clock_hz=1e9 / 7)  # 7 ns meets CAS latency 3
+    ready(BL8_CL3, clock_hz=1e9 / 7)  # 7 ns meets CAS latency 3, 10 ns latency 2
+    ready(BL8_CL2, clock_hz=100e6)
 
 
 @pytest.mark.parametrize(
@@ -315,10 +337,13 @@ def test_commands_to_a_bank_in_the_wrong_state_fail(sequence, rule):
     assert failure.value.rule == rule
 
 
+@pytest.mark.parametrize("idle", [0, 300])
 @pytest.mark.parametrize("length,mode", [(1, BL1_CL2), (8, BL8_CL2)])
-def test_a_write_with_auto_precharge_frees_its_bank_twr_and_trp_after_its_last_word(length, mode):
+def test_a_write_with_auto_precharge_frees_its_bank_twr_and_trp_after_its_last_word(
+    length, mode, idle
+):
     def run(gap):
-        chip = ready(mode)
+        chip = ready(mode, idle=idle)
         act = chip.cycle + 2
         at(chip, act, "ACTIVE", ba=2, a=1)
         write = act + chip.t["trcd"]
@@ -341,3 +366,93 @@ def test_commands_need_cke_high_and_the_log_keeps_them_in_order():
     chip.clock(cke=0)  # a NOP with CKE low is no command
     with pytest.raises(TimingViolation, match="CKE low"):
         chip.clock(*PINS["ACTIVE"], cke=0)
+
+
+def test_the_datasheet_table_in_nanoseconds():
+    """At 1 GHz a clock is a nanosecond: each time is the -7 grade's figure."""
+    names = ("trc", "trfc", "trcd", "trp", "trrd", "tmrd", "tras", "tras_max", "twr", "trefi")
+    figures = (63, 63, 21, 21, 14, 14, 42, 120_000, 14, 7_800)
+    assert [Timing().clocks(name, 1e9) for name in names] == list(figures)
+    assert (Timing().tck_cl2, Timing().tck_cl3, Timing().power_up) == (10, 7, 200_000)
+
+
+@pytest.mark.parametrize("first", [("PRECHARGE", 0), ("ACTIVE", AP), ("REFRESH", 0)])
+def test_the_first_command_must_precharge_all_banks(first):
+    chip = SDRAMChip(timing=FAST)
+    with pytest.raises(TimingViolation, match="before PRECHARGE ALL"):
+        at(chip, 3, first[0], a=first[1])
+
+
+@pytest.mark.parametrize("idle", [0, 41])
+def test_a_read_with_auto_precharge_frees_its_bank_trp_after_its_burst(idle):
+    def run(gap):
+        chip = ready(idle=idle)
+        act = chip.cycle + 2
+        at(chip, act, "ACTIVE", ba=3, a=1)
+        read = act + chip.t["tras"]
+        at(chip, read, "READ", ba=3, a=AP)
+        at(chip, read + 8 + gap, "ACTIVE", ba=3, a=2)
+
+    run(ready().t["trp"])
+    with pytest.raises(TimingViolation, match="tRP"):
+        run(ready().t["trp"] - 1)
+
+
+@pytest.mark.parametrize("command", ["READ", "WRITE"])
+def test_a11_is_no_auto_precharge(command):
+    """Only A10 asks for auto precharge: with A11 and A12 set the row stays open."""
+    chip = ready(BL1_CL2)
+    act = chip.cycle + 2
+    at(chip, act, "ACTIVE", ba=2, a=1)
+    at(chip, act + 3, command, ba=2, a=3 << 11)
+    at(chip, act + 20, "READ", ba=2, a=0)  # the row is still open
+    assert chip.banks[2].row == 1
+
+
+def test_a_full_page_burst_cannot_auto_precharge():
+    chip = ready(0x27)
+    at(chip, chip.cycle + 2, "ACTIVE", a=1)
+    with pytest.raises(TimingViolation) as failure:
+        at(chip, chip.cycle + 5, "READ", a=AP)
+    assert failure.value.rule == "auto precharge"
+
+
+def test_precharge_closes_its_bank_or_all_of_them():
+    chip = ready(BL1_CL2)
+    edge = chip.cycle + 2
+    for bank in range(4):
+        at(chip, edge + 2 * bank, "ACTIVE", ba=bank, a=bank)
+    at(chip, edge + 20, "PRECHARGE", ba=1, a=3 << 11)  # A11, A12: one bank still
+    assert [bank.row for bank in chip.banks] == [0, None, 2, 3]
+    at(chip, edge + 21, "PRECHARGE", a=AP)
+    assert [bank.row for bank in chip.banks] == [None] * 4
+
+
+@pytest.mark.parametrize("reading,closing", [(1, 0), (0, 1)])
+def test_a_precharge_cuts_only_its_own_banks_burst(reading, closing):
+    chip = ready()
+    edge = chip.cycle + 2
+    at(chip, edge, "ACTIVE", ba=closing, a=4)
+    at(chip, edge + 2, "ACTIVE", ba=reading, a=4)
+    for column in range(8):
+        chip.memory[reading, 4, column] = 0xC0 + column
+    read = edge + 5
+    out = [at(chip, read, "READ", ba=reading, a=0)] + drive(chip, 2)
+    out += [at(chip, read + 3, "PRECHARGE", ba=closing)] + drive(chip, 6)
+    assert out[1:9] == [0xC0 + column for column in range(8)]
+
+
+def test_single_location_writes_write_one_word_of_a_burst_of_eight():
+    chip = ready(BL8_CL2 | 1 << 9)
+    at(chip, chip.cycle + 2, "ACTIVE", a=1)
+    at(chip, chip.cycle + 3, "WRITE", a=8, dq=0x7777)
+    for word in range(1, 8):
+        chip.clock(*PINS["NOP"], dq=word)
+    assert chip.memory == {(0, 1, 8): 0x7777}
+
+
+def test_a_write_beat_must_be_driven():
+    chip = ready(BL1_CL2)
+    at(chip, chip.cycle + 2, "ACTIVE", a=1)
+    with pytest.raises(TimingViolation, match="not driven"):
+        at(chip, chip.cycle + 3, "WRITE", a=8, dq=None)

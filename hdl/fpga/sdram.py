@@ -1,0 +1,143 @@
+"""An SDR SDRAM controller: bursts in and out of the ULX3S's 16-bit SDRAM over valid/ready.
+
+A request is one burst: ``burst_length`` words of 16 bits, a ``16 * burst_length``-bit word of
+the controller, at a word address. Addresses run through a row's columns, then the four banks,
+then the rows, so sequential bursts keep a row open and the next bank's row opens while the
+last one's data moves. Read data comes back in request order on ``responses`` a variable
+number of clocks later (the CAS latency, ``io_delay`` clocks of pin registers, and whatever
+the chip's timing makes the request wait); a READ goes out only when its data has room in the
+response queue, so backpressure never loses a word.
+
+Commands, write data and DQ's output enable leave through registers, and DQ comes in through
+one (``io_delay`` = 2: the chip samples a command a clock after the scheduler decides it, and
+its data reaches the controller a clock after the chip drives it). DQM stays low: every write
+is a whole burst. CKE stays high.
+"""
+
+from amaranth.hdl import Cat, Const, Module, Signal
+from amaranth.lib import data, fifo, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from .sdram_commands import CommandScheduler, SDRAMTiming
+
+__all__ = ["SDRAMController", "SDRAMPins", "SDRAMTiming"]
+
+
+class SDRAMPins(wiring.Signature):
+    """The controller's side of the chip's pins (amaranth-boards' ``sdram`` resource, its
+    active-low controls as asserted flags, DQ split into ``dq_o``, ``dq_oe`` and ``dq_i``)."""
+
+    def __init__(self, *, address_bits=13):
+        super().__init__({
+            "cs": Out(1), "ras": Out(1), "cas": Out(1), "we": Out(1), "cke": Out(1),
+            "ba": Out(2), "a": Out(address_bits), "dqm": Out(2),
+            "dq_o": Out(16), "dq_oe": Out(1), "dq_i": In(16),
+        })  # fmt: skip
+
+
+class SDRAMController(wiring.Component):
+    """Bursts of ``burst_length`` 16-bit words to and from one SDR SDRAM chip.
+
+    Parameters
+    ----------
+    burst_length : int
+        1, 2, 4 or 8 words a request.
+    cas_latency : int
+        2 or 3 (2 needs a clock period of 10 ns or more).
+    clock_hz : float
+    timing : SDRAMTiming or None
+        The chip's times (None: the datasheet's).
+    rows, columns : int
+        Powers of two: 8,192 and 512 for 32 MB, 1,024 columns for 64 MB; fewer rows make a
+        scaled-down chip for simulation.
+    init_refreshes : int
+
+    Members
+    -------
+    requests : In(stream.Signature({"address", "write", "data"}))
+        A burst's word address; the data of a write.
+    responses : Out(stream.Signature(16 * burst_length))
+        Each read's data, in request order.
+    pins : Out(SDRAMPins())
+    initialised : Out(1)
+        The chip is through its power-up sequence.
+    """
+
+    def __init__(self, *, burst_length=8, cas_latency=2, clock_hz=100e6, timing=None,
+                 rows=8192, columns=512, init_refreshes=8):  # fmt: skip
+        for name, value in (("rows", rows), ("columns", columns)):
+            if value < 2 or value & (value - 1):
+                raise ValueError(f"{name.capitalize()} must be a power of two, not {value!r}")
+        if columns < burst_length:
+            raise ValueError(f"A row of {columns} columns holds no burst of {burst_length}")
+        self.scheduler = CommandScheduler(
+            burst_length=burst_length, cas_latency=cas_latency, clock_hz=clock_hz,
+            timing=timing, rows=rows, columns=columns, init_refreshes=init_refreshes,
+        )  # fmt: skip
+        self.burst_length, self.cas_latency, self.io_delay = burst_length, cas_latency, 2
+        self.word_bits = 16 * burst_length
+        self.column_bits = (columns // burst_length).bit_length() - 1
+        self.address_width = self.column_bits + 2 + rows.bit_length() - 1
+        self.bytes = 4 * rows * columns * 2
+        request = data.StructLayout({
+            "address": self.address_width, "write": 1, "data": self.word_bits,
+        })  # fmt: skip
+        super().__init__({
+            "requests": In(stream.Signature(request)),
+            "responses": Out(stream.Signature(self.word_bits)),
+            "pins": Out(SDRAMPins()),
+            "initialised": Out(1),
+        })  # fmt: skip
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.scheduler = scheduler = self.scheduler
+        bl, beat_bits = self.burst_length, (self.burst_length - 1).bit_length()
+        address = self.requests.payload.address
+        m.d.comb += [
+            scheduler.requests.valid.eq(self.requests.valid),
+            scheduler.requests.payload.column.eq(Cat(Const(0, beat_bits),
+                                                     address[: self.column_bits])),
+            scheduler.requests.payload.bank.eq(address[self.column_bits :][:2]),
+            scheduler.requests.payload.row.eq(address[self.column_bits + 2 :]),
+            scheduler.requests.payload.write.eq(self.requests.payload.write),
+            self.requests.ready.eq(scheduler.requests.ready),
+            self.initialised.eq(scheduler.initialised),
+            self.pins.cke.eq(1),
+        ]  # fmt: skip
+        command = scheduler.command
+        m.d.sync += [getattr(self.pins, name).eq(getattr(command, name))
+                     for name in ("cs", "ras", "cas", "we", "ba", "a")]  # fmt: skip
+
+        # write data: beat 0 beside the WRITE, the others on the clocks after it
+        rest, beats_left = Signal(self.word_bits), Signal(range(bl))
+        m.d.sync += self.pins.dq_oe.eq(0)
+        with m.If(scheduler.writing):
+            data_ = self.requests.payload.data
+            m.d.sync += [self.pins.dq_o.eq(data_[:16]), self.pins.dq_oe.eq(1),
+                         rest.eq(data_ >> 16), beats_left.eq(bl - 1)]  # fmt: skip
+        with m.Elif(beats_left != 0):
+            m.d.sync += [self.pins.dq_o.eq(rest[:16]), self.pins.dq_oe.eq(1),
+                         rest.eq(rest >> 16), beats_left.eq(beats_left - 1)]  # fmt: skip
+
+        # read data: beat i of a READ decided at clock c is in ``dq`` at c + CL + 2 + i
+        dq = Signal(16)
+        m.d.sync += dq.eq(self.pins.dq_i)
+        first = self.cas_latency + self.io_delay - 1  # the history bit of beat 0
+        history = Signal(first + bl)
+        m.d.sync += history.eq(Cat(scheduler.reading, history[:-1]))
+        word = Signal(self.word_bits)
+        for beat in range(bl):
+            with m.If(history[first + beat]):
+                m.d.sync += word[16 * beat : 16 * beat + 16].eq(dq)
+        depth = (self.cas_latency + self.io_delay) // bl + 3
+        m.submodules.queue = queue = fifo.SyncFIFOBuffered(width=self.word_bits, depth=depth)
+        m.d.comb += [
+            queue.w_data.eq(Cat(word[: 16 * (bl - 1)], dq)),
+            queue.w_en.eq(history[first + bl - 1]),
+        ]
+        in_flight = Signal(range(depth + 1))
+        m.d.sync += in_flight.eq(in_flight + scheduler.reading - queue.w_en)
+        m.d.comb += scheduler.read_space.eq(queue.level + in_flight < depth)
+        wiring.connect(m, wiring.flipped(self.responses), queue.r_stream)
+        return m

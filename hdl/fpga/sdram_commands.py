@@ -1,0 +1,253 @@
+"""The SDRAM controller's command scheduler: one command a clock from the chip's timing rules.
+
+It brings the chip up (power-up wait, PRECHARGE ALL, eight AUTO REFRESHes, LOAD MODE REGISTER),
+then serves ``requests`` in order, each a burst to a bank, row and column: a row stays open
+after its burst (the next burst to it needs no ACTIVE), another row of the bank is precharged
+and activated first. While one bank waits out its ACTIVE, the next request's bank does not: a
+request is taken the clock its column command goes out, so the next one's ACTIVE or PRECHARGE
+can follow a clock later and overlap the data. Every ``refresh_clocks`` it stops taking
+requests, precharges all banks and refreshes, so a refresh never comes later than the chip's
+interval however the requests arrive.
+
+Each rule is a down-counter that a command loads with the clocks its successor must wait (the
+larger of what it holds and the new wait): a command goes out when its counters are at zero.
+"""
+
+from dataclasses import dataclass
+
+from amaranth.hdl import Array, Const, Module, Mux, Signal
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+__all__ = ["Command", "CommandScheduler", "SDRAMTiming"]
+
+
+class Command(data.Struct):
+    """One clock's command on the chip's pins, as asserted flags."""
+
+    cs: 1
+    ras: 1
+    cas: 1
+    we: 1
+    ba: 2
+    a: 13
+
+
+#: (ras, cas, we) of each command (cs asserted).
+ACTIVE, READ, WRITE, PRECHARGE, REFRESH, MODE = (1, 0, 0), (0, 1, 0), (0, 1, 1), (1, 0, 1), (
+    1, 1, 0), (1, 1, 1)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SDRAMTiming:
+    """The chip's times in ns (AS4C16M16SA / AS4C32M16SB datasheets, -7 grade, table 16).
+
+    ``clocks(name, clock_hz)``: a minimum in whole clocks, rounded up; ``trefi`` (a maximum)
+    rounded down.
+    """
+
+    trc: float = 63
+    trfc: float = 63
+    trcd: float = 21
+    trp: float = 21
+    trrd: float = 14
+    tmrd: float = 14
+    tras: float = 42
+    twr: float = 14
+    trefi: float = 7_800
+    power_up: float = 200_000
+
+    def clocks(self, name, clock_hz):
+        ratio = getattr(self, name) * clock_hz / 1e9
+        if abs(ratio - round(ratio)) < 1e-9:
+            return max(1, round(ratio))
+        return int(ratio) if name == "trefi" else int(ratio) + 1
+
+
+def _none(counters):
+    """No counter of the four banks still counts."""
+    return (counters[0] | counters[1] | counters[2] | counters[3]) == 0
+
+
+class CommandScheduler(wiring.Component):
+    """Commands for ``requests`` of ``{bank, row, column, write}``, one burst each.
+
+    Parameters
+    ----------
+    burst_length : int
+        Words a READ or WRITE moves (1, 2, 4 or 8): column commands are this many clocks apart.
+    cas_latency : int
+        2 or 3: a WRITE waits for the last READ's data to leave the bus, and one clock more.
+    clock_hz : float
+    timing : SDRAMTiming or None
+        The chip's times (None: the datasheet's).
+    rows, columns : int
+        The chip's geometry (a scaled-down chip has fewer rows).
+    init_refreshes : int
+        AUTO REFRESHes of the power-up sequence.
+
+    Members
+    -------
+    requests : In(stream.Signature(...))
+        Taken (``ready``) the clock the request's READ or WRITE goes out.
+    read_space : In(1)
+        The data path has room for one more burst of read data: READs wait for it.
+    command : Out(Command)
+        This clock's command (``cs`` low: none).
+    reading, writing : Out(1)
+        The command is a READ or WRITE (for the data path).
+    initialised : Out(1)
+        The power-up sequence is done.
+    """
+
+    def __init__(self, *, burst_length=8, cas_latency=2, clock_hz=100e6, timing=None,
+                 rows=8192, columns=512, init_refreshes=8):  # fmt: skip
+        if burst_length not in (1, 2, 4, 8):
+            raise ValueError(f"Burst length must be 1, 2, 4 or 8, not {burst_length!r}")
+        if cas_latency not in (2, 3):
+            raise ValueError(f"CAS latency must be 2 or 3, not {cas_latency!r}")
+        self.burst_length, self.cas_latency = burst_length, cas_latency
+        self.rows, self.columns, self.init_refreshes = rows, columns, init_refreshes
+        timing = timing or SDRAMTiming()
+        self.t = {name: timing.clocks(name, clock_hz) for name in
+                  ("trc", "trfc", "trcd", "trp", "trrd", "tmrd", "tras", "twr", "trefi",
+                   "power_up")}  # fmt: skip
+        # from the refresh being due to its command: the last write's recovery, then tRP
+        self.refresh_margin = burst_length + self.t["twr"] + self.t["tras"] + self.t["trp"] + 4
+        if self.t["trefi"] <= 2 * self.refresh_margin:
+            raise ValueError(f"A refresh interval of {self.t['trefi']} clocks is too short")
+        request = data.StructLayout({
+            "bank": 2, "row": range(rows), "column": range(columns), "write": 1,
+        })  # fmt: skip
+        super().__init__({
+            "requests": In(stream.Signature(request)),
+            "read_space": In(1),
+            "command": Out(Command),
+            "reading": Out(1),
+            "writing": Out(1),
+            "initialised": Out(1),
+        })  # fmt: skip
+
+    @property
+    def mode_register(self):
+        """Burst length, sequential bursts, the CAS latency; programmed write bursts."""
+        return {1: 0, 2: 1, 4: 2, 8: 3}[self.burst_length] | self.cas_latency << 4
+
+    def elaborate(self, platform):
+        m = Module()
+        t, bl = self.t, self.burst_length
+
+        def counter(name, limit):
+            count = Signal(range(limit + 1), name=name)
+            with m.If(count != 0):
+                m.d.sync += count.eq(count - 1)
+            return count
+
+        def hold(count, clocks):  # successors wait ``clocks`` from this command's clock
+            after = Mux(count != 0, count - 1, 0)
+            m.d.sync += count.eq(Mux(after > clocks - 1, after, clocks - 1))
+
+        longest = max(t.values()) + bl + self.cas_latency + 2
+        to_column = Array(counter(f"to_column_{b}", longest) for b in range(4))  # tRCD
+        to_precharge = Array(counter(f"to_precharge_{b}", longest) for b in range(4))  # tRAS, tWR
+        to_active = Array(counter(f"to_active_{b}", longest) for b in range(4))  # tRP, tRC, tRFC
+        to_next_active = counter("to_next_active", longest)  # tRRD
+        to_read = counter("to_read", longest)  # a burst's length
+        to_write = counter("to_write", longest)  # the bus free of read data
+        open_row = Array(Signal(range(self.rows), name=f"row_{b}") for b in range(4))
+        is_open = Signal(4)
+        refresh_timer = Signal(range(t["trefi"] + 1))
+        refresh_due = Signal()
+        wait = counter("wait", max(t["power_up"], t["trfc"], t["tmrd"], t["trp"]) + 1)
+        refreshes = Signal(range(self.init_refreshes + 1))
+
+        def issue(kind, ba=0, a=0):
+            ras, cas, we = kind
+            m.d.comb += [self.command.cs.eq(1), self.command.ras.eq(ras),
+                         self.command.cas.eq(cas), self.command.we.eq(we),
+                         self.command.ba.eq(ba), self.command.a.eq(a)]  # fmt: skip
+
+        m.d.sync += refresh_timer.eq(refresh_timer + 1)
+        m.d.comb += refresh_due.eq(refresh_timer >= t["trefi"] - self.refresh_margin)
+
+        with m.FSM():
+            with m.State("POWER-UP"):
+                with m.If(wait == 0):
+                    m.d.sync += wait.eq(t["power_up"] - 1)
+                    m.next = "POWER-UP WAIT"
+            with m.State("POWER-UP WAIT"):
+                with m.If(wait == 0):
+                    issue(PRECHARGE, a=1 << 10)
+                    m.d.sync += wait.eq(t["trp"] - 1)
+                    m.next = "INIT REFRESH"
+            with m.State("INIT REFRESH"):
+                with m.If(wait == 0):
+                    with m.If(refreshes == self.init_refreshes):
+                        issue(MODE, a=self.mode_register)
+                        m.d.sync += wait.eq(t["tmrd"] - 1)
+                        m.next = "INIT MODE"
+                    with m.Else():
+                        issue(REFRESH)
+                        m.d.sync += [wait.eq(t["trfc"] - 1), refreshes.eq(refreshes + 1),
+                                     refresh_timer.eq(0)]  # fmt: skip
+            with m.State("INIT MODE"):
+                with m.If(wait == 0):
+                    m.next = "RUN"
+            with m.State("RUN"):
+                m.d.comb += self.initialised.eq(1)
+                self._serve(m, issue, hold, refresh_due, to_column, to_precharge, to_active,
+                            to_next_active, to_read, to_write, open_row, is_open)  # fmt: skip
+                with m.If(refresh_due):
+                    m.next = "REFRESH"
+            with m.State("REFRESH"):
+                m.d.comb += self.initialised.eq(1)
+                with m.If(is_open.any()):
+                    with m.If(_none(to_precharge)):
+                        issue(PRECHARGE, a=1 << 10)
+                        m.d.sync += is_open.eq(0)
+                        for b in range(4):
+                            hold(to_active[b], t["trp"])
+                with m.Elif(_none(to_active)):
+                    issue(REFRESH)
+                    m.d.sync += refresh_timer.eq(0)
+                    for b in range(4):
+                        hold(to_active[b], t["trfc"])
+                    m.next = "RUN"
+        return m
+
+    def _serve(self, m, issue, hold, refresh_due, to_column, to_precharge, to_active,
+               to_next_active, to_read, to_write, open_row, is_open):  # fmt: skip
+        """The head request's next command: its READ or WRITE, or the ACTIVE or PRECHARGE
+        its bank needs first."""
+        t, bl, cl = self.t, self.burst_length, self.cas_latency
+        request = self.requests.payload
+        bank = request.bank
+        hit = is_open.bit_select(bank, 1) & (open_row[bank] == request.row)
+        with m.If(self.requests.valid & ~refresh_due):
+            with m.If(hit):
+                can = Mux(request.write, to_write == 0, (to_read == 0) & self.read_space)
+                with m.If((to_column[bank] == 0) & can):
+                    issue(READ, ba=bank, a=request.column)  # a WRITE when ``we`` is set
+                    m.d.comb += [self.command.we.eq(request.write), self.requests.ready.eq(1),
+                                 self.reading.eq(~request.write),
+                                 self.writing.eq(request.write)]  # fmt: skip
+                    hold(to_read, bl)
+                    with m.If(request.write):
+                        hold(to_write, bl)
+                        hold(to_precharge[bank], bl - 1 + t["twr"])
+                    with m.Else():
+                        hold(to_write, bl + cl + 1)
+                        hold(to_precharge[bank], bl)
+            with m.Elif(is_open.bit_select(bank, 1)):
+                with m.If(to_precharge[bank] == 0):
+                    issue(PRECHARGE, ba=bank)
+                    m.d.sync += is_open.eq(is_open & ~(Const(1, 4) << bank))
+                    hold(to_active[bank], t["trp"])
+            with m.Elif((to_active[bank] == 0) & (to_next_active == 0)):
+                issue(ACTIVE, ba=bank, a=request.row)
+                m.d.sync += [is_open.eq(is_open | (Const(1, 4) << bank)),
+                             open_row[bank].eq(request.row)]  # fmt: skip
+                hold(to_column[bank], t["trcd"])
+                hold(to_precharge[bank], t["tras"])
+                hold(to_active[bank], t["trc"])
+                hold(to_next_active, t["trrd"])

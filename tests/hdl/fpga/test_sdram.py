@@ -1,0 +1,124 @@
+"""The SDRAM controller against the chip model, which fails the simulation on any timing rule
+broken: what is written reads back, in order, under stalls on both sides; the power-up sequence
+is the datasheet's; refreshes keep their interval under continuous load."""
+
+import random
+
+import pytest
+from memgen.hdl.fpga.sdram import SDRAMController, SDRAMTiming
+from memgen.sim.harness.amaranth_sim import (
+    STALL_PATTERNS,
+    Stalls,
+    refused_component,
+    run_simulation,
+    stream_get,
+    stream_put,
+)
+from memgen.sim.harness.sdram_chip import Geometry, SDRAMChip, Timing, amaranth_process
+
+POWER_UP_NS = 1_000  # the datasheet's 200 us is 20,000 clocks: a hundred keep tests short
+
+
+def _pair(burst_length=8, rows=16, cas_latency=2):
+    dut = SDRAMController(burst_length=burst_length, cas_latency=cas_latency, rows=rows,
+                          timing=SDRAMTiming(power_up=POWER_UP_NS))  # fmt: skip
+    chip = SDRAMChip(geometry=Geometry(rows=rows), timing=Timing(power_up=POWER_UP_NS),
+                     keep_log=True)  # fmt: skip
+    return dut, chip
+
+
+def _run(dut, chip, requests, stalls="none", seed=0, clocks=200_000):
+    """Put ``requests`` (address, write, data) in; the read data that come out."""
+    got = []
+    reads = sum(not write for _, write, _ in requests)
+
+    async def producer(ctx):
+        pause = Stalls(stalls, seed=seed)
+        for address, write, data in requests:
+            payload = {"address": address, "write": write, "data": data}
+            await stream_put(ctx, dut.requests, payload, stalls=pause)
+
+    async def consumer(ctx):
+        pause = Stalls(stalls, seed=seed + 1)
+        for _ in range(reads):
+            got.append(await stream_get(ctx, dut.responses, stalls=pause))
+
+    run_simulation(dut, producer, consumer, processes=[amaranth_process(chip, dut.pins)],
+                   name="sdram", clocks=clocks)  # fmt: skip
+    return got
+
+
+def _traffic(dut, count, seed):
+    """Writes of structured and random bursts to addresses at the edges of rows, banks and the
+    chip and at random, each read back later in a shuffled order among more writes."""
+    rng = random.Random(seed)
+    top, bits = (1 << dut.address_width) - 1, dut.word_bits
+    per_row = 1 << dut.column_bits
+    edges = [0, 1, per_row - 1, per_row, 4 * per_row - 1, 4 * per_row, top - 1, top]
+    patterns = [0, (1 << bits) - 1, 1, 1 << (bits - 1), int("A5" * (bits // 8), 16)]
+    requests, written = [], {}
+    for i in range(count):
+        address = edges[i] if i < len(edges) else rng.randrange(top + 1)
+        data = patterns[i] if i < len(patterns) else rng.getrandbits(bits)
+        requests.append((address, 1, data))
+        written[address] = data
+        if written and rng.random() < 0.6:
+            requests.append((rng.choice(sorted(written)), 0, 0))
+    expected, model = [], {}
+    for address, write, data in requests:
+        if write:
+            model[address] = data
+        else:
+            expected.append(model[address])
+    return requests, expected
+
+
+@pytest.mark.parametrize("stalls", STALL_PATTERNS)
+@pytest.mark.parametrize("burst_length", [1, 8])
+def test_what_is_written_reads_back_in_order(burst_length, stalls):
+    dut, chip = _pair(burst_length)
+    requests, expected = _traffic(dut, 120, seed=burst_length)
+    assert _run(dut, chip, requests, stalls) == expected
+    assert chip.init == "ready"
+
+
+@pytest.mark.parametrize("cas_latency", [2, 3])
+def test_the_power_up_sequence_is_the_datasheets(cas_latency):
+    dut, chip = _pair(burst_length=4, cas_latency=cas_latency)
+    _run(dut, chip, [(5, 1, 0x1234), (5, 0, 0)])
+    commands = [(command, a) for _, command, _, a in chip.log]
+    mode = 2 | cas_latency << 4  # bursts of four, sequential, programmed writes
+    assert commands[:10] == [("PRECHARGE", 1 << 10)] + [("AUTO REFRESH", 0)] * 8 + [
+        ("LOAD MODE REGISTER", mode)
+    ]
+    assert chip.log[0][0] >= chip.t["power_up"]
+
+
+def test_refreshes_keep_their_interval_under_continuous_reads():
+    """Back-to-back single-word reads over four refresh intervals: the model fails the run if
+    any refresh comes late; every read still returns its word."""
+    dut, chip = _pair(burst_length=1)
+    rng = random.Random(4)
+    top = (1 << dut.address_width) - 1
+    addresses = [rng.randrange(top + 1) for _ in range(64)]
+    requests = [(a, 1, a * 7 & 0xFFFF) for a in addresses]
+    reads = [rng.choice(addresses) for _ in range(4 * chip.t["trefi"] // 4)]
+    requests += [(a, 0, 0) for a in reads]
+    assert _run(dut, chip, requests) == [a * 7 & 0xFFFF for a in reads]
+    refreshes = [n for n, command, _, _ in chip.log if command == "AUTO REFRESH"][8:]
+    assert len(refreshes) >= 3
+    assert max(b - a for a, b in zip(refreshes, refreshes[1:], strict=False)) <= chip.t["trefi"]
+
+
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        ({"burst_length": 3}, "Burst length must be 1, 2, 4 or 8, not 3"),
+        ({"cas_latency": 1}, "CAS latency must be 2 or 3, not 1"),
+        ({"rows": 100}, "Rows must be a power of two, not 100"),
+        ({"columns": 4}, "A row of 4 columns holds no burst of 8"),
+    ],
+)
+def test_bad_parameters_are_refused(kwargs, message):
+    with refused_component(), pytest.raises(ValueError, match=message):
+        SDRAMController(**kwargs)
