@@ -64,7 +64,7 @@ class SDRAMController(wiring.Component):
     """
 
     def __init__(self, *, burst_length=8, cas_latency=2, clock_hz=100e6, timing=None,
-                 rows=8192, columns=512, init_refreshes=8):  # fmt: skip
+                 rows=8192, columns=512, init_refreshes=8, lookahead=4):  # fmt: skip
         for name, value in (("rows", rows), ("columns", columns)):
             if value < 2 or value & (value - 1):
                 raise ValueError(f"{name.capitalize()} must be a power of two, not {value!r}")
@@ -73,6 +73,7 @@ class SDRAMController(wiring.Component):
         self.scheduler = CommandScheduler(
             burst_length=burst_length, cas_latency=cas_latency, clock_hz=clock_hz,
             timing=timing, rows=rows, columns=columns, init_refreshes=init_refreshes,
+            lookahead=lookahead,
         )  # fmt: skip
         self.burst_length, self.cas_latency, self.io_delay = burst_length, cas_latency, 2
         self.word_bits = 16 * burst_length
@@ -109,11 +110,19 @@ class SDRAMController(wiring.Component):
         m.d.sync += [getattr(self.pins, name).eq(getattr(command, name))
                      for name in ("cs", "ras", "cas", "we", "ba", "a")]  # fmt: skip
 
-        # write data: beat 0 beside the WRITE, the others on the clocks after it
+        # write data, queued beside the requests: beat 0 with the WRITE, then one a clock
+        depth = self.scheduler.lookahead + 1  # room for a push in the clock a full queue pops
+        m.submodules.writes = writes = fifo.SyncFIFO(width=self.word_bits, depth=depth)
+        m.d.comb += [
+            writes.w_data.eq(self.requests.payload.data),
+            writes.w_en.eq(self.requests.valid & self.requests.ready
+                           & self.requests.payload.write),
+            writes.r_en.eq(scheduler.writing),
+        ]  # fmt: skip
         rest, beats_left = Signal(self.word_bits), Signal(range(bl))
         m.d.sync += self.pins.dq_oe.eq(0)
         with m.If(scheduler.writing):
-            data_ = self.requests.payload.data
+            data_ = writes.r_data
             m.d.sync += [self.pins.dq_o.eq(data_[:16]), self.pins.dq_oe.eq(1),
                          rest.eq(data_ >> 16), beats_left.eq(bl - 1)]  # fmt: skip
         with m.Elif(beats_left != 0):

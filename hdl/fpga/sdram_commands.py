@@ -14,10 +14,14 @@ larger of what it holds and the new wait): a command goes out when its counters 
 """
 
 from dataclasses import dataclass
+from functools import partial
+from types import SimpleNamespace
 
-from amaranth.hdl import Array, Const, Module, Mux, Signal
+from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
+
+from ..common.lookahead import LookaheadQueue
 
 __all__ = ["Command", "CommandScheduler", "SDRAMTiming"]
 
@@ -101,13 +105,14 @@ class CommandScheduler(wiring.Component):
     """
 
     def __init__(self, *, burst_length=8, cas_latency=2, clock_hz=100e6, timing=None,
-                 rows=8192, columns=512, init_refreshes=8):  # fmt: skip
+                 rows=8192, columns=512, init_refreshes=8, lookahead=4):  # fmt: skip
         if burst_length not in (1, 2, 4, 8):
             raise ValueError(f"Burst length must be 1, 2, 4 or 8, not {burst_length!r}")
         if cas_latency not in (2, 3):
             raise ValueError(f"CAS latency must be 2 or 3, not {cas_latency!r}")
         self.burst_length, self.cas_latency = burst_length, cas_latency
         self.rows, self.columns, self.init_refreshes = rows, columns, init_refreshes
+        self.lookahead = lookahead
         timing = timing or SDRAMTiming()
         self.t = {name: timing.clocks(name, clock_hz) for name in
                   ("trc", "trfc", "trcd", "trp", "trrd", "tmrd", "tras", "twr", "trefi",
@@ -136,6 +141,9 @@ class CommandScheduler(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         t, bl = self.t, self.burst_length
+        m.submodules.window = window = LookaheadQueue(self.requests.payload.shape(),
+                                                      self.lookahead)  # fmt: skip
+        wiring.connect(m, wiring.flipped(self.requests), window.push)
 
         def counter(name, limit):
             count = Signal(range(limit + 1), name=name)
@@ -143,29 +151,23 @@ class CommandScheduler(wiring.Component):
                 m.d.sync += count.eq(count - 1)
             return count
 
-        def hold(count, clocks):  # successors wait ``clocks`` from this command's clock
-            after = Mux(count != 0, count - 1, 0)
-            m.d.sync += count.eq(Mux(after > clocks - 1, after, clocks - 1))
-
         longest = max(t.values()) + bl + self.cas_latency + 2
-        to_column = Array(counter(f"to_column_{b}", longest) for b in range(4))  # tRCD
-        to_precharge = Array(counter(f"to_precharge_{b}", longest) for b in range(4))  # tRAS, tWR
-        to_active = Array(counter(f"to_active_{b}", longest) for b in range(4))  # tRP, tRC, tRFC
-        to_next_active = counter("to_next_active", longest)  # tRRD
-        to_read = counter("to_read", longest)  # a burst's length
-        to_write = counter("to_write", longest)  # the bus free of read data
-        open_row = Array(Signal(range(self.rows), name=f"row_{b}") for b in range(4))
-        is_open = Signal(4)
+        banks = SimpleNamespace(
+            to_column=Array(counter(f"to_column_{b}", longest) for b in range(4)),  # tRCD
+            to_precharge=Array(counter(f"to_precharge_{b}", longest) for b in range(4)),  # tRAS
+            to_active=Array(counter(f"to_active_{b}", longest) for b in range(4)),  # tRP, tRC
+            to_next_active=counter("to_next_active", longest),  # tRRD
+            to_read=counter("to_read", longest),  # a burst's length
+            to_write=counter("to_write", longest),  # the bus free of read data
+            open_row=Array(Signal(range(self.rows), name=f"row_{b}") for b in range(4)),
+            is_open=Signal(4),
+        )
         refresh_timer = Signal(range(t["trefi"] + 1))
         refresh_due = Signal()
         wait = counter("wait", max(t["power_up"], t["trfc"], t["tmrd"], t["trp"]) + 1)
         refreshes = Signal(range(self.init_refreshes + 1))
-
-        def issue(kind, ba=0, a=0):
-            ras, cas, we = kind
-            m.d.comb += [self.command.cs.eq(1), self.command.ras.eq(ras),
-                         self.command.cas.eq(cas), self.command.we.eq(we),
-                         self.command.ba.eq(ba), self.command.a.eq(a)]  # fmt: skip
+        issue = partial(_issue, m, self.command)
+        hold = partial(_hold, m)
 
         m.d.sync += refresh_timer.eq(refresh_timer + 1)
         m.d.comb += refresh_due.eq(refresh_timer >= t["trefi"] - self.refresh_margin)
@@ -195,59 +197,76 @@ class CommandScheduler(wiring.Component):
                     m.next = "RUN"
             with m.State("RUN"):
                 m.d.comb += self.initialised.eq(1)
-                self._serve(m, issue, hold, refresh_due, to_column, to_precharge, to_active,
-                            to_next_active, to_read, to_write, open_row, is_open)  # fmt: skip
-                with m.If(refresh_due):
+                with m.If(~refresh_due):
+                    self._serve(m, issue, hold, window, banks)
+                with m.Else():
                     m.next = "REFRESH"
             with m.State("REFRESH"):
                 m.d.comb += self.initialised.eq(1)
-                with m.If(is_open.any()):
-                    with m.If(_none(to_precharge)):
+                with m.If(banks.is_open.any()):
+                    with m.If(_none(banks.to_precharge)):
                         issue(PRECHARGE, a=1 << 10)
-                        m.d.sync += is_open.eq(0)
+                        m.d.sync += banks.is_open.eq(0)
                         for b in range(4):
-                            hold(to_active[b], t["trp"])
-                with m.Elif(_none(to_active)):
+                            hold(banks.to_active[b], t["trp"])
+                with m.Elif(_none(banks.to_active)):
                     issue(REFRESH)
                     m.d.sync += refresh_timer.eq(0)
                     for b in range(4):
-                        hold(to_active[b], t["trfc"])
+                        hold(banks.to_active[b], t["trfc"])
                     m.next = "RUN"
         return m
 
-    def _serve(self, m, issue, hold, refresh_due, to_column, to_precharge, to_active,
-               to_next_active, to_read, to_write, open_row, is_open):  # fmt: skip
-        """The head request's next command: its READ or WRITE, or the ACTIVE or PRECHARGE
-        its bank needs first."""
+    def _serve(self, m, issue, hold, window, banks):
+        """The oldest request's READ or WRITE when its row is open and its bank and the bus
+        are ready; else the ACTIVE or PRECHARGE of the oldest request whose bank no older one
+        waits for. A READ or WRITE closes its row behind it (auto precharge) unless a younger
+        request in the window wants the same row."""
         t, bl, cl = self.t, self.burst_length, self.cas_latency
-        request = self.requests.payload
-        bank = request.bank
-        hit = is_open.bit_select(bank, 1) & (open_row[bank] == request.row)
-        with m.If(self.requests.valid & ~refresh_due):
-            with m.If(hit):
-                can = Mux(request.write, to_write == 0, (to_read == 0) & self.read_space)
-                with m.If((to_column[bank] == 0) & can):
-                    issue(READ, ba=bank, a=request.column)  # a WRITE when ``we`` is set
-                    m.d.comb += [self.command.we.eq(request.write), self.requests.ready.eq(1),
-                                 self.reading.eq(~request.write),
-                                 self.writing.eq(request.write)]  # fmt: skip
-                    hold(to_read, bl)
-                    with m.If(request.write):
-                        hold(to_write, bl)
-                        hold(to_precharge[bank], bl - 1 + t["twr"])
-                    with m.Else():
-                        hold(to_write, bl + cl + 1)
-                        hold(to_precharge[bank], bl)
-            with m.Elif(is_open.bit_select(bank, 1)):
-                with m.If(to_precharge[bank] == 0):
-                    issue(PRECHARGE, ba=bank)
-                    m.d.sync += is_open.eq(is_open & ~(Const(1, 4) << bank))
-                    hold(to_active[bank], t["trp"])
-            with m.Elif((to_active[bank] == 0) & (to_next_active == 0)):
-                issue(ACTIVE, ba=bank, a=request.row)
-                m.d.sync += [is_open.eq(is_open | (Const(1, 4) << bank)),
-                             open_row[bank].eq(request.row)]  # fmt: skip
-                hold(to_column[bank], t["trcd"])
-                hold(to_precharge[bank], t["tras"])
-                hold(to_active[bank], t["trc"])
-                hold(to_next_active, t["trrd"])
+        slots, valid = [window.entries[j] for j in range(self.lookahead)], window.valid
+        head, bank = slots[0], slots[0].bank
+        opened = [banks.is_open.bit_select(slot.bank, 1) for slot in slots]
+        hit = [opened[j] & (banks.open_row[slot.bank] == slot.row) for j, slot in enumerate(slots)]
+        wanted = Cat(valid[j] & (slots[j].bank == bank) & (slots[j].row == head.row)
+                     for j in range(1, self.lookahead))  # fmt: skip
+        recovery = Mux(head.write, bl - 1 + t["twr"], bl)  # a column command to its precharge
+        close = (wanted == 0) & (banks.to_precharge[bank] <= recovery)  # tRAS met by then
+        bus = Mux(head.write, banks.to_write == 0, (banks.to_read == 0) & self.read_space)
+        with m.If(valid[0] & hit[0] & (banks.to_column[bank] == 0) & bus):
+            issue(READ, ba=bank, a=head.column | close << 10)  # a WRITE when ``we`` is set
+            m.d.comb += [self.command.we.eq(head.write), window.pop.eq(1),
+                         self.reading.eq(~head.write), self.writing.eq(head.write)]  # fmt: skip
+            hold(banks.to_read, bl)
+            hold(banks.to_write, Mux(head.write, bl, bl + cl + 1))
+            hold(banks.to_precharge[bank], recovery)
+            with m.If(close):
+                m.d.sync += banks.is_open.eq(banks.is_open & ~(Const(1, 4) << bank))
+                hold(banks.to_active[bank], recovery + t["trp"])
+        for j, slot in enumerate(slots):
+            older = [valid[k] & (slots[k].bank == slot.bank) for k in range(j)]
+            first = valid[j] & ~Cat(older).any()  # no older request waits for its bank
+            with m.Elif(first & opened[j] & ~hit[j] & (banks.to_precharge[slot.bank] == 0)):
+                issue(PRECHARGE, ba=slot.bank)
+                m.d.sync += banks.is_open.eq(banks.is_open & ~(Const(1, 4) << slot.bank))
+                hold(banks.to_active[slot.bank], t["trp"])
+            with m.Elif(first & ~opened[j] & (banks.to_active[slot.bank] == 0)
+                        & (banks.to_next_active == 0)):  # fmt: skip
+                issue(ACTIVE, ba=slot.bank, a=slot.row)
+                m.d.sync += [banks.is_open.eq(banks.is_open | (Const(1, 4) << slot.bank)),
+                             banks.open_row[slot.bank].eq(slot.row)]  # fmt: skip
+                hold(banks.to_column[slot.bank], t["trcd"])
+                hold(banks.to_precharge[slot.bank], t["tras"])
+                hold(banks.to_active[slot.bank], t["trc"])
+                hold(banks.to_next_active, t["trrd"])
+
+
+def _issue(m, command, kind, ba=0, a=0):
+    ras, cas, we = kind
+    m.d.comb += [command.cs.eq(1), command.ras.eq(ras), command.cas.eq(cas), command.we.eq(we),
+                 command.ba.eq(ba), command.a.eq(a)]  # fmt: skip
+
+
+def _hold(m, count, clocks):
+    """Successors wait ``clocks`` from this command's clock (or longer, if ``count`` says)."""
+    after = Mux(count != 0, count - 1, 0)
+    m.d.sync += count.eq(Mux(after > clocks - 1, after, clocks - 1))

@@ -46,6 +46,7 @@ TARGETS = {
     "hdl/common/pipeline.py": "tests/hdl/common/test_pipeline.py",
     "hdl/common/serialiser.py": "tests/hdl/common/test_serialiser.py",
     "hdl/common/narrower.py": "tests/hdl/common/test_narrower.py",
+    "hdl/common/lookahead.py": "tests/hdl/common/test_lookahead.py tests/hdl/fpga/test_sdram.py",
     "hdl/engine/threshold.py": "tests/hdl/engine/test_threshold.py",
     "hdl/engine/lfsr.py": "tests/hdl/engine/test_lfsr.py",
     "hdl/engine/trivium.py": "tests/hdl/engine/test_trivium.py",
