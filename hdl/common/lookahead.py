@@ -1,9 +1,10 @@
 """A queue whose every entry is visible: a scheduler looks past the oldest to plan ahead.
 
-Entries enter from a stream at the back and leave only from the front (``pop``), so order is
-kept; ``entries[j]`` is the j-th oldest and ``valid`` bit j says whether it is there. A push
-and a pop may happen in one clock, so a full queue that pops every clock takes a new entry
-every clock. Cost: ``depth`` registers of the layout and a 2:1 choice in front of each.
+Entries enter from a stream at the back and leave from anywhere (``pop`` removes
+``entries[pop_index]``, and the younger ones close up), so the entries left keep their order;
+``entries[j]`` is the j-th oldest and ``valid`` bit j says whether it is there. A push and a
+pop may happen in one clock, so a full queue that pops every clock takes a new entry every
+clock. Cost: ``depth`` registers of the layout and a 3:1 choice in front of each.
 """
 
 from amaranth.hdl import Const, Module, Signal
@@ -24,7 +25,8 @@ class LookaheadQueue(wiring.Component):
     valid : Out(depth)
         Bit j: ``entries[j]`` holds an entry (the valid bits are a run from bit 0).
     pop : In(1)
-        Removes ``entries[0]`` at the clock edge (only while ``valid[0]``).
+        Removes ``entries[pop_index]`` at the clock edge (only while it is valid).
+    pop_index : In(range(depth))
     """
 
     def __init__(self, layout, depth):
@@ -36,6 +38,7 @@ class LookaheadQueue(wiring.Component):
             "entries": Out(data.ArrayLayout(layout, depth)),
             "valid": Out(depth),
             "pop": In(1),
+            "pop_index": In(range(depth)),
         })  # fmt: skip
 
     def elaborate(self, platform):
@@ -51,7 +54,7 @@ class LookaheadQueue(wiring.Component):
             with m.If(taking & (back == j)):
                 m.d.sync += self.entries[j].eq(self.push.payload)
             if j + 1 < self.depth:
-                with m.Elif(self.pop):
+                with m.Elif(self.pop & (self.pop_index <= j)):
                     m.d.sync += self.entries[j].eq(self.entries[j + 1])
         m.d.sync += count.eq(count + taking - self.pop)
         return m

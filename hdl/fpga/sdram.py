@@ -14,8 +14,9 @@ its data reaches the controller a clock after the chip drives it). DQM stays low
 is a whole burst. CKE stays high.
 """
 
-from amaranth.hdl import Cat, Const, Module, Signal
+from amaranth.hdl import Cat, Const, Module, Mux, Signal
 from amaranth.lib import data, fifo, stream, wiring
+from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from .sdram_commands import CommandScheduler, SDRAMTiming
@@ -70,10 +71,13 @@ class SDRAMController(wiring.Component):
                 raise ValueError(f"{name.capitalize()} must be a power of two, not {value!r}")
         if columns < burst_length:
             raise ValueError(f"A row of {columns} columns holds no burst of {burst_length}")
+        # a reorder buffer place for each read in the window, on its way or waiting to leave
+        in_flight = lookahead + (cas_latency + 2 + burst_length) // burst_length + 2
+        self.tag_bits = (in_flight - 1).bit_length()
         self.scheduler = CommandScheduler(
             burst_length=burst_length, cas_latency=cas_latency, clock_hz=clock_hz,
             timing=timing, rows=rows, columns=columns, init_refreshes=init_refreshes,
-            lookahead=lookahead,
+            lookahead=lookahead, tag_bits=self.tag_bits,
         )  # fmt: skip
         self.burst_length, self.cas_latency, self.io_delay = burst_length, cas_latency, 2
         self.word_bits = 16 * burst_length
@@ -96,13 +100,11 @@ class SDRAMController(wiring.Component):
         bl, beat_bits = self.burst_length, (self.burst_length - 1).bit_length()
         address = self.requests.payload.address
         m.d.comb += [
-            scheduler.requests.valid.eq(self.requests.valid),
             scheduler.requests.payload.column.eq(Cat(Const(0, beat_bits),
                                                      address[: self.column_bits])),
             scheduler.requests.payload.bank.eq(address[self.column_bits :][:2]),
             scheduler.requests.payload.row.eq(address[self.column_bits + 2 :]),
             scheduler.requests.payload.write.eq(self.requests.payload.write),
-            self.requests.ready.eq(scheduler.requests.ready),
             self.initialised.eq(scheduler.initialised),
             self.pins.cke.eq(1),
         ]  # fmt: skip
@@ -129,24 +131,47 @@ class SDRAMController(wiring.Component):
             m.d.sync += [self.pins.dq_o.eq(rest[:16]), self.pins.dq_oe.eq(1),
                          rest.eq(rest >> 16), beats_left.eq(beats_left - 1)]  # fmt: skip
 
-        # read data: beat i of a READ decided at clock c is in ``dq`` at c + CL + 2 + i
+        # read data: beat i of a READ decided at clock c is in ``dq`` at c + CL + 2 + i; each
+        # burst lands in its tag's place in the reorder buffer, which gives them out in order
         dq = Signal(16)
         m.d.sync += dq.eq(self.pins.dq_i)
         first = self.cas_latency + self.io_delay - 1  # the history bit of beat 0
         history = Signal(first + bl)
-        m.d.sync += history.eq(Cat(scheduler.reading, history[:-1]))
+        tags = [Signal(self.tag_bits, name=f"tag_{i}") for i in range(first + bl)]
+        m.d.sync += [history.eq(Cat(scheduler.reading, history[:-1])), tags[0].eq(scheduler.tag)]
+        m.d.sync += [later.eq(earlier) for earlier, later in zip(tags, tags[1:], strict=False)]
         word = Signal(self.word_bits)
         for beat in range(bl):
             with m.If(history[first + beat]):
                 m.d.sync += word[16 * beat : 16 * beat + 16].eq(dq)
-        depth = (self.cas_latency + self.io_delay) // bl + 3
-        m.submodules.queue = queue = fifo.SyncFIFOBuffered(width=self.word_bits, depth=depth)
+        slots = 1 << self.tag_bits
+        m.submodules.reorder = reorder = Memory(shape=self.word_bits, depth=slots, init=[])
+        landing, leaving = reorder.write_port(), reorder.read_port(domain="comb")
+        arrived, head, next_tag = Signal(slots), Signal(self.tag_bits), Signal(self.tag_bits)
+        outstanding = Signal(range(slots + 1))
+        last = history[first + bl - 1]
         m.d.comb += [
-            queue.w_data.eq(Cat(word[: 16 * (bl - 1)], dq)),
-            queue.w_en.eq(history[first + bl - 1]),
+            landing.addr.eq(tags[first + bl - 1]),
+            landing.data.eq(Cat(word[: 16 * (bl - 1)], dq)),
+            landing.en.eq(last),
+            leaving.addr.eq(head),
+            self.responses.payload.eq(leaving.data),
+            self.responses.valid.eq(arrived.bit_select(head, 1)),
         ]
-        in_flight = Signal(range(depth + 1))
-        m.d.sync += in_flight.eq(in_flight + scheduler.reading - queue.w_en)
-        m.d.comb += scheduler.read_space.eq(queue.level + in_flight < depth)
-        wiring.connect(m, wiring.flipped(self.responses), queue.r_stream)
+        taken = self.requests.valid & self.requests.ready & ~self.requests.payload.write
+        given = self.responses.valid & self.responses.ready
+        set_bit = Mux(last, Const(1, slots) << tags[first + bl - 1], 0)
+        clear_bit = Mux(given, Const(1, slots) << head, 0)
+        m.d.sync += [
+            arrived.eq((arrived | set_bit) & ~clear_bit),
+            head.eq(head + given),
+            next_tag.eq(next_tag + taken),
+            outstanding.eq(outstanding + taken - given),
+        ]
+        room = outstanding < slots  # each read has its place in the reorder buffer
+        m.d.comb += [
+            scheduler.requests.payload.tag.eq(next_tag),
+            scheduler.requests.valid.eq(self.requests.valid & room),
+            self.requests.ready.eq(scheduler.requests.ready & room),
+        ]
         return m

@@ -122,3 +122,18 @@ def test_refreshes_keep_their_interval_under_continuous_reads():
 def test_bad_parameters_are_refused(kwargs, message):
     with refused_component(), pytest.raises(ValueError, match=message):
         SDRAMController(**kwargs)
+
+
+def test_a_read_passes_an_older_request_to_a_busy_bank():
+    """Two reads of one bank's two rows, then a read of another bank: the third READ does not
+    wait for both (its bank is free; in order it would go last), and the data still come back
+    in request order."""
+    dut, chip = _pair(burst_length=1)
+    per_bank = 1 << dut.column_bits  # addresses of one row of one bank
+    row = 4 * per_bank  # the next row of bank 0
+    requests = [(0, 1, 0xA), (row, 1, 0xB), (per_bank, 1, 0xC)]
+    requests += [(0, 0, 0), (row, 0, 0), (per_bank, 0, 0)]
+    assert _run(dut, chip, requests) == [0xA, 0xB, 0xC]
+    reads = [(bank, a) for _, command, bank, a in chip.log if command == "READ"]
+    banks = [bank for bank, _ in reads]
+    assert sorted(banks) == [0, 0, 1] and banks.index(1) < 2
