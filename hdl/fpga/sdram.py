@@ -21,7 +21,12 @@ from amaranth.lib.wiring import In, Out
 
 from .sdram_commands import CommandScheduler, SDRAMTiming
 
-__all__ = ["SDRAMController", "SDRAMPins", "SDRAMTiming"]
+__all__ = ["SDRAMController", "SDRAMPins", "SDRAMTiming", "burst_address_width"]
+
+
+def burst_address_width(burst_length=8, rows=8192, columns=512):
+    """Bits of a burst's address: a row's bursts, then two bank bits, then the row."""
+    return (columns // burst_length).bit_length() - 1 + 2 + rows.bit_length() - 1
 
 
 class SDRAMPins(wiring.Signature):
@@ -82,7 +87,7 @@ class SDRAMController(wiring.Component):
         self.burst_length, self.cas_latency, self.io_delay = burst_length, cas_latency, 2
         self.word_bits = 16 * burst_length
         self.column_bits = (columns // burst_length).bit_length() - 1
-        self.address_width = self.column_bits + 2 + rows.bit_length() - 1
+        self.address_width = burst_address_width(burst_length, rows, columns)
         self.bytes = 4 * rows * columns * 2
         request = data.StructLayout({
             "address": self.address_width, "write": 1, "data": self.word_bits,

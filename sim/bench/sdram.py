@@ -1,0 +1,115 @@
+"""``make bench``, SDRAM part: the controller's rates against the chip model, written to
+results/sdram.json.
+
+The controller (:mod:`memgen.hdl.fpga.sdram`) runs in the Amaranth simulator on the chip model
+(:mod:`memgen.sim.harness.sdram_chip`: the ULX3S's 32 MB chip, the datasheet's timing at
+100 MHz, so any rule broken fails the run), with requests offered every clock and responses
+always taken. Rates are in the steady state (from the 10th percent of the responses on) and
+count refresh:
+
+* ``random_64``: 64-byte records (four bursts of eight words, one row) at random record
+  addresses: bytes a clock against the bus's 2, and records/s at 100 MHz;
+* ``random_1``: single words at random addresses (a 1-byte record's sample): samples/s;
+* ``recite`` and ``append``: bursts of eight read and written in address order: bytes a clock;
+* ``refresh``: over the ``random_1`` run (several refresh intervals), the refreshes and the
+  longest gap between them, against the chip's interval.
+"""
+
+import argparse
+import json
+import random
+import sys
+from pathlib import Path
+
+from memgen.hdl.fpga.sdram import SDRAMController, SDRAMTiming, burst_address_width
+from memgen.sim.harness.amaranth_sim import run_simulation
+from memgen.sim.harness.sdram_chip import SDRAMChip, Timing, amaranth_process
+
+__all__ = ["main", "measure"]
+
+CLOCK_HZ = 100e6
+POWER_UP_NS = 1_000  # the datasheet's 200 us of NOPs change no rate: 100 clocks here
+
+
+def measure(burst_length, addresses, write=False):
+    """Offer ``addresses`` as requests every clock; the clocks at which each was served (its
+    response; for writes, its WRITE command on the chip), the chip and the controller."""
+    dut = SDRAMController(burst_length=burst_length, timing=SDRAMTiming(power_up=POWER_UP_NS))
+    chip = SDRAMChip(timing=Timing(power_up=POWER_UP_NS), keep_log=True)
+    served, clock = [], [0]
+
+    async def offer(ctx):
+        ctx.set(dut.requests.valid, 1)
+        for address in addresses:
+            ctx.set(dut.requests.payload, {"address": address, "write": write, "data": address})
+            while True:
+                *_, ready = await ctx.tick().sample(dut.requests.ready)
+                clock[0] += 1
+                if ready:
+                    break
+        ctx.set(dut.requests.valid, 0)
+
+    async def take(ctx):
+        ctx.set(dut.responses.ready, 1)
+        now = 0
+        while len(served) < len(addresses):
+            *_, valid = await ctx.tick().sample(dut.responses.valid)
+            now += 1
+            if valid:
+                served.append(now)
+
+    async def count_writes(ctx):
+        seen = 0
+        while len(served) < len(addresses):
+            await ctx.tick()
+            served.extend(n for n, command, _, _ in chip.log[seen:] if command == "WRITE")
+            seen = len(chip.log)
+
+    run_simulation(dut, offer, count_writes if write else take,
+                   processes=[amaranth_process(chip, dut.pins)], name="sdram-bench")  # fmt: skip
+    return served, chip, dut
+
+
+def _rate(served, per_item):
+    start = len(served) // 10
+    return (len(served) - 1 - start) * per_item / (served[-1] - served[start])
+
+
+def run(samples=6000, records=600, bursts=2000):
+    """Every figure of results/sdram.json, from runs of these sizes."""
+    rng = random.Random(2026)
+    out = {"clock_hz": CLOCK_HZ, "bus_bytes_per_clock": 2}
+    top8 = 1 << burst_address_width(8)
+    starts = [rng.randrange(top8 // 4) * 4 for _ in range(records)]
+    served, *_ = measure(8, [s + i for s in starts for i in range(4)])
+    per_clock = _rate(served, 16)
+    out["random_64"] = {"bytes_per_clock": per_clock, "bus_fraction": per_clock / 2,
+                        "records_per_s": per_clock / 64 * CLOCK_HZ}  # fmt: skip
+    top1 = 1 << burst_address_width(1)
+    served, chip, _ = measure(1, [rng.randrange(top1) for _ in range(samples)])
+    per_clock = _rate(served, 1)
+    out["random_1"] = {"samples_per_clock": per_clock, "samples_per_s": per_clock * CLOCK_HZ}
+    refreshes = [n for n, command, _, _ in chip.log if command == "AUTO REFRESH"][8:]
+    gaps = [b - a for a, b in zip(refreshes, refreshes[1:], strict=False)]
+    out["refresh"] = {"refreshes": len(refreshes), "longest_gap_clocks": max(gaps),
+                      "interval_clocks": chip.t["trefi"], "run_clocks": chip.cycle}  # fmt: skip
+    for name, write in (("recite", False), ("append", True)):
+        served, *_ = measure(8, list(range(bursts)), write=write)
+        per_clock = _rate(served, 16)
+        out[name] = {"bytes_per_clock": per_clock, "bus_fraction": per_clock / 2}
+    return out
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default="results/sdram.json")
+    args = parser.parse_args(argv)
+    result = run()
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
