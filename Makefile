@@ -35,7 +35,7 @@ test-fast: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m memgen.sim.bench.core --out results/core.json
 	$(PY) -m memgen.sim.bench.link --out results/link.json
-	$(PY) -m memgen.sim.bench.sdram --out results/sdram.json
+	$(PY) -m memgen.sim.bench.sdram_rates --out results/sdram.json
 	$(PY) -m memgen.sim.bench.boards --out results/boards.json
 	$(PY) -m memgen.sim.bench.wide_builds --out results/wide_builds.json
 	$(PY) -m memgen.sim.bench.compare --results results

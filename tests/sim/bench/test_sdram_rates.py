@@ -3,7 +3,7 @@ their bounds (the bus's 2 bytes a clock, a refresh within the chip's interval)."
 
 import pytest
 from memgen.hdl.fpga.sdram import burst_address_width
-from memgen.sim.bench.sdram import _rate, measure, run
+from memgen.sim.bench.sdram_rates import _rate, measure, run
 
 
 def test_a_rate_counts_from_the_tenth_served_on():
@@ -22,7 +22,8 @@ def test_writes_are_served_when_accepted_and_reads_when_answered():
     assert len(served) == 4 and len(writes) == 4 and served == sorted(served)
     served, chip, _ = measure(8, [0, 64, 128])
     reads = [n for n, command, _, _ in chip.log if command == "READ"]
-    assert len(reads) == 3 and all(answer > read for answer, read in zip(served, reads, strict=True))
+    assert len(reads) == 3
+    assert all(answer > read for answer, read in zip(served, reads, strict=True))
 
 
 def test_a_short_run_keeps_every_bound():
