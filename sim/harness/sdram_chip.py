@@ -323,7 +323,7 @@ class SDRAMChip:
         return base + step
 
     def _take_write_data(self, n, dq, dqm):
-        self.writes = [b for b in self.writes if b.first + b.length > n and b.stop > n]
+        self.writes = [b for b in self.writes if b.first + b.length > n]  # bursts not yet ended
         for burst in self.writes:
             i = burst.element_at(n)
             if i is None:
@@ -337,7 +337,7 @@ class SDRAMChip:
             self.banks[burst.bank].last_write = n
 
     def _read_data(self, edge):
-        self.reads = [b for b in self.reads if b.first + b.length > edge and b.stop > edge]
+        self.reads = [b for b in self.reads if b.first + b.length > edge]
         for burst in self.reads:
             i = burst.element_at(edge)
             if i is not None:

@@ -3,7 +3,17 @@ timing diagrams give, and each illegal one fails on its rule at the clock it is 
 the same sequence one clock later (or sooner, for a maximum) passes."""
 
 import pytest
-from memgen.sim.harness.sdram_chip import Geometry, SDRAMChip, Timing, TimingViolation
+from amaranth.hdl import ClockDomain, Module
+from amaranth.lib import wiring
+from memgen.hdl.fpga.sdram import SDRAMPins
+from memgen.sim.harness.amaranth_sim import run_simulation
+from memgen.sim.harness.sdram_chip import (
+    Geometry,
+    SDRAMChip,
+    Timing,
+    TimingViolation,
+    amaranth_process,
+)
 
 PINS = {  # command -> (cs, ras, cas, we), asserted
     "NOP": (1, 0, 0, 0), "ACTIVE": (1, 1, 0, 0), "READ": (1, 0, 1, 0), "WRITE": (1, 0, 1, 1),
@@ -106,14 +116,16 @@ def test_a_read_cut_short_by_the_next_read_and_by_a_precharge():
     assert out[1:] == [0, 16, 17, 18, 19, None, None, None, None, None, None]
 
 
-def test_dqm_keeps_the_bytes_it_masks():
+@pytest.mark.parametrize("old,new", [(0x0000, 0xFFFF), (0xFFFF, 0x0000)])
+def test_dqm_keeps_the_bytes_it_masks(old, new):
     chip = ready(BL1_CL2 | 1 << 9)  # single-location writes
     at(chip, chip.cycle + 2, "ACTIVE", a=0)
     edge = chip.cycle + 3
     for column, dqm in enumerate([0, 1, 2, 3]):
-        chip.memory[0, 0, column] = 0xAAAA
-        at(chip, edge + column, "WRITE", a=column, dq=0x1234, dqm=dqm)
-    assert [chip.memory[0, 0, column] for column in range(4)] == [0x1234, 0x12AA, 0xAA34, 0xAAAA]
+        chip.memory[0, 0, column] = old
+        at(chip, edge + column, "WRITE", a=column, dq=new, dqm=dqm)
+    low, high = old & 0xFF | new & 0xFF00, new & 0xFF | old & 0xFF00
+    assert [chip.memory[0, 0, column] for column in range(4)] == [new, low, high, old]
 
 
 def test_banks_overlap_and_refreshes_keep_the_interval_over_three():
@@ -135,7 +147,8 @@ def test_words_never_written_read_as_their_address():
     out = [at(chip, chip.cycle + 3, "READ", ba=1, a=5)] + drive(chip, 1)
     assert out[1:] == [chip.unwritten(1, 77, 5)]  # one word: bursts of one
     assert drive(chip, 3) == [None] * 3
-    assert len({chip.unwritten(b, r, c) for b in range(4) for r in (0, 1) for c in (0, 1)}) == 16
+    words = {chip.unwritten(b, r, c) for b in range(4) for r in (0, 8191) for c in (0, 511)}
+    assert len(words) == 16 and max(words) < 1 << 16
 
 
 def test_the_64_mb_part_addresses_1024_columns_and_a_scaled_chip_fewer_rows():
@@ -376,7 +389,9 @@ def test_the_datasheet_table_in_nanoseconds():
     assert (Timing().tck_cl2, Timing().tck_cl3, Timing().power_up) == (10, 7, 200_000)
 
 
-@pytest.mark.parametrize("first", [("PRECHARGE", 0), ("ACTIVE", AP), ("REFRESH", 0)])
+@pytest.mark.parametrize(
+    "first", [("PRECHARGE", 0), ("PRECHARGE", 3 << 11), ("ACTIVE", AP), ("REFRESH", 0)]
+)
 def test_the_first_command_must_precharge_all_banks(first):
     chip = SDRAMChip(timing=FAST)
     with pytest.raises(TimingViolation, match="before PRECHARGE ALL"):
@@ -456,3 +471,86 @@ def test_a_write_beat_must_be_driven():
     at(chip, chip.cycle + 2, "ACTIVE", a=1)
     with pytest.raises(TimingViolation, match="not driven"):
         at(chip, chip.cycle + 3, "WRITE", a=8, dq=None)
+
+
+@pytest.mark.parametrize(
+    "mode,start,order", [(0x21, 3, [3, 2]), (0x22, 6, [6, 7, 4, 5]), (0x2A, 6, [6, 7, 4, 5])]
+)
+def test_bursts_of_two_and_four(mode, start, order):
+    """Bursts of two and four wrap inside their aligned block (sequential; interleaved from 6
+    is the same order for four)."""
+    chip = ready(mode)
+    at(chip, chip.cycle + 2, "ACTIVE", a=2)
+    for column in range(8):
+        chip.memory[0, 2, column] = 0x70 + column
+    out = [at(chip, chip.cycle + 3, "READ", a=start)] + drive(chip, len(order) + 2)
+    assert out[1:] == [0x70 + column for column in order] + [None, None]
+
+
+def test_a_full_page_with_a11_set_is_no_auto_precharge():
+    chip = ready(0x27)
+    at(chip, chip.cycle + 2, "ACTIVE", a=1)
+    at(chip, chip.cycle + 5, "READ", a=3 << 11)
+    assert chip.banks[0].row == 1
+
+
+@pytest.mark.parametrize("writing,closing", [(1, 0), (0, 1)])
+def test_a_precharge_cuts_only_its_own_banks_write_burst(writing, closing):
+    chip = ready()
+    edge = chip.cycle + 2
+    at(chip, edge, "ACTIVE", ba=closing, a=4)
+    at(chip, edge + 2, "ACTIVE", ba=writing, a=4)
+    write = edge + 5
+    at(chip, write, "WRITE", ba=writing, a=0, dq=0x50)
+    for column in range(1, 8):
+        at(
+            chip,
+            write + column,
+            "PRECHARGE" if column == 4 else "NOP",
+            ba=closing,
+            dq=0x50 + column,
+        )
+    assert [chip.memory[writing, 4, column] for column in range(8)] == list(range(0x50, 0x58))
+
+
+def test_the_simulator_process_fails_when_both_sides_drive_dq():
+    """A controller that drives DQ while the chip's read word is on it: the process raises."""
+
+    class Pins(wiring.Component):
+        pins: wiring.Out(SDRAMPins())
+
+        def elaborate(self, platform):
+            m = Module()
+            m.domains.sync = ClockDomain()
+            return m
+
+    dut, chip = Pins(), ready(BL1_CL2)
+    start = chip.cycle
+    at(chip, start + 2, "ACTIVE", a=1)
+    at(chip, start + 5, "READ", a=0)  # its word is driven after edge start + 6
+
+    async def controller(ctx):
+        await ctx.tick()  # the chip's edge start + 6: the word goes on the bus
+        ctx.set(dut.pins.dq_oe, 1)
+        await ctx.tick()  # edge start + 7: both drive
+        await ctx.tick()
+
+    with pytest.raises(TimingViolation) as failure:
+        run_simulation(dut, controller, processes=[amaranth_process(chip, dut.pins)])
+    assert failure.value.rule == "bus contention" and failure.value.cycle == start + 7
+
+
+def test_a_write_cut_short_by_the_next_write():
+    """A WRITE two clocks into another burst: the first keeps its first two words, the second
+    writes all eight."""
+    chip = ready()
+    at(chip, chip.cycle + 2, "ACTIVE", a=6)
+    write = chip.cycle + 3
+    at(chip, write, "WRITE", a=0, dq=0x10)
+    chip.clock(*PINS["NOP"], dq=0x11)
+    at(chip, write + 2, "WRITE", a=8, dq=0x20)
+    for word in range(1, 8):
+        chip.clock(*PINS["NOP"], dq=0x20 + word)
+    assert chip.memory == {(0, 6, 0): 0x10, (0, 6, 1): 0x11} | {
+        (0, 6, 8 + i): 0x20 + i for i in range(8)
+    }
