@@ -42,6 +42,8 @@ class Command(data.Struct):
     a: 13
 
 
+#: A planned command's kind.
+_COLUMN, _PRECHARGE, _ACTIVE = 0, 1, 2
 #: (ras, cas, we) of each command (cs asserted).
 ACTIVE, READ, WRITE, PRECHARGE, REFRESH, MODE = (1, 0, 0), (0, 1, 0), (0, 1, 1), (1, 0, 1), (
     1, 1, 0), (1, 1, 1)  # fmt: skip
@@ -182,6 +184,10 @@ class CommandScheduler(wiring.Component):
         m.d.sync += refresh_timer.eq(refresh_timer + 1)
         m.d.comb += refresh_due.eq(refresh_timer >= t["trefi"] - self.refresh_margin)
 
+        plan, planned = Signal(self._plan_layout), Signal(self._plan_layout)
+        m.d.sync += plan.eq(planned)  # decided this clock, carried out the next
+        self._carry_out(m, issue, hold, plan, window, banks)
+
         with m.FSM():
             with m.State("POWER-UP"):
                 with m.If(wait == 0):
@@ -208,12 +214,14 @@ class CommandScheduler(wiring.Component):
             with m.State("RUN"):
                 m.d.comb += self.initialised.eq(1)
                 with m.If(~refresh_due):
-                    self._serve(m, issue, hold, window, banks)
+                    self._plan(m, plan, planned, window, banks)
                 with m.Else():
                     m.next = "REFRESH"
             with m.State("REFRESH"):
                 m.d.comb += self.initialised.eq(1)
-                with m.If(banks.is_open.any()):
+                with m.If(plan.valid):
+                    pass  # the last planned command goes out first
+                with m.Elif(banks.is_open.any()):
                     with m.If(_none(banks.to_precharge)):
                         issue(PRECHARGE, a=1 << 10)
                         m.d.sync += banks.is_open.eq(0)
@@ -227,61 +235,107 @@ class CommandScheduler(wiring.Component):
                     m.next = "RUN"
         return m
 
-    def _serve(self, m, issue, hold, window, banks):
-        """The oldest request's READ or WRITE that can go, a READ passing older requests of
-        other banks (a WRITE goes only as the oldest, so writes keep their order); else the
-        ACTIVE or PRECHARGE of the oldest request whose bank no older one waits for; else the
-        PRECHARGE of a row no request in the window wants. A READ or WRITE closes its row behind
-        it (auto precharge) unless a younger request in the window wants the same row."""
-        t, bl, cl, depth = self.t, self.burst_length, self.cas_latency, self.lookahead
+    @property
+    def _plan_layout(self):
+        return data.StructLayout({
+            "valid": 1, "kind": 2, "write": 1, "bank": 2, "address": 13,
+            "slot": range(self.lookahead), "tag": len(self.tag), "close": 1,
+        })  # fmt: skip
+
+    def _plan(self, m, plan, planned, window, banks):
+        """Next clock's command, decided from this clock's state less what ``plan`` (going out
+        this clock) changes: nothing to its bank, no ACTIVE after an ACTIVE (tRRD), no column
+        command after one (but a READ after a READ of single words). In order of preference:
+        the oldest READ or WRITE that can go, a READ passing older requests of other banks (a
+        WRITE goes only as the oldest, so writes keep their order); the ACTIVE or PRECHARGE of
+        the oldest request whose bank no older one waits for; the PRECHARGE of a row no request
+        in the window wants. A READ or WRITE closes its row behind it (auto precharge) unless a
+        younger request in the window wants it. A counter at 1 now is at 0 when it goes out."""
+        t, bl, depth = self.t, self.burst_length, self.lookahead
         slots, valid = [window.entries[j] for j in range(depth)], window.valid
+        busy = Mux(plan.valid, Const(1, 4) << plan.bank, 0)  # the bank the plan is changing
         opened = [banks.is_open.bit_select(slot.bank, 1) for slot in slots]
         hit = [opened[j] & (banks.open_row[slot.bank] == slot.row) for j, slot in enumerate(slots)]
-        first = [
-            valid[j] & ~Cat(valid[k] & (slots[k].bank == slot.bank) for k in range(j)).any()
-            for j, slot in enumerate(slots)
-        ]  # no older request waits for its bank
+        free = [valid[j] & ~busy.bit_select(slot.bank, 1) & ~Cat(
+            valid[k] & (slots[k].bank == slot.bank) for k in range(j)).any()
+            for j, slot in enumerate(slots)]  # fmt: skip
+        after_column = plan.valid & (plan.kind == _COLUMN)
+        after_active = plan.valid & (plan.kind == _ACTIVE)
+
+        def choose(j, kind, slot, address, close=0):
+            popped = after_column & (plan.slot < j)  # the window closes up over it
+            m.d.comb += [planned.valid.eq(1), planned.kind.eq(kind), planned.bank.eq(slot.bank),
+                         planned.address.eq(address), planned.write.eq(slot.write),
+                         planned.tag.eq(slot.tag), planned.close.eq(close),
+                         planned.slot.eq(j - popped)]  # fmt: skip
+
         for j, slot in enumerate(slots):
             bank = slot.bank
-            bus = (banks.to_read == 0) if j else Mux(slot.write, banks.to_write == 0,
-                                                      banks.to_read == 0)  # fmt: skip
-            kind = ~slot.write if j else Const(1)
+            if j:  # only the oldest writes
+                bus = ~slot.write & (banks.to_read <= 1)
+            else:
+                bus = Mux(slot.write, banks.to_write <= 1, banks.to_read <= 1)
+            if bl > 1:
+                bus &= ~after_column
+            else:
+                bus &= ~after_column | ~plan.write & ~slot.write
             wanted = Cat(valid[k] & (slots[k].bank == bank) & (slots[k].row == slot.row)
                          for k in range(j + 1, depth)).any()  # fmt: skip
             recovery = Mux(slot.write, bl - 1 + t["twr"], bl)  # to its bank's precharge
-            close = ~wanted & (banks.to_precharge[bank] <= recovery)  # tRAS met by then
-            ready = first[j] & hit[j] & kind & (banks.to_column[bank] == 0) & bus
-            with (m.If if j == 0 else m.Elif)(ready):
-                issue(READ, ba=bank, a=slot.column | close << 10)  # a WRITE when ``we`` is set
-                m.d.comb += [self.command.we.eq(slot.write), window.pop.eq(1),
-                             window.pop_index.eq(j), self.tag.eq(slot.tag),
-                             self.reading.eq(~slot.write), self.writing.eq(slot.write)]  # fmt: skip
-                hold(banks.to_read, bl)
-                hold(banks.to_write, Mux(slot.write, bl, bl + cl + 1))
-                hold(banks.to_precharge[bank], recovery)
-                with m.If(close):
-                    m.d.sync += banks.is_open.eq(banks.is_open & ~(Const(1, 4) << bank))
-                    hold(banks.to_active[bank], recovery + t["trp"])
+            close = ~wanted & (banks.to_precharge[bank] <= recovery + 1)  # tRAS met by then
+            with (m.If if j == 0 else m.Elif)(free[j] & hit[j] & (banks.to_column[bank] <= 1)
+                                              & bus):  # fmt: skip
+                choose(j, _COLUMN, slot, slot.column | close << 10, close)
         for j, slot in enumerate(slots):
-            with m.Elif(first[j] & opened[j] & ~hit[j] & (banks.to_precharge[slot.bank] == 0)):
-                issue(PRECHARGE, ba=slot.bank)
-                m.d.sync += banks.is_open.eq(banks.is_open & ~(Const(1, 4) << slot.bank))
-                hold(banks.to_active[slot.bank], t["trp"])
-            with m.Elif(first[j] & ~opened[j] & (banks.to_active[slot.bank] == 0)
-                        & (banks.to_next_active == 0)):  # fmt: skip
-                issue(ACTIVE, ba=slot.bank, a=slot.row)
-                m.d.sync += [banks.is_open.eq(banks.is_open | (Const(1, 4) << slot.bank)),
-                             banks.open_row[slot.bank].eq(slot.row)]  # fmt: skip
-                hold(banks.to_column[slot.bank], t["trcd"])
-                hold(banks.to_precharge[slot.bank], t["tras"])
-                hold(banks.to_active[slot.bank], t["trc"])
-                hold(banks.to_next_active, t["trrd"])
+            with m.Elif(free[j] & opened[j] & ~hit[j] & (banks.to_precharge[slot.bank] <= 1)):
+                choose(j, _PRECHARGE, slot, 0)
+            with m.Elif(free[j] & ~opened[j] & (banks.to_active[slot.bank] <= 1)
+                        & (banks.to_next_active <= 1) & ~after_active):  # fmt: skip
+                choose(j, _ACTIVE, slot, slot.row)
         for b in range(4):  # a row no request in the window wants closes while the bus is free
             wanted = Cat(valid[j] & (slot.bank == b) for j, slot in enumerate(slots)).any()
-            with m.Elif(banks.is_open[b] & ~wanted & (banks.to_precharge[b] == 0)):
-                issue(PRECHARGE, ba=b)
-                m.d.sync += banks.is_open[b].eq(0)
-                hold(banks.to_active[b], t["trp"])
+            with m.Elif(banks.is_open[b] & ~wanted & ~busy[b] & (banks.to_precharge[b] <= 1)):
+                m.d.comb += [planned.valid.eq(1), planned.kind.eq(_PRECHARGE),
+                             planned.bank.eq(b)]  # fmt: skip
+
+    def _carry_out(self, m, issue, hold, plan, window, banks):
+        """The command planned last clock: its pins, the window, the bank's state. Each wait
+        is a constant per case, and each bank's counters are loaded on their own, so no adder
+        or bank-indexed choice sits in front of a counter."""
+        t, bl, cl = self.t, self.burst_length, self.cas_latency
+        bit = Const(1, 4) << plan.bank
+
+        def per_bank(counters, clocks):
+            for b in range(4):
+                with m.If(plan.bank == b):
+                    hold(counters[b], clocks)
+
+        with m.If(plan.valid & (plan.kind == _COLUMN)):
+            issue(READ, ba=plan.bank, a=plan.address)  # a WRITE when ``we`` is set
+            m.d.comb += [self.command.we.eq(plan.write), window.pop.eq(1),
+                         window.pop_index.eq(plan.slot), self.tag.eq(plan.tag),
+                         self.reading.eq(~plan.write), self.writing.eq(plan.write)]  # fmt: skip
+            hold(banks.to_read, bl)
+            for write, recovery, to_write in ((1, bl - 1 + t["twr"], bl), (0, bl, bl + cl + 1)):
+                with m.If(plan.write == write):
+                    hold(banks.to_write, to_write)
+                    per_bank(banks.to_precharge, recovery)
+                    with m.If(plan.close):
+                        per_bank(banks.to_active, recovery + t["trp"])
+            with m.If(plan.close):
+                m.d.sync += banks.is_open.eq(banks.is_open & ~bit)
+        with m.Elif(plan.valid & (plan.kind == _PRECHARGE)):
+            issue(PRECHARGE, ba=plan.bank)
+            m.d.sync += banks.is_open.eq(banks.is_open & ~bit)
+            per_bank(banks.to_active, t["trp"])
+        with m.Elif(plan.valid & (plan.kind == _ACTIVE)):
+            issue(ACTIVE, ba=plan.bank, a=plan.address)
+            m.d.sync += [banks.is_open.eq(banks.is_open | bit),
+                         banks.open_row[plan.bank].eq(plan.address)]  # fmt: skip
+            per_bank(banks.to_column, t["trcd"])
+            per_bank(banks.to_precharge, t["tras"])
+            per_bank(banks.to_active, t["trc"])
+            hold(banks.to_next_active, t["trrd"])
 
 
 def _issue(m, command, kind, ba=0, a=0):
