@@ -41,8 +41,9 @@ def _setup_verilator():
 
 def design_from_config(config):
     """The design a testbench configuration names: the core (default), with ``"top": "uart"``
-    the full top level at ``clock_hz`` and ``baud``, or with ``"top": "spram"`` the iCE40 SPRAM
-    storage of ``blocks`` blocks on the SB_SPRAM256KA primitive itself."""
+    the full top level at ``clock_hz`` and ``baud``, with ``"top": "spram"`` the iCE40 SPRAM
+    storage of ``blocks`` blocks on the SB_SPRAM256KA primitive itself, or with ``"top":
+    "sdram"`` the SDRAM controller (``burst_length``, ``rows``, ``power_up_ns``)."""
     from memgen.hdl.engine.core import MemGen
     from memgen.hdl.engine.records import RecordFormat
     from memgen.hdl.fpga.spram import SPRAMStorage
@@ -50,6 +51,12 @@ def design_from_config(config):
 
     if config.get("top") == "spram":
         return SPRAMStorage(config["blocks"], primitive=True)
+    if config.get("top") == "sdram":
+        from memgen.hdl.fpga.sdram import SDRAMController, SDRAMTiming
+
+        timing = SDRAMTiming(power_up=config["power_up_ns"])
+        return SDRAMController(burst_length=config["burst_length"], rows=config["rows"],
+                               timing=timing)  # fmt: skip
     fmt = RecordFormat(**config["format"])
     generator = config.get("generator", "trivium")
     if config.get("top") == "uart":
