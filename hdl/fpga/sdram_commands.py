@@ -75,9 +75,11 @@ class SDRAMTiming:
         return int(ratio) if name == "trefi" else int(ratio) + 1
 
 
-def _none(counters):
-    """No counter of the four banks still counts."""
-    return (counters[0] | counters[1] | counters[2] | counters[3]) == 0
+def _none(countdowns):
+    """No countdown of the four banks still counts."""
+    return (
+        countdowns[0].count | countdowns[1].count | countdowns[2].count | countdowns[3].count
+    ) == 0
 
 
 class CommandScheduler(wiring.Component):
@@ -157,26 +159,32 @@ class CommandScheduler(wiring.Component):
                                                       self.lookahead)  # fmt: skip
         wiring.connect(m, wiring.flipped(self.requests), window.push)
 
-        def counter(name, limit):
-            count = Signal(range(limit + 1), name=name)
-            with m.If(count != 0):
-                m.d.sync += count.eq(count - 1)
-            return count
+        def counter(name, limit, marks=(0, 1)):
+            return _Countdown(m, name, limit, marks)
 
         longest = max(t.values()) + bl + self.cas_latency + 2
+        closing = (bl + 1, bl + t["twr"])  # tRAS met a READ's or a WRITE's recovery later
         banks = SimpleNamespace(
-            to_column=Array(counter(f"to_column_{b}", longest) for b in range(4)),  # tRCD
-            to_precharge=Array(counter(f"to_precharge_{b}", longest) for b in range(4)),  # tRAS
-            to_active=Array(counter(f"to_active_{b}", longest) for b in range(4)),  # tRP, tRC
+            to_column=[counter(f"to_column_{b}", longest) for b in range(4)],  # tRCD
+            to_precharge=[
+                counter(f"to_precharge_{b}", longest, (0, 1) + closing) for b in range(4)
+            ],  # tRAS, a burst's end, tWR  # fmt: skip
+            to_active=[counter(f"to_active_{b}", longest) for b in range(4)],  # tRP, tRC
             to_next_active=counter("to_next_active", longest),  # tRRD
             to_read=counter("to_read", longest),  # a burst's length
             to_write=counter("to_write", longest),  # the bus free of read data
             open_row=Array(Signal(range(self.rows), name=f"row_{b}") for b in range(4)),
             is_open=Signal(4),
         )
+        for name in ("to_column", "to_precharge", "to_active"):  # flags by a bank's number
+            for mark in (1,) + (closing if name == "to_precharge" else ()):
+                flags = Array(countdown.at_most[mark] for countdown in getattr(banks, name))
+                setattr(banks, f"{name}_{mark}", flags)
         refresh_timer = Signal(range(t["trefi"] + 1))
         refresh_due = Signal()
-        wait = counter("wait", max(t["power_up"], t["trfc"], t["tmrd"], t["trp"]) + 1)
+        wait = Signal(range(max(t["power_up"], t["trfc"], t["tmrd"], t["trp"]) + 1))
+        with m.If(wait != 0):
+            m.d.sync += wait.eq(wait - 1)
         refreshes = Signal(range(self.init_refreshes + 1))
         issue = partial(_issue, m, self.command)
         hold = partial(_hold, m)
@@ -272,29 +280,30 @@ class CommandScheduler(wiring.Component):
         for j, slot in enumerate(slots):
             bank = slot.bank
             if j:  # only the oldest writes
-                bus = ~slot.write & (banks.to_read <= 1)
+                bus = ~slot.write & banks.to_read.at_most[1]
             else:
-                bus = Mux(slot.write, banks.to_write <= 1, banks.to_read <= 1)
+                bus = Mux(slot.write, banks.to_write.at_most[1], banks.to_read.at_most[1])
             if bl > 1:
                 bus &= ~after_column
             else:
                 bus &= ~after_column | ~plan.write & ~slot.write
             wanted = Cat(valid[k] & (slots[k].bank == bank) & (slots[k].row == slot.row)
                          for k in range(j + 1, depth)).any()  # fmt: skip
-            recovery = Mux(slot.write, bl - 1 + t["twr"], bl)  # to its bank's precharge
-            close = ~wanted & (banks.to_precharge[bank] <= recovery + 1)  # tRAS met by then
-            with (m.If if j == 0 else m.Elif)(free[j] & hit[j] & (banks.to_column[bank] <= 1)
-                                              & bus):  # fmt: skip
+            by_write = getattr(banks, f"to_precharge_{bl + t['twr']}")[bank]
+            by_read = getattr(banks, f"to_precharge_{bl + 1}")[bank]
+            close = ~wanted & Mux(slot.write, by_write, by_read)  # tRAS met by its precharge
+            with (m.If if j == 0 else m.Elif)(free[j] & hit[j] & banks.to_column_1[bank] & bus):
                 choose(j, _COLUMN, slot, slot.column | close << 10, close)
         for j, slot in enumerate(slots):
-            with m.Elif(free[j] & opened[j] & ~hit[j] & (banks.to_precharge[slot.bank] <= 1)):
+            with m.Elif(free[j] & opened[j] & ~hit[j] & banks.to_precharge_1[slot.bank]):
                 choose(j, _PRECHARGE, slot, 0)
-            with m.Elif(free[j] & ~opened[j] & (banks.to_active[slot.bank] <= 1)
-                        & (banks.to_next_active <= 1) & ~after_active):  # fmt: skip
+            with m.Elif(free[j] & ~opened[j] & banks.to_active_1[slot.bank]
+                        & banks.to_next_active.at_most[1] & ~after_active):  # fmt: skip
                 choose(j, _ACTIVE, slot, slot.row)
         for b in range(4):  # a row no request in the window wants closes while the bus is free
             wanted = Cat(valid[j] & (slot.bank == b) for j, slot in enumerate(slots)).any()
-            with m.Elif(banks.is_open[b] & ~wanted & ~busy[b] & (banks.to_precharge[b] <= 1)):
+            with m.Elif(banks.is_open[b] & ~wanted & ~busy[b]
+                        & banks.to_precharge[b].at_most[1]):  # fmt: skip
                 m.d.comb += [planned.valid.eq(1), planned.kind.eq(_PRECHARGE),
                              planned.bank.eq(b)]  # fmt: skip
 
@@ -344,7 +353,23 @@ def _issue(m, command, kind, ba=0, a=0):
                  command.ba.eq(ba), command.a.eq(a)]  # fmt: skip
 
 
-def _hold(m, count, clocks):
-    """Successors wait ``clocks`` from this command's clock (or longer, if ``count`` says)."""
+class _Countdown:
+    """A down-counter of the clocks a command must still wait, with a flag in a register for
+    each of ``marks``: ``at_most[k]`` is whether the count is ``k`` or less (so a decision
+    reads one flip-flop, not a comparison)."""
+
+    def __init__(self, m, name, limit, marks):
+        self.count = Signal(range(limit + 1), name=name)
+        self.at_most = {k: Signal(name=f"{name}_at_most_{k}") for k in marks}
+        with m.If(self.count != 0):
+            m.d.sync += self.count.eq(self.count - 1)
+        m.d.sync += [flag.eq(self.count <= k + 1) for k, flag in self.at_most.items()]
+
+
+def _hold(m, countdown, clocks):
+    """Successors wait ``clocks`` from this command's clock (or longer, if the count says)."""
+    count = countdown.count
     after = Mux(count != 0, count - 1, 0)
     m.d.sync += count.eq(Mux(after > clocks - 1, after, clocks - 1))
+    m.d.sync += [flag.eq((count <= k + 1) & (clocks - 1 <= k))
+                 for k, flag in countdown.at_most.items()]  # fmt: skip
