@@ -54,7 +54,8 @@ class SDRAMTiming:
     """The chip's times in ns (AS4C16M16SA / AS4C32M16SB datasheets, -7 grade, table 16).
 
     ``clocks(name, clock_hz)``: a minimum in whole clocks, rounded up; ``trefi`` (a maximum)
-    rounded down.
+    rounded down. The chip model that judges the controller (``sim/harness/sdram_chip.py``)
+    keeps its own copy of the table: a judge does not take the judged's numbers.
     """
 
     trc: float = 63

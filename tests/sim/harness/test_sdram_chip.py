@@ -443,15 +443,21 @@ def test_precharge_closes_its_bank_or_all_of_them():
     assert [bank.row for bank in chip.banks] == [None] * 4
 
 
-@pytest.mark.parametrize("reading,closing", [(1, 0), (0, 1)])
-def test_a_precharge_cuts_only_its_own_banks_burst(reading, closing):
+def _two_rows_open(busy, closing):
+    """A chip with row 4 open in bank ``closing``, then in bank ``busy``; the first edge a
+    burst to ``busy`` may start."""
     chip = ready()
     edge = chip.cycle + 2
     at(chip, edge, "ACTIVE", ba=closing, a=4)
-    at(chip, edge + 2, "ACTIVE", ba=reading, a=4)
+    at(chip, edge + 2, "ACTIVE", ba=busy, a=4)
+    return chip, edge + 5
+
+
+@pytest.mark.parametrize("reading,closing", [(1, 0), (0, 1)])
+def test_a_precharge_cuts_only_its_own_banks_burst(reading, closing):
+    chip, read = _two_rows_open(reading, closing)
     for column in range(8):
         chip.memory[reading, 4, column] = 0xC0 + column
-    read = edge + 5
     out = [at(chip, read, "READ", ba=reading, a=0)] + drive(chip, 2)
     out += [at(chip, read + 3, "PRECHARGE", ba=closing)] + drive(chip, 6)
     assert out[1:9] == [0xC0 + column for column in range(8)]
@@ -496,11 +502,7 @@ def test_a_full_page_with_a11_set_is_no_auto_precharge():
 
 @pytest.mark.parametrize("writing,closing", [(1, 0), (0, 1)])
 def test_a_precharge_cuts_only_its_own_banks_write_burst(writing, closing):
-    chip = ready()
-    edge = chip.cycle + 2
-    at(chip, edge, "ACTIVE", ba=closing, a=4)
-    at(chip, edge + 2, "ACTIVE", ba=writing, a=4)
-    write = edge + 5
+    chip, write = _two_rows_open(writing, closing)
     at(chip, write, "WRITE", ba=writing, a=0, dq=0x50)
     for column in range(1, 8):
         at(
