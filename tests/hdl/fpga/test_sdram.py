@@ -16,7 +16,13 @@ from memgen.sim.harness.amaranth_sim import (
     stream_put,
 )
 from memgen.sim.harness.cocotb_runner import SIMULATORS, run_cocotb
-from memgen.sim.harness.sdram_chip import Geometry, SDRAMChip, Timing, amaranth_process
+from memgen.sim.harness.sdram_chip import (
+    Geometry,
+    SDRAMChip,
+    Timing,
+    TimingViolation,
+    amaranth_process,
+)
 
 POWER_UP_NS = 1_000  # the datasheet's 200 us is 20,000 clocks: a hundred keep tests short
 
@@ -152,3 +158,33 @@ def test_the_verilog_meets_the_chip_model_in_cocotb(simulator, tmp_path):
         simulator, config, tmp_path / simulator, test_module="memgen.sim.harness.cocotb_sdram"
     )
     assert get_results(results) == (1, 0)
+
+
+#: Each timing rule given to the controller one clock short at 100 MHz (the model keeps the
+#: datasheet's), with the rules the model may name: a write recovery cut short shows as tWR
+#: before a PRECHARGE, or as tRP after an auto precharge (which the chip times itself).
+SHORT = {
+    "tRCD": ({"trcd": 11}, {"tRCD"}),
+    "tRP": ({"trp": 11}, {"tRP"}),
+    "tRAS": ({"tras": 31}, {"tRAS"}),
+    "tWR": ({"twr": 9}, {"tWR", "tRP"}),
+    "tRFC": ({"trfc": 51}, {"tRFC"}),
+    "tREFI": ({"trefi": 9_000}, {"tREFI"}),
+    "power-up": ({"power_up": POWER_UP_NS / 2}, {"power-up"}),
+}
+
+
+@pytest.mark.parametrize("rule", SHORT)
+def test_a_controller_with_a_rule_one_clock_short_is_caught(rule):
+    """The controller built with one time a clock short of the datasheet's breaks that rule
+    under random single-word traffic, and the model names it. (tRRD, tRC and tMRD cannot bind:
+    every ACTIVE waits for a READ's tRCD, tRAS + tRP covers tRC at 100 MHz, and the first
+    command after the mode register is planned a clock before it goes out.)"""
+    times, rules = SHORT[rule]
+    dut = SDRAMController(burst_length=1, rows=16,
+                          timing=SDRAMTiming(**{"power_up": POWER_UP_NS, **times}))  # fmt: skip
+    chip = SDRAMChip(geometry=Geometry(rows=16), timing=Timing(power_up=POWER_UP_NS))
+    requests, _ = _traffic(dut, 300, seed=7)
+    with pytest.raises(TimingViolation) as failure:
+        _run(dut, chip, requests)
+    assert failure.value.rule in rules
