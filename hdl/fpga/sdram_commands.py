@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from functools import partial
 from types import SimpleNamespace
 
-from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal
+from amaranth.hdl import Array, Assert, Cat, Const, Module, Mux, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -176,6 +176,7 @@ class CommandScheduler(wiring.Component):
             to_write=counter("to_write", longest),  # the bus free of read data
             open_row=Array(Signal(range(self.rows), name=f"row_{b}") for b in range(4)),
             is_open=Signal(4),
+            closing_all=Signal(),  # the refresh's PRECHARGE ALL goes out
         )
         for name in ("to_column", "to_precharge", "to_active"):  # flags by a bank's number
             for mark in (1,) + (closing if name == "to_precharge" else ()):
@@ -196,6 +197,7 @@ class CommandScheduler(wiring.Component):
         plan, planned = Signal(self._plan_layout), Signal(self._plan_layout)
         m.d.sync += plan.eq(planned)  # decided this clock, carried out the next
         self._carry_out(m, issue, hold, plan, window, banks)
+        banks.hits = self._hits(m, plan, window, banks)
 
         with m.FSM():
             with m.State("POWER-UP"):
@@ -233,6 +235,7 @@ class CommandScheduler(wiring.Component):
                 with m.Elif(banks.is_open.any()):
                     with m.If(_none(banks.to_precharge)):
                         issue(PRECHARGE, a=1 << 10)
+                        m.d.comb += banks.closing_all.eq(1)
                         m.d.sync += banks.is_open.eq(0)
                         for b in range(4):
                             hold(banks.to_active[b], t["trp"])
@@ -264,7 +267,7 @@ class CommandScheduler(wiring.Component):
         slots, valid = [window.entries[j] for j in range(depth)], window.valid
         busy = Mux(plan.valid, Const(1, 4) << plan.bank, 0)  # the bank the plan is changing
         opened = [banks.is_open.bit_select(slot.bank, 1) for slot in slots]
-        hit = [opened[j] & (banks.open_row[slot.bank] == slot.row) for j, slot in enumerate(slots)]
+        hit = banks.hits
         free = [valid[j] & ~busy.bit_select(slot.bank, 1) & ~Cat(
             valid[k] & (slots[k].bank == slot.bank) for k in range(j)).any()
             for j, slot in enumerate(slots)]  # fmt: skip
@@ -307,6 +310,48 @@ class CommandScheduler(wiring.Component):
                         & banks.to_precharge[b].at_most[1]):  # fmt: skip
                 m.d.comb += [planned.valid.eq(1), planned.kind.eq(_PRECHARGE),
                              planned.bank.eq(b)]  # fmt: skip
+
+    def _hits(self, m, plan, window, banks):
+        """For each window entry, a flip-flop saying its row is open, kept a clock ahead from
+        the command going out (an ACTIVE of its bank compares its row with the ACTIVE's; a
+        PRECHARGE or auto precharge of its bank, or PRECHARGE ALL, clears it) and moved with
+        the entries as they close up; a new entry compares its row with its bank's open row.
+        So the choice reads a flip-flop where it compared rows (asserted equal)."""
+        depth, window_in = self.lookahead, window.push
+        slots, valid = [window.entries[j] for j in range(depth)], window.valid
+        hits = [Signal(name=f"hit_{j}") for j in range(depth)]
+        to_bank = plan.valid & ~banks.closing_all
+
+        def after(bank, row, now):
+            activates = to_bank & (plan.kind == _ACTIVE) & (plan.bank == bank)
+            closes = banks.closing_all | to_bank & (plan.bank == bank) & (
+                (plan.kind == _PRECHARGE) | (plan.kind == _COLUMN) & plan.close
+            )
+            return Mux(activates, plan.address == row, now & ~closes)
+
+        count = sum(valid[j] for j in range(depth))  # entries now
+        back = count - window.pop
+        incoming = window_in.payload
+        arriving = after(incoming.bank, incoming.row,
+                         banks.is_open.bit_select(incoming.bank, 1)
+                         & (banks.open_row[incoming.bank] == incoming.row))  # fmt: skip
+        for j, slot in enumerate(slots):
+            with m.If(window_in.valid & window_in.ready & (back == j)):
+                m.d.sync += hits[j].eq(arriving)
+            if j + 1 < depth:
+                with m.Elif(window.pop & (window.pop_index <= j)):
+                    nxt = slots[j + 1]
+                    m.d.sync += hits[j].eq(after(nxt.bank, nxt.row, hits[j + 1]))
+                with m.Else():
+                    m.d.sync += hits[j].eq(after(slot.bank, slot.row, hits[j]))
+            else:
+                with m.Else():
+                    m.d.sync += hits[j].eq(after(slot.bank, slot.row, hits[j]))
+            actual = banks.is_open.bit_select(slot.bank, 1) & (
+                banks.open_row[slot.bank] == slot.row
+            )
+            m.d.comb += Assert(~valid[j] | (hits[j] == actual), f"SDRAM hit flag {j} wrong")
+        return hits
 
     def _carry_out(self, m, issue, hold, plan, window, banks):
         """The command planned last clock: its pins, the window, the bank's state. Each wait
@@ -369,8 +414,7 @@ class _Countdown:
 
 def _hold(m, countdown, clocks):
     """Successors wait ``clocks`` from this command's clock (or longer, if the count says)."""
-    count = countdown.count
-    after = Mux(count != 0, count - 1, 0)
-    m.d.sync += count.eq(Mux(after > clocks - 1, after, clocks - 1))
+    count = countdown.count  # the larger of count - 1 and clocks - 1, count compared first
+    m.d.sync += count.eq(Mux(count > clocks, count - 1, clocks - 1))
     m.d.sync += [flag.eq((count <= k + 1) & (clocks - 1 <= k))
                  for k, flag in countdown.at_most.items()]  # fmt: skip

