@@ -515,7 +515,8 @@ def test_a_precharge_cuts_only_its_own_banks_write_burst(writing, closing):
     assert [chip.memory[writing, 4, column] for column in range(8)] == list(range(0x50, 0x58))
 
 
-def test_the_simulator_process_fails_when_both_sides_drive_dq():
+@pytest.mark.parametrize("idle", [0, 1])
+def test_the_simulator_process_fails_when_both_sides_drive_dq(idle):
     """A controller that drives DQ while the chip's read word is on it: the process raises."""
 
     class Pins(wiring.Component):
@@ -526,7 +527,7 @@ def test_the_simulator_process_fails_when_both_sides_drive_dq():
             m.domains.sync = ClockDomain()
             return m
 
-    dut, chip = Pins(), ready(BL1_CL2)
+    dut, chip = Pins(), ready(BL1_CL2, idle=idle)
     start = chip.cycle
     at(chip, start + 2, "ACTIVE", a=1)
     at(chip, start + 5, "READ", a=0)  # its word is driven after edge start + 6
@@ -556,3 +557,26 @@ def test_a_write_cut_short_by_the_next_write():
     assert chip.memory == {(0, 6, 0): 0x10, (0, 6, 1): 0x11} | {
         (0, 6, 8 + i): 0x20 + i for i in range(8)
     }
+
+
+def test_nine_refreshes_at_power_up_are_as_good_as_eight():
+    chip = SDRAMChip(timing=FAST)
+    at(chip, 3, "PRECHARGE", a=AP)
+    for refresh in range(9):
+        at(chip, 6 + 7 * refresh, "REFRESH")
+    at(chip, chip.cycle + 7, "MODE", a=BL8_CL2)
+    at(chip, chip.cycle + 2, "ACTIVE", a=0)
+    assert chip.init == "ready" and chip.refreshes == 9
+
+
+def test_full_page_writes_run_until_terminated():
+    """Full page with programmed write bursts (A9 low): three words, then BURST TERMINATE."""
+    chip = ready(0x27)
+    at(chip, chip.cycle + 2, "ACTIVE", a=5)
+    write = chip.cycle + 3
+    at(chip, write, "WRITE", a=510, dq=0xE0)
+    chip.clock(*PINS["NOP"], dq=0xE1)
+    chip.clock(*PINS["NOP"], dq=0xE2)
+    at(chip, write + 3, "TERMINATE", dq=0xE3)  # data at the terminating edge is not written
+    drive(chip, 2)
+    assert chip.memory == {(0, 5, 510): 0xE0, (0, 5, 511): 0xE1, (0, 5, 0): 0xE2}
