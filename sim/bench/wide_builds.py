@@ -1,7 +1,7 @@
 """``make bench``, wide builds: the ULX3S's default build (64-byte words, answering on USB
 beside the UART), the iCEBreaker at its widest words (8 bytes), the ULX3S with two, four, eight
 and sixteen lanes of 1-byte records (on the UART only, ``--no-usb``, their memory being the point)
-and its self-check example, over nextpnr seeds, written to results/wide_builds.json.
+and both boards' self-check example, over nextpnr seeds, written to results/wide_builds.json.
 
 The iCEBreaker's four SPRAMs side by side make 8-byte words (its SPRAM limit, 8 bytes a clock);
 the ULX3S's DP16KDs make 64-byte words (a 64-byte record a clock), and ``ulx3s-85f-64x2`` reads
@@ -43,10 +43,11 @@ BUILDS = {
     "ulx3s-85f-lanes8": _lanes(8),
     "ulx3s-85f-lanes16": _lanes(16),
     "ulx3s-85f-self-check": lambda: board("ulx3s-85f").with_usb(False),  # it has no link
+    "icebreaker-self-check": lambda: board("icebreaker"),
 }
 #: The builds of the self-check example (memgen build BOARD --design self-check); the suite
-#: builds the iCEBreaker's, this bench the ULX3S's.
-SELF_CHECK = ("ulx3s-85f-self-check",)
+#: builds the iCEBreaker's at seed 1, this bench both boards' at every seed.
+SELF_CHECK = ("ulx3s-85f-self-check", "icebreaker-self-check")
 
 
 def variant(name):
