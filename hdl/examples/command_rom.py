@@ -17,8 +17,9 @@ class CommandROM(wiring.Component):
     The script is a block RAM initialised at build time, read one word ahead: each word holds a
     byte with its packet's ``first`` and ``last`` flags, so the stream runs at one byte per
     clock whenever the consumer is ready. The words leave through two skid buffers: a block
-    RAM's output is slow (5.6 ns on the ECP5), Yosys may pull the first buffer's register into
-    the block RAM, and the consumer's decisions start from flops.
+    RAM's output is slow (5.6 ns on the ECP5; with one buffer, the ULX3S build's slowest path
+    ran from the block RAM to the core's first register), and the consumer's decisions start
+    from flops.
 
     Members
     -------
