@@ -16,10 +16,8 @@ class CommandROM(wiring.Component):
 
     The script is a block RAM initialised at build time, read one word ahead: each word holds a
     byte with its packet's ``first`` and ``last`` flags, so the stream runs at one byte per
-    clock whenever the consumer is ready. The words leave through two skid buffers: a block
-    RAM's output is slow (5.6 ns on the ECP5; with one buffer, the ULX3S build's slowest path
-    ran from the block RAM to the core's first register), and the consumer's decisions start
-    from flops.
+    clock whenever the consumer is ready. The words leave through a skid buffer: a block RAM's
+    output is slow (5.6 ns on the ECP5), and the consumer's decisions start from flops.
 
     Members
     -------
@@ -44,7 +42,6 @@ class CommandROM(wiring.Component):
         m.submodules.rom = rom = Memory(shape=RecordWord.size, depth=count, init=self.words)
         read = rom.read_port()
         m.submodules.out = out = SkidBuffer(RecordWord)
-        m.submodules.away = away = SkidBuffer(RecordWord)  # flops a block RAM cannot absorb
         address = Signal(range(count + 1))  # the word on the read port's output
         primed = Signal()  # the read port has its first word
         following = Signal.like(address)
@@ -54,9 +51,8 @@ class CommandROM(wiring.Component):
             read.addr.eq(following),
             words.payload.eq(read.data),
             words.valid.eq(primed & (address != count)),
-            self.done.eq((address == count) & ~out.output.valid & ~away.output.valid),
+            self.done.eq((address == count) & ~out.output.valid),
         ]
         m.d.sync += [address.eq(following), primed.eq(1)]
-        wiring.connect(m, out.output, away.input)
-        wiring.connect(m, away.output, wiring.flipped(self.commands))
+        wiring.connect(m, out.output, wiring.flipped(self.commands))
         return m
