@@ -14,7 +14,7 @@ import time
 from importlib import metadata
 from pathlib import Path
 
-__all__ = ["build", "TOOLS", "TimingFailure"]
+__all__ = ["build", "placement_options", "TOOLS", "TimingFailure"]
 
 #: Environment variables amaranth's Lattice toolchain reads, pointed at the YoWASP tools.
 TOOLS = {
@@ -72,6 +72,12 @@ def _padding(fmt):
     return f"a record of L bytes takes ceil(L / {fmt.word_bytes}) words of {fmt.word_bytes} bytes"
 
 
+def placement_options(board, top=None):
+    """The extra nextpnr arguments a build of ``board`` (or of the design ``top`` on it) gets:
+    the board's (its lanes builds') and the top's own, if it has any."""
+    return list(board.nextpnr_options) + list(getattr(top, "nextpnr_options", ()))
+
+
 def build(board, build_dir, seed=1, top=None):
     """Build ``board``'s bitstream in ``build_dir`` (of ``top``, by default ``board.top()``, the
     device on its UART); returns the report (a dict)."""
@@ -80,6 +86,7 @@ def build(board, build_dir, seed=1, top=None):
     platform = board.platform()
     family = platform.family.lower()
     started = time.monotonic()
+    extra = placement_options(board, top)
     options = {
         # The design's assertions are for simulation and proofs; the hardware does not check
         # them, so their helper registers are not built. The state registers of the state
@@ -89,8 +96,7 @@ def build(board, build_dir, seed=1, top=None):
         "script_after_read": "chformal -remove; setattr -unset init "
         + " ".join(f"w:{name}" for name in FSM_STATE_REGISTERS),
         "nextpnr_opts": " ".join(
-            ["--seed", str(seed), "--report", "report.json", "--timing-allow-fail"]
-            + list(board.nextpnr_options)
+            ["--seed", str(seed), "--report", "report.json", "--timing-allow-fail"] + extra
         ),
     }
     if family == "ice40":
@@ -108,7 +114,8 @@ def build(board, build_dir, seed=1, top=None):
         raise RuntimeError(f"the {board.title} build failed ({error.cmd[0]}):\n{log}") from None
     seconds = time.monotonic() - started
     report = json.loads((build_dir / "report.json").read_text())
-    return summarise(board, family, report, seed, seconds, build_dir)
+    summary = summarise(board, family, report, seed, seconds, build_dir)
+    return summary | {"nextpnr_options": extra}
 
 
 def _tail(path, lines=30):
@@ -181,7 +188,6 @@ def summarise(board, family, report, seed, seconds, build_dir):
         "uart": f"{board.uart}, {board.baud:,} baud",
         "usb": "full-speed CDC-ACM serial port (LUNA)" if board.usb_link else None,
         "seed": seed,
-        "nextpnr_options": list(board.nextpnr_options),
         "tools": _versions(family),
         "build_seconds": round(seconds, 1),
         "bitstream": str(Path(build_dir) / f"memgen.{board.bitstream}"),

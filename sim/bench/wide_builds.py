@@ -24,7 +24,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 from memgen.boards import board
-from memgen.boards.build import build
+from memgen.boards.build import build, placement_options
 
 __all__ = ["BUILDS", "UNROUTED", "main", "variant"]
 
@@ -79,7 +79,7 @@ def _build(name, seed, workdir):
         "clock_met": report["timing_met"],
         "slowest_path": report["slowest_path"],
         "utilisation": {cell: use["used"] for cell, use in report["utilisation"].items()},
-        "nextpnr_options": list(spec.nextpnr_options),
+        "nextpnr_options": placement_options(spec, top),
     }
 
 
