@@ -10,12 +10,11 @@ A row stays open while a request in the window wants it, and closes behind its l
 (auto precharge) otherwise. Well inside each refresh interval it stops, precharges all banks
 and refreshes, so a refresh is never late however the requests arrive.
 
-In the simulator with the chip model at 100 MHz: random 64-byte records (four bursts of eight)
-keep the bus 94 % busy; random single words, with four requests of lookahead in order, came
-0.244 a clock, because two requests in a row to one bank are a bank cycle (8 clocks) apart.
-
 Each rule is a down-counter that a command loads with the clocks its successor must wait (the
-larger of what it holds and the new wait): a command goes out when its counters are at zero.
+larger of what it holds and the new wait), with flip-flops saying "at most k" beside it. The
+next command is chosen a clock before it goes out, from those flags and a flag per window entry
+saying its row is open, so the choice reads flip-flops and compares nothing wide. Rates and
+timing, and how they were reached: docs/design.md and results/sdram.json.
 """
 
 from dataclasses import dataclass
