@@ -43,9 +43,8 @@ class Command(data.Struct):
 
 #: A planned command's kind.
 _COLUMN, _PRECHARGE, _ACTIVE = 0, 1, 2
-#: (ras, cas, we) of each command (cs asserted).
-ACTIVE, READ, WRITE, PRECHARGE, REFRESH, MODE = (1, 0, 0), (0, 1, 0), (0, 1, 1), (1, 0, 1), (
-    1, 1, 0), (1, 1, 1)  # fmt: skip
+#: (ras, cas, we) of each command (cs asserted); a WRITE is a READ with ``we`` set.
+ACTIVE, READ, PRECHARGE, REFRESH, MODE = (1, 0, 0), (0, 1, 0), (1, 0, 1), (1, 1, 0), (1, 1, 1)
 
 
 @dataclass(frozen=True)

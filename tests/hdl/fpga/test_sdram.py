@@ -188,3 +188,32 @@ def test_a_controller_with_a_rule_one_clock_short_is_caught(rule):
     with pytest.raises(TimingViolation) as failure:
         _run(dut, chip, requests)
     assert failure.value.rule in rules
+
+
+def test_single_word_reads_of_two_open_rows_go_out_on_consecutive_clocks():
+    """Eight words written to rows of two banks, then read alternating between them: the eight
+    READs are on consecutive edges (a READ may follow a READ of single words at once), and the
+    last in each bank, wanted by no younger request, closes its row (auto precharge, A10)."""
+    dut, chip = _pair(burst_length=1)
+    bank = 1 << dut.column_bits  # the word address of bank 1's first column
+    addresses = [i // 2 + (i % 2) * bank for i in range(8)]
+    requests = [(a, 1, 0x100 + a) for a in addresses] + [(a, 0, 0) for a in addresses]
+    assert _run(dut, chip, requests) == [0x100 + a for a in addresses]
+    reads = [(n, a) for n, command, _, a in chip.log if command == "READ"]
+    edges = [n for n, _ in reads]
+    assert edges == list(range(edges[0], edges[0] + 8))
+    assert [a >> 10 & 1 for _, a in reads] == [0] * 6 + [1, 1]
+
+
+def test_the_full_size_chip_at_its_last_row_and_column():
+    """All 13 row bits and the top column reach the pins: the last bursts of the 32 MB chip
+    and ones in rows 4096 and 1 read back."""
+    dut, chip = _pair(burst_length=8, rows=8192)
+    top = (1 << dut.address_width) - 1
+    addresses = [top, top - 1, 4096 * 4 * (1 << dut.column_bits), 4 * (1 << dut.column_bits)]
+    data = [(1 << 128) - 1 - i for i in range(4)]
+    requests = [(a, 1, d) for a, d in zip(addresses, data, strict=True)]
+    requests += [(a, 0, 0) for a in addresses]
+    assert _run(dut, chip, requests) == data
+    rows = {a for _, command, _, a in chip.log if command == "ACTIVE"}
+    assert {8191, 4096, 1} <= rows
