@@ -217,3 +217,17 @@ def test_the_full_size_chip_at_its_last_row_and_column():
     assert _run(dut, chip, requests) == data
     rows = {a for _, command, _, a in chip.log if command == "ACTIVE"}
     assert {8191, 4096, 1} <= rows
+
+
+def test_a_lone_read_closes_its_row_once_tras_allows():
+    """A single-word READ in bank 0, then requests of bank 1 only: too early for auto precharge
+    (tRAS), bank 0's row is closed by a PRECHARGE no sooner than tRAS after its ACTIVE (the
+    model would fail sooner)."""
+    dut, chip = _pair(burst_length=1)
+    other = 1 << dut.column_bits  # bank 1
+    requests = [(5, 0, 0)] + [(other + i, 1, i) for i in range(6)] + [(other, 0, 0)]
+    assert _run(dut, chip, requests) == [chip.unwritten(0, 0, 5), 0]
+    bank0 = [(n, command, a) for n, command, ba, a in chip.log[10:] if ba == 0]
+    assert [command for _, command, _ in bank0] == ["ACTIVE", "READ", "PRECHARGE"]
+    assert bank0[1][2] >> 10 & 1 == 0  # no auto precharge
+    assert bank0[2][0] - bank0[0][0] >= chip.t["tras"]
