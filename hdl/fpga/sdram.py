@@ -19,6 +19,7 @@ from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
+from ..common.pipeline import delay_line
 from .sdram_commands import CommandScheduler, SDRAMTiming
 
 __all__ = ["SDRAMController", "SDRAMPins", "SDRAMTiming", "burst_address_width"]
@@ -88,7 +89,6 @@ class SDRAMController(wiring.Component):
         self.word_bits = 16 * burst_length
         self.column_bits = (columns // burst_length).bit_length() - 1
         self.address_width = burst_address_width(burst_length, rows, columns)
-        self.bytes = 4 * rows * columns * 2
         request = data.StructLayout({
             "address": self.address_width, "write": 1, "data": self.word_bits,
         })  # fmt: skip
@@ -141,10 +141,8 @@ class SDRAMController(wiring.Component):
         dq = Signal(16)
         m.d.sync += dq.eq(self.pins.dq_i)
         first = self.cas_latency + self.io_delay - 1  # the history bit of beat 0
-        history = Signal(first + bl)
-        tags = [Signal(self.tag_bits, name=f"tag_{i}") for i in range(first + bl)]
-        m.d.sync += [history.eq(Cat(scheduler.reading, history[:-1])), tags[0].eq(scheduler.tag)]
-        m.d.sync += [later.eq(earlier) for earlier, later in zip(tags, tags[1:], strict=False)]
+        history = delay_line(m, scheduler.reading, first + bl, 1, "read")
+        tags = delay_line(m, scheduler.tag, first + bl, 1, "read_tag")
         word = Signal(self.word_bits)
         for beat in range(bl):
             with m.If(history[first + beat]):

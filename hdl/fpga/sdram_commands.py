@@ -74,6 +74,11 @@ class SDRAMTiming:
         return int(ratio) if name == "trefi" else int(ratio) + 1
 
 
+def _by_bank(countdowns, mark):
+    """The four banks' ``at_most[mark]`` flags, to index by a bank's number."""
+    return Array(countdown.at_most[mark] for countdown in countdowns)
+
+
 def _none(countdowns):
     """No countdown of the four banks still counts."""
     return (
@@ -158,7 +163,7 @@ class CommandScheduler(wiring.Component):
                                                       self.lookahead)  # fmt: skip
         wiring.connect(m, wiring.flipped(self.requests), window.push)
 
-        def counter(name, limit, marks=(0, 1)):
+        def counter(name, limit, marks=(1,)):
             return _Countdown(m, name, limit, marks)
 
         longest = max(t.values()) + bl + self.cas_latency + 2
@@ -166,7 +171,7 @@ class CommandScheduler(wiring.Component):
         banks = SimpleNamespace(
             to_column=[counter(f"to_column_{b}", longest) for b in range(4)],  # tRCD
             to_precharge=[
-                counter(f"to_precharge_{b}", longest, (0, 1) + closing) for b in range(4)
+                counter(f"to_precharge_{b}", longest, (1,) + closing) for b in range(4)
             ],  # tRAS, a burst's end, tWR  # fmt: skip
             to_active=[counter(f"to_active_{b}", longest) for b in range(4)],  # tRP, tRC
             to_next_active=counter("to_next_active", longest),  # tRRD
@@ -176,10 +181,6 @@ class CommandScheduler(wiring.Component):
             is_open=Signal(4),
             closing_all=Signal(),  # the refresh's PRECHARGE ALL goes out
         )
-        for name in ("to_column", "to_precharge", "to_active"):  # flags by a bank's number
-            for mark in (1,) + (closing if name == "to_precharge" else ()):
-                flags = Array(countdown.at_most[mark] for countdown in getattr(banks, name))
-                setattr(banks, f"{name}_{mark}", flags)
         refresh_timer = Signal(range(t["trefi"] + 1))
         refresh_due = Signal()
         wait = Signal(range(max(t["power_up"], t["trfc"], t["tmrd"], t["trp"]) + 1))
@@ -291,15 +292,17 @@ class CommandScheduler(wiring.Component):
                 bus &= ~after_column | ~plan.write & ~slot.write
             wanted = Cat(valid[k] & (slots[k].bank == bank) & (slots[k].row == slot.row)
                          for k in range(j + 1, depth)).any()  # fmt: skip
-            by_write = getattr(banks, f"to_precharge_{bl + t['twr']}")[bank]
-            by_read = getattr(banks, f"to_precharge_{bl + 1}")[bank]
+            by_write = _by_bank(banks.to_precharge, bl + t["twr"])[bank]
+            by_read = _by_bank(banks.to_precharge, bl + 1)[bank]
             close = ~wanted & Mux(slot.write, by_write, by_read)  # tRAS met by its precharge
-            with (m.If if j == 0 else m.Elif)(free[j] & hit[j] & banks.to_column_1[bank] & bus):
+            with (m.If if j == 0 else m.Elif)(free[j] & hit[j] & _by_bank(banks.to_column, 1)[bank]
+                                              & bus):  # fmt: skip
                 choose(j, _COLUMN, slot, slot.column | close << 10, close)
         for j, slot in enumerate(slots):
-            with m.Elif(free[j] & opened[j] & ~hit[j] & banks.to_precharge_1[slot.bank]):
+            with m.Elif(free[j] & opened[j] & ~hit[j]
+                        & _by_bank(banks.to_precharge, 1)[slot.bank]):  # fmt: skip
                 choose(j, _PRECHARGE, slot, 0)
-            with m.Elif(free[j] & ~opened[j] & banks.to_active_1[slot.bank]
+            with m.Elif(free[j] & ~opened[j] & _by_bank(banks.to_active, 1)[slot.bank]
                         & banks.to_next_active.at_most[1] & ~after_active):  # fmt: skip
                 choose(j, _ACTIVE, slot, slot.row)
         for b in range(4):  # a row no request in the window wants closes while the bus is free
@@ -340,11 +343,8 @@ class CommandScheduler(wiring.Component):
                 with m.Elif(window.pop & (window.pop_index <= j)):
                     nxt = slots[j + 1]
                     m.d.sync += hits[j].eq(after(nxt.bank, nxt.row, hits[j + 1]))
-                with m.Else():
-                    m.d.sync += hits[j].eq(after(slot.bank, slot.row, hits[j]))
-            else:
-                with m.Else():
-                    m.d.sync += hits[j].eq(after(slot.bank, slot.row, hits[j]))
+            with m.Else():
+                m.d.sync += hits[j].eq(after(slot.bank, slot.row, hits[j]))
             actual = banks.is_open.bit_select(slot.bank, 1) & (
                 banks.open_row[slot.bank] == slot.row
             )

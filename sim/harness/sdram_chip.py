@@ -118,6 +118,13 @@ class _Burst:
         return i if 0 <= i < self.length and edge < self.stop else None
 
 
+def _cut(bursts, edge, bank=None):
+    """Cut ``bursts`` (of ``bank``, or all) off at ``edge``: no element from it on."""
+    for burst in bursts:
+        if bank is None or burst.bank == bank:
+            burst.stop = min(burst.stop, edge)
+
+
 @dataclass
 class SDRAMChip:
     """One SDRAM chip of ``geometry`` and ``timing``, clocked at ``clock_hz``.
@@ -206,10 +213,9 @@ class SDRAMChip:
 
     def _read(self, n, ba, a):
         burst = self._column_command(n, ba, a, "READ", n + self.cas_latency, self.burst_length)
-        for old in self.reads:
-            old.stop = min(old.stop, burst.first)  # a new READ cuts the last one's data off
+        _cut(self.reads, burst.first)  # a new READ cuts the last one's data off
         self.reads.append(burst)
-        self._end_writes(n)
+        _cut(self.writes, n)
         if a >> 10 & 1:
             self._auto_precharge(n, ba, n + burst.length, "READ")
 
@@ -220,8 +226,8 @@ class SDRAMChip:
             self._fail("bus contention", n, "WRITE data while read data is still to come")
         length = 1 if self.single_writes else self.burst_length
         burst = self._column_command(n, ba, a, "WRITE", n, length)
-        self._end_writes(n)
-        self._end_reads(n)
+        _cut(self.writes, n)
+        _cut(self.reads, n)
         self.writes.append(burst)
         if a >> 10 & 1:
             self._auto_precharge(n, ba, n + burst.length - 1 + self.t["twr"], "WRITE")
@@ -244,8 +250,8 @@ class SDRAMChip:
         bank.auto_precharge = begins
 
     def _burst_terminate(self, n, ba, a):
-        self._end_reads(n + self.cas_latency)
-        self._end_writes(n)
+        _cut(self.reads, n + self.cas_latency)
+        _cut(self.writes, n)
 
     def _precharge(self, n, ba, a):
         targets = range(self.geometry.banks) if a >> 10 & 1 else [ba]
@@ -258,8 +264,8 @@ class SDRAMChip:
             self._since(n, bank.activated, "tras", f"PRECHARGE of bank {b} after its ACTIVE")
             self._since(n, bank.last_write, "twr", f"PRECHARGE of bank {b} after write data")
             bank.row, bank.precharged = None, n
-            self._end_reads(n + self.cas_latency, bank=b)
-            self._end_writes(n, bank=b)
+            _cut(self.reads, n + self.cas_latency, bank=b)
+            _cut(self.writes, n, bank=b)
         if self.init == "power-up":
             self.init = "precharged"
 
@@ -303,16 +309,6 @@ class SDRAMChip:
         if self.refreshes >= self.timing.init_refreshes and self.cas_latency:
             if self.init == "precharged":
                 self.init = "ready"
-
-    def _end_reads(self, edge, bank=None):
-        for burst in self.reads:
-            if bank is None or burst.bank == bank:
-                burst.stop = min(burst.stop, edge)
-
-    def _end_writes(self, edge, bank=None):
-        for burst in self.writes:
-            if bank is None or burst.bank == bank:
-                burst.stop = min(burst.stop, edge)
 
     def _column(self, burst, i):
         if burst.page:  # wraps round the row
