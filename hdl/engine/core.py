@@ -51,7 +51,13 @@ from .readout import Readout
 from .recall_unit import RecallUnit
 from .records import RecordWord, append_layout, table_entry_layout
 from .sequencer import Sequencer
-from .storage import LibMemoryStorage, read_sides, share_storage_port, storage_latency
+from .storage import (
+    LibMemoryStorage,
+    read_sides,
+    share_storage_port,
+    storage_latency,
+    storage_sides,
+)
 from .wide_append import WideAppendMemory
 from .widener import ByteWidener
 
@@ -149,6 +155,12 @@ class MemGen(wiring.Component):
                     f"{record_format.lanes} lane(s) need data storage with "
                     f"{record_format.lanes} read side(s) in all, not {sides}"
                 )
+            if any(storage_sides(copy)[1].variable for copy in data_storage):
+                if record_format.lanes != 1 or record_format.word_bytes == 1:
+                    raise ValueError(
+                        "Storage of variable latency (SDRAM) takes one lane of words of more "
+                        "than one byte"
+                    )
         self.data_storage = data_storage
         self.table_storage = table_storage
         self.append_port = append_port
@@ -182,7 +194,9 @@ class MemGen(wiring.Component):
             wiring.connect(m, commanded, appender.records)
         wiring.connect(m, sequencer.seed, source.seed)
         wiring.connect(m, sequencer.request, source.request)
+        taken = appender.records.valid & appender.records.ready
         m.d.comb += [
+            sequencer.appended.eq(taken & appender.records.payload.last),
             sequencer.count.eq(appender.count),
             sequencer.refused.eq(appender.refused),
             sequencer.refusal_code.eq(appender.refusal_code),
@@ -305,7 +319,8 @@ class MemGen(wiring.Component):
             m.submodules.append_memory = appender = AppendMemory(fmt)
             commanded = sequencer.records
         else:  # APPEND's bytes gathered into words for a word per clock
-            m.submodules.append_memory = appender = WideAppendMemory(fmt)
+            waits = self.data_storage is not None and storage_latency(self.data_storage[0]) is None
+            m.submodules.append_memory = appender = WideAppendMemory(fmt, waits=waits)
             m.submodules.append_words = widener = ByteWidener(fmt.word_bytes)
             wiring.connect(m, sequencer.records, widener.bytes)
             commanded = widener.words
@@ -356,6 +371,7 @@ class MemGen(wiring.Component):
                     read_latency=storage_latency(copy),
                     table_latency=table_latency,
                     late_credits=fmt.lanes > 1,  # the gather's ready joins every lane's word
+                    in_flight=getattr(copy, "in_flight", None),  # a storage of variable latency
                 )
                 m.submodules[f"readout{len(readouts) or ''}"] = readout
                 readouts.append(readout)

@@ -95,12 +95,22 @@ class Readout(wiring.Component):
     FAULTS = {"no_credit": "the expander issues without a credit"}
     fault = None  # see memgen.hdl.common.faults
 
-    def __init__(self, record_format, *, read_latency=1, table_latency=1, late_credits=False):
-        if not isinstance(read_latency, int) or read_latency < 1:
-            raise ValueError(f"Read latency must be a positive integer, not {read_latency!r}")
+    def __init__(self, record_format, *, read_latency=1, table_latency=1, late_credits=False,
+                 in_flight=None):  # fmt: skip
+        if read_latency is None:
+            if not isinstance(in_flight, int) or in_flight < 1:
+                raise ValueError(
+                    f"A storage of variable latency needs the reads it holds at once as a "
+                    f"positive integer, not {in_flight!r}"
+                )
+        elif not isinstance(read_latency, int) or read_latency < 1:
+            raise ValueError(
+                f"Read latency must be a positive integer or None, not {read_latency!r}"
+            )
         if not isinstance(table_latency, int) or table_latency < 1:
             raise ValueError(f"Table latency must be a positive integer, not {table_latency!r}")
         self.read_latency = read_latency
+        self.in_flight = in_flight
         self.table_latency = table_latency
         self.late_credits = late_credits
         self.format = record_format
@@ -116,7 +126,8 @@ class Readout(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         fmt = self.format
-        depth = self.read_latency + 4
+        variable = self.read_latency is None
+        depth = self.in_flight + 2 if variable else self.read_latency + 4
         width, shift = fmt.word_bytes, fmt.word_shift
         word_layout = data.StructLayout(
             {
@@ -187,9 +198,11 @@ class Readout(wiring.Component):
         tail_2 = Signal(shift)
         lane_2 = Signal(shift)  # the record's first byte in its word (packed records)
         first_2 = Signal()
+        asking = busy_2 & has_credit
+        taken_2 = self.data_port.ready if variable else 1  # the storage takes the address
         m.d.comb += [
-            issue.eq(busy_2 & has_credit),
-            take_1.eq(lookups.r_rdy & has_credit & (~busy_2 | remaining_2.at_end)),
+            issue.eq(asking & taken_2),
+            take_1.eq(lookups.r_rdy & has_credit & (~busy_2 | remaining_2.at_end & taken_2)),
         ]
         with m.If(take_1):
             remaining_2.load(words_1)
@@ -209,15 +222,15 @@ class Readout(wiring.Component):
                 first_2.eq(0),
             ]
 
-        # Stage 3: data read, free-running; the flags travel beside the storage's pipeline.
+        # Stage 3: data read, free-running (or, of variable latency, a read per credit the
+        # storage takes); the flags travel beside the storage's pipeline (or wait in a FIFO).
         m.d.comb += [
             self.data_port.address.eq(address_2),
-            self.data_port.read_enable.eq(1),
+            self.data_port.read_enable.eq(asking if variable else 1),
         ]
         less_2 = Signal(shift)  # the word's count of the record's bytes, less one
         m.d.comb += less_2.eq(Mux(remaining_2.at_end, tail_2, width - 1))
-        flags = Cat(issue, first_2, remaining_2.at_end, less_2, lane_2, length_2)
-        in_read = delay_line(m, flags, self.read_latency, 1, "flags")
+        flags = Cat(first_2, remaining_2.at_end, less_2, lane_2, length_2)
         arriving = data.StructLayout(
             {
                 "issued": 1,
@@ -227,15 +240,30 @@ class Readout(wiring.Component):
                 "lane": shift,
                 "length": fmt.length_width,
             }
-        )(in_read[-1])
+        )(Signal(len(flags) + 1))
+        if variable:  # a credit per read, so the FIFO has room for the flags of every one
+            m.submodules.flags = waiting = fifo.SyncFIFO(width=len(flags), depth=depth)
+            m.d.comb += [
+                waiting.w_data.eq(flags),
+                waiting.w_en.eq(issue),
+                waiting.r_en.eq(self.data_port.read_valid),
+                arriving.eq(Cat(self.data_port.read_valid, waiting.r_data)),
+            ]
+            m.d.sync += Assert(~self.data_port.read_valid | waiting.r_rdy,
+                               "readout: a word read that it did not ask for")  # fmt: skip
+            in_flight, reads_out = [waiting.r_rdy], waiting.level
+        else:
+            in_read = delay_line(m, Cat(issue, flags), self.read_latency, 1, "flags")
+            m.d.comb += arriving.eq(in_read[-1])
+            in_flight = [f[0] for f in in_read]
+            reads_out = sum(in_flight)
         self._output(m, queue, word_layout, arriving)
 
         # Busy: a credit is out (an index taken and not yet expanded, or a word issued and not
         # yet taken) or a record is being expanded. All flops: every record in the pipeline holds
         # a credit from the clock after it is taken in until the clock after it leaves (two
         # with ``late_credits``).
-        in_flight = [f[0] for f in in_read]
-        accounted = credits + sum(in_flight) + queue.level
+        accounted = credits + reads_out + queue.level
         if self.late_credits:
             accounted = accounted + returned  # a word gone, its credit not back yet
         m.d.comb += self.busy.eq((lookup_credits != lookup_depth) | (credits != depth) | busy_2)

@@ -25,7 +25,10 @@ class Sequencer(wiring.Component):
         From the :class:`~.decoder.CommandDecoder`.
     records : Out(stream.Signature(RecordWord))
         APPEND's record, to the append memory from a register (words of more than one byte:
-        through the :class:`~.widener.ByteWidener`'s, a clock more before the verdict).
+        through the :class:`~.widener.ByteWidener`'s).
+    appended : In(1)
+        The append memory takes a record's last word this clock (its verdict comes a clock
+        later): APPEND waits for it, as an append memory on SDRAM waits for the storage.
     count, refused, refusal_code, clear : In(count_width), In(1), In(3), Out(1)
         The append memory's count and verdict; a strobe that empties it.
     seed, request, recite, divert : Out(...)
@@ -57,6 +60,7 @@ class Sequencer(wiring.Component):
                 "decoded": In(stream.Signature(Decoded)),
                 "body": In(stream.Signature(RecordWord)),
                 "records": Out(stream.Signature(RecordWord)),
+                "appended": In(1),
                 "count": In(record_format.count_width),
                 "refused": In(1),
                 "refusal_code": In(3),
@@ -81,7 +85,6 @@ class Sequencer(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         decoded, body = self.decoded, self.body
-        wide = self.format.word_bytes > 1
         operation, argument = decoded.payload.operation, decoded.payload.argument
         # "No records", a clock behind the count: the count changes only while appending or on
         # a clear (which sets the flag at once), and no command reads it in the clock after.
@@ -90,14 +93,16 @@ class Sequencer(wiring.Component):
         # An ERROR's code is loaded every clock outside SEND_ERROR from ``candidate``, the code the
         # state would fail with, so its enable is one state flag, not every failure's condition.
         candidate = Signal(8)
-        # APPEND's bytes pass through a register (the append memory is always ready), so its
-        # checks start from flops; ``appending`` is a flop equal to "in APPEND".
+        # APPEND's bytes pass through a register, so the append memory's checks start from
+        # flops; ``appending`` is a flop equal to "in APPEND".
         appending = Signal()
-        m.d.comb += body.ready.eq(Mux(appending, self.records.ready, self.recall_body.ready))
-        m.d.sync += [
-            self.records.valid.eq(body.valid & appending),
-            self.records.payload.eq(body.payload),
-        ]
+        free = ~self.records.valid | self.records.ready  # the register empties or is empty
+        m.d.comb += body.ready.eq(Mux(appending, free, self.recall_body.ready))
+        with m.If(free):
+            m.d.sync += [
+                self.records.valid.eq(body.valid & appending),
+                self.records.payload.eq(body.payload),
+            ]
         m.d.comb += [self.recall_body.valid.eq(body.valid & ~appending),
                      self.recall_body.payload.eq(body.payload)]  # fmt: skip
         # Everything a command started has gone: registered, and low in the first clock of
@@ -140,11 +145,8 @@ class Sequencer(wiring.Component):
                     m.d.sync += appending.eq(0)
                     m.next = "APPEND_LAST"
 
-            with m.State("APPEND_LAST"):  # the last byte is in the register
-                m.next = "APPEND_WORD" if wide else "APPEND_RESULT"
-
-            if wide:
-                with m.State("APPEND_WORD"):  # and its word in the widener's
+            with m.State("APPEND_LAST"):  # the last byte is on its way to the append memory
+                with m.If(self.appended):
                     m.next = "APPEND_RESULT"
 
             with m.State("APPEND_RESULT"):  # the refusal strobe comes one clock after that

@@ -43,26 +43,42 @@ __all__ = [
 
 class StorageSignature(wiring.Signature):
     """The user's side of a storage port (the backend takes the flipped signature), with the
-    backend's ``read_latency`` (1 or more clocks) and ``write_delay`` (0 or more)."""
+    backend's ``read_latency`` (1 or more clocks) and ``write_delay`` (0 or more).
+
+    ``read_latency=None`` is a backend of variable latency (SDRAM): ``read_enable`` and
+    ``write_enable`` are then requests that the backend takes in a clock of ``ready`` (which
+    does not depend on them), and each read's word arrives later, in request order, in a clock
+    of ``read_valid``; the backend never waits for the reader, which must have room for every
+    read it has requested."""
 
     def __init__(self, address_width, data_width, *, read_latency=1, write_delay=0):
-        if not isinstance(read_latency, int) or read_latency < 1:
-            raise ValueError(f"Read latency must be a positive integer, not {read_latency!r}")
+        if read_latency is not None and (not isinstance(read_latency, int) or read_latency < 1):
+            raise ValueError(
+                f"Read latency must be a positive integer or None, not {read_latency!r}"
+            )
         if not isinstance(write_delay, int) or write_delay < 0:
             raise ValueError(f"Write delay must be a non-negative integer, not {write_delay!r}")
+        if read_latency is None and write_delay:
+            raise ValueError("A storage of variable latency has no write delay")
         self.address_width = address_width
         self.data_width = data_width
         self.read_latency = read_latency
         self.write_delay = write_delay
-        super().__init__(
-            {
-                "address": Out(address_width),
-                "write_data": Out(data_width),
-                "write_enable": Out(1),
-                "read_enable": Out(1),
-                "read_data": In(data_width),
-            }
-        )
+        members = {
+            "address": Out(address_width),
+            "write_data": Out(data_width),
+            "write_enable": Out(1),
+            "read_enable": Out(1),
+            "read_data": In(data_width),
+        }
+        if read_latency is None:
+            members |= {"ready": In(1), "read_valid": In(1)}
+        super().__init__(members)
+
+    @property
+    def variable(self):
+        """Reads and writes wait for ``ready``; read data comes with ``read_valid``."""
+        return self.read_latency is None
 
     def __eq__(self, other):
         return isinstance(other, StorageSignature) and (
@@ -85,16 +101,19 @@ _SIDE_NAMES = (("port",), ("writes", "reads"), ("writes", "reads", "reads_b"))
 
 def storage_sides(backend):
     """The names of ``backend``'s storage members (``("port",)``, ``("writes", "reads")`` or
-    ``("writes", "reads", "reads_b")``) and their signature; TypeError for anything else."""
+    ``("writes", "reads", "reads_b")``) and their signature; TypeError for anything else.
+    Other members (an SDRAM backend's pins) are the backend's own business. A backend of
+    variable latency has one ``port``."""
     members = backend.signature.members
+    storage = {
+        name for name, member in members.items()
+        if member.is_signature and isinstance(member.signature.flip(), StorageSignature)
+    }  # fmt: skip
     for names in _SIDE_NAMES:
-        if set(members) == set(names) and all(
-            members[name].flow == In and isinstance(members[name].signature.flip(),
-                                                    StorageSignature)
-            for name in names
-        ):  # fmt: skip
+        if storage == set(names) and all(members[name].flow == In for name in names):
             first, *others = (members[name].signature.flip() for name in names)
-            if all(other == first for other in others):
+            if all(other == first for other in others) and (names == ("port",)
+                                                            or not first.variable):  # fmt: skip
                 return names, first
     raise TypeError(
         f"A storage backend has In(StorageSignature) members 'port', or 'writes' and 'reads' "
@@ -117,7 +136,8 @@ def storage_ports(record_format, *, read_latency=1, table_latency=1):
     """Signature members of a component that uses a memory's storage.
 
     ``data_port`` (words of ``word_bytes`` bytes) always; ``table_port`` (record table entries)
-    in variable-length mode; each with the read latency of the backend it expects.
+    in variable-length mode; each with the read latency of the backend it expects (``None``
+    for the data: a backend of variable latency, SDRAM; the table is always in block RAM).
     """
     data_port = StorageSignature(
         record_format.word_address_width, 8 * record_format.word_bytes, read_latency=read_latency
@@ -150,6 +170,11 @@ def share_storage_port(m, backend, writer, readers, reading):
                 f"The reader expects a read latency of {reader.signature.read_latency}, "
                 f"the backend has {signature.read_latency}"
             )
+    if writer.signature.variable != signature.variable:
+        raise ValueError(
+            f"The writer {'waits' if writer.signature.variable else 'does not wait'} for a "
+            f"ready, the backend's latency is {signature.read_latency}"
+        )
     if names != ("port",):
         _share_sides(backend, m, writer, dict(zip(sides, readers, strict=True)), reading)
         return
@@ -162,6 +187,12 @@ def share_storage_port(m, backend, writer, readers, reading):
         port.read_enable.eq(reading & reader.read_enable),
         reader.read_data.eq(port.read_data),
     ]
+    if signature.variable:
+        m.d.comb += [
+            writer.ready.eq(~reading & port.ready),
+            reader.ready.eq(reading & port.ready),
+            reader.read_valid.eq(port.read_valid),
+        ]
 
 
 class LibMemoryStorage(wiring.Component):

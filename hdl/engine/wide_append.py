@@ -45,11 +45,14 @@ class WideAppendMemory(wiring.Component):
     ----------
     record_format : RecordFormat
         Capacity and mode; ``word_bytes`` above 1.
+    waits : bool
+        The storage is of variable latency (SDRAM): a word is taken in a clock of its
+        ``ready``.
 
     Members
     -------
     records : In(stream.Signature(record_word_layout(word_bytes)))
-        Record words; always ready.
+        Record words; always ready (with ``waits``, ready with the storage).
     clear, count, bytes_used, refused, refusal_code, data_port, table_port
         As :class:`~.append_memory.AppendMemory`'s.
     """
@@ -57,10 +60,11 @@ class WideAppendMemory(wiring.Component):
     FAULTS = {"overwrite": "records land over stored ones"}
     fault = None  # see memgen.hdl.common.faults
 
-    def __init__(self, record_format):
+    def __init__(self, record_format, *, waits=False):
         if record_format.word_bytes == 1:
             raise ValueError("A wide append memory needs words of more than one byte")
         self.format = record_format
+        self.waits = waits
         super().__init__(
             {
                 "records": In(stream.Signature(record_word_layout(record_format.word_bytes))),
@@ -69,7 +73,7 @@ class WideAppendMemory(wiring.Component):
                 "bytes_used": Out(record_format.bytes_width),
                 "refused": Out(1),
                 "refusal_code": Out(3),
-                **storage_ports(record_format),
+                **storage_ports(record_format, read_latency=None if waits else 1),
             }
         )
 
@@ -78,6 +82,8 @@ class WideAppendMemory(wiring.Component):
         fmt = self.format
         width, cap, limit = fmt.word_bytes, fmt.byte_capacity, fmt.max_length
         word, valid = self.records.payload, self.records.valid
+        if self.waits:  # a word taken is a word the storage takes: ``valid`` means taken
+            valid = valid & self.data_port.ready
 
         in_record = Signal()
         offset = Signal(range(limit + 1))  # the record's bytes stored so far
@@ -96,7 +102,7 @@ class WideAppendMemory(wiring.Component):
         record_room = Signal.like(room)
         memory_room = Signal.like(free)
         m.d.comb += [
-            self.records.ready.eq(1),
+            self.records.ready.eq(self.data_port.ready if self.waits else 1),
             starting.eq(word.first | ~in_record),
             current_offset.eq(Mux(starting, 0, offset)),
             position.eq(Mux(starting, self.bytes_used, pointer)),

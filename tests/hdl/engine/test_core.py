@@ -102,6 +102,7 @@ def test_ports_are_as_documented():
         "decoded": In(stream.Signature(Decoded)),
         "body": In(word),
         "records": Out(word),
+        "appended": In(1),
         "count": In(6),
         "refused": In(1),
         "refusal_code": In(3),

@@ -11,6 +11,7 @@ from memgen.hdl.engine.records import (
     table_entry_layout,
 )
 from memgen.hdl.engine.wide_append import WideAppendMemory
+from memgen.sim.harness.amaranth_sim import unused
 
 
 def test_record_word_is_a_byte_with_its_flags():
@@ -135,7 +136,7 @@ def test_append_layout_is_what_the_append_memory_takes(width):
     """A byte-wide core appends bytes with their flags, a wide one words with a count: each the
     payload its append memory's ``records`` stream takes."""
     fmt = RecordFormat(4096, max_records=64, word_bytes=width)
-    memory = AppendMemory(fmt) if width == 1 else WideAppendMemory(fmt)
+    memory = unused(AppendMemory(fmt) if width == 1 else WideAppendMemory(fmt))
     assert append_layout(fmt) == memory.records.payload.shape()
     assert (append_layout(fmt) == RecordWord) == (width == 1)
 

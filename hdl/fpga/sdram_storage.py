@@ -1,0 +1,98 @@
+"""Record storage in SDRAM: a storage port of variable latency on the SDRAM controller.
+
+A storage word of W bytes is one burst of W / 2 sixteen-bit beats (W = 2, 4, 8 or 16), so the
+core's words map onto the chip's bursts one to one. The append memory writes a packed word
+once per record in it (each time the whole word, merged); a write-combining register keeps
+the last word written and sends it to the controller only when a write to another word comes
+or no write comes, so a run of small records costs a burst a word, not a burst a record.
+A read waits until the held word has gone: the controller keeps a read behind a write to the
+same place, so a read always sees every write before it.
+
+Reads come back through the controller's reorder buffer in request order; the storage never
+waits for the reader (the readout holds a place for each read it asks for), so the
+controller's ``responses`` are always ready.
+"""
+
+from amaranth.hdl import Module, Mux, Signal
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from ..engine.storage import StorageSignature
+from .sdram import SDRAMController, SDRAMPins, burst_address_width
+
+__all__ = ["SDRAMStorage", "WORD_BYTES"]
+
+#: Storage word sizes in bytes: bursts of 1, 2, 4 and 8 beats.
+WORD_BYTES = (2, 4, 8, 16)
+
+
+class SDRAMStorage(wiring.Component):
+    """Words of ``word_bytes`` bytes in one SDR SDRAM chip.
+
+    Parameters
+    ----------
+    word_bytes : int
+        2, 4, 8 or 16.
+    rows, columns, cas_latency, clock_hz, timing, lookahead
+        As :class:`~.sdram.SDRAMController`'s (fewer rows: a scaled-down chip).
+
+    Attributes
+    ----------
+    depth : int
+        Words the chip holds.
+    in_flight : int
+        Reads the storage can hold at once (its reorder buffer's places): a reader with room
+        for this many keeps it busy.
+
+    Members
+    -------
+    port : In(StorageSignature(address_width, 8 * word_bytes, read_latency=None))
+    pins : Out(SDRAMPins())
+    initialised : Out(1)
+    """
+
+    def __init__(self, word_bytes=16, *, rows=8192, columns=512, cas_latency=2, clock_hz=100e6,
+                 timing=None, lookahead=4):  # fmt: skip
+        if word_bytes not in WORD_BYTES:
+            raise ValueError(f"SDRAM words are {WORD_BYTES} bytes, not {word_bytes!r}")
+        self.controller = SDRAMController(
+            burst_length=word_bytes // 2, cas_latency=cas_latency, clock_hz=clock_hz,
+            timing=timing, rows=rows, columns=columns, lookahead=lookahead,
+        )  # fmt: skip
+        self.word_bytes = word_bytes
+        address_width = burst_address_width(word_bytes // 2, rows, columns)
+        self.depth = 1 << address_width
+        self.in_flight = 1 << self.controller.tag_bits
+        super().__init__({
+            "port": In(StorageSignature(address_width, 8 * word_bytes, read_latency=None)),
+            "pins": Out(SDRAMPins()),
+            "initialised": Out(1),
+        })  # fmt: skip
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.controller = controller = self.controller
+        wiring.connect(m, controller.pins, wiring.flipped(self.pins))
+        port, requests = self.port, controller.requests
+        held = Signal()  # a written word waits in the combining register
+        held_address = Signal.like(port.address)
+        held_data = Signal.like(port.write_data)
+        same = held & (port.address == held_address)  # a write to the held word replaces it
+        # a read waits for the held word; a write to another word goes as the held one leaves
+        m.d.comb += [
+            port.ready.eq(Mux(held, ~port.read_enable & (same | requests.ready), requests.ready)),
+            requests.valid.eq(Mux(held, ~(port.write_enable & same), port.read_enable)),
+            requests.payload.address.eq(Mux(held, held_address, port.address)),
+            requests.payload.write.eq(held),
+            requests.payload.data.eq(held_data),
+            port.read_data.eq(controller.responses.payload),
+            port.read_valid.eq(controller.responses.valid),
+            controller.responses.ready.eq(1),
+            self.initialised.eq(controller.initialised),
+        ]
+        with m.If(port.write_enable & port.ready):
+            m.d.sync += [held.eq(1), held_address.eq(port.address),
+                         held_data.eq(port.write_data)]  # fmt: skip
+        with m.Elif(requests.valid & requests.ready & held):
+            m.d.sync += held.eq(0)
+        return m
