@@ -14,8 +14,10 @@ Range reduction
     ACM TOMACS 29(1), 2019): with ``r`` the top ``b`` bits of the word, ``r * N`` splits into
     ``index = (r * N) >> b`` and ``low = (r * N) mod 2**b``; the word is rejected when
     ``low < 2**b mod N``. Every index then has exactly ``floor(2**b / N)`` accepted words, so the
-    output is exactly uniform. ``b = count_width + 8``, so a word is rejected with probability
-    below ``N / 2**b < 2**-8``: at least 0.996 indices per clock for every ``N``.
+    output is exactly uniform. ``b = count_width + 8`` up to the word's 32 bits, so a word is
+    rejected with probability below ``N / 2**b``: below ``2**-8`` (at least 0.996 indices per
+    clock) for every ``N`` up to 2**24 - 1, below ``2**-5`` (0.969) at the most, 2**27 - 1 (the
+    1-byte records of a 64 MiB SDRAM).
     The threshold ``2**b mod N`` is computed by a ``b``-cycle shift-subtract whenever ``count``
     changes (:class:`~memgen.hdl.engine.threshold.Threshold`); requests wait for it.
 
@@ -47,6 +49,7 @@ from .trivium import Trivium, TriviumModel
 
 __all__ = [
     "GENERATORS",
+    "MAX_COUNT",
     "PIPELINE_DEPTH",
     "STATE_WIDTH",
     "WORD_WIDTH",
@@ -65,19 +68,22 @@ WORD_WIDTH = 32
 PIPELINE_DEPTH = 3
 #: Bits of a request's amount field.
 AMOUNT_WIDTH = 32
+#: The largest record count: the 1-byte records of a 64 MiB SDRAM fit.
+MAX_COUNT = (1 << 27) - 1
 
 _MASK32 = (1 << 32) - 1
 
 
 def fraction_bits(count_width):
-    """Random bits used per candidate index: ``count_width + 8`` (rejection below 2**-8)."""
-    return count_width + 8
+    """Random bits used per candidate index: ``count_width + 8`` (rejection below 2**-8), at
+    most the word's :data:`WORD_WIDTH`."""
+    return min(count_width + 8, WORD_WIDTH)
 
 
 def _check_parameters(max_count, generator):
-    if not isinstance(max_count, int) or not 1 <= max_count < (1 << 24):
+    if not isinstance(max_count, int) or not 1 <= max_count <= MAX_COUNT:
         raise ValueError(
-            f"Record capacity must be an integer from 1 to 2**24 - 1, not {max_count!r}"
+            f"Record capacity must be an integer from 1 to 2**27 - 1, not {max_count!r}"
         )
     if generator not in GENERATORS:
         raise ValueError(f"Generator must be one of {GENERATORS}, not {generator!r}")
@@ -170,7 +176,7 @@ class IndexGenerator(wiring.Component):
     Parameters
     ----------
     max_count : int
-        Largest ``count`` (the record capacity), below 2**24.
+        Largest ``count`` (the record capacity), at most :data:`MAX_COUNT`.
     generator : str
         ``"trivium"`` (default) or ``"lfsr"``, see the module documentation.
     reset_seed : int

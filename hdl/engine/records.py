@@ -28,6 +28,8 @@ from dataclasses import dataclass
 
 from amaranth.lib import data
 
+from .index_generator import MAX_COUNT
+
 __all__ = [
     "MAX_LANES",
     "RecordWord",
@@ -115,8 +117,8 @@ class RecordFormat:
                 f"{self.lanes} lanes need fixed-size records of at most word_bytes ({width}) "
                 "bytes: a lane reads a record per clock"
             )
-        if self.max_records >= 1 << 24:
-            raise ValueError(f"At most 2**24 - 1 records, not {self.max_records}")
+        if self.max_records > MAX_COUNT:
+            raise ValueError(f"At most 2**27 - 1 records, not {self.max_records}")
 
     @property
     def fixed(self):

@@ -122,7 +122,7 @@ def reduce_words(words, count, max_count):
 def index_stream(max_count, count, amount, seed, generator="trivium"):
     """The first ``amount`` indices for ``count`` records from a fresh seed, as
     ``IndexGeneratorModel(max_count, generator, seed).request(amount, count)`` gives them."""
-    words_needed = amount + amount // 64 + 64  # rejection is below 2**-8 per word
+    words_needed = amount + amount // 16 + 64  # rejection is below 2**-5 per word
     while True:
         words = engine_words(seed, words_needed, generator)
         indices, accepted = reduce_words(words, count, max_count)

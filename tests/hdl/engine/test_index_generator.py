@@ -8,9 +8,11 @@ from amaranth.hdl import Fragment
 from memgen.hdl.common.faults import with_fault
 from memgen.hdl.engine.index_generator import (
     GENERATORS,
+    MAX_COUNT,
     PIPELINE_DEPTH,
     IndexGenerator,
     IndexGeneratorModel,
+    fraction_bits,
 )
 from memgen.hdl.engine.trivium import WARMUP_STEPS
 from memgen.sim.harness.amaranth_sim import (
@@ -77,10 +79,10 @@ def test_model_takes_every_count_its_register_holds(max_count):
 
 @pytest.mark.parametrize(
     ("max_count", "generator"),
-    [(0, "trivium"), (1 << 24, "trivium"), (8.0, "lfsr"), (8, "xorshift")],
+    [(0, "trivium"), (1 << 27, "trivium"), (8.0, "lfsr"), (8, "xorshift")],
 )
 def test_bad_parameters_are_refused(max_count, generator):
-    """A capacity of 1 to 2**24 - 1 records (an integer), a known engine; 1 and 2**24 - 1 are
+    """A capacity of 1 to 2**27 - 1 records (an integer), a known engine; 1 and 2**27 - 1 are
     taken (the model, whose check the gateware shares, builds at each)."""
     with pytest.raises(ValueError, match="Record capacity|Generator must be"):
         IndexGeneratorModel(max_count, generator)
@@ -88,12 +90,14 @@ def test_bad_parameters_are_refused(max_count, generator):
         IndexGenerator(max_count, generator)
     assert IndexGeneratorModel(1, "lfsr").count_width == 1
     assert IndexGeneratorModel((1 << 24) - 1).count_width == 24
+    assert IndexGeneratorModel(MAX_COUNT).count_width == 27 and MAX_COUNT == (1 << 27) - 1
 
 
 @pytest.mark.parametrize(
     ("max_count", "index_bits", "count_bits"),
     [(1, 1, 1), (2, 1, 2), (3, 2, 2), (4, 2, 3), (5, 3, 3), (255, 8, 8), (256, 8, 9),
-     (257, 9, 9), ((1 << 24) - 1, 24, 24)],
+     (257, 9, 9), ((1 << 24) - 1, 24, 24), (1 << 24, 24, 25), (1 << 25, 25, 26),
+     ((1 << 27) - 1, 27, 27)],
 )  # fmt: skip
 def test_ports_are_just_wide_enough(max_count, index_bits, count_bits):
     """The indices hold max_count - 1 (at least one bit), the count max_count: at each power of
@@ -103,12 +107,17 @@ def test_ports_are_just_wide_enough(max_count, index_bits, count_bits):
 
 
 def test_rejection_rate_bound_for_every_count():
-    """Throughput bound: rejected fraction (2**b mod N) / 2**b stays below 2**-8 for all N."""
+    """Throughput bound: rejected fraction (2**b mod N) / 2**b stays below 2**-8 for all N up to
+    2**24 - 1 (``b = count_width + 8``); past that ``b`` stops at the word's 32 bits and the
+    bound is N / 2**32, below 2**-5 at the largest count."""
     for max_count in (2**10, 2**17 - 1, 393216):
         b = IndexGeneratorModel(max_count).fraction_bits
         counts = np.arange(1, max_count + 1, dtype=np.int64)
         worst = ((1 << b) % counts).max() / (1 << b)
         assert worst < 2**-8
+    assert [fraction_bits(width) for width in (1, 23, 24, 25, 27)] == [9, 31, 32, 32, 32]
+    for count in ((1 << 24) + 1, (1 << 25) + 1, MAX_COUNT, (1 << 26) + 3):
+        assert ((1 << 32) % count) / (1 << 32) < count / (1 << 32) < 2**-5
 
 
 def test_lfsr_words_are_the_low_half_of_the_state():
@@ -256,6 +265,22 @@ def test_seed_reloads_the_sequence(generator):
             await run_requests(ctx, dut, [(999, 10)], model, None, None)
 
     run_simulation(dut, testbench, name="index_seed")
+
+
+@pytest.mark.parametrize("max_count", [1 << 25, MAX_COUNT])
+def test_gateware_at_the_largest_counts_matches_model(max_count):
+    """The widest counts, where ``b`` stops at 32 bits and the word's every bit is used: 1-byte
+    records filling 32 MiB and the largest count, at the memory's edges and the count whose
+    threshold is the largest near them."""
+    dut = IndexGenerator(max_count)
+    model = IndexGeneratorModel(max_count)
+    near = max(range(max_count - 5000, max_count + 1), key=lambda n: (1 << 32) % n)
+    plan = [(max_count, 200), (max_count - 1, 50), (near, 300), (1 << 24, 50), (1, 3)]
+
+    async def testbench(ctx):
+        await run_requests(ctx, dut, plan, model, Stalls("random", 5), Stalls("random", 6))
+
+    run_simulation(dut, testbench, name=f"index_widest_{max_count}")
 
 
 def test_gateware_at_the_count_most_often_rejected():

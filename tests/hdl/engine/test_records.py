@@ -30,9 +30,9 @@ def test_record_word_is_a_byte_with_its_flags():
         ({"byte_capacity": 8}, "Variable-length mode needs max_records"),
         ({"byte_capacity": 8, "max_records": 0}, "max_records must be a positive integer"),
         ({"byte_capacity": 8, "max_records": 2, "max_length": 0}, "max_length must be a positive"),
-        ({"byte_capacity": 1 << 24, "max_records": 1 << 24}, "At most 2\\*\\*24 - 1 records"),
-        ({"byte_capacity": 1 << 24, "record_size": 1}, "not 16777216"),
-        ({"byte_capacity": 1 << 25, "max_records": (1 << 24) + 1}, "not 16777217"),
+        ({"byte_capacity": 1 << 27, "max_records": 1 << 27}, "At most 2\\*\\*27 - 1 records"),
+        ({"byte_capacity": 1 << 27, "record_size": 1}, "not 134217728"),
+        ({"byte_capacity": 1 << 28, "max_records": (1 << 27) + 1}, "not 134217729"),
         ({"byte_capacity": 8, "max_records": 2, "word_bytes": 0}, "word_bytes must be a positive"),
         ({"byte_capacity": 12, "max_records": 2, "word_bytes": 3}, "power of two up to 64, not 3"),
         ({"byte_capacity": 256, "max_records": 2, "word_bytes": 128}, "up to 64, not 128"),
@@ -56,7 +56,8 @@ def test_fixed_mode_fills_in_records_and_length():
     assert (fmt.fixed, fmt.max_records, fmt.max_length) == (True, 3, 3)
     whole = RecordFormat(8, record_size=8)  # a record as large as the memory
     assert (whole.max_records, whole.max_length) == (1, 8)
-    assert RecordFormat((1 << 24) - 1, record_size=1).max_records == (1 << 24) - 1
+    assert RecordFormat((1 << 27) - 1, record_size=1).max_records == (1 << 27) - 1
+    assert RecordFormat(32 << 20, record_size=1).max_records == 1 << 25  # 32 MiB of SDRAM
 
 
 @pytest.mark.parametrize(("capacity", "default"), [(1, 1), (65_535, 65_535), (65_536, 65_535)])
@@ -78,12 +79,13 @@ def test_byte_widths(capacity, address, count):
 
 @pytest.mark.parametrize(
     ("records", "index", "count"),
-    [(1, 1, 1), (2, 1, 2), (3, 2, 2), (4, 2, 3), (5, 3, 3), ((1 << 24) - 1, 24, 24)],
-)
+    [(1, 1, 1), (2, 1, 2), (3, 2, 2), (4, 2, 3), (5, 3, 3), ((1 << 24) - 1, 24, 24),
+     (1 << 25, 25, 26), ((1 << 27) - 1, 27, 27)],
+)  # fmt: skip
 def test_record_widths(records, index, count):
     """An index reaches ``max_records - 1`` (at least one bit), a record count
     ``max_records``."""
-    fmt = RecordFormat(1 << 24, max_records=records)
+    fmt = RecordFormat(1 << 27, max_records=records)
     assert (fmt.index_width, fmt.count_width) == (index, count)
 
 
