@@ -11,15 +11,30 @@ only data, and RECALL, which needs fixed-size records, works on it.
 """
 
 from dataclasses import dataclass, field, replace
+from functools import partial
 
 from amaranth.hdl import ClockDomain, Elaboratable, Module
 from amaranth.lib import io
 from amaranth.lib.cdc import ResetSynchronizer
 from memgen.hdl.engine.records import RecordFormat
+from memgen.hdl.fpga.sdram_storage import WORD_BYTES, SDRAMStorage
 from memgen.hdl.link.protocol import BAUD, MAX_LINK_RECORD
 from memgen.hdl.link.top import MemGenTop
 
-__all__ = ["Board", "BoardTop", "board_clock"]
+__all__ = ["MEMORIES", "Board", "BoardTop", "board_clock"]
+
+#: Where a board build keeps its records (:meth:`Board.with_memory`).
+MEMORIES = ("bram", "sdram")
+
+
+def _sdram_storage(clock_hz, size, cells, record_format, primitive, read_ports):
+    """The records' backend in an SDRAM chip of ``size`` MiB: 32 MiB is 8,192 rows of 512
+    columns in each of four banks, 64 MiB rows of 1,024 (the x16 parts ULX3S boards carry).
+    With ``primitive=False`` (simulation models) the chip is a model inside the backend, its
+    words in ``cells`` (see :class:`~memgen.hdl.fpga.sdram_model.SDRAMModel`)."""
+    columns = 512 * size // 32
+    return SDRAMStorage(record_format.word_bytes, rows=8192, columns=columns, clock_hz=clock_hz,
+                        model=cells if primitive is False else None)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -72,6 +87,18 @@ class Board:
     lanes_nextpnr_options : tuple
         Extra nextpnr arguments for its builds with more than one lane (see
         :attr:`nextpnr_options`).
+    sdram : callable or None
+        ``sdram(m, platform, storage)``: the board's SDRAM pins on the
+        :class:`~memgen.hdl.fpga.sdram_storage.SDRAMStorage` ``storage``, and the chip's clock.
+        None: no SDRAM.
+    sdram_sizes : tuple
+        The SDRAM chip sizes the board is made with, in MiB (the first its usual one).
+    sdram_records : int
+        Variable-length records a build with its records in SDRAM holds (the record table
+        stays in block RAM).
+    sdram_size : int
+        The MiB of SDRAM this build keeps its records in; 0: block RAM (see
+        :meth:`with_memory`).
     """
 
     name: str
@@ -97,6 +124,10 @@ class Board:
     usb: object = None
     usb_link: bool = False
     lanes_nextpnr_options: tuple = ()
+    sdram: object = None
+    sdram_sizes: tuple = ()
+    sdram_records: int = 0
+    sdram_size: int = 0
 
     @property
     def nextpnr_options(self):
@@ -179,6 +210,44 @@ class Board:
             self, record_format=replace(fmt, byte_capacity=copy, max_records=None, lanes=lanes)
         )
 
+    def with_memory(self, memory, size=None):
+        """This board with its records in ``memory``: ``"bram"`` (block RAM, as described) or
+        ``"sdram"``, the SDRAM chip of ``size`` MiB (one of ``sdram_sizes``; None: the first)
+        in 16-byte words (a burst of eight), its record table (variable-length records) in
+        block RAM. Call before :meth:`with_record_size` and the others."""
+        if memory not in MEMORIES:
+            raise ValueError(f"Memory must be one of {MEMORIES}, not {memory!r}")
+        if memory == "bram":
+            if size is not None:
+                raise ValueError("a size is for SDRAM; block RAM is the board's own")
+            return self
+        if self.sdram is None:
+            raise ValueError(f"{self.name} has no SDRAM")
+        size = self.sdram_sizes[0] if size is None else size
+        if size not in self.sdram_sizes:
+            sizes = " or ".join(map(str, self.sdram_sizes))
+            raise ValueError(f"{self.name}'s SDRAM is {sizes} MiB, not {size!r}")
+        fmt = self.record_format
+        return replace(
+            self,
+            record_format=RecordFormat(size << 20, max_records=self.sdram_records,
+                                       max_length=fmt.max_length, word_bytes=16),
+            memory=f"records in SDRAM ({size} MiB)",
+            data_storage=partial(_sdram_storage, self.clock_hz, size, "memory"),
+            word_widths=WORD_BYTES,
+            lane_counts=(1,),
+            read_ports=1,
+            sdram_size=size,
+        )  # fmt: skip
+
+    def for_verilator(self):
+        """This board as a Verilator device simulates it: with its records in SDRAM, the chip
+        model's words declared in Verilog (a ``lib.memory`` of 32 MiB is too large to convert)."""
+        if not self.sdram_size:
+            return self
+        cells = partial(_sdram_storage, self.clock_hz, self.sdram_size, "verilog")
+        return replace(self, data_storage=cells)
+
     def with_usb(self, on=True):
         """This board answering on its USB port (full speed, CDC-ACM) as well as its UART, or
         (``on=False``) on its UART only."""
@@ -243,6 +312,11 @@ class BoardTop(Elaboratable):
         m.submodules.rx_buffer = rx = io.Buffer("i", uart.rx)
         m.submodules.tx_buffer = tx = io.Buffer("o", uart.tx)
         usb = {"usb": board.usb(m, platform, clock)} if board.usb_link else {}
-        m.submodules.device = device = board.device(**usb)
+        arguments = board.device_arguments()
+        if board.sdram_size:
+            board.sdram(m, platform, arguments["data_storage"])
+        m.submodules.device = device = MemGenTop(
+            board.record_format, board.clock_hz, board.baud, **arguments, **usb
+        )
         m.d.comb += [device.rx.eq(rx.i), tx.o.eq(device.tx)]
         return m

@@ -10,6 +10,11 @@
   :meth:`~memgen.boards.board.Board.for_records`).
 * Record table: 4,096 entries of 28 bits (19-bit start, 9-bit length) in DP16KD; with fixed-size
   records (``memgen build ulx3s-85f --records fixed:K``) no table, 393,216 // K records.
+* SDRAM (``memgen build ulx3s-85f --memory sdram``): the records in the 32 MiB chip (or, with
+  ``--sdram-size 64``, a 64 MiB part) in 16-byte words, bursts of eight (fixed-size records:
+  the smallest of 2, 4, 8 or 16 bytes that holds one), through
+  :class:`~memgen.hdl.fpga.sdram_storage.SDRAMStorage`; the record table, 65,536 entries, in
+  DP16KDs of 16,384 x 1. The chip's clock lags the design clock by :data:`SDRAM_PHASE`.
 * The deframer's frame buffer is read through its DP16KD's output register: it lands in one of
   the few blocks the records leave free, possibly across the die from its reader.
 * UART: the FT231X, pins M1 (rx) and L4 (tx), 3 Mbaud (divisor 33: 3.03 Mbaud, +1%).
@@ -19,7 +24,8 @@
   and 48 MHz): VCO 100 / 5 x 24 = 480 MHz, divided by 10 and 40.
 """
 
-from amaranth.hdl import ClockDomain, Instance, Signal
+from amaranth.hdl import ClockDomain, ClockSignal, Instance, Signal
+from amaranth.lib import io
 from amaranth.lib.cdc import ResetSynchronizer
 from amaranth_boards.ulx3s import ULX3S_85F_Platform
 from memgen.hdl.engine.records import RecordFormat, table_entry_layout
@@ -28,7 +34,10 @@ from memgen.hdl.fpga.dp16kd import DP16KD_BYTES, DP16KDBank, DP16KDBuffer
 
 from .board import Board
 
-__all__ = ["ULX3S_85F"]
+__all__ = ["SDRAM_PHASE", "ULX3S_85F"]
+
+#: The SDRAM clock's lag behind the design clock, in degrees (a multiple of 60: VCO cycles).
+SDRAM_PHASE = 240
 
 
 class _Platform(ULX3S_85F_Platform):
@@ -152,14 +161,63 @@ def _data_storage(record_format, primitive, read_ports):
 
 
 def _table_storage(record_format, primitive):
-    """The table (4,096 entries) in DP16KDs of 4,096 x 4, also with their output registers."""
+    """The table (4,096 entries) in DP16KDs of 4,096 x 4, also with their output registers; a
+    larger one (65,536 with the records in SDRAM) in banks of DP16KDs of 16,384 x 1."""
     entry = table_entry_layout(record_format).size
+    depth = 4096 if record_format.max_records <= 4096 else 16384
     return BankedStorage(
         record_format.max_records,
         entry,
-        bank_depth=record_format.max_records,
-        bank_factory=lambda: DP16KDBank(entry, record_format.max_records, primitive=primitive),
+        bank_depth=depth,
+        bank_factory=lambda: DP16KDBank(entry, depth, primitive=primitive),
+        bank_register=depth < record_format.max_records,  # banks side by side: a clock to route
     )
+
+
+def _sdram(m, platform, storage):
+    """The SDRAM's pins on the controller's (``storage.pins``), and the chip's clock: the design
+    clock delayed 240 degrees (4 ns) by a third PLL, so the chip samples a command in the clock
+    after it leaves with setup and hold to spare and its read data reach the input flops
+    inside the next clock's window (the budget is in docs/design.md, SDRAM)."""
+    feedback, shifted, locked = Signal(), Signal(), Signal()
+    m.submodules.sdram_pll = Instance(
+        "EHXPLLL",
+        a_FREQUENCY_PIN_CLKI="100",
+        a_FREQUENCY_PIN_CLKOP="100",
+        a_FREQUENCY_PIN_CLKOS="100",
+        **_PLL_SETTINGS,
+        p_CLKI_DIV=1,
+        p_FEEDBK_PATH="CLKOP",
+        p_CLKFB_DIV=1,
+        p_CLKOP_ENABLE="ENABLED",
+        p_CLKOP_DIV=6,  # VCO 600 MHz: a VCO cycle is 60 degrees of 100 MHz
+        p_CLKOP_CPHASE=2,
+        p_CLKOP_FPHASE=0,
+        p_CLKOS_ENABLE="ENABLED",
+        p_CLKOS_DIV=6,
+        p_CLKOS_CPHASE=2 + SDRAM_PHASE // 60,
+        p_CLKOS_FPHASE=0,
+        i_CLKI=ClockSignal("sync"),
+        i_CLKFB=feedback,
+        **_PLL_CONTROLS,
+        o_CLKOP=feedback,
+        o_CLKOS=shifted,
+        o_LOCK=locked,
+    )
+    m.domains.sdram = ClockDomain("sdram", reset_less=True)
+    m.d.comb += ClockSignal("sdram").eq(shifted)
+    pins, controller = platform.request("sdram", 0, dir="-"), storage.pins
+    m.submodules.sdram_clock = clock = io.DDRBuffer("o", pins.clk, o_domain="sdram")
+    m.d.comb += [clock.o[0].eq(1), clock.o[1].eq(0)]  # high, then low: the clock itself
+    outputs = {"cs": controller.cs, "we": controller.we, "ras": controller.ras,
+               "cas": controller.cas, "clk_en": controller.cke, "ba": controller.ba,
+               "a": controller.a, "dqm": controller.dqm}  # fmt: skip
+    for name, signal in outputs.items():
+        m.submodules[f"sdram_{name}"] = buffer = io.Buffer("o", getattr(pins, name))
+        m.d.comb += buffer.o.eq(signal)
+    m.submodules.sdram_dq = dq = io.Buffer("io", pins.dq)
+    m.d.comb += [dq.o.eq(controller.dq_o), dq.oe.eq(controller.dq_oe),
+                 controller.dq_i.eq(dq.i)]  # fmt: skip
 
 
 def _frame_buffer(primitive):
@@ -192,4 +250,7 @@ ULX3S_85F = Board(
     # lanes spread generators and copies of the records over the die: the placer weighs timing
     # three times its default (nextpnr's heap placer; see docs/design.md, boards: timing)
     lanes_nextpnr_options=("--placer-heap-timingweight", "30"),
+    sdram=_sdram,
+    sdram_sizes=(32, 64),  # AS4C16M16SA on most boards; 64 MiB parts exist
+    sdram_records=65536,  # the record table, 34-bit entries, in 136 of the 208 DP16KDs
 )

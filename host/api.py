@@ -230,6 +230,8 @@ def open(
     *,
     baud: int | None = None,
     generator: str = "trivium",
+    memory: str = "bram",
+    sdram_size: int | None = None,
 ) -> Memory:
     """Opens a MemGen device (``reference``, ``sim``, ``verilator`` or ``serial:PORT``).
 
@@ -238,11 +240,15 @@ def open(
     ``"ulx3s-85f"``), that board's memory and generator. A board on ``serial:PORT`` has the
     records mode and memory it was built with (``records``, if given, must match) and keeps its
     records between :func:`open` calls; there ``board`` names it for its line rate (the
-    iCEBreaker's 6 Mbaud), ``baud`` gives any other (default 3 Mbaud, the ULX3S's)."""
+    iCEBreaker's 6 Mbaud), ``baud`` gives any other (default 3 Mbaud, the ULX3S's). A simulated
+    board keeps its records in ``memory``: ``"bram"`` (block RAM, default) or ``"sdram"`` (its
+    SDRAM chip, ``sdram_size`` MiB, simulated)."""
     check_device(device)
     fixed, size = parse_records("variable" if records is None else records)
     if board is not None and capacity is not None:
         raise ValueError("give capacity or board, not both: a board's memory is its own")
+    if (memory != "bram" or sdram_size is not None) and (board is None or device not in SIMULATED):
+        raise ValueError("a memory is for a simulated board (device reference, sim, verilator)")
     if generator not in ("trivium", "lfsr"):
         raise ValueError(f"generator must be trivium or lfsr, not {generator!r}")
     record_format, board_model = None, None
@@ -257,6 +263,7 @@ def open(
             raise ValueError(f"{device} has the memory it was built with: no capacity")
         board_model = None  # named for its line rate only: the board knows its memory
     elif board_model is not None:
+        board_model = board_model.with_memory(memory, sdram_size)
         if fixed:
             board_model = board_model.for_records(size)
     else:

@@ -15,14 +15,20 @@ __all__ = [
 ]
 
 
-def board_variant(board, fixed, size, word_bytes=None, lanes=1, usb=None):
+def board_variant(board, fixed, size, word_bytes=None, lanes=1, usb=None, memory="bram",
+                  sdram_size=None):  # fmt: skip
     """The board as built for a records mode: as described (variable-length records), or with
-    fixed-size records of ``size`` bytes; its memory in words of ``word_bytes`` (None: the
-    board's default for the mode, :meth:`~memgen.boards.board.Board.for_records`), read by
-    ``lanes`` sample lanes; answering on USB too with ``usb``, on the UART only without (None:
-    as the board's default build)."""
+    fixed-size records of ``size`` bytes; its records in ``memory`` (block RAM, or SDRAM of
+    ``sdram_size`` MiB); in words of ``word_bytes`` (None: the board's default for the mode,
+    :meth:`~memgen.boards.board.Board.for_records`), read by ``lanes`` sample lanes; answering
+    on USB too with ``usb``, on the UART only without (None: as the board's default build)."""
     if board is None:
         return board
+    try:
+        board = board.with_memory(memory, sdram_size)
+    except ValueError as error:
+        option = "--sdram-size" if sdram_size is not None and memory == "sdram" else "--memory"
+        raise UserError(f"{option}: {error}") from None
     if usb is not None:
         try:
             board = board.with_usb(usb)
@@ -47,7 +53,7 @@ def _variant(arguments):
     usb = arguments.usb
     if usb is None and arguments.design != "device":
         usb = False
-    shape = (arguments.word_bytes, arguments.lanes, usb)
+    shape = (arguments.word_bytes, arguments.lanes, usb, arguments.memory, arguments.sdram_size)
     return board_variant(arguments.board_name, *arguments.records, *shape)
 
 
@@ -65,7 +71,12 @@ def default_build_folder(board, design="device"):
 
     fmt = board.record_format
     default = BOARDS[board.name].for_records(fmt.record_size)
+    if board.sdram_size:
+        default = BOARDS[board.name].with_memory("sdram").for_records(fmt.record_size)
     folder = f"build/{board.name}" + (f"-fixed{fmt.record_size}" if fmt.fixed else "")
+    if board.sdram_size:
+        folder += "-sdram" + ("" if board.sdram_size == board.sdram_sizes[0] else
+                              str(board.sdram_size))  # fmt: skip
     folder += f"-w{fmt.word_bytes}" if fmt.word_bytes != default.record_format.word_bytes else ""
     folder += f"-l{fmt.lanes}" if fmt.lanes > 1 else ""
     if design == "device" and board.usb_link != BOARDS[board.name].usb_link:
@@ -170,6 +181,8 @@ def run_program(arguments):
         options = f" --records fixed:{size}" if fixed else ""
         options += f" --word-bytes {arguments.word_bytes}" if arguments.word_bytes else ""
         options += f" --lanes {arguments.lanes}" if arguments.lanes > 1 else ""
+        options += f" --memory {arguments.memory}" if arguments.memory != "bram" else ""
+        options += f" --sdram-size {arguments.sdram_size}" if arguments.sdram_size else ""
         options += {None: "", True: " --usb", False: " --no-usb"}[arguments.usb]
         options += "" if arguments.design == "device" else f" --design {arguments.design}"
         raise UserError(

@@ -85,6 +85,24 @@ def whole_number(text):
         raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
 
 
+def memory_options(parser):
+    """``--memory`` and ``--sdram-size``: where a board's records live (a build's, or a simulated
+    board's)."""
+    parser.add_argument(
+        "--memory",
+        choices=("bram", "sdram"),  # memgen.boards.board.MEMORIES, without importing it
+        default="bram",
+        help="where a board keeps the records: bram, the FPGA's block RAM (default), or sdram, "
+        "the SDRAM chip beside it (the ULX3S's 32 MiB)",
+    )
+    parser.add_argument(
+        "--sdram-size",
+        type=whole_number,
+        metavar="MIB",
+        help="with --memory sdram: the chip's size in MiB, 32 (default) or 64",
+    )
+
+
 # Opening and training ------------------------------------------------------------------------
 def simulated_format(arguments):
     """The record format a simulated device is built with; None for a board's own."""
@@ -110,6 +128,8 @@ def open_memory(arguments):
         records=f"fixed:{size}" if fixed else "variable",
         capacity=arguments.capacity,
         board=None if arguments.board is None else arguments.board.name,
+        memory=arguments.memory,
+        sdram_size=arguments.sdram_size,
     )
 
 
@@ -197,6 +217,13 @@ def check_device_options(arguments):
         )
     if arguments.device.startswith("serial:") and arguments.capacity:
         raise UserError("--capacity is for simulated devices; a board has its own memory")
+    if arguments.memory != "bram" or arguments.sdram_size is not None:
+        if arguments.board is None or arguments.device.startswith("serial:"):
+            raise UserError("--memory and --sdram-size are for a simulated device's --board")
+        try:
+            arguments.board.with_memory(arguments.memory, arguments.sdram_size)
+        except ValueError as error:
+            raise UserError(f"--memory {arguments.memory}: {error}") from None
     simulated_format(arguments)
 
 
@@ -420,6 +447,7 @@ def parser():
         metavar="BYTES",
         help=f"memory of a simulated device (default: {api.DEFAULT_CAPACITY})",
     )
+    memory_options(device)
 
     records = argparse.ArgumentParser(add_help=False)
     records.add_argument(
@@ -507,6 +535,7 @@ def parser():
         help="L sample lanes reading copies of the records, two lanes to a copy on the ULX3S "
         "(capacity / ceil(L / 2)); fixed-size records of at most W bytes (default: 1)",
     )
+    memory_options(design)
     design.add_argument(
         "--usb",
         action=argparse.BooleanOptionalAction,

@@ -19,6 +19,7 @@ from importlib import metadata
 from pathlib import Path
 
 from amaranth.back import verilog
+from memgen.hdl.fpga.sdram_model import CELLS_MODULE, CELLS_VERILOG
 from memgen.hdl.link.protocol import BAUD
 
 __all__ = [
@@ -126,6 +127,8 @@ def _compile(make_top, directory, executable):
     )
     source = directory / f"{TOPLEVEL}.v"
     text = verilog.convert(make_top(), name=TOPLEVEL)
+    if CELLS_MODULE in text:  # a simulated SDRAM's words, declared in Verilog
+        text += CELLS_VERILOG
     source.write_text(collapse_zero_initialisers(text))
     command = [
         "verilator",

@@ -19,6 +19,7 @@ from amaranth.lib.wiring import In, Out
 
 from ..engine.storage import StorageSignature
 from .sdram import SDRAMController, SDRAMPins, burst_address_width
+from .sdram_model import SDRAMModel
 
 __all__ = ["SDRAMStorage", "WORD_BYTES"]
 
@@ -35,6 +36,9 @@ class SDRAMStorage(wiring.Component):
         2, 4, 8 or 16.
     rows, columns, cas_latency, clock_hz, timing, lookahead
         As :class:`~.sdram.SDRAMController`'s (fewer rows: a scaled-down chip).
+    model : str or None
+        The chip inside, an :class:`~.sdram_model.SDRAMModel` with these ``cells`` (a simulated
+        device, whose Verilog runs alone), instead of on ``pins``.
 
     Attributes
     ----------
@@ -48,11 +52,12 @@ class SDRAMStorage(wiring.Component):
     -------
     port : In(StorageSignature(address_width, 8 * word_bytes, read_latency=None))
     pins : Out(SDRAMPins())
+        Without ``model``.
     initialised : Out(1)
     """
 
     def __init__(self, word_bytes=16, *, rows=8192, columns=512, cas_latency=2, clock_hz=100e6,
-                 timing=None, lookahead=4):  # fmt: skip
+                 timing=None, lookahead=4, model=None):  # fmt: skip
         if word_bytes not in WORD_BYTES:
             raise ValueError(f"SDRAM words are {WORD_BYTES} bytes, not {word_bytes!r}")
         self.controller = SDRAMController(
@@ -63,16 +68,25 @@ class SDRAMStorage(wiring.Component):
         address_width = burst_address_width(word_bytes // 2, rows, columns)
         self.depth = 1 << address_width
         self.in_flight = 1 << self.controller.tag_bits
+        self.model = None
+        if model is not None:
+            self.model = SDRAMModel(rows=rows, columns=columns, cas_latency=cas_latency,
+                                    cells=model)  # fmt: skip
+        pins = {} if model is not None else {"pins": Out(SDRAMPins())}
         super().__init__({
             "port": In(StorageSignature(address_width, 8 * word_bytes, read_latency=None)),
-            "pins": Out(SDRAMPins()),
+            **pins,
             "initialised": Out(1),
         })  # fmt: skip
 
     def elaborate(self, platform):
         m = Module()
         m.submodules.controller = controller = self.controller
-        wiring.connect(m, controller.pins, wiring.flipped(self.pins))
+        if self.model is None:
+            wiring.connect(m, controller.pins, wiring.flipped(self.pins))
+        else:
+            m.submodules.chip = self.model
+            wiring.connect(m, controller.pins, self.model.pins)
         port, requests = self.port, controller.requests
         held = Signal()  # a written word waits in the combining register
         held_address = Signal.like(port.address)

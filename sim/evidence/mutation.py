@@ -39,6 +39,8 @@ EQUIVALENT = Path(__file__).with_name("mutation_equivalent.json")
 #: The core's tests with one seed of its reference comparison, not two: half the time, and a
 #: mutant the first seed misses is rarely one the second catches.
 CORE_SEED_1 = "tests/hdl/engine/test_core.py -k 'not (reference and 2)'"
+#: The core on SDRAM: the readout, append memory and sequencer waiting on a storage's ready.
+SDRAM_STORAGE = "tests/hdl/fpga/test_sdram_storage.py"
 #: Module -> the tests that check it (the fast ones: a mutant runs them all).
 TARGETS = {
     "hdl/common/gf2.py": "tests/hdl/common/test_gf2.py tests/hdl/engine/test_lfsr.py",
@@ -56,16 +58,16 @@ TARGETS = {
     "hdl/engine/append_memory.py": f"tests/hdl/engine/test_memory_path.py {CORE_SEED_1}",
     "hdl/engine/wide_append.py": "tests/hdl/engine/test_wide_append.py"
     " tests/hdl/engine/test_memory_path.py tests/sim/harness/test_formal.py"
-    " tests/hdl/engine/test_core_appends.py"
+    f" tests/hdl/engine/test_core_appends.py {SDRAM_STORAGE}"
     " -k 'wide or word or in-4 or in-8 or width or record_limit'",
     "hdl/engine/widener.py": "tests/hdl/engine/test_widener.py",
-    "hdl/engine/readout.py": f"tests/hdl/engine/test_memory_path.py {CORE_SEED_1}",
+    "hdl/engine/readout.py": f"tests/hdl/engine/test_memory_path.py {CORE_SEED_1} {SDRAM_STORAGE}",
     "hdl/engine/recall.py": "tests/hdl/engine/test_recall.py tests/hdl/engine/test_core_recall.py",
     "hdl/engine/storage.py": "tests/hdl/engine/test_storage.py tests/hdl/engine/test_memory_path.py"
     " tests/boards/test_board_storage.py -k 'not (ulx3s or yosys_model or fills)'",
     "hdl/engine/decoder.py": "tests/hdl/engine/test_decoder.py",
     "hdl/engine/sequencer.py": f"{CORE_SEED_1} tests/hdl/engine/test_core_recall.py"
-    " tests/hdl/engine/test_core_appends.py",
+    f" tests/hdl/engine/test_core_appends.py {SDRAM_STORAGE}",
     "hdl/engine/index_source.py": "tests/hdl/engine/test_index_source.py",
     "hdl/engine/lanes.py": "tests/hdl/engine/test_lanes.py tests/hdl/engine/test_index_source.py"
     " tests/hdl/engine/test_core.py tests/sim/harness/test_formal.py"
@@ -80,6 +82,8 @@ TARGETS = {
     "hdl/fpga/queue.py": "tests/hdl/fpga/test_queue.py",
     "hdl/fpga/sdram.py": "tests/hdl/fpga/test_sdram.py -k 'not cocotb'",
     "hdl/fpga/sdram_commands.py": "tests/hdl/fpga/test_sdram.py -k 'not cocotb'",
+    "hdl/fpga/sdram_storage.py": SDRAM_STORAGE,
+    "hdl/fpga/sdram_model.py": "tests/hdl/fpga/test_sdram_model.py",
     "hdl/link/uart.py": "tests/hdl/link/test_uart.py",
     "hdl/link/slip.py": "tests/hdl/link/test_slip.py",
     "hdl/link/frame_checker.py": "tests/hdl/link/test_framing.py",

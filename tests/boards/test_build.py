@@ -361,6 +361,89 @@ def test_cli_build_and_program_with_fixed_records(monkeypatch, tmp_path, capsys)
     assert "run `memgen build icebreaker --records fixed:32` first" in err
 
 
+def test_sdram_variants():
+    """``with_memory("sdram")`` puts the ULX3S's records in its SDRAM, 32 MiB (or a 64 MiB part):
+    16-byte words for variable-length records with 65,536 table entries, the smallest word of
+    2, 4, 8 or 16 bytes for fixed-size records (1-byte records: every byte, 2**25 of them),
+    one lane; the backend is the SDRAM storage, its chip a model inside for simulation and on
+    pins for the board. Boards without SDRAM, other sizes and a size for block RAM are refused."""
+    spec = board("ulx3s-85f")
+    sdram = spec.with_memory("sdram")
+    fmt = sdram.record_format
+    assert (fmt.byte_capacity, fmt.max_records, fmt.word_bytes) == (32 << 20, 65536, 16)
+    assert sdram.memory_use == "records in SDRAM (32 MiB), record table in DP16KD"
+    assert spec.with_memory("bram") is spec and spec.sdram_size == 0
+    big = spec.with_memory("sdram", 64).for_records(1).record_format
+    assert (big.byte_capacity, big.max_records, big.word_bytes) == (64 << 20, 1 << 26, 2)
+    # record size: its word, and the records 32 MiB holds (a power-of-two slot each, packed)
+    shapes = {
+        1: (2, 1 << 25), 2: (2, 1 << 24), 3: (4, 1 << 23), 5: (8, 1 << 22),
+        9: (16, 1 << 21), 16: (16, 1 << 21), 17: (16, 1 << 20), 64: (16, 1 << 19),
+    }  # fmt: skip
+    for size, shape in shapes.items():
+        fixed = sdram.for_records(size).record_format
+        assert (fixed.word_bytes, fixed.max_records) == shape, size
+    backends = sdram.storage_backends(primitive=False)
+    storage, table = backends["data_storage"], backends["table_storage"]
+    unused(storage, storage.controller, storage.controller.scheduler, table)
+    assert storage.depth * 16 == 32 << 20 and storage.model is not None
+    assert "pins" not in storage.signature.members
+    on_pins = sdram.storage_backends()["data_storage"]
+    unused(on_pins, on_pins.controller, on_pins.controller.scheduler, on_pins.model or on_pins,
+           sdram.storage_backends()["table_storage"])  # fmt: skip
+    assert on_pins.model is None and "pins" in on_pins.signature.members
+    for memory, size, message in (
+        ("sdram", 48, "ulx3s-85f's SDRAM is 32 or 64 MiB, not 48"),
+        ("bram", 32, "a size is for SDRAM"),
+        ("flash", None, "Memory must be one of"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            spec.with_memory(memory, size)
+    with pytest.raises(ValueError, match="icebreaker has no SDRAM"):
+        board("icebreaker").with_memory("sdram")
+    with pytest.raises(ValueError, match="builds one lane only, not 2"):
+        sdram.for_records(1).with_lanes(2)
+
+
+def test_cli_build_and_program_with_sdram(monkeypatch, tmp_path, capsys):
+    """``--memory sdram`` builds the SDRAM variants into their own folders, and ``program``
+    with the same options looks there; errors are one line."""
+    import memgen.boards.build as board_build
+    from memgen.host import cli
+
+    built = []
+
+    def fake_build(spec, build_dir, seed, top=None):
+        built.append((spec.record_format, build_dir))
+        raise RuntimeError("stand-in build")
+
+    monkeypatch.setattr(board_build, "build", fake_build)
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["build", "ulx3s-85f", "--memory", "sdram"]) == 1
+    assert cli.main(["build", "ulx3s-85f", "--memory", "sdram", "--records", "fixed:1"]) == 1
+    assert cli.main(["build", "ulx3s-85f", "--memory", "sdram", "--sdram-size", "64"]) == 1
+    assert cli.main(["build", "ulx3s-85f", "--memory", "sdram", "--word-bytes", "4"]) == 1
+    assert [(fmt.byte_capacity >> 20, fmt.word_bytes, out) for fmt, out in built] == [
+        (32, 16, "build/ulx3s-85f-sdram"),
+        (32, 2, "build/ulx3s-85f-fixed1-sdram"),
+        (64, 16, "build/ulx3s-85f-sdram64"),
+        (32, 4, "build/ulx3s-85f-sdram-w4"),
+    ]
+    capsys.readouterr()
+    for argv, message in (
+        (["build", "icebreaker", "--memory", "sdram"], "--memory: icebreaker has no SDRAM"),
+        (["build", "ulx3s-85f", "--memory", "sdram", "--sdram-size", "16"],
+         "--sdram-size: ulx3s-85f's SDRAM is 32 or 64 MiB, not 16"),
+        (["build", "ulx3s-85f", "--memory", "sdram", "--word-bytes", "64"],
+         "--word-bytes 64: ulx3s-85f builds words of 2, 4, 8, 16 bytes, not 64"),
+        (["program", "ulx3s-85f", "--memory", "sdram", "--sdram-size", "64"],
+         "run `memgen build ulx3s-85f --memory sdram --sdram-size 64` first"),
+    ):  # fmt: skip
+        assert cli.main(argv) == 1
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1, err
+
+
 def test_cli_builds_and_programs_the_self_check(monkeypatch, tmp_path, capsys):
     """``--design self-check`` builds the example into its own folder and says what to expect;
     ``program`` looks there; a records mode its dataset does not fit is one line."""

@@ -8,6 +8,7 @@ from pathlib import Path
 import memgen
 import numpy as np
 import pytest
+from memgen.boards import board
 from memgen.host import api
 from memgen.host.api import Match, sim_format
 from memgen.host.driver import Driver
@@ -68,6 +69,32 @@ def test_memory_against_the_model(device):
         assert len(memory) == 0
 
 
+@pytest.mark.parametrize("device", ["sim", "verilator"])
+def test_a_simulated_board_with_its_records_in_sdram(device):
+    """``memory="sdram"``: the ULX3S's top level with the SDRAM controller and a model of its
+    32 MiB chip (in Amaranth's simulator, or compiled by Verilator), driven through its link:
+    its capacity the chip's, samples, recitation and recall as the model says."""
+    rng = np.random.default_rng(5)
+    rows = rng.integers(0, 256, (50, 8), dtype=np.uint8)
+    with memgen.open(device, records="fixed:8", board="ulx3s-85f", memory="sdram") as memory:
+        status = memory.status()
+        assert (status.byte_capacity, status.record_capacity) == (32 << 20, 1 << 22)
+        model = MemGenReference(
+            board("ulx3s-85f").with_memory("sdram").for_records(8).record_format
+        )
+        assert memory.extend(rows) == 50
+        for row in rows:
+            model.append(row.tobytes())
+        memory.seed(7)
+        model.seed(7)
+        expected = np.frombuffer(b"".join(model.sample(300)), np.uint8).reshape(300, 8)
+        assert np.array_equal(memory.sample(300), expected)
+        assert np.array_equal(memory.recite(), rows)
+        query = rows[41].copy()
+        query[0] ^= 0x10
+        assert memory.recall(query, k=1) == [Match(41, 1, rows[41].tobytes())]
+
+
 def test_variable_records_are_lists_and_refusals_say_what_was_stored():
     with memgen.open("reference", capacity=64) as memory:
         assert memory.extend([b"one", b"three"]) == 2
@@ -91,6 +118,9 @@ def test_variable_records_are_lists_and_refusals_say_what_was_stored():
         ({"capacity": 100, "board": "icebreaker"}, ValueError, "not both"),
         ({"board": "nano"}, ValueError, "unknown board"),
         ({"generator": "mt19937"}, ValueError, "trivium or lfsr"),
+        ({"memory": "sdram"}, ValueError, "a memory is for a simulated board"),
+        ({"memory": "sdram", "board": "icebreaker"}, ValueError, "icebreaker has no SDRAM"),
+        ({"memory": "sdram", "board": "ulx3s-85f", "sdram_size": 8}, ValueError, "not 8"),
     ],
 )
 def test_open_refuses_clearly(options, error, message):

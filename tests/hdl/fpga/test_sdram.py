@@ -22,6 +22,7 @@ from memgen.sim.harness.sdram_chip import (
     Timing,
     TimingViolation,
     amaranth_process,
+    mixed_traffic,
 )
 
 POWER_UP_NS = 1_000  # the datasheet's 200 us is 20,000 clocks: a hundred keep tests short
@@ -56,36 +57,11 @@ def _run(dut, chip, requests, stalls="none", seed=0, clocks=200_000):
     return got
 
 
-def _traffic(dut, count, seed):
-    """Writes of structured and random bursts to addresses at the edges of rows, banks and the
-    chip and at random, each read back later in a shuffled order among more writes."""
-    rng = random.Random(seed)
-    top, bits = (1 << dut.address_width) - 1, dut.word_bits
-    per_row = 1 << dut.column_bits
-    edges = [0, 1, per_row - 1, per_row, 4 * per_row - 1, 4 * per_row, top - 1, top]
-    patterns = [0, (1 << bits) - 1, 1, 1 << (bits - 1), int("A5" * (bits // 8), 16)]
-    requests, written = [], {}
-    for i in range(count):
-        address = edges[i] if i < len(edges) else rng.randrange(top + 1)
-        data = patterns[i] if i < len(patterns) else rng.getrandbits(bits)
-        requests.append((address, 1, data))
-        written[address] = data
-        if written and rng.random() < 0.6:
-            requests.append((rng.choice(sorted(written)), 0, 0))
-    expected, model = [], {}
-    for address, write, data in requests:
-        if write:
-            model[address] = data
-        else:
-            expected.append(model[address])
-    return requests, expected
-
-
 @pytest.mark.parametrize("stalls", STALL_PATTERNS)
 @pytest.mark.parametrize("burst_length", [1, 8])
 def test_what_is_written_reads_back_in_order(burst_length, stalls):
     dut, chip = _pair(burst_length)
-    requests, expected = _traffic(dut, 120, seed=burst_length)
+    requests, expected = mixed_traffic(dut, 120, seed=burst_length)
     assert _run(dut, chip, requests, stalls) == expected
     assert chip.init == "ready"
 
@@ -184,7 +160,7 @@ def test_a_controller_with_a_rule_one_clock_short_is_caught(rule):
     dut = SDRAMController(burst_length=1, rows=16,
                           timing=SDRAMTiming(**{"power_up": POWER_UP_NS, **times}))  # fmt: skip
     chip = SDRAMChip(geometry=Geometry(rows=16), timing=Timing(power_up=POWER_UP_NS))
-    requests, _ = _traffic(dut, 300, seed=7)
+    requests, _ = mixed_traffic(dut, 300, seed=7)
     with pytest.raises(TimingViolation) as failure:
         _run(dut, chip, requests)
     assert failure.value.rule in rules
