@@ -2,19 +2,20 @@
 
 A storage word of W bytes is one burst of W / 2 sixteen-bit beats (W = 2, 4, 8 or 16), so the
 core's words map onto the chip's bursts one to one. The append memory writes a packed word
-once per record in it (each time the whole word, merged); a write-combining register keeps
-the last word written and sends it to the controller only when a write to another word comes
-or no write comes, so a run of small records costs a burst a word, not a burst a record.
-A read waits until the held word has gone: the controller keeps a read behind a write to the
-same place, so a read always sees every write before it.
+once per record in it (each time the whole word, merged); writes wait in a four-word FIFO
+(so the port's ``ready`` comes from flops), and after it a write-combining register keeps the
+last word and sends it to the controller only when a write to another word comes or none
+does, so a run of small records costs a burst a word, not a burst a record. A read waits
+until every write before it has gone to the controller, which keeps a read behind a write to
+the same place: a read always sees every write before it.
 
 Reads come back through the controller's reorder buffer in request order; the storage never
 waits for the reader (the readout holds a place for each read it asks for), so the
 controller's ``responses`` are always ready.
 """
 
-from amaranth.hdl import Module, Mux, Signal
-from amaranth.lib import wiring
+from amaranth.hdl import Cat, Module, Mux, Signal
+from amaranth.lib import data, fifo, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..engine.storage import StorageSignature
@@ -88,14 +89,22 @@ class SDRAMStorage(wiring.Component):
             m.submodules.chip = self.model
             wiring.connect(m, controller.pins, self.model.pins)
         port, requests = self.port, controller.requests
+        # Writes wait in a small FIFO, so ``ready`` is a flop's and no comparison of addresses
+        # reaches back into the append memory; the combining register sits after it.
+        entry = data.StructLayout({"address": len(port.address), "data": len(port.write_data)})
+        m.submodules.pending = pending = fifo.SyncFIFO(width=entry.size, depth=4)
+        head = entry(pending.r_data)
         held = Signal()  # a written word waits in the combining register
         held_address = Signal.like(port.address)
         held_data = Signal.like(port.write_data)
-        same = held & (port.address == held_address)  # a write to the held word replaces it
-        # a read waits for the held word; a write to another word goes as the held one leaves
+        same = pending.r_rdy & held & (head.address == held_address)  # replaces the held word
+        reads_ready = ~held & ~pending.r_rdy & requests.ready  # every write before it gone
         m.d.comb += [
-            port.ready.eq(Mux(held, ~port.read_enable & (same | requests.ready), requests.ready)),
-            requests.valid.eq(Mux(held, ~(port.write_enable & same), port.read_enable)),
+            pending.w_data.eq(Cat(port.address, port.write_data)),
+            pending.w_en.eq(port.write_enable & pending.w_rdy),
+            port.ready.eq(Mux(port.read_enable, reads_ready, pending.w_rdy)),
+            # the held word goes as another comes or none does; a read when nothing waits
+            requests.valid.eq(Mux(held, ~same, port.read_enable & ~pending.r_rdy)),
             requests.payload.address.eq(Mux(held, held_address, port.address)),
             requests.payload.write.eq(held),
             requests.payload.data.eq(held_data),
@@ -104,9 +113,11 @@ class SDRAMStorage(wiring.Component):
             controller.responses.ready.eq(1),
             self.initialised.eq(controller.initialised),
         ]
-        with m.If(port.write_enable & port.ready):
-            m.d.sync += [held.eq(1), held_address.eq(port.address),
-                         held_data.eq(port.write_data)]  # fmt: skip
-        with m.Elif(requests.valid & requests.ready & held):
+        gone = ~held | requests.valid & requests.ready  # the register is free this clock
+        take = pending.r_rdy & (same | gone)
+        m.d.comb += pending.r_en.eq(take)
+        with m.If(take):
+            m.d.sync += [held.eq(1), held_address.eq(head.address), held_data.eq(head.data)]
+        with m.Elif(gone):
             m.d.sync += held.eq(0)
         return m
