@@ -3,9 +3,10 @@
 A storage word of W bytes is one burst of W / 2 sixteen-bit beats (W = 2, 4, 8 or 16), so the
 core's words map onto the chip's bursts one to one. The append memory writes a packed word
 once per record in it (each time the whole word, merged); writes wait in a four-word FIFO
-(so the port's ``ready`` comes from flops), and after it a write-combining register keeps the
-last word and sends it to the controller only when a write to another word comes or none
-does, so a run of small records costs a burst a word, not a burst a record. A read waits
+(so the port's ``ready`` comes from flops) and a register that compares each word's address
+with the one before, and after them a write-combining register keeps the last word and sends
+it to the controller only when a write to another word comes or none does, so a run of small
+records costs a burst a word, not a burst a record. A read waits
 until every write before it has gone to the controller, which keeps a read behind a write to
 the same place: a read always sees every write before it.
 
@@ -90,21 +91,27 @@ class SDRAMStorage(wiring.Component):
             wiring.connect(m, controller.pins, self.model.pins)
         port, requests = self.port, controller.requests
         # Writes wait in a small FIFO, so ``ready`` is a flop's and no comparison of addresses
-        # reaches back into the append memory; the combining register sits after it.
+        # reaches back into the append memory. From it a word moves to ``next``, with a flag
+        # saying it is for the same word as the one before it (compared on the way, so the
+        # combining below reads flops only), and then to the combining register.
         entry = data.StructLayout({"address": len(port.address), "data": len(port.write_data)})
         m.submodules.pending = pending = fifo.SyncFIFO(width=entry.size, depth=4)
         head = entry(pending.r_data)
+        next_valid, next_same = Signal(), Signal()
+        next_ = Signal(entry)
+        last_address = Signal.like(port.address)  # the address of the word before ``next``
         held = Signal()  # a written word waits in the combining register
         held_address = Signal.like(port.address)
         held_data = Signal.like(port.write_data)
-        same = pending.r_rdy & held & (head.address == held_address)  # replaces the held word
-        reads_ready = ~held & ~pending.r_rdy & requests.ready  # every write before it gone
+        same = next_valid & held & next_same  # ``next`` replaces the held word
+        waiting = pending.r_rdy | next_valid  # a write has not reached the register yet
+        reads_ready = ~held & ~waiting & requests.ready  # every write before a read gone
         m.d.comb += [
             pending.w_data.eq(Cat(port.address, port.write_data)),
             pending.w_en.eq(port.write_enable & pending.w_rdy),
             port.ready.eq(Mux(port.read_enable, reads_ready, pending.w_rdy)),
             # the held word goes as another comes or none does; a read when nothing waits
-            requests.valid.eq(Mux(held, ~same, port.read_enable & ~pending.r_rdy)),
+            requests.valid.eq(Mux(held, ~same, port.read_enable & ~waiting)),
             requests.payload.address.eq(Mux(held, held_address, port.address)),
             requests.payload.write.eq(held),
             requests.payload.data.eq(held_data),
@@ -114,10 +121,16 @@ class SDRAMStorage(wiring.Component):
             self.initialised.eq(controller.initialised),
         ]
         gone = ~held | requests.valid & requests.ready  # the register is free this clock
-        take = pending.r_rdy & (same | gone)
-        m.d.comb += pending.r_en.eq(take)
+        take = next_valid & (same | gone)
+        load = pending.r_rdy & (~next_valid | take)
+        m.d.comb += pending.r_en.eq(load)
+        with m.If(load):
+            m.d.sync += [next_.eq(head), next_same.eq(head.address == last_address),
+                         last_address.eq(head.address), next_valid.eq(1)]  # fmt: skip
+        with m.Elif(take):
+            m.d.sync += next_valid.eq(0)
         with m.If(take):
-            m.d.sync += [held.eq(1), held_address.eq(head.address), held_data.eq(head.data)]
+            m.d.sync += [held.eq(1), held_address.eq(next_.address), held_data.eq(next_.data)]
         with m.Elif(gone):
             m.d.sync += held.eq(0)
         return m

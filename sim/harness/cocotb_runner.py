@@ -15,10 +15,14 @@ import time
 from pathlib import Path
 
 from amaranth.back import verilog
+from amaranth.hdl import Module
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
 from memgen.hdl.link.protocol import IDLE_TIMEOUT
 from memgen.host.verilator_device import collapse_zero_initialisers, verilator_environment
 
 __all__ = [
+    "PinnedSDRAMTop",
     "SIMULATORS",
     "design_from_config",
     "export_core",
@@ -42,8 +46,10 @@ def _setup_verilator():
 def design_from_config(config):
     """The design a testbench configuration names: the core (default), with ``"top": "uart"``
     the full top level at ``clock_hz`` and ``baud``, with ``"top": "spram"`` the iCE40 SPRAM
-    storage of ``blocks`` blocks on the SB_SPRAM256KA primitive itself, or with ``"top":
-    "sdram"`` the SDRAM controller (``burst_length``, ``rows``, ``power_up_ns``)."""
+    storage of ``blocks`` blocks on the SB_SPRAM256KA primitive itself, with ``"top":
+    "sdram"`` the SDRAM controller (``burst_length``, ``rows``, ``power_up_ns``), or with
+    ``"top": "board_sdram"`` a board's top level with its records in SDRAM (``board``, its
+    fixed-size ``records``), the chip's pins its ports (:class:`PinnedSDRAMTop`)."""
     from memgen.hdl.engine.core import MemGen
     from memgen.hdl.engine.records import RecordFormat
     from memgen.hdl.fpga.spram import SPRAMStorage
@@ -51,6 +57,11 @@ def design_from_config(config):
 
     if config.get("top") == "spram":
         return SPRAMStorage(config["blocks"], primitive=True)
+    if config.get("top") == "board_sdram":
+        from memgen.boards import board
+
+        spec = board(config["board"]).with_memory("sdram").for_records(config["records"])
+        return PinnedSDRAMTop(spec)
     if config.get("top") == "sdram":
         from memgen.hdl.fpga.sdram import SDRAMController, SDRAMTiming
 
@@ -68,6 +79,27 @@ def design_from_config(config):
             idle_timeout=config.get("idle_timeout", IDLE_TIMEOUT),
         )
     return MemGen(fmt, generator=generator)
+
+
+class PinnedSDRAMTop(wiring.Component):
+    """A board's device (UART pins, its frame buffer's and table's models) with its records in
+    SDRAM, the controller's pins on the top level's ports, for the chip model to play on."""
+
+    def __init__(self, board):
+        from memgen.hdl.fpga.sdram import SDRAMPins
+        from memgen.hdl.link.top import MemGenTop
+
+        arguments = board.device_arguments()  # the SDRAM on pins; other memories modelled
+        self.storage = arguments["data_storage"]
+        self.device = MemGenTop(board.record_format, board.clock_hz, board.baud, **arguments)
+        super().__init__({"rx": In(1, init=1), "tx": Out(1, init=1), "pins": Out(SDRAMPins())})
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.device = self.device
+        m.d.comb += [self.device.rx.eq(self.rx), self.tx.eq(self.device.tx)]
+        wiring.connect(m, self.storage.pins, wiring.flipped(self.pins))
+        return m
 
 
 def export_core(config, path, simulator="verilator"):

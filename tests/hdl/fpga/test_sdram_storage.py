@@ -3,16 +3,21 @@
 Every simulation here runs the chip model, which fails it on any timing rule broken; the core's
 responses are checked against the reference model, packet for packet."""
 
+import dataclasses
 import random
 
 import pytest
 from amaranth.lib.wiring import Out
+from cocotb_tools.runner import get_results
+from memgen.boards import board
 from memgen.hdl.engine.core import MemGen
 from memgen.hdl.engine.protocol import Opcode
 from memgen.hdl.engine.records import RecordFormat
 from memgen.hdl.engine.storage import StorageSignature, storage_sides
 from memgen.hdl.fpga.sdram import SDRAMTiming
 from memgen.hdl.fpga.sdram_storage import SDRAMStorage
+from memgen.hdl.link.protocol import BAUD
+from memgen.hdl.link.uart import divisor_for
 from memgen.host.codec import (
     command_append,
     command_plain,
@@ -29,6 +34,7 @@ from memgen.sim.harness.amaranth_sim import (
     run_simulation,
     unused,
 )
+from memgen.sim.harness.cocotb_runner import run_cocotb
 from memgen.sim.harness.core_script import run_script
 from memgen.sim.harness.sdram_chip import Geometry, SDRAMChip, Timing, amaranth_process
 
@@ -220,3 +226,21 @@ def test_core_refuses_sdram_it_cannot_use():
         with refused_component(), pytest.raises(ValueError, match="variable latency"):
             MemGen(record_format, data_storage=[storage] * record_format.lanes)
     assert Out(StorageSignature(4, 8, read_latency=None)).signature.variable
+
+
+@pytest.mark.slow
+def test_board_top_level_on_verilator_with_the_chip_model(tmp_path):
+    """The ULX3S's whole top level with its records in SDRAM (fixed-size 8-byte records), as
+    Verilog on Verilator, driven through its UART with the link's frames, the chip model on its
+    SDRAM pins: every answer as the reference's, no timing rule broken
+    (``sim/harness/cocotb_sdram_top.py``)."""
+    config = {"top": "board_sdram", "board": "ulx3s-85f", "records": 8,
+              "divisor": divisor_for(100_000_000, BAUD),
+              "format": dataclasses.asdict(_board_format())}  # fmt: skip
+    results, _ = run_cocotb("verilator", config, tmp_path,
+                            test_module="memgen.sim.harness.cocotb_sdram_top")  # fmt: skip
+    assert get_results(results) == (1, 0)
+
+
+def _board_format():
+    return board("ulx3s-85f").with_memory("sdram").for_records(8).record_format
