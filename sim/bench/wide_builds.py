@@ -9,7 +9,9 @@ them on both ports of every block (two 64-byte records a clock, the full 384 KiB
 ``ulx3s-85f-lanes2`` reads its one copy of 384 KiB of 1-byte records on both ports of every
 block, two samples a clock, ``ulx3s-85f-lanes4`` two copies of 192 KiB, four a clock,
 ``ulx3s-85f-lanes8`` four copies of 96 KiB, eight, ``ulx3s-85f-lanes16`` eight copies of
-48 KiB, sixteen. Per build and seed: the Fmax of the design clock (and of the USB link's
+48 KiB, sixteen. ``ulx3s-85f-sdram`` keeps its records in the 32 MiB SDRAM (16-byte words,
+the record table in block RAM), ``ulx3s-85f-sdram-bytes`` 2**25 1-byte records there (2-byte
+words, the widest record count). Per build and seed: the Fmax of the design clock (and of the USB link's
 clocks), whether every clock is met, its slowest path's ends and delay, the cells used and the
 board's extra nextpnr options (the ULX3S's lanes builds weigh timing more in placement), or the
 tool's error when the design does not place. Builds run two at a time (one per core).
@@ -42,6 +44,8 @@ BUILDS = {
     "ulx3s-85f-lanes4": _lanes(4),
     "ulx3s-85f-lanes8": _lanes(8),
     "ulx3s-85f-lanes16": _lanes(16),
+    "ulx3s-85f-sdram": lambda: board("ulx3s-85f").with_memory("sdram"),  # --memory sdram
+    "ulx3s-85f-sdram-bytes": lambda: board("ulx3s-85f").with_memory("sdram").for_records(1),
     "ulx3s-85f-self-check": lambda: board("ulx3s-85f").with_usb(False),  # it has no link
     "icebreaker-self-check": lambda: board("icebreaker"),
 }
