@@ -40,7 +40,10 @@ EQUIVALENT = Path(__file__).with_name("mutation_equivalent.json")
 #: mutant the first seed misses is rarely one the second catches.
 CORE_SEED_1 = "tests/hdl/engine/test_core.py -k 'not (reference and 2)'"
 #: The core on SDRAM: the readout, append memory and sequencer waiting on a storage's ready.
-SDRAM_STORAGE = "tests/hdl/fpga/test_sdram_storage.py"
+SDRAM_STORAGE = (
+    "tests/hdl/fpga/test_sdram_storage.py --deselect tests/hdl/fpga/test_sdram_storage.py::"
+    "test_board_top_level_on_verilator_with_the_chip_model"  # a minute on Verilator
+)
 #: Module -> the tests that check it (the fast ones: a mutant runs them all).
 TARGETS = {
     "hdl/common/gf2.py": "tests/hdl/common/test_gf2.py tests/hdl/engine/test_lfsr.py",
