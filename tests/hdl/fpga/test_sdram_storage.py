@@ -76,6 +76,9 @@ def test_defaults_are_the_ulx3s_chip_at_100_mhz(word_bytes):
     controller = unused(storage.controller)
     scheduler = unused(controller.scheduler)
     assert storage.depth * word_bytes == 32 << 20
+    default = unused(SDRAMStorage())
+    unused(default.controller, default.controller.scheduler)
+    assert default.word_bytes == 16  # bursts of eight
     assert (controller.burst_length, controller.cas_latency) == (word_bytes // 2, 2)
     chip = SDRAMChip()
     assert {name: scheduler.t[name] for name in ("trcd", "trp", "tras", "trefi")} == {
