@@ -199,7 +199,7 @@ class Readout(wiring.Component):
         lane_2 = Signal(shift)  # the record's first byte in its word (packed records)
         first_2 = Signal()
         asking = busy_2 & has_credit
-        taken_2 = self.data_port.ready if variable else 1  # the storage takes the address
+        taken_2 = self.data_port.read_ready if variable else 1  # the storage takes the address
         m.d.comb += [
             issue.eq(asking & taken_2),
             take_1.eq(lookups.r_rdy & has_credit & (~busy_2 | remaining_2.at_end & taken_2)),

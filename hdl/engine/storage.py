@@ -46,10 +46,10 @@ class StorageSignature(wiring.Signature):
     backend's ``read_latency`` (1 or more clocks) and ``write_delay`` (0 or more).
 
     ``read_latency=None`` is a backend of variable latency (SDRAM): ``read_enable`` and
-    ``write_enable`` are then requests that the backend takes in a clock of ``ready`` (which
-    does not depend on them), and each read's word arrives later, in request order, in a clock
-    of ``read_valid``; the backend never waits for the reader, which must have room for every
-    read it has requested."""
+    ``write_enable`` are then requests that the backend takes in a clock of ``read_ready`` and
+    ``write_ready`` (which depend on neither strobe), and each read's word arrives later, in
+    request order, in a clock of ``read_valid``; the backend never waits for the reader, which
+    must have room for every read it has requested."""
 
     def __init__(self, address_width, data_width, *, read_latency=1, write_delay=0):
         if read_latency is not None and (not isinstance(read_latency, int) or read_latency < 1):
@@ -72,12 +72,13 @@ class StorageSignature(wiring.Signature):
             "read_data": In(data_width),
         }
         if read_latency is None:
-            members |= {"ready": In(1), "read_valid": In(1)}
+            members |= {"read_ready": In(1), "write_ready": In(1), "read_valid": In(1)}
         super().__init__(members)
 
     @property
     def variable(self):
-        """Reads and writes wait for ``ready``; read data comes with ``read_valid``."""
+        """Reads and writes wait for ``read_ready`` and ``write_ready``; read data comes with
+        ``read_valid``."""
         return self.read_latency is None
 
     def __eq__(self, other):
@@ -189,8 +190,8 @@ def share_storage_port(m, backend, writer, readers, reading):
     ]
     if signature.variable:
         m.d.comb += [
-            writer.ready.eq(~reading & port.ready),
-            reader.ready.eq(reading & port.ready),
+            writer.write_ready.eq(~reading & port.write_ready),
+            reader.read_ready.eq(reading & port.read_ready),
             reader.read_valid.eq(port.read_valid),
         ]
 

@@ -83,7 +83,7 @@ class WideAppendMemory(wiring.Component):
         width, cap, limit = fmt.word_bytes, fmt.byte_capacity, fmt.max_length
         word, valid = self.records.payload, self.records.valid
         if self.waits:  # a word taken is a word the storage takes: ``valid`` means taken
-            valid = valid & self.data_port.ready
+            valid = valid & self.data_port.write_ready
 
         in_record = Signal()
         offset = Signal(range(limit + 1))  # the record's bytes stored so far
@@ -102,7 +102,7 @@ class WideAppendMemory(wiring.Component):
         record_room = Signal.like(room)
         memory_room = Signal.like(free)
         m.d.comb += [
-            self.records.ready.eq(self.data_port.ready if self.waits else 1),
+            self.records.ready.eq(self.data_port.write_ready if self.waits else 1),
             starting.eq(word.first | ~in_record),
             current_offset.eq(Mux(starting, 0, offset)),
             position.eq(Mux(starting, self.bytes_used, pointer)),

@@ -15,7 +15,7 @@ waits for the reader (the readout holds a place for each read it asks for), so t
 controller's ``responses`` are always ready.
 """
 
-from amaranth.hdl import Cat, Module, Mux, Signal
+from amaranth.hdl import Assert, Cat, Module, Mux, Signal
 from amaranth.lib import data, fifo, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -106,10 +106,17 @@ class SDRAMStorage(wiring.Component):
         same = next_valid & held & next_same  # ``next`` replaces the held word
         waiting = pending.r_rdy | next_valid  # a write has not reached the register yet
         reads_ready = ~held & ~waiting & requests.ready  # every write before a read gone
+        # the FIFO's w_rdy from a flop of its own (set from the next level), so the append
+        # memory's clock enables meet one flop from here, not logic placed by the FIFO
+        room = Signal(init=1)
+        following = pending.level + pending.w_en - pending.r_en
+        m.d.sync += [room.eq(following != pending.depth),
+                     Assert(room == pending.w_rdy, "SDRAM storage: room out of step")]  # fmt: skip
         m.d.comb += [
             pending.w_data.eq(Cat(port.address, port.write_data)),
-            pending.w_en.eq(port.write_enable & pending.w_rdy),
-            port.ready.eq(Mux(port.read_enable, reads_ready, pending.w_rdy)),
+            pending.w_en.eq(port.write_enable & room),
+            port.write_ready.eq(room),
+            port.read_ready.eq(reads_ready),
             # the held word goes as another comes or none does; a read when nothing waits
             requests.valid.eq(Mux(held, ~same, port.read_enable & ~waiting)),
             requests.payload.address.eq(Mux(held, held_address, port.address)),

@@ -65,7 +65,8 @@ def test_storage_port_is_of_variable_latency():
         SDRAMStorage(3)
     with pytest.raises(ValueError, match="no write delay"):
         StorageSignature(4, 8, read_latency=None, write_delay=1)
-    assert set(StorageSignature(4, 8).members) | {"ready", "read_valid"} == set(port.members)
+    variable = {"read_ready", "write_ready", "read_valid"}
+    assert set(StorageSignature(4, 8).members) | variable == set(port.members)
 
 
 @pytest.mark.parametrize("word_bytes", [2, 4, 8, 16])
@@ -99,12 +100,13 @@ def _drive(storage, chip, operations, seed, gaps=(0, 0, 0, 1, 3), wait=False):
         for op in operations:
             for _ in range(rng.choice(gaps)):
                 await ctx.tick()
+            write = op[0] == "write"
             ctx.set(port.address, op[1])
-            if op[0] == "write":
+            if write:
                 ctx.set(port.write_data, op[2])
-            enable = port.write_enable if op[0] == "write" else port.read_enable
+            enable = port.write_enable if write else port.read_enable
             ctx.set(enable, 1)
-            while not (await ctx.tick().sample(port.ready))[-1]:
+            while not (await ctx.tick().sample(port.write_ready if write else port.read_ready))[-1]:
                 pass
             ctx.set(enable, 0)
 
