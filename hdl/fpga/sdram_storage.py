@@ -2,11 +2,11 @@
 
 A storage word of W bytes is one burst of W / 2 sixteen-bit beats (W = 2, 4, 8 or 16), so the
 core's words map onto the chip's bursts one to one. The append memory writes a packed word
-once per record in it (each time the whole word, merged); writes wait in a four-word FIFO
-(so the port's ``ready`` comes from flops) and a register that compares each word's address
-with the one before, and after them a write-combining register keeps the last word and sends
-it to the controller only when a write to another word comes or none does, so a run of small
-records costs a burst a word, not a burst a record. A read waits
+once per record in it (each time the whole word, merged); writes wait in a register, a
+six-word FIFO (so ``write_ready`` comes from flops) and a register that compares each word's
+address with the one before, and after them a write-combining register keeps the last word
+and sends it to the controller only when a write to another word comes or none does, so a run
+of small records costs a burst a word, not a burst a record. A read waits
 until every write before it has gone to the controller, which keeps a read behind a write to
 the same place: a read always sees every write before it.
 
@@ -90,12 +90,21 @@ class SDRAMStorage(wiring.Component):
             m.submodules.chip = self.model
             wiring.connect(m, controller.pins, self.model.pins)
         port, requests = self.port, controller.requests
-        # Writes wait in a small FIFO, so ``ready`` is a flop's and no comparison of addresses
-        # reaches back into the append memory. From it a word moves to ``next``, with a flag
+        # Writes enter through a register into a small FIFO: the append memory's write strobe
+        # ends at a flop, and ``write_ready`` is one (room for two more words, set from flops:
+        # this clock's write and the next). From the FIFO a word moves to ``next``, with a flag
         # saying it is for the same word as the one before it (compared on the way, so the
         # combining below reads flops only), and then to the combining register.
         entry = data.StructLayout({"address": len(port.address), "data": len(port.write_data)})
-        m.submodules.pending = pending = fifo.SyncFIFO(width=entry.size, depth=4)
+        m.submodules.pending = pending = fifo.SyncFIFO(width=entry.size, depth=6)
+        incoming, incoming_valid = Signal(entry), Signal()
+        room = Signal(init=1)
+        m.d.sync += [
+            incoming_valid.eq(port.write_enable & room),
+            incoming.eq(Cat(port.address, port.write_data)),
+            room.eq(pending.level + incoming_valid + 2 <= pending.depth),
+            Assert(~incoming_valid | pending.w_rdy, "SDRAM storage: a write with no room"),
+        ]
         head = entry(pending.r_data)
         next_valid, next_same = Signal(), Signal()
         next_ = Signal(entry)
@@ -104,17 +113,11 @@ class SDRAMStorage(wiring.Component):
         held_address = Signal.like(port.address)
         held_data = Signal.like(port.write_data)
         same = next_valid & held & next_same  # ``next`` replaces the held word
-        waiting = pending.r_rdy | next_valid  # a write has not reached the register yet
+        waiting = incoming_valid | pending.r_rdy | next_valid  # a write not yet in the register
         reads_ready = ~held & ~waiting & requests.ready  # every write before a read gone
-        # the FIFO's w_rdy from a flop of its own (set from the next level), so the append
-        # memory's clock enables meet one flop from here, not logic placed by the FIFO
-        room = Signal(init=1)
-        following = pending.level + pending.w_en - pending.r_en
-        m.d.sync += [room.eq(following != pending.depth),
-                     Assert(room == pending.w_rdy, "SDRAM storage: room out of step")]  # fmt: skip
         m.d.comb += [
-            pending.w_data.eq(Cat(port.address, port.write_data)),
-            pending.w_en.eq(port.write_enable & room),
+            pending.w_data.eq(incoming),
+            pending.w_en.eq(incoming_valid),
             port.write_ready.eq(room),
             port.read_ready.eq(reads_ready),
             # the held word goes as another comes or none does; a read when nothing waits
