@@ -7,7 +7,8 @@ Pipeline:
 2. expander: walks the record's addresses, one per clock; while it issues a record's last address
    it already loads the next record, so records follow each other with no bubble;
 3. data read: the storage's read port, free-running (``read_latency`` clocks, never stalled), the
-   flags travelling beside it;
+   flags travelling beside it; from a storage of variable latency (SDRAM) a read per credit it
+   takes, the flags waiting in a FIFO for their word;
 4. output FIFO: the words wait here for the consumer (a
    :class:`~memgen.hdl.fpga.queue.BufferedQueue`: block RAM on an iCE40 when words are wide).
 
@@ -63,9 +64,14 @@ class Readout(wiring.Component):
     Parameters
     ----------
     record_format : RecordFormat
-    read_latency : int
+    read_latency : int or None
         Clocks from ``data_port.address`` to its ``read_data`` (the storage backend's
-        ``read_latency``); the readout holds ``read_enable`` high.
+        ``read_latency``); the readout holds ``read_enable`` high. ``None``: a storage of
+        variable latency (SDRAM), asked a word per credit when it is ``read_ready``, its words
+        arriving with ``read_valid``.
+    in_flight : int or None
+        With ``read_latency=None``: the reads the storage holds at once; the FIFO has two
+        places more (so the credits keep it busy).
     table_latency : int
         The same for ``table_port`` (variable-length mode).
     late_credits : bool

@@ -13,7 +13,9 @@ timing, a side each for the writer and the reader, ``writes`` and ``reads``
 (:class:`RegisteredWrites`, :class:`BankedStorage`); :func:`share_storage_port` tells them apart
 by their signatures and gives the port to the append memory or to the readout. A backend of
 dual-port blocks may offer a second reader side, ``reads_b`` (:class:`BankedStorage` with
-``read_ports=2``): two sample lanes then read one copy of the records.
+``read_ports=2``): two sample lanes then read one copy of the records. A backend of variable
+latency (:class:`~memgen.hdl.fpga.sdram_storage.SDRAMStorage`) has one ``port`` whose reads and
+writes wait for its readies (see :class:`StorageSignature`).
 """
 
 from amaranth.hdl import Assert, Cat, Module, Mux, Signal

@@ -14,7 +14,7 @@ no trace. A word is refused for the first of its bytes that the byte-wide memory
 otherwise ``FULL``), and a word that is empty, holds more than W bytes, or is short before the
 record's last with ``BAD_COMMAND``.
 
-Throughput: W bytes per clock, always ready.
+Throughput: W bytes per clock, always ready (on SDRAM, ``waits``: as the storage takes them).
 """
 
 from amaranth.hdl import Assert, Cat, Module, Mux, Signal
