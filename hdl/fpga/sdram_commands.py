@@ -135,7 +135,7 @@ class CommandScheduler(wiring.Component):
                   ("trc", "trfc", "trcd", "trp", "trrd", "tmrd", "tras", "twr", "trefi",
                    "power_up")}  # fmt: skip
         # from the refresh being due to its command: the last write's recovery, then tRP
-        self.refresh_margin = burst_length + self.t["twr"] + self.t["tras"] + self.t["trp"] + 4
+        self.refresh_margin = burst_length + self.t["twr"] + self.t["tras"] + self.t["trp"] + 6
         if self.t["trefi"] <= 2 * self.refresh_margin:
             raise ValueError(f"A refresh interval of {self.t['trefi']} clocks is too short")
         request = data.StructLayout({
@@ -198,6 +198,17 @@ class CommandScheduler(wiring.Component):
         self._carry_out(m, issue, hold, plan, window, banks)
         banks.hits = self._hits(m, plan, window, banks)
 
+        # "No bank's counter counts", a clock old for the refresh (compared from the counts, it
+        # reached their own loads in one clock): a command this clock may load them, so it
+        # clears the flag; without one, counts at zero stay there.
+        precharged, activatable = Signal(), Signal()
+        m.d.sync += [
+            precharged.eq(_none(banks.to_precharge) & ~self.command.cs),
+            activatable.eq(_none(banks.to_active) & ~self.command.cs),
+            Assert(~precharged | _none(banks.to_precharge), "precharged flag out of step"),
+            Assert(~activatable | _none(banks.to_active), "activatable flag out of step"),
+        ]
+
         with m.FSM():
             with m.State("POWER-UP"):
                 with m.If(wait == 0):
@@ -232,13 +243,13 @@ class CommandScheduler(wiring.Component):
                 with m.If(plan.valid):
                     pass  # the last planned command goes out first
                 with m.Elif(banks.is_open.any()):
-                    with m.If(_none(banks.to_precharge)):
+                    with m.If(precharged):
                         issue(PRECHARGE, a=1 << 10)
                         m.d.comb += banks.closing_all.eq(1)
                         m.d.sync += banks.is_open.eq(0)
                         for b in range(4):
                             hold(banks.to_active[b], t["trp"])
-                with m.Elif(_none(banks.to_active)):
+                with m.Elif(activatable):
                     issue(REFRESH)
                     m.d.sync += refresh_timer.eq(0)
                     for b in range(4):
