@@ -301,11 +301,11 @@ def test_default_word_per_records_mode(size):
     assert fmt.max_records == fmt.byte_capacity // (slot if size <= 64 else -(-size // 64) * 64)
 
 
-def test_cli_build_and_program_with_fixed_records(monkeypatch, tmp_path, capsys):
-    """``--records fixed:K`` builds the fixed-size variant into its own folder, and ``program``
-    with the same option looks there."""
+@pytest.fixture
+def refused_builds(monkeypatch, tmp_path):
+    """``memgen build`` in ``tmp_path`` with a stand-in build that refuses every board: the
+    list of (record format, build folder) it was asked for."""
     import memgen.boards.build as board_build
-    from memgen.host import cli
 
     built = []
 
@@ -315,6 +315,14 @@ def test_cli_build_and_program_with_fixed_records(monkeypatch, tmp_path, capsys)
 
     monkeypatch.setattr(board_build, "build", fake_build)
     monkeypatch.chdir(tmp_path)
+    return built
+
+
+def test_cli_build_and_program_with_fixed_records(refused_builds, capsys):
+    """``--records fixed:K`` builds the fixed-size variant into its own folder, and ``program``
+    with the same option looks there."""
+    from memgen.host import cli
+
     assert cli.main(["build", "icebreaker", "--records", "fixed:32"]) == 1
     assert cli.main(["build", "icebreaker", "--records", "bytes"]) == 1
     assert cli.main(["build", "icebreaker"]) == 1
@@ -326,8 +334,8 @@ def test_cli_build_and_program_with_fixed_records(monkeypatch, tmp_path, capsys)
     assert cli.main(["build", "ulx3s-85f", "--records", "fixed:32"]) == 1
     assert cli.main(["build", "ulx3s-85f", "--records", "fixed:32", "--word-bytes", "64"]) == 1
     assert cli.main(["build", "ulx3s-85f", "--records", "fixed:100"]) == 1
-    assert [fmt.word_bytes for fmt, _ in built] == [1, 1, 1, 8, 4, 1, 64, 1, 32, 64, 64]
-    assert [(fmt.record_size, fmt.max_records, out) for fmt, out in built] == [
+    assert [fmt.word_bytes for fmt, _ in refused_builds] == [1, 1, 1, 8, 4, 1, 64, 1, 32, 64, 64]
+    assert [(fmt.record_size, fmt.max_records, out) for fmt, out in refused_builds] == [
         (32, 4096, "build/icebreaker-fixed32"),
         (1, 131072, "build/icebreaker-fixed1"),
         (None, 2048, "build/icebreaker"),
@@ -405,25 +413,16 @@ def test_sdram_variants():
         sdram.for_records(1).with_lanes(2)
 
 
-def test_cli_build_and_program_with_sdram(monkeypatch, tmp_path, capsys):
+def test_cli_build_and_program_with_sdram(refused_builds, capsys):
     """``--memory sdram`` builds the SDRAM variants into their own folders, and ``program``
     with the same options looks there; errors are one line."""
-    import memgen.boards.build as board_build
     from memgen.host import cli
 
-    built = []
-
-    def fake_build(spec, build_dir, seed, top=None):
-        built.append((spec.record_format, build_dir))
-        raise RuntimeError("stand-in build")
-
-    monkeypatch.setattr(board_build, "build", fake_build)
-    monkeypatch.chdir(tmp_path)
     assert cli.main(["build", "ulx3s-85f", "--memory", "sdram"]) == 1
     assert cli.main(["build", "ulx3s-85f", "--memory", "sdram", "--records", "fixed:1"]) == 1
     assert cli.main(["build", "ulx3s-85f", "--memory", "sdram", "--sdram-size", "64"]) == 1
     assert cli.main(["build", "ulx3s-85f", "--memory", "sdram", "--word-bytes", "4"]) == 1
-    assert [(fmt.byte_capacity >> 20, fmt.word_bytes, out) for fmt, out in built] == [
+    assert [(fmt.byte_capacity >> 20, fmt.word_bytes, out) for fmt, out in refused_builds] == [
         (32, 16, "build/ulx3s-85f-sdram"),
         (32, 2, "build/ulx3s-85f-fixed1-sdram"),
         (64, 16, "build/ulx3s-85f-sdram64"),
