@@ -3,7 +3,7 @@ their bounds (the bus's 2 bytes a clock, a refresh within the chip's interval)."
 
 import pytest
 from memgen.hdl.fpga.sdram import burst_address_width
-from memgen.sim.bench.sdram_rates import _rate, measure, placed_mhz, run
+from memgen.sim.bench.sdram_rates import _rate, core_rates, measure, placed_mhz, run
 
 
 def test_a_rate_counts_from_the_tenth_served_on():
@@ -34,6 +34,18 @@ def test_a_short_run_keeps_every_bound():
     refresh = result["refresh"]
     assert refresh["longest_gap_clocks"] <= refresh["interval_clocks"]
     assert refresh["refreshes"] >= refresh["run_clocks"] // refresh["interval_clocks"] - 1
+
+
+def test_a_short_run_through_the_core_keeps_every_bound():
+    """The core's figures on a small memory: every rate below the bus's limit (a record a
+    burst at most for 1-byte samples), none of them idle."""
+    result = core_rates(records_64=40, records_1=200, samples=100, appended=20)
+    for name in ("random_64", "recite_64", "append_64"):
+        assert 0.5 < result[name]["bus_fraction"] <= 1, name
+    assert 0.1 < result["random_1"]["samples_per_clock"] <= 1
+    assert result["random_64"]["records_per_s"] == pytest.approx(
+        result["random_64"]["bytes_per_clock"] / 64 * 100e6
+    )
 
 
 def test_the_controller_alone_is_placed_and_its_clock_read():
