@@ -2,10 +2,13 @@
 controller's pins; the gateware answers it, and every word it drives must be the Python
 model's (which also judges the timing)."""
 
+import re
+
 import pytest
+from amaranth.back import verilog
 from amaranth.hdl import Module
 from memgen.hdl.fpga.sdram import SDRAMController, SDRAMTiming
-from memgen.hdl.fpga.sdram_model import SDRAMModel
+from memgen.hdl.fpga.sdram_model import CELLS_MODULE, CELLS_VERILOG, SDRAMModel
 from memgen.sim.harness.amaranth_sim import (
     STALL_PATTERNS,
     Stalls,
@@ -13,6 +16,7 @@ from memgen.sim.harness.amaranth_sim import (
     run_simulation,
     stream_get,
     stream_put,
+    unused,
 )
 from memgen.sim.harness.sdram_chip import Geometry, SDRAMChip, Timing, mixed_traffic
 
@@ -53,6 +57,8 @@ def _run_beside(burst_length, cas_latency, stalls, count=100):
             if driving is not None:
                 assert gateware == driving, f"cycle {judge.cycle}: {gateware:#x} != {driving:#x}"
                 compared[0] += 1
+            else:  # the bus released: 0, as the Python model's process puts it
+                assert gateware == 0, f"cycle {judge.cycle}: {gateware:#x} on a released bus"
             driving = judge.clock(cs, ras, cas, we, ba, a, dq_o if dq_oe else None, dqm, cke)
 
     run_simulation(top, producer, consumer, processes=[judge_process], name="sdram_model",
@@ -71,3 +77,20 @@ def test_gateware_chip_drives_what_the_python_model_drives(burst_length, cas_lat
 def test_cas_latency_is_two_or_three():
     with refused_component(), pytest.raises(ValueError, match="CAS latency must be 2 or 3"):
         SDRAMModel(cas_latency=1)
+
+
+def test_defaults_are_the_32_mib_chip_at_cas_latency_2():
+    model = unused(SDRAMModel())
+    assert (model.rows, model.columns, model.cas_latency, model.cells) == (8192, 512, 2, "memory")
+
+
+@pytest.mark.parametrize(("rows", "columns"), [(2, 16), (8192, 512), (8192, 1024)])
+def test_verilog_cells_hold_every_word(rows, columns):
+    """With ``cells="verilog"`` the words are an instance of the Verilog array, as deep as the
+    chip and addressed by just enough bits; its module is declared once, with no contents."""
+    text = verilog.convert(SDRAMModel(rows=rows, columns=columns, cells="verilog"), name="top")
+    depth = 4 * rows * columns
+    instance = re.search(rf"{CELLS_MODULE} #\((.*?)\) cells", text, re.S).group(1)
+    assert f".DEPTH(32'd{depth})" in instance
+    assert f".BITS(32'd{(depth - 1).bit_length()})" in instance
+    assert "reg [15:0] words [0:DEPTH-1];" in CELLS_VERILOG and "initial" not in CELLS_VERILOG
