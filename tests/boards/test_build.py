@@ -396,9 +396,9 @@ def test_sdram_variants():
     unused(storage, storage.controller, storage.controller.scheduler, table)
     assert storage.depth * 16 == 32 << 20 and storage.model is not None
     assert "pins" not in storage.signature.members
-    on_pins = sdram.storage_backends()["data_storage"]
-    unused(on_pins, on_pins.controller, on_pins.controller.scheduler, on_pins.model or on_pins,
-           sdram.storage_backends()["table_storage"])  # fmt: skip
+    for_board = sdram.storage_backends()
+    on_pins = for_board["data_storage"]
+    unused(on_pins, on_pins.controller, on_pins.controller.scheduler, for_board["table_storage"])
     assert on_pins.model is None and "pins" in on_pins.signature.members
     for memory, size, message in (
         ("sdram", 48, "ulx3s-85f's SDRAM is 32 or 64 MiB, not 48"),

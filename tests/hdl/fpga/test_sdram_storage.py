@@ -61,7 +61,7 @@ def test_storage_port_is_of_variable_latency():
     assert names == ("port",) and port.variable and port.data_width == 128
     assert storage.depth == 2 * 4 * 16 // 8 == 1 << port.address_width
     assert storage.in_flight >= 4
-    with pytest.raises(ValueError, match="SDRAM words are"):
+    with refused_component(), pytest.raises(ValueError, match="SDRAM words are"):
         SDRAMStorage(3)
     with pytest.raises(ValueError, match="no write delay"):
         StorageSignature(4, 8, read_latency=None, write_delay=1)
