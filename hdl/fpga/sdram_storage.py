@@ -6,9 +6,10 @@ once per record in it (each time the whole word, merged); writes wait in a regis
 six-word FIFO (so ``write_ready`` comes from flops) and a register that compares each word's
 address with the one before, and after them a write-combining register keeps the last word
 and sends it to the controller only when a write to another word comes or none does, so a run
-of small records costs a burst a word, not a burst a record. A read waits
-until every write before it has gone to the controller, which keeps a read behind a write to
-the same place: a read always sees every write before it.
+of small records costs a burst a word, not a burst a record. A read waits (in a register of
+its own) until every write before it has gone to the controller, which keeps a read behind a
+write to the same place: a read always sees every write before it, and a write after a read
+waits for it.
 
 Reads come back through the controller's reorder buffer in request order; the storage never
 waits for the reader (the readout holds a place for each read it asks for), so the
@@ -114,15 +115,18 @@ class SDRAMStorage(wiring.Component):
         held_data = Signal.like(port.write_data)
         same = next_valid & held & next_same  # ``next`` replaces the held word
         waiting = incoming_valid | pending.r_rdy | next_valid  # a write not yet in the register
-        reads_ready = ~held & ~waiting & requests.ready  # every write before a read gone
+        # A read enters a register as well, so the controller's request address is a flop's:
+        # the shared port's address also carries the append memory's, computed late.
+        asked, asked_address = Signal(), Signal.like(port.address)
+        reads_ready = ~held & ~waiting & (~asked | requests.ready)  # every earlier write gone
         m.d.comb += [
             pending.w_data.eq(incoming),
             pending.w_en.eq(incoming_valid),
             port.write_ready.eq(room),
             port.read_ready.eq(reads_ready),
             # the held word goes as another comes or none does; a read when nothing waits
-            requests.valid.eq(Mux(held, ~same, port.read_enable & ~waiting)),
-            requests.payload.address.eq(Mux(held, held_address, port.address)),
+            requests.valid.eq(Mux(held, ~same, asked)),
+            requests.payload.address.eq(Mux(held, held_address, asked_address)),
             requests.payload.write.eq(held),
             requests.payload.data.eq(held_data),
             port.read_data.eq(controller.responses.payload),
@@ -130,8 +134,13 @@ class SDRAMStorage(wiring.Component):
             controller.responses.ready.eq(1),
             self.initialised.eq(controller.initialised),
         ]
+        with m.If(port.read_enable & reads_ready):
+            m.d.sync += [asked.eq(1), asked_address.eq(port.address)]
+        with m.Elif(~held & requests.ready):
+            m.d.sync += asked.eq(0)
+        m.d.sync += Assert(~(held & asked), "SDRAM storage: a read and a write at once")
         gone = ~held | requests.valid & requests.ready  # the register is free this clock
-        take = next_valid & (same | gone)
+        take = next_valid & ~asked & (same | gone)  # a read asked before a write goes first
         load = pending.r_rdy & (~next_valid | take)
         m.d.comb += pending.r_en.eq(load)
         with m.If(load):
