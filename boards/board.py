@@ -275,14 +275,13 @@ class Board:
             arguments["frame_buffer"] = self.frame_buffer(primitive)
         return arguments
 
-    def device(self, *, primitive=None, **kwargs):
-        """The device as it runs on this board (UART pins, :meth:`device_arguments`)."""
-        return MemGenTop(
-            self.record_format,
-            self.clock_hz,
-            self.baud,
-            **{**self.device_arguments(primitive), **kwargs},
-        )
+    def device(self, *, primitive=None, arguments=None, **kwargs):
+        """The device as it runs on this board (UART pins, :meth:`device_arguments`, or
+        ``arguments`` made by it already: a top level that wires the SDRAM's pins holds its
+        backend)."""
+        if arguments is None:
+            arguments = self.device_arguments(primitive)
+        return MemGenTop(self.record_format, self.clock_hz, self.baud, **{**arguments, **kwargs})
 
     def top(self):
         """The design to build: PLL, reset held until the PLL locks, the device on the UART."""
@@ -315,8 +314,6 @@ class BoardTop(Elaboratable):
         arguments = board.device_arguments()
         if board.sdram_size:
             board.sdram(m, platform, arguments["data_storage"])
-        m.submodules.device = device = MemGenTop(
-            board.record_format, board.clock_hz, board.baud, **arguments, **usb
-        )
+        m.submodules.device = device = board.device(arguments=arguments, **usb)
         m.d.comb += [device.rx.eq(rx.i), tx.o.eq(device.tx)]
         return m

@@ -176,7 +176,7 @@ def _table_storage(record_format, primitive):
 
 def _sdram(m, platform, storage):
     """The SDRAM's pins on the controller's (``storage.pins``), and the chip's clock: the design
-    clock delayed 240 degrees (4 ns) by a third PLL, so the chip samples a command in the clock
+    clock delayed 240 degrees (6.67 ns) by a third PLL, so the chip samples a command in the clock
     after it leaves with setup and hold to spare and its read data reach the input flops
     inside the next clock's window (the budget is in docs/design.md, SDRAM)."""
     feedback, shifted, locked = Signal(), Signal(), Signal()

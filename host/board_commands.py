@@ -70,13 +70,13 @@ def default_build_folder(board, design="device"):
     from memgen.boards import BOARDS
 
     fmt = board.record_format
-    default = BOARDS[board.name].for_records(fmt.record_size)
-    if board.sdram_size:
-        default = BOARDS[board.name].with_memory("sdram").for_records(fmt.record_size)
+    default = BOARDS[board.name]
     folder = f"build/{board.name}" + (f"-fixed{fmt.record_size}" if fmt.fixed else "")
     if board.sdram_size:
+        default = default.with_memory("sdram")
         folder += "-sdram" + ("" if board.sdram_size == board.sdram_sizes[0] else
                               str(board.sdram_size))  # fmt: skip
+    default = default.for_records(fmt.record_size)
     folder += f"-w{fmt.word_bytes}" if fmt.word_bytes != default.record_format.word_bytes else ""
     folder += f"-l{fmt.lanes}" if fmt.lanes > 1 else ""
     if design == "device" and board.usb_link != BOARDS[board.name].usb_link:

@@ -230,15 +230,14 @@ def open_transport(device, record_format=None, *, baud=BAUD, generator="trivium"
     if device == "reference":
         return ReferenceTransport(board.record_format, generator)
 
-    if device == "verilator":
+    if device == "verilator":  # the backends made only if the model must be compiled
         board = board.for_verilator()
-
-    def storage():
-        return board.device_arguments(primitive=False)
-
-    if device == "verilator":
         name = board.name + (f"-sdram{board.sdram_size}" if board.sdram_size else "")
         return VerilatorTransport(
-            board.record_format, generator, storage=storage, storage_name=name
+            board.record_format,
+            generator,
+            storage=lambda: board.device_arguments(primitive=False),
+            storage_name=name,
         )
-    return SimTransport(board.record_format, generator, storage=storage())
+    storage = board.device_arguments(primitive=False)
+    return SimTransport(board.record_format, generator, storage=storage)

@@ -51,13 +51,7 @@ from .readout import Readout
 from .recall_unit import RecallUnit
 from .records import RecordWord, append_layout, table_entry_layout
 from .sequencer import Sequencer
-from .storage import (
-    LibMemoryStorage,
-    read_sides,
-    share_storage_port,
-    storage_latency,
-    storage_sides,
-)
+from .storage import LibMemoryStorage, read_sides, share_storage_port, storage_latency
 from .wide_append import WideAppendMemory
 from .widener import ByteWidener
 
@@ -155,12 +149,14 @@ class MemGen(wiring.Component):
                     f"{record_format.lanes} lane(s) need data storage with "
                     f"{record_format.lanes} read side(s) in all, not {sides}"
                 )
-            if any(storage_sides(copy)[1].variable for copy in data_storage):
-                if record_format.lanes != 1 or record_format.word_bytes == 1:
-                    raise ValueError(
-                        "Storage of variable latency (SDRAM) takes one lane of words of more "
-                        "than one byte"
-                    )
+        # the records on a storage of variable latency (SDRAM): the append memory waits for it
+        self.waits = data_storage is not None and any(
+            storage_latency(copy) is None for copy in data_storage
+        )
+        if self.waits and (record_format.lanes != 1 or record_format.word_bytes == 1):
+            raise ValueError(
+                "Storage of variable latency (SDRAM) takes one lane of words of more than one byte"
+            )
         self.data_storage = data_storage
         self.table_storage = table_storage
         self.append_port = append_port
@@ -319,8 +315,7 @@ class MemGen(wiring.Component):
             m.submodules.append_memory = appender = AppendMemory(fmt)
             commanded = sequencer.records
         else:  # APPEND's bytes gathered into words for a word per clock
-            waits = self.data_storage is not None and storage_latency(self.data_storage[0]) is None
-            m.submodules.append_memory = appender = WideAppendMemory(fmt, waits=waits)
+            m.submodules.append_memory = appender = WideAppendMemory(fmt, waits=self.waits)
             m.submodules.append_words = widener = ByteWidener(fmt.word_bytes)
             wiring.connect(m, sequencer.records, widener.bytes)
             commanded = widener.words

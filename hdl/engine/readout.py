@@ -237,32 +237,7 @@ class Readout(wiring.Component):
         less_2 = Signal(shift)  # the word's count of the record's bytes, less one
         m.d.comb += less_2.eq(Mux(remaining_2.at_end, tail_2, width - 1))
         flags = Cat(first_2, remaining_2.at_end, less_2, lane_2, length_2)
-        arriving = data.StructLayout(
-            {
-                "issued": 1,
-                "first": 1,
-                "last": 1,
-                "less": shift,
-                "lane": shift,
-                "length": fmt.length_width,
-            }
-        )(Signal(len(flags) + 1))
-        if variable:  # a credit per read, so the FIFO has room for the flags of every one
-            m.submodules.flags = waiting = fifo.SyncFIFO(width=len(flags), depth=depth)
-            m.d.comb += [
-                waiting.w_data.eq(flags),
-                waiting.w_en.eq(issue),
-                waiting.r_en.eq(self.data_port.read_valid),
-                arriving.eq(Cat(self.data_port.read_valid, waiting.r_data)),
-            ]
-            m.d.sync += Assert(~self.data_port.read_valid | waiting.r_rdy,
-                               "readout: a word read that it did not ask for")  # fmt: skip
-            in_flight, reads_out = [waiting.r_rdy], waiting.level
-        else:
-            in_read = delay_line(m, Cat(issue, flags), self.read_latency, 1, "flags")
-            m.d.comb += arriving.eq(in_read[-1])
-            in_flight = [f[0] for f in in_read]
-            reads_out = sum(in_flight)
+        arriving, in_flight, reads_out = self._beside_read(m, issue, flags, depth)
         self._output(m, queue, word_layout, arriving)
 
         # Busy: a credit is out (an index taken and not yet expanded, or a word issued and not
@@ -291,6 +266,38 @@ class Readout(wiring.Component):
         ]
         assert_stream_stable(m, self.words, "words")
         return m
+
+    def _beside_read(self, m, issue, flags, depth):
+        """A word's flags, from the clock its read is issued to the clock it arrives: beside the
+        storage's pipeline, or (of variable latency) in a FIFO with a place per credit, so the
+        flags of every read asked for have room. Returns them with ``issued`` set as the word
+        arrives, each stage's flag of a word in flight, and how many words are in flight."""
+        fmt, shift = self.format, self.format.word_shift
+        arriving = data.StructLayout(
+            {
+                "issued": 1,
+                "first": 1,
+                "last": 1,
+                "less": shift,
+                "lane": shift,
+                "length": fmt.length_width,
+            }
+        )(Signal(len(flags) + 1))
+        if self.read_latency is None:
+            m.submodules.flags = waiting = fifo.SyncFIFO(width=len(flags), depth=depth)
+            m.d.comb += [
+                waiting.w_data.eq(flags),
+                waiting.w_en.eq(issue),
+                waiting.r_en.eq(self.data_port.read_valid),
+                arriving.eq(Cat(self.data_port.read_valid, waiting.r_data)),
+            ]
+            m.d.sync += Assert(~self.data_port.read_valid | waiting.r_rdy,
+                               "readout: a word read that it did not ask for")  # fmt: skip
+            return arriving, [waiting.r_rdy], waiting.level
+        in_read = delay_line(m, Cat(issue, flags), self.read_latency, 1, "flags")
+        m.d.comb += arriving.eq(in_read[-1])
+        in_flight = [stage[0] for stage in in_read]
+        return arriving, in_flight, sum(in_flight)
 
     def _output(self, m, queue, word_layout, arriving):
         """Stage 4: each word read into the output FIFO with the flags that travelled beside it

@@ -87,11 +87,10 @@ class PinnedSDRAMTop(wiring.Component):
 
     def __init__(self, board):
         from memgen.hdl.fpga.sdram import SDRAMPins
-        from memgen.hdl.link.top import MemGenTop
 
         arguments = board.device_arguments()  # the SDRAM on pins; other memories modelled
         self.storage = arguments["data_storage"]
-        self.device = MemGenTop(board.record_format, board.clock_hz, board.baud, **arguments)
+        self.device = board.device(arguments=arguments)
         super().__init__({"rx": In(1, init=1), "tx": Out(1, init=1), "pins": Out(SDRAMPins())})
 
     def elaborate(self, platform):
