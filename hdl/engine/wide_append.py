@@ -80,7 +80,7 @@ class WideAppendMemory(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         fmt = self.format
-        width, cap, limit = fmt.word_bytes, fmt.byte_capacity, fmt.max_length
+        width, cap, limit, slot = fmt.word_bytes, fmt.byte_capacity, fmt.max_length, fmt.alignment
         word, valid = self.records.payload, self.records.valid
         if self.waits:  # a word taken is a word the storage takes: ``valid`` means taken
             valid = valid & self.data_port.write_ready
@@ -95,21 +95,23 @@ class WideAppendMemory(wiring.Component):
         left = Signal.like(free)  # cap - pointer, while in a record
         room = Signal(range(limit + 1))  # limit - offset, while in a record
 
+        # Each value a word needs is made twice, for a record's first word (from the counts) and
+        # for a later one (from the record's registers), and ``starting`` picks last: the word's
+        # flags meet a multiplexer, not the adders and comparators of 25-bit counts.
         starting = Signal()
-        current_offset = Signal.like(offset)
-        position = Signal.like(pointer)  # where this word's first byte lands
-        length = Signal(range(limit + width + 1))  # the record's bytes with this word's
-        record_room = Signal.like(room)
-        memory_room = Signal.like(free)
         m.d.comb += [
             self.records.ready.eq(self.data_port.write_ready if self.waits else 1),
             starting.eq(word.first | ~in_record),
-            current_offset.eq(Mux(starting, 0, offset)),
-            position.eq(Mux(starting, self.bytes_used, pointer)),
-            length.eq(current_offset + word.count),
-            record_room.eq(Mux(starting, limit, room)),
-            memory_room.eq(Mux(starting, free, left)),
         ]
+
+        def pick(at_start, later):
+            return Mux(starting, at_start, later)
+
+        current_offset = pick(0, offset)
+        position = pick(self.bytes_used, pointer)  # where this word's first byte lands
+        length = pick(word.count, offset + word.count)  # the record's bytes with this word's
+        record_room = pick(limit, room)
+        memory_room = pick(free, left)
         # The first of the word's bytes past the record's limit or the memory's end decides;
         # the record's limit comes first (record_room <= memory_room) exactly when limit <= free,
         # in a record as at its start, as both rooms shrink by the same bytes.
@@ -121,21 +123,25 @@ class WideAppendMemory(wiring.Component):
         free_empty = Signal()  # free == 0
         left_empty = Signal()  # left == 0, while in a record
         limit_first = Signal(init=limit <= cap)  # limit <= free
-        room_gone = Mux(starting, free_empty, left_empty)  # memory_room == 0
+        room_gone = pick(free_empty, left_empty)  # memory_room == 0
+        # In a record the room keeps the limit's remainder mod W (every word stored but the last
+        # is full), so it is below a word only at the record's last: there ``room == tail``.
+        tail = limit % width
+        room_last = Signal()  # room < width, while in a record
         too_long = ErrorCode.WRONG_SIZE if fmt.fixed else ErrorCode.TOO_LONG
         # The verdict of a record's first word and of a later one, each from flops, chosen by
         # ``starting`` last: the word's first flag meets one LUT, not the priority chain's head.
         first_word = [malformed, records_full, (word.count > limit) & limit_first, free_empty]
-        later_word = [failure != 0, malformed, (word.count > room) & limit_first, left_empty]
-        new_failure = Mux(
-            starting,
+        later_word = [failure != 0, malformed, room_last & (word.count > tail) & limit_first,
+                      left_empty]  # fmt: skip
+        new_failure = pick(
             _first_failure(m, first_word, [ErrorCode.BAD_COMMAND, ErrorCode.FULL, too_long,
                                            ErrorCode.FULL]),
             _first_failure(m, later_word, [failure, ErrorCode.BAD_COMMAND, too_long,
                                            ErrorCode.FULL]),
         )  # fmt: skip
         stored = Signal()  # flat, not through the codes' priority
-        m.d.comb += stored.eq(Mux(starting, ~Cat(*first_word).any(), ~Cat(*later_word).any()))
+        m.d.comb += stored.eq(pick(~Cat(*first_word).any(), ~Cat(*later_word).any()))
         # the verdict as the rooms themselves give it, in every simulation and proof
         so_far = Mux(starting, 0, failure)
         exact_limit = Mux(starting, word.count > limit, word.count > room) & (limit <= free)
@@ -151,7 +157,7 @@ class WideAppendMemory(wiring.Component):
         ]
         final_failure = Signal(3)
         m.d.comb += final_failure.eq(new_failure)
-        complete = length == limit if fmt.fixed else 1
+        complete = pick(word.count == limit, word.count == room) if fmt.fixed else 1  # length
         if fmt.fixed:
             with m.If(stored & word.last & ~complete):
                 m.d.comb += final_failure.eq(ErrorCode.WRONG_SIZE)
@@ -186,19 +192,22 @@ class WideAppendMemory(wiring.Component):
                 failure.eq(new_failure),
                 # a stored word that is not the record's last is full: the next lands a word on
                 offset.eq(Mux(stored, length, current_offset)),
-                pointer.eq(Mux(stored, position + width, position)),
-                room.eq(Mux(stored, record_room - width, record_room)),
-                left.eq(Mux(stored, memory_room - width, memory_room)),
-                left_empty.eq(Mux(stored, memory_room == width, room_gone)),
-            ]
+                pointer.eq(Mux(stored, pick(self.bytes_used + width, pointer + width), position)),
+                room.eq(Mux(stored, pick(limit - width, room - width), record_room)),
+                room_last.eq(Mux(stored, pick(limit < 2 * width, room < 2 * width),
+                                 pick(limit < width, room_last))),
+                left.eq(Mux(stored, pick(free - width, left - width), memory_room)),
+                left_empty.eq(Mux(stored, pick(free == width, left == width), room_gone)),
+            ]  # fmt: skip
             with m.If(commit):
                 m.d.sync += [
                     self.count.eq(self.count + 1),
                     records_full.eq(self.count == fmt.max_records - 1),
-                    self.bytes_used.eq(position + fmt.alignment),  # the next record's start
-                    free.eq(memory_room - fmt.alignment),
-                    free_empty.eq(memory_room == fmt.alignment),
-                    limit_first.eq(memory_room >= limit + fmt.alignment),
+                    # the next record's start
+                    self.bytes_used.eq(pick(self.bytes_used + slot, pointer + slot)),
+                    free.eq(pick(free - slot, left - slot)),
+                    free_empty.eq(pick(free == slot, left == slot)),
+                    limit_first.eq(pick(free >= limit + slot, left >= limit + slot)),
                 ]
             with m.If(word.last):  # read only with refused
                 m.d.sync += self.refusal_code.eq(final_failure)
@@ -207,6 +216,8 @@ class WideAppendMemory(wiring.Component):
         m.d.sync += [
             Assert(free_empty == (free == 0), "free_empty out of step"),
             Assert(~in_record | (left_empty == (left == 0)), "left_empty out of step"),
+            Assert(~in_record | (room_last == (room < width)), "room_last out of step"),
+            Assert(~in_record | (room % width == tail), "room off the limit"),
             Assert(limit_first == (limit <= free), "limit_first out of step"),
         ]
         return m

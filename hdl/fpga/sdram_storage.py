@@ -11,6 +11,7 @@ its own) until every write before it has gone to the controller, which keeps a r
 write to the same place: a read always sees every write before it, and a write after a read
 waits for it.
 
+Requests reach the controller through a skid buffer (a clock of latency, no loss of rate).
 Reads come back through the controller's reorder buffer in request order; the storage never
 waits for the reader (the readout holds a place for each read it asks for), so the
 controller's ``responses`` are always ready.
@@ -20,6 +21,7 @@ from amaranth.hdl import Assert, Cat, Module, Mux, Signal
 from amaranth.lib import data, fifo, wiring
 from amaranth.lib.wiring import In, Out
 
+from ..common.skid import SkidBuffer
 from ..engine.storage import StorageSignature
 from .sdram import SDRAMController, SDRAMPins, burst_address_width
 from .sdram_model import SDRAMModel
@@ -90,7 +92,11 @@ class SDRAMStorage(wiring.Component):
         else:
             m.submodules.chip = self.model
             wiring.connect(m, controller.pins, self.model.pins)
-        port, requests = self.port, controller.requests
+        # Requests reach the controller through a skid buffer: the scheduler's ``ready`` and the
+        # moves of the registers below meet at its flops, not in one path across the die.
+        m.submodules.request_slice = cut = SkidBuffer(controller.requests.payload.shape())
+        wiring.connect(m, cut.output, controller.requests)
+        port, requests = self.port, cut.input
         # Writes enter through a register into a small FIFO: the append memory's write strobe
         # ends at a flop, and ``write_ready`` is one (room for two more words, set from flops:
         # this clock's write and the next). From the FIFO a word moves to ``next``, with a flag
