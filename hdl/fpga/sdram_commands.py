@@ -166,7 +166,10 @@ class CommandScheduler(wiring.Component):
         def counter(name, limit, marks=(1,)):
             return _Countdown(m, name, limit, marks)
 
-        longest = max(t.values()) + bl + self.cas_latency + 2
+        # the longest wait a command sets (not tREFI's or power-up's: they have counters of their
+        # own), so the counters and their comparisons are a few bits wide
+        waits = [t[name] for name in ("trc", "trfc", "trcd", "trp", "trrd", "tras")]
+        longest = max(*waits, t["twr"] + t["trp"]) + bl + self.cas_latency + 2
         closing = (bl + 1, bl + t["twr"])  # tRAS met a READ's or a WRITE's recovery later
         banks = SimpleNamespace(
             to_column=[counter(f"to_column_{b}", longest) for b in range(4)],  # tRCD
@@ -424,6 +427,8 @@ class _Countdown:
 def _hold(m, countdown, clocks):
     """Successors wait ``clocks`` from this command's clock (or longer, if the count says)."""
     count = countdown.count  # the larger of count - 1 and clocks - 1, count compared first
+    if clocks - 1 >= 1 << len(count):
+        raise ValueError(f"A wait of {clocks} clocks does not fit {count.name}")
     m.d.sync += count.eq(Mux(count > clocks, count - 1, clocks - 1))
     m.d.sync += [flag.eq((count <= k + 1) & (clocks - 1 <= k))
                  for k, flag in countdown.at_most.items()]  # fmt: skip
