@@ -84,9 +84,9 @@ class Board:
     usb_link : bool
         The device answers on USB too, beside the UART (see :meth:`with_usb`); a board's
         default build has it where its USB is the faster link.
-    lanes_nextpnr_options : tuple
-        Extra nextpnr arguments for its builds with more than one lane (see
-        :attr:`nextpnr_options`).
+    spread_nextpnr_options : tuple
+        Extra nextpnr arguments for its builds that spread over the die: more than one lane,
+        or records in SDRAM (see :attr:`nextpnr_options`).
     sdram : callable or None
         ``sdram(m, platform, storage)``: the board's SDRAM pins on the
         :class:`~memgen.hdl.fpga.sdram_storage.SDRAMStorage` ``storage``, and the chip's clock.
@@ -123,7 +123,7 @@ class Board:
     read_ports: int = 1
     usb: object = None
     usb_link: bool = False
-    lanes_nextpnr_options: tuple = ()
+    spread_nextpnr_options: tuple = ()
     sdram: object = None
     sdram_sizes: tuple = ()
     sdram_records: int = 0
@@ -131,8 +131,9 @@ class Board:
 
     @property
     def nextpnr_options(self):
-        """Extra nextpnr arguments for this build (the lanes' where it has lanes)."""
-        return self.lanes_nextpnr_options if self.record_format.lanes > 1 else ()
+        """Extra nextpnr arguments for this build (where it has lanes or SDRAM)."""
+        spread = self.record_format.lanes > 1 or self.sdram_size
+        return self.spread_nextpnr_options if spread else ()
 
     @property
     def memory_use(self):

@@ -247,9 +247,10 @@ ULX3S_85F = Board(
     read_ports=2,
     usb=_usb,
     usb_link=True,  # 1.1 MB/s of samples over US2, 3.9x the FT231X's 3 Mbaud
-    # lanes spread generators and copies of the records over the die: the placer weighs timing
-    # three times its default (nextpnr's heap placer; see docs/design.md, boards: timing)
-    lanes_nextpnr_options=("--placer-heap-timingweight", "30"),
+    # lanes spread generators and copies of the records over the die, and SDRAM's scheduler
+    # sits at its pins: the placer weighs timing three times its default (nextpnr's heap
+    # placer; see docs/design.md, boards: timing)
+    spread_nextpnr_options=("--placer-heap-timingweight", "30"),
     sdram=_sdram,
     sdram_sizes=(32, 64),  # AS4C16M16SA on most boards; 64 MiB parts exist
     sdram_records=65536,  # the record table, 34-bit entries, in 136 of the 208 DP16KDs

@@ -71,7 +71,7 @@ class SDRAMController(wiring.Component):
     """
 
     def __init__(self, *, burst_length=8, cas_latency=2, clock_hz=100e6, timing=None,
-                 rows=8192, columns=512, init_refreshes=8, lookahead=4):  # fmt: skip
+                 rows=8192, columns=512, init_refreshes=8, lookahead=3):  # fmt: skip
         for name, value in (("rows", rows), ("columns", columns)):
             if value < 2 or value & (value - 1):
                 raise ValueError(f"{name.capitalize()} must be a power of two, not {value!r}")

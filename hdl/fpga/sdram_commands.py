@@ -122,7 +122,7 @@ class CommandScheduler(wiring.Component):
     """
 
     def __init__(self, *, burst_length=8, cas_latency=2, clock_hz=100e6, timing=None,
-                 rows=8192, columns=512, init_refreshes=8, lookahead=4, tag_bits=1):  # fmt: skip
+                 rows=8192, columns=512, init_refreshes=8, lookahead=3, tag_bits=1):  # fmt: skip
         if burst_length not in (1, 2, 4, 8):
             raise ValueError(f"Burst length must be 1, 2, 4 or 8, not {burst_length!r}")
         if cas_latency not in (2, 3):
@@ -275,9 +275,11 @@ class CommandScheduler(wiring.Component):
         WRITE goes only as the oldest, so writes keep their order); the ACTIVE or PRECHARGE of
         the oldest request whose bank no older one waits for; the PRECHARGE of a row no request
         in the window wants. A READ or WRITE closes its row behind it (auto precharge) unless a
-        younger request in the window wants it. A counter at 1 now is at 0 when it goes out."""
+        younger request in the window (or at its door) wants it. A counter at 1 now is at 0
+        when it goes out."""
         t, bl, depth = self.t, self.burst_length, self.lookahead
         slots, valid = [window.entries[j] for j in range(depth)], window.valid
+        door = window.push
         busy = Mux(plan.valid, Const(1, 4) << plan.bank, 0)  # the bank the plan is changing
         opened = [banks.is_open.bit_select(slot.bank, 1) for slot in slots]
         hit = banks.hits
@@ -304,8 +306,12 @@ class CommandScheduler(wiring.Component):
                 bus &= ~after_column
             else:
                 bus &= ~after_column | ~plan.write & ~slot.write
-            wanted = Cat(valid[k] & (slots[k].bank == bank) & (slots[k].row == slot.row)
-                         for k in range(j + 1, depth)).any()  # fmt: skip
+            # a younger request wants the row: in the window, or at its door (it enters as the
+            # command goes out, so a window of three keeps two banks' rows open in turn)
+            wanted = Cat(*(valid[k] & (slots[k].bank == bank) & (slots[k].row == slot.row)
+                           for k in range(j + 1, depth)),
+                         door.valid & (door.payload.bank == bank) & (door.payload.row == slot.row),
+                         ).any()  # fmt: skip
             by_write = _by_bank(banks.to_precharge, bl + t["twr"])[bank]
             by_read = _by_bank(banks.to_precharge, bl + 1)[bank]
             close = ~wanted & Mux(slot.write, by_write, by_read)  # tRAS met by its precharge

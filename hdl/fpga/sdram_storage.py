@@ -62,7 +62,7 @@ class SDRAMStorage(wiring.Component):
     """
 
     def __init__(self, word_bytes=16, *, rows=8192, columns=512, cas_latency=2, clock_hz=100e6,
-                 timing=None, lookahead=4, model=None):  # fmt: skip
+                 timing=None, lookahead=3, model=None):  # fmt: skip
         if word_bytes not in WORD_BYTES:
             raise ValueError(f"SDRAM words are {WORD_BYTES} bytes, not {word_bytes!r}")
         self.controller = SDRAMController(

@@ -254,15 +254,22 @@ def test_lane_variants():
         board("icebreaker").with_record_size(1).with_lanes(2)
 
 
+WEIGHT = ["--placer-heap-timingweight", "30"]
+
+
 @pytest.mark.parametrize(
-    ("name", "lanes", "placer"),
-    [("ulx3s-85f", 1, []), ("ulx3s-85f", 2, ["--placer-heap-timingweight", "30"]),
-     ("ulx3s-85f", 16, ["--placer-heap-timingweight", "30"]), ("icebreaker", 1, [])],
+    ("name", "lanes", "memory", "placer"),
+    [("ulx3s-85f", 1, "bram", []), ("ulx3s-85f", 2, "bram", WEIGHT),
+     ("ulx3s-85f", 16, "bram", WEIGHT), ("ulx3s-85f", 1, "sdram", WEIGHT),
+     ("icebreaker", 1, "bram", [])],
 )  # fmt: skip
-def test_lanes_builds_weigh_timing_in_placement(monkeypatch, tmp_path, name, lanes, placer):
-    """A ULX3S build with lanes gives nextpnr its lanes options after the seed and the report;
-    one lane, or the iCEBreaker, gives the options alone."""
+def test_spread_builds_weigh_timing_in_placement(monkeypatch, tmp_path, name, lanes, memory,
+                                                 placer):  # fmt: skip
+    """A ULX3S build with lanes or SDRAM gives nextpnr its spread options after the seed and the
+    report; one lane in block RAM, or the iCEBreaker, gives the options alone."""
     spec = board(name).for_records(1).with_lanes(lanes)
+    if memory == "sdram":
+        spec = spec.with_memory("sdram", 32)
     seen = {}
 
     class Stop(Exception):
