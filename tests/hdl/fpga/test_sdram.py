@@ -22,8 +22,8 @@ from memgen.sim.harness.sdram_chip import (
     Timing,
     TimingViolation,
     amaranth_process,
-    mixed_traffic,
 )
+from memgen.sim.harness.sdram_traffic import mixed_traffic
 
 POWER_UP_NS = 1_000  # the datasheet's 200 us is 20,000 clocks: a hundred keep tests short
 

@@ -18,7 +18,8 @@ from memgen.sim.harness.amaranth_sim import (
     stream_put,
     unused,
 )
-from memgen.sim.harness.sdram_chip import Geometry, SDRAMChip, Timing, mixed_traffic
+from memgen.sim.harness.sdram_chip import Geometry, SDRAMChip, Timing
+from memgen.sim.harness.sdram_traffic import mixed_traffic
 
 POWER_UP_NS = 1_000  # a hundred clocks
 
