@@ -235,3 +235,12 @@ def test_a_lone_read_closes_its_row_once_tras_allows():
     assert [command for _, command, _ in bank0] == ["ACTIVE", "READ", "PRECHARGE"]
     assert bank0[1][2] >> 10 & 1 == 0  # no auto precharge
     assert bank0[2][0] - bank0[0][0] >= chip.t["tras"]
+
+
+@pytest.mark.parametrize("burst_length", [1, 2, 4, 8])
+@pytest.mark.parametrize(("rows", "columns"), [(16, 512), (8192, 512), (8192, 1024)])
+def test_the_address_reaches_every_burst_of_the_chip_and_no_more(burst_length, rows, columns):
+    """A request's address counts the chip's bursts: 4 banks x rows x columns words of two
+    bytes, ``burst_length`` words a burst (32 MiB: 2**21 bursts of 16 bytes)."""
+    width = burst_address_width(burst_length, rows, columns)
+    assert (1 << width) * burst_length == 4 * rows * columns
