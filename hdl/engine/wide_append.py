@@ -143,8 +143,8 @@ class WideAppendMemory(wiring.Component):
         stored = Signal()  # flat, not through the codes' priority
         m.d.comb += stored.eq(pick(~Cat(*first_word).any(), ~Cat(*later_word).any()))
         # the verdict as the rooms themselves give it, in every simulation and proof
-        so_far = Mux(starting, 0, failure)
-        exact_limit = Mux(starting, word.count > limit, word.count > room) & (limit <= free)
+        so_far = pick(0, failure)
+        exact_limit = pick(word.count > limit, word.count > room) & (limit <= free)
         exact_end = word.count > memory_room
         exact = _first_failure(
             m,
@@ -157,7 +157,7 @@ class WideAppendMemory(wiring.Component):
         ]
         final_failure = Signal(3)
         m.d.comb += final_failure.eq(new_failure)
-        complete = pick(word.count == limit, word.count == room) if fmt.fixed else 1  # length
+        complete = pick(word.count == limit, word.count == room) if fmt.fixed else 1  # at limit
         if fmt.fixed:
             with m.If(stored & word.last & ~complete):
                 m.d.comb += final_failure.eq(ErrorCode.WRONG_SIZE)

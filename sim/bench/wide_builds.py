@@ -13,9 +13,9 @@ block, two samples a clock, ``ulx3s-85f-lanes4`` two copies of 192 KiB, four a c
 the record table in block RAM), ``ulx3s-85f-sdram-bytes`` 2**25 1-byte records there (2-byte
 words, the widest record count). Per build and seed: the Fmax of the design clock (and of the
 USB link's clocks), whether every clock is met, its slowest path's ends and delay, the cells
-used and the board's extra nextpnr options (the ULX3S's lanes builds weigh timing more in
-placement), or the tool's error when the design does not place. Builds run two at a time (one
-per core).
+used and the board's extra nextpnr options (the ULX3S's builds with lanes or SDRAM weigh
+timing more in placement), or the tool's error when the design does not place. Builds run
+two at a time (one per core).
 """
 
 import argparse

@@ -44,6 +44,8 @@ SDRAM_STORAGE = (
     "tests/hdl/fpga/test_sdram_storage.py --deselect tests/hdl/fpga/test_sdram_storage.py::"
     "test_board_top_level_on_verilator_with_the_chip_model"  # a minute on Verilator
 )
+#: The SDRAM controller on the chip model in the Amaranth simulator (its Verilog runs apart).
+SDRAM_CONTROLLER = "tests/hdl/fpga/test_sdram.py -k 'not cocotb'"
 #: Module -> the tests that check it (the fast ones: a mutant runs them all).
 TARGETS = {
     "hdl/common/gf2.py": "tests/hdl/common/test_gf2.py tests/hdl/engine/test_lfsr.py",
@@ -83,8 +85,8 @@ TARGETS = {
     "hdl/fpga/mult18.py": "tests/hdl/fpga/test_mult18.py",
     "hdl/fpga/replica.py": "tests/hdl/fpga/test_replica.py",
     "hdl/fpga/queue.py": "tests/hdl/fpga/test_queue.py",
-    "hdl/fpga/sdram.py": "tests/hdl/fpga/test_sdram.py -k 'not cocotb'",
-    "hdl/fpga/sdram_commands.py": "tests/hdl/fpga/test_sdram.py -k 'not cocotb'",
+    "hdl/fpga/sdram.py": SDRAM_CONTROLLER,
+    "hdl/fpga/sdram_commands.py": SDRAM_CONTROLLER,
     "hdl/fpga/sdram_storage.py": SDRAM_STORAGE,
     "hdl/fpga/sdram_model.py": "tests/hdl/fpga/test_sdram_model.py",
     "hdl/link/uart.py": "tests/hdl/link/test_uart.py",
@@ -109,8 +111,7 @@ TARGETS = {
     "hdl/examples/self_check.py": "tests/hdl/examples/test_self_check.py",
     "host/codec.py": "tests/host/test_codec.py tests/host/test_driver.py",
     # the model by its own tests, and its simulator adapter by the controller's legal traffic
-    "sim/harness/sdram_chip.py": "tests/sim/harness/test_sdram_chip.py tests/hdl/fpga/test_sdram.py"
-    " -k 'not cocotb'",
+    "sim/harness/sdram_chip.py": "tests/sim/harness/test_sdram_chip.py " + SDRAM_CONTROLLER,
 }
 #: Modules with no circuit of their own, left out: every mutant of theirs is equivalent.
 NOT_TARGETS = {
