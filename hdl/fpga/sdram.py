@@ -49,8 +49,9 @@ class SDRAMController(wiring.Component):
     ----------
     burst_length : int
         1, 2, 4 or 8 words a request.
-    cas_latency : int
-        2 or 3 (2 needs a clock period of 10 ns or more).
+    cas_latency : int or None
+        2 or 3 (2 needs a clock period of 10 ns or more); None: the lowest the chip keeps at
+        ``clock_hz`` (2 at 100 MHz).
     clock_hz : float
     timing : SDRAMTiming or None
         The chip's times (None: the datasheet's).
@@ -70,8 +71,10 @@ class SDRAMController(wiring.Component):
         The chip is through its power-up sequence.
     """
 
-    def __init__(self, *, burst_length=8, cas_latency=2, clock_hz=100e6, timing=None,
+    def __init__(self, *, burst_length=8, cas_latency=None, clock_hz=100e6, timing=None,
                  rows=8192, columns=512, init_refreshes=8, lookahead=3):  # fmt: skip
+        timing = timing or SDRAMTiming()
+        cas_latency = timing.cas_latency(cas_latency, clock_hz)
         for name, value in (("rows", rows), ("columns", columns)):
             if value < 2 or value & (value - 1):
                 raise ValueError(f"{name.capitalize()} must be a power of two, not {value!r}")

@@ -66,6 +66,27 @@ class SDRAMTiming:
     twr: float = 14
     trefi: float = 7_800
     power_up: float = 200_000
+    tck_cl2: float = 10  # the shortest clock period at CAS latency 2
+    tck_cl3: float = 7
+
+    def cas_latency(self, cas_latency, clock_hz):
+        """``cas_latency`` checked against the chip's shortest clock period for it at
+        ``clock_hz`` (None: the lowest the chip keeps at that clock)."""
+        period = 1e9 / clock_hz
+        kept = [cl for cl, shortest in ((2, self.tck_cl2), (3, self.tck_cl3))
+                if period >= shortest - 1e-9]  # fmt: skip
+        if cas_latency is None:
+            if not kept:
+                raise ValueError(f"A {period:.4g} ns clock is too fast for the chip: CAS "
+                                 f"latency 3 needs {self.tck_cl3:g} ns or more")  # fmt: skip
+            return kept[0]
+        if cas_latency not in (2, 3):
+            raise ValueError(f"CAS latency must be 2 or 3, not {cas_latency!r}")
+        if cas_latency not in kept:
+            shortest = self.tck_cl2 if cas_latency == 2 else self.tck_cl3
+            raise ValueError(f"CAS latency {cas_latency} needs a clock period of {shortest:g} ns "
+                             f"or more, not {period:.4g} ns")  # fmt: skip
+        return cas_latency
 
     def clocks(self, name, clock_hz):
         ratio = getattr(self, name) * clock_hz / 1e9
@@ -93,8 +114,9 @@ class CommandScheduler(wiring.Component):
     ----------
     burst_length : int
         Words a READ or WRITE moves (1, 2, 4 or 8): column commands are this many clocks apart.
-    cas_latency : int
-        2 or 3: a WRITE waits for the last READ's data to leave the bus, and one clock more.
+    cas_latency : int or None
+        2 or 3 (None: the lowest the chip keeps at ``clock_hz``): a WRITE waits for the last
+        READ's data to leave the bus, and one clock more.
     clock_hz : float
     timing : SDRAMTiming or None
         The chip's times (None: the datasheet's).
@@ -121,16 +143,15 @@ class CommandScheduler(wiring.Component):
         The power-up sequence is done.
     """
 
-    def __init__(self, *, burst_length=8, cas_latency=2, clock_hz=100e6, timing=None,
+    def __init__(self, *, burst_length=8, cas_latency=None, clock_hz=100e6, timing=None,
                  rows=8192, columns=512, init_refreshes=8, lookahead=3, tag_bits=1):  # fmt: skip
         if burst_length not in (1, 2, 4, 8):
             raise ValueError(f"Burst length must be 1, 2, 4 or 8, not {burst_length!r}")
-        if cas_latency not in (2, 3):
-            raise ValueError(f"CAS latency must be 2 or 3, not {cas_latency!r}")
-        self.burst_length, self.cas_latency = burst_length, cas_latency
+        timing = timing or SDRAMTiming()
+        self.burst_length = burst_length
+        self.cas_latency = timing.cas_latency(cas_latency, clock_hz)
         self.rows, self.columns, self.init_refreshes = rows, columns, init_refreshes
         self.lookahead = lookahead
-        timing = timing or SDRAMTiming()
         self.t = {name: timing.clocks(name, clock_hz) for name in
                   ("trc", "trfc", "trcd", "trp", "trrd", "tmrd", "tras", "twr", "trefi",
                    "power_up")}  # fmt: skip

@@ -61,7 +61,7 @@ class SDRAMStorage(wiring.Component):
     initialised : Out(1)
     """
 
-    def __init__(self, word_bytes=16, *, rows=8192, columns=512, cas_latency=2, clock_hz=100e6,
+    def __init__(self, word_bytes=16, *, rows=8192, columns=512, cas_latency=None, clock_hz=100e6,
                  timing=None, lookahead=3, model=None):  # fmt: skip
         if word_bytes not in WORD_BYTES:
             raise ValueError(f"SDRAM words are {WORD_BYTES} bytes, not {word_bytes!r}")
@@ -75,7 +75,8 @@ class SDRAMStorage(wiring.Component):
         self.in_flight = 1 << self.controller.tag_bits
         self.model = None
         if model is not None:
-            self.model = SDRAMModel(rows=rows, columns=columns, cas_latency=cas_latency,
+            self.model = SDRAMModel(rows=rows, columns=columns,
+                                    cas_latency=self.controller.cas_latency,
                                     cells=model)  # fmt: skip
         pins = {} if model is not None else {"pins": Out(SDRAMPins())}
         super().__init__({
