@@ -170,6 +170,9 @@ def test_refreshes_keep_their_interval_under_continuous_reads():
         ),
         ({"clock_hz": 143e6}, "A 6.993 ns clock is too fast for the chip: CAS latency 3 needs"),
         ({"rows": 100}, "Rows must be a power of two, not 100"),
+        ({"rows": 10}, "Rows must be a power of two, not 10"),  # no two ones side by side
+        ({"rows": 1}, "Rows must be a power of two, not 1"),  # the fewest is two
+        ({"columns": 640}, "Columns must be a power of two, not 640"),
         ({"columns": 4}, "A row of 4 columns holds no burst of 8"),
     ],
 )
