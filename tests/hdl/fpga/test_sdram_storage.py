@@ -87,27 +87,33 @@ def test_defaults_are_the_ulx3s_chip_at_100_mhz(word_bytes):
     }
 
 
-def _drive(storage, chip, operations, seed, gaps=(0, 0, 0, 1, 3), wait=False):
+def _drive(storage, chip, operations, seed, gaps=(0, 0, 0, 1, 3), wait=False, taken=None):
     """Play ``operations`` (("write", address, data) or ("read", address)) on the port, each
-    after a gap of clocks chosen from ``gaps``; returns the words read, in order."""
+    after a gap of clocks chosen from ``gaps``; returns the words read, in order (and appends
+    to ``taken`` the clock each operation was taken at)."""
     got = []
     reads = sum(op[0] == "read" for op in operations)
 
     async def requester(ctx):
-        rng, port = random.Random(seed), storage.port
+        rng, port, clock = random.Random(seed), storage.port, 0
         if wait:  # the controller takes requests before it is up; here the first waits
             await ctx.tick().until(storage.initialised)
         for op in operations:
             for _ in range(rng.choice(gaps)):
                 await ctx.tick()
+                clock += 1
             write = op[0] == "write"
             ctx.set(port.address, op[1])
             if write:
                 ctx.set(port.write_data, op[2])
             enable = port.write_enable if write else port.read_enable
             ctx.set(enable, 1)
-            while not (await ctx.tick().sample(port.write_ready if write else port.read_ready))[-1]:
-                pass
+            while True:
+                clock += 1
+                if (await ctx.tick().sample(port.write_ready if write else port.read_ready))[-1]:
+                    break
+            if taken is not None:
+                taken.append(clock)
             ctx.set(enable, 0)
 
     async def reader(ctx):
@@ -152,6 +158,20 @@ def test_a_run_of_writes_to_one_word_is_one_burst():
     storage, chip = _storage(16)
     assert _drive(storage, chip, operations, seed=0, gaps=(1,), wait=True) == [5]  # each goes
     assert len(_commands(chip, "WRITE")) == 7
+
+
+def test_reads_are_taken_on_consecutive_clocks():
+    """Once the writes before them have left, reads of three banks, as many as the controller's
+    window holds, are taken a clock apart: a read enters the ask register in the clock the one
+    before it leaves for the controller."""
+    storage, chip = _storage(2)
+    bank = 1 << storage.controller.column_bits  # the first word of bank 1
+    words = {0: 0x1111, bank: 0x2222, 2 * bank: 0x3333}
+    operations = [("write", a, d) for a, d in words.items()] + [("read", a) for a in words]
+    taken = []
+    got = _drive(storage, chip, operations, seed=0, gaps=(0,), wait=True, taken=taken)
+    assert got == list(words.values())
+    assert taken[3:] == [taken[3], taken[3] + 1, taken[3] + 2]
 
 
 def _run_core(record_format, storage, chip, packets, stalls="none", seed=0):
