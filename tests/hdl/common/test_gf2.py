@@ -4,7 +4,7 @@ import random
 
 from amaranth.hdl import Module, Signal
 from amaranth.sim import Simulator
-from memgen.hdl.common.gf2 import gf2_product
+from memgen.hdl.common.gf2 import gf2_product, gf2_rows
 
 
 def parity(value):
@@ -34,3 +34,20 @@ def test_product_equals_parity_of_each_row():
     simulator = Simulator(m)  # combinational: no clock
     simulator.add_testbench(testbench)
     simulator.run()
+
+
+def test_rows_transpose_the_columns():
+    """A map given by its columns (the image of each input bit) becomes the rows the product
+    takes: a known answer, then every column of an empty, identity, all-ones and random map
+    is the image of its input bit under the rows' parities."""
+    assert gf2_rows([0b01, 0b11, 0b10], 2) == (0b011, 0b110)
+    rng = random.Random(9)
+    width, inputs = 16, 13
+    maps = [[0] * inputs, [1 << j for j in range(inputs)], [(1 << width) - 1] * inputs]
+    maps += [[rng.getrandbits(width) for _ in range(inputs)] for _ in range(5)]
+    for columns in maps:
+        rows = gf2_rows(columns, width)
+        assert len(rows) == width and all(0 <= row < 1 << inputs for row in rows)
+        for j, column in enumerate(columns):
+            image = sum(parity(row >> j & 1) << i for i, row in enumerate(rows))
+            assert image == column, (columns, j)
