@@ -4,7 +4,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from amaranth.hdl import Fragment
+from amaranth.hdl import Const, Fragment
 from memgen.hdl.common.faults import with_fault
 from memgen.hdl.engine.index_generator import (
     GENERATORS,
@@ -248,9 +248,11 @@ def test_count_change_drops_the_words_in_flight(fault):
 @pytest.mark.parametrize("generator", GENERATORS)
 def test_seed_reloads_the_sequence(generator):
     """Seeds with structure: zero, single bits at each end and in the middle, either half all
-    ones, all ones; Trivium warms up after each (the request waits for it)."""
+    ones, all ones; Trivium warms up after each (the request waits for it). A seed is taken in
+    the clock it is valid: the port's ``ready`` is the constant 1."""
     dut = IndexGenerator(1000, generator)
     model = IndexGeneratorModel(1000, generator)
+    assert isinstance(dut.seed.ready, Const) and dut.seed.ready.value == 1
 
     async def testbench(ctx):
         await run_requests(ctx, dut, [(1000, 10)], model, None, None)
