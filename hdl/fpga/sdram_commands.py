@@ -73,19 +73,19 @@ class SDRAMTiming:
         """``cas_latency`` checked against the chip's shortest clock period for it at
         ``clock_hz`` (None: the lowest the chip keeps at that clock)."""
         period = 1e9 / clock_hz
-        kept = [cl for cl, shortest in ((2, self.tck_cl2), (3, self.tck_cl3))
-                if period >= shortest - 1e-9]  # fmt: skip
+        shortest = {2: self.tck_cl2, 3: self.tck_cl3}
+        kept = [cl for cl, tck in shortest.items() if period >= tck - 1e-9]
         if cas_latency is None:
             if not kept:
                 raise ValueError(f"A {period:.4g} ns clock is too fast for the chip: CAS "
                                  f"latency 3 needs {self.tck_cl3:g} ns or more")  # fmt: skip
             return kept[0]
-        if cas_latency not in (2, 3):
+        if cas_latency not in shortest:
             raise ValueError(f"CAS latency must be 2 or 3, not {cas_latency!r}")
         if cas_latency not in kept:
-            shortest = self.tck_cl2 if cas_latency == 2 else self.tck_cl3
-            raise ValueError(f"CAS latency {cas_latency} needs a clock period of {shortest:g} ns "
-                             f"or more, not {period:.4g} ns")  # fmt: skip
+            raise ValueError(f"CAS latency {cas_latency} needs a clock period of "
+                             f"{shortest[cas_latency]:g} ns or more, "
+                             f"not {period:.4g} ns")  # fmt: skip
         return cas_latency
 
     def clocks(self, name, clock_hz):
