@@ -258,6 +258,19 @@ def test_reads_of_two_open_rows_keep_the_bus_busy(burst_length):
     assert [a >> 10 & 1 for _, a in reads] == [0] * 30 + [1, 1]
 
 
+def test_bursts_of_one_row_open_it_once():
+    """Six bursts written to one row and read back, back to back: one ACTIVE serves them all,
+    each request keeping the row open for the next one in the window, and only the last READ
+    closes it (auto precharge, A10)."""
+    dut, chip = _pair(burst_length=8)
+    addresses = list(range(6))
+    requests = [(a, 1, a + 1) for a in addresses] + [(a, 0, 0) for a in addresses]
+    assert _run(dut, chip, requests) == [a + 1 for a in addresses]
+    start = next(n for n, command, _, _ in chip.log if command == "LOAD MODE REGISTER")
+    commands = [(command, a >> 10 & 1) for n, command, _, a in chip.log if n > start]
+    assert commands == [("ACTIVE", 0)] + [("WRITE", 0)] * 6 + [("READ", 0)] * 5 + [("READ", 1)]
+
+
 def test_the_full_size_chip_at_its_last_row_and_column():
     """All 13 row bits and the top column reach the pins: the last bursts of the 32 MB chip
     and ones in rows 4096 and 1 read back."""
