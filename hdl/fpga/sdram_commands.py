@@ -155,7 +155,7 @@ class CommandScheduler(wiring.Component):
         self.t = {name: timing.clocks(name, clock_hz) for name in
                   ("trc", "trfc", "trcd", "trp", "trrd", "tmrd", "tras", "twr", "trefi",
                    "power_up")}  # fmt: skip
-        # from the refresh being due to its command: the last write's recovery, then tRP
+        # due to REFRESH at worst: a row held (tRAS, or a burst and tWR), tRP, the plan's clocks
         self.refresh_margin = burst_length + self.t["twr"] + self.t["tras"] + self.t["trp"] + 6
         if self.t["trefi"] <= 2 * self.refresh_margin:
             raise ValueError(f"A refresh interval of {self.t['trefi']} clocks is too short")

@@ -156,6 +156,52 @@ def test_refreshes_keep_their_interval_under_continuous_reads():
     assert max(b - a for a, b in zip(refreshes, refreshes[1:], strict=False)) <= chip.t["trefi"]
 
 
+@pytest.mark.parametrize("burst_length,clock_mhz", [(1, 50), (8, 100)])
+def test_a_request_arriving_at_any_clock_around_a_refresh_leaves_it_in_time(
+    burst_length, clock_mhz
+):
+    """One write or read a refresh interval, its arrival swept clock by clock across the point
+    where the refresh falls due: the command it sets going out just then (an ACTIVE holding its
+    row for tRAS, a WRITE for its burst and recovery) must not push the refresh past tREFI.
+    At bursts of one and 50 MHz the margin has five clocks to spare, its fewest."""
+    clock_hz, timing = clock_mhz * 1e6, {"power_up": POWER_UP_NS}
+    dut = SDRAMController(burst_length=burst_length, rows=16, clock_hz=clock_hz,
+                          timing=SDRAMTiming(**timing))  # fmt: skip
+    chip = SDRAMChip(geometry=Geometry(rows=16), timing=Timing(**timing), clock_hz=clock_hz,
+                     keep_log=True)  # fmt: skip
+    margin, trefi = dut.scheduler.refresh_margin, chip.t["trefi"]
+    offsets = range(-margin - 4, 3)  # arrival less the clock the refresh falls due
+    trials = [(offset, write) for offset in offsets for write in (1, 0)]
+    gaps = []
+
+    def refreshes():
+        return [n for n, command, _, _ in chip.log if command == "AUTO REFRESH"]
+
+    async def producer(ctx):
+        while len(refreshes()) < chip.timing.init_refreshes:
+            await ctx.tick()
+        for i, (offset, write) in enumerate(trials):
+            last = refreshes()[-1]
+            while chip.cycle < last + trefi - margin + offset:
+                await ctx.tick()
+            payload = {"address": 5 * i % (1 << dut.address_width), "write": write, "data": i}
+            await stream_put(ctx, dut.requests, payload)
+            while refreshes()[-1] == last:
+                await ctx.tick()
+            gaps.append(refreshes()[-1] - last)
+
+    async def consumer(ctx):
+        for _ in range(len(trials) // 2):
+            await stream_get(ctx, dut.responses)
+
+    run_simulation(dut, producer, consumer, processes=[amaranth_process(chip, dut.pins)],
+                   name="sdram", clocks=len(trials) * (trefi + 10))  # fmt: skip
+    assert len(gaps) == len(trials) and max(gaps) <= trefi
+    # the sweep brackets the worst arrival: it lies inside the offsets, not at either end
+    worst = [offset for (offset, _), gap in zip(trials, gaps, strict=True) if gap == max(gaps)]
+    assert offsets[0] < min(worst) and max(worst) < offsets[-1]
+
+
 @pytest.mark.parametrize(
     "kwargs,message",
     [
