@@ -10,6 +10,8 @@ into one battery. Its output is kept in ``results/batteries/NAME.txt`` and its o
 ``NAME.json``; a run whose JSON exists is not run again, so an interrupted ``make stats`` goes on
 where it stopped. BigCrush and Crush are run in parts of a few tests each (TestU01's ``Repeat``
 calls), every part reading the stream from its start, so that an interruption loses one part.
+Each saved outcome keeps the SHA-256 of its stream's first mebibyte: one measured on a stream
+the generator no longer gives is run again, and a test holds ``results/batteries`` to it.
 """
 
 import hashlib
@@ -33,6 +35,8 @@ P_LIMIT = 1e-10
 #: Tests per battery, and how many go in one part.
 TESTU01_TESTS = {"small": 10, "crush": 96, "bigcrush": 106}
 PART_TESTS = {"small": 10, "crush": 24, "bigcrush": 9}
+#: Bytes of a stream whose hash a saved outcome keeps (a changed generator shows in them).
+FINGERPRINT_BYTES = 1 << 20
 
 
 class BatteriesMissing(RuntimeError):
@@ -50,6 +54,12 @@ class Stream:
 
     def command(self):
         return stream_command(self.engine, self.seeds, 0, self.count)
+
+    def fingerprint(self):
+        """SHA-256 of the stream's first ``FINGERPRINT_BYTES``, hex."""
+        command = stream_command(self.engine, self.seeds, FINGERPRINT_BYTES, self.count)
+        head = subprocess.run(command, capture_output=True, check=True).stdout
+        return hashlib.sha256(head).hexdigest()
 
     def describe(self):
         seeds = " and ".join(f"{seed:#x}" for seed in self.seeds)
@@ -176,18 +186,31 @@ def _pipe(producer, consumer, log):
     return code
 
 
+def _kept(saved, fingerprint):
+    """The outcome saved in ``saved`` if it was measured on the stream ``fingerprint``."""
+    if not saved.exists():
+        return None
+    outcome = json.loads(saved.read_text())
+    return outcome if outcome.get("fingerprint") == fingerprint else None
+
+
 def execute(run, batteries, folder):
-    """Runs ``run`` unless its outcome is saved; returns the outcome."""
+    """Runs ``run`` unless its outcome is saved from the stream it reads now; returns the
+    outcome."""
     folder.mkdir(parents=True, exist_ok=True)
-    saved = folder / f"{run.name}.json"
+    saved, fingerprint = folder / f"{run.name}.json", run.stream.fingerprint()
+    kept = _kept(saved, fingerprint)
+    if kept:
+        return kept
     if saved.exists():
-        return json.loads(saved.read_text())
+        print(f"{run.name}: saved from another stream, run again", flush=True)
     started = time.time()
     outcome = {
         "name": run.name,
         "battery": run.battery,
         "stream": run.stream.describe(),
         "command": " ".join(run.stream.command()[1:5]),
+        "fingerprint": fingerprint,
     }
     if run.battery == "practrand":
         log = folder / f"{run.name}.txt"
@@ -206,14 +229,14 @@ def execute(run, batteries, folder):
             last = min(total, first + step - 1)
             log = folder / f"{run.name}.{first}-{last}.txt"
             part_saved = log.with_suffix(".json")
-            if part_saved.exists():
-                part = json.loads(part_saved.read_text())
-            else:
+            part = _kept(part_saved, fingerprint)
+            if not part:
                 consumer = [str(program), run.battery, str(first), str(last), run.name]
                 code = _pipe(run.stream.command(), consumer, log)
                 if code:
                     raise RuntimeError(f"TestU01 ended with {code}: see {log}")
-                part = {"tests": [first, last], **parse_testu01(log.read_text())}
+                part = {"tests": [first, last], **parse_testu01(log.read_text()),
+                        "fingerprint": fingerprint}  # fmt: skip
                 part_saved.write_text(json.dumps(part, indent=1))
             parts.append(part)
             failed += part["failed"]
@@ -231,19 +254,21 @@ def execute(run, batteries, folder):
 
 
 def saved_outcomes(folder, runs=RUNS):
-    """Every run's saved outcome, or for a run not finished yet what it will be (and, for
-    TestU01, what its finished parts gave)."""
+    """Every run's saved outcome (if measured on the stream it reads now), or for a run not
+    finished yet what it will be (and, for TestU01, what its finished parts gave)."""
     outcomes = []
     for run in runs:
-        path = Path(folder) / f"{run.name}.json"
-        if path.exists():
-            outcomes.append(json.loads(path.read_text()))
+        fingerprint = run.stream.fingerprint()
+        saved = _kept(Path(folder) / f"{run.name}.json", fingerprint)
+        if saved:
+            outcomes.append(saved)
         else:
             outcome = {"name": run.name, "battery": run.battery, "stream": run.stream.describe(),
                        "size": run.size, "pending": True}  # fmt: skip
             if run.battery in PART_TESTS:  # the parts finished so far
-                parts = [json.loads(part.read_text())
+                parts = [_kept(part, fingerprint)
                          for part in sorted(Path(folder).glob(f"{run.name}.*-*.json"))]  # fmt: skip
+                parts = [part for part in parts if part]
                 pvalues = [p["p"] for part in parts for p in part["pvalues"]]
                 total = -(-TESTU01_TESTS[run.battery] // PART_TESTS[run.battery])
                 outcome.update(parts_done=len(parts), parts=total, pvalues=len(pvalues),

@@ -1,12 +1,24 @@
-"""make stats' batteries: PractRand's and TestU01's outputs read as they print them, and the
-index streams they get turned into fair bits exactly as documented."""
+"""make stats' batteries: PractRand's and TestU01's outputs read as they print them, the
+index streams they get turned into fair bits exactly as documented, and every saved outcome
+measured on the stream its run reads today."""
 
+import hashlib
+import json
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
 from memgen.hdl.engine.index_generator import IndexGeneratorModel
-from memgen.sim.evidence.batteries import RUNS, parse_practrand, parse_testu01, table
+from memgen.sim.evidence.batteries import (
+    FINGERPRINT_BYTES,
+    PART_TESTS,
+    RUNS,
+    TESTU01_TESTS,
+    parse_practrand,
+    parse_testu01,
+    table,
+)
 from memgen.sim.evidence.fast_generator import stream_command
 
 PRACTRAND = """\
@@ -112,6 +124,12 @@ def test_a_finished_run_is_kept_and_not_run_again(tmp_path):
     assert (folder / "words.txt").read_text().startswith("RNG_test using PractRand")
     fake_tool(prefix / "bin" / "RNG_test", "", code=1)
     assert execute(run, Batteries(prefix), folder) == outcome
+    # saved from a stream the generator no longer gives (its first byte changed): run again
+    saved = json.loads((folder / "words.json").read_text())
+    saved["fingerprint"] = hashlib.sha256(b"\x01" + b"\0" * (FINGERPRINT_BYTES - 1)).hexdigest()
+    (folder / "words.json").write_text(json.dumps(saved))
+    with pytest.raises(RuntimeError, match="RNG_test ended with 1"):
+        execute(run, Batteries(prefix), folder)
 
 
 def test_testu01_parts_are_kept_one_by_one(tmp_path, monkeypatch):
@@ -143,3 +161,28 @@ def test_testu01_parts_are_kept_one_by_one(tmp_path, monkeypatch):
     outcome = batteries.execute(run, batteries.Batteries(tmp_path), folder)
     assert log.read_text().split() == ["1", "25", "49", "49", "73"]
     assert outcome["passed"] and outcome["pvalues"] == 8 and outcome["smallest"] == 0.25
+    # a part saved from another stream is run again, the others kept
+    part = json.loads((folder / "crush.25-48.json").read_text())
+    (folder / "crush.25-48.json").write_text(json.dumps(part | {"fingerprint": "0" * 64}))
+    (folder / "crush.json").unlink()
+    batteries.execute(run, batteries.Batteries(tmp_path), folder)
+    assert log.read_text().split() == ["1", "25", "49", "49", "73", "25"]
+
+
+RESULTS = Path(__file__).resolve().parents[3] / "results" / "batteries"
+
+
+@pytest.mark.parametrize("run", RUNS, ids=lambda run: run.name)
+def test_every_saved_outcome_was_measured_on_the_stream_its_run_reads_today(run):
+    """results/batteries and the README's table hold for today's generator: each run's outcome,
+    and each TestU01 part, keeps the hash of its stream's first mebibyte, which is the hash of
+    what the run's stream gives now (a changed generator, or range reduction, shows here: then
+    make stats runs it again)."""
+    fingerprint = run.stream.fingerprint()
+    saved = [RESULTS / f"{run.name}.json"]
+    if run.battery in PART_TESTS:
+        total, step = TESTU01_TESTS[run.battery], PART_TESTS[run.battery]
+        saved += [RESULTS / f"{run.name}.{first}-{min(total, first + step - 1)}.json"
+                  for first in range(1, total + 1, step)]  # fmt: skip
+    for path in saved:
+        assert json.loads(path.read_text())["fingerprint"] == fingerprint, path.name
