@@ -6,15 +6,18 @@ against the target, the cells used against the part, the memory capacity, the se
 versions.
 """
 
+import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 import time
 from importlib import metadata
 from pathlib import Path
 
-__all__ = ["build", "placement_options", "TOOLS", "TimingFailure"]
+__all__ = ["build", "design_netlist", "netlist_digest", "placement_options", "TOOLS",
+           "TimingFailure"]  # fmt: skip
 
 #: Environment variables amaranth's Lattice toolchain reads, pointed at the YoWASP tools.
 TOOLS = {
@@ -78,6 +81,20 @@ def placement_options(board, top=None):
     return list(board.nextpnr_options) + list(getattr(top, "nextpnr_options", ()))
 
 
+def netlist_digest(rtlil):
+    """A hash of a design's RTLIL (Yosys's input) less its source locations and the object ids
+    a name can carry (LUNA's endpoints): builds with one digest are of one circuit."""
+    kept = "\n".join(line for line in rtlil.splitlines() if "attribute \\src " not in line)
+    return hashlib.sha256(re.sub(r"_\d{9,}\b", "_N", kept).encode()).hexdigest()[:16]
+
+
+def design_netlist(board, top=None):
+    """The digest of what :func:`build` would give Yosys for ``board`` (and ``top``), unbuilt."""
+    plan = board.platform().prepare(top or board.top(), name="memgen")
+    rtlil = plan.files["memgen.il"]
+    return netlist_digest(rtlil if isinstance(rtlil, str) else rtlil.decode())
+
+
 def build(board, build_dir, seed=1, top=None):
     """Build ``board``'s bitstream in ``build_dir`` (of ``top``, by default ``board.top()``, the
     device on its UART); returns the report (a dict)."""
@@ -115,7 +132,8 @@ def build(board, build_dir, seed=1, top=None):
     seconds = time.monotonic() - started
     report = json.loads((build_dir / "report.json").read_text())
     summary = summarise(board, family, report, seed, seconds, build_dir)
-    return summary | {"nextpnr_options": extra}
+    netlist = netlist_digest((build_dir / "memgen.il").read_text())
+    return summary | {"nextpnr_options": extra, "netlist": netlist}
 
 
 def _tail(path, lines=30):

@@ -13,9 +13,10 @@ block, two samples a clock, ``ulx3s-85f-lanes4`` two copies of 192 KiB, four a c
 the record table in block RAM), ``ulx3s-85f-sdram-bytes`` 2**25 1-byte records there (2-byte
 words, the widest record count). Per build and seed: the Fmax of the design clock (and of the
 USB link's clocks), whether every clock is met, its slowest path's ends and delay, the cells
-used and the board's extra nextpnr options (the ULX3S's builds with lanes or SDRAM weigh
-timing more in placement), or the tool's error when the design does not place. Builds run
-two at a time (one per core).
+used, the board's extra nextpnr options (the ULX3S's builds with lanes or SDRAM weigh
+timing more in placement) and the digest of the netlist built, or the tool's error when the
+design does not place. Builds run two at a time (one per core); ``--stale`` builds nothing and
+lists the seeds whose netlist is not the one the design gives today.
 """
 
 import argparse
@@ -27,9 +28,9 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 from memgen.boards import board
-from memgen.boards.build import build, placement_options
+from memgen.boards.build import build, design_netlist, placement_options
 
-__all__ = ["BUILDS", "UNROUTED", "main", "variant"]
+__all__ = ["BUILDS", "UNROUTED", "main", "stale", "variant"]
 
 
 def _lanes(lanes):
@@ -62,13 +63,18 @@ def variant(name):
     return BUILDS[name]()
 
 
+def _top(name, spec):
+    """The design the build ``name`` puts on ``spec`` (None: the board's device)."""
+    if name not in SELF_CHECK:
+        return None
+    from memgen.boards.self_check import SelfCheckTop
+
+    return SelfCheckTop(spec)
+
+
 def _build(name, seed, workdir):
     spec = variant(name)
-    top = None
-    if name in SELF_CHECK:
-        from memgen.boards.self_check import SelfCheckTop
-
-        top = SelfCheckTop(spec)
+    top = _top(name, spec)
     try:
         report = build(spec, Path(workdir) / f"{name}-seed{seed}", seed=seed, top=top)
     except RuntimeError as error:  # placement or routing failed: the tool's ERROR line
@@ -85,7 +91,24 @@ def _build(name, seed, workdir):
         "slowest_path": report["slowest_path"],
         "utilisation": {cell: use["used"] for cell, use in report["utilisation"].items()},
         "nextpnr_options": placement_options(spec, top),
+        **({"netlist": report["netlist"]} if "netlist" in report else {}),
     }
+
+
+def stale(path, names):
+    """Of the builds ``names`` in ``path``: name -> the seeds built from a netlist other than
+    the one the build gives today (or from one not recorded), None for a build not there."""
+    out = json.loads(path.read_text()) if path.exists() else {}
+    found = {}
+    for name in names:
+        seeds = out.get(name, {}).get("seeds", {})
+        if not seeds:
+            found[name] = None
+            continue
+        spec = variant(name)
+        today = design_netlist(spec, _top(name, spec))
+        found[name] = [int(s) for s, run in seeds.items() if run.get("netlist") != today]
+    return found
 
 
 def _met(results, name):
@@ -142,7 +165,18 @@ def main(argv=None):
         help="build only these, keeping the other builds' figures in --out (default: all but "
         + ", ".join(UNROUTED) + ", which has not routed)",
     )  # fmt: skip
+    parser.add_argument(
+        "--stale", action="store_true",
+        help="build nothing: list the seeds in --out built from another netlist than today's "
+        "(exit status 1 if any)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
+    if args.stale:
+        found = stale(Path(args.out), args.boards)
+        for name, seeds in found.items():
+            verdict = "not built" if seeds is None else "current"
+            print(f"{name}: " + (f"seeds {seeds} from another netlist" if seeds else verdict))
+        return 0 if all(seeds == [] for seeds in found.values()) else 1
     jobs = [(name, seed) for name in args.boards for seed in args.seeds]
     results = {}
     with tempfile.TemporaryDirectory(prefix="memgen-wide-") as workdir:

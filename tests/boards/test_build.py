@@ -7,7 +7,7 @@ import os
 import pytest
 from amaranth.hdl import Fragment
 from memgen.boards import BOARDS, board
-from memgen.boards.build import build
+from memgen.boards.build import build, design_netlist, netlist_digest
 from memgen.hdl.engine.storage import read_sides, storage_sides
 from memgen.host.verilator_device import make_once
 from memgen.sim.harness.amaranth_sim import unused
@@ -87,6 +87,25 @@ def test_board_clock_met(name, record_size, reports):
     clock = report["fmax"][report["design_clock"]]
     assert clock["required_mhz"] == report["clock_mhz"] == board(name).clock_hz / 1e6
     assert report["timing_met"] and clock["achieved_mhz"] >= report["clock_mhz"], clock
+
+
+@pytest.mark.slow
+def test_an_unbuilt_design_has_its_builds_netlist_digest(reports):
+    """The ULX3S's default build (with LUNA's USB endpoints, whose names carry object ids)
+    elaborated again, unbuilt, gives the digest its build recorded: a figure's build can be
+    matched to today's design without building it."""
+    assert reports("ulx3s-85f")["netlist"] == design_netlist(board("ulx3s-85f"))
+
+
+def test_the_netlist_digest_ignores_source_lines_and_object_ids_only():
+    rtlil = 'module \\top\n  attribute \\src "a.py:3"\n  cell \\E_140117331055184 \\e\nend\n'
+    moved = rtlil.replace("a.py:3", "b.py:9").replace("140117331055184", "139729039333904")
+    assert netlist_digest(moved) == netlist_digest(rtlil)
+    for changed in (rtlil.replace("cell", "wire"), rtlil + "module \\\\x\nend\n"):
+        assert netlist_digest(changed) != netlist_digest(rtlil)
+    assert netlist_digest(rtlil.replace("E_140117331055184", "E_14011733")) != netlist_digest(
+        rtlil.replace("E_140117331055184", "E_14011734")
+    )  # short numbers are names, not ids
 
 
 @pytest.mark.slow

@@ -21,6 +21,7 @@ def test_seeds_met_and_failed_are_recorded(monkeypatch, tmp_path):
             "timing_met": seed != 2,
             "utilisation": {"LC": {"used": 7, "available": 9}},
             "slowest_path": {"from": "a0", "to": "a3", "ns": 4.38},
+            "netlist": f"digest{seed}",
         }
 
     monkeypatch.setattr(wide_builds, "build", fake_build)
@@ -43,6 +44,7 @@ def test_seeds_met_and_failed_are_recorded(monkeypatch, tmp_path):
     assert written["seeds"]["3"] == {
         "built": True, "achieved_mhz": 43.0, "clock_met": True, "utilisation": {"LC": 7},
         "slowest_path": {"from": "a0", "to": "a3", "ns": 4.38}, "nextpnr_options": [],
+        "netlist": "digest3",
     }  # fmt: skip
     assert written["clock_met_at"] == [3]
 
@@ -150,3 +152,34 @@ def test_the_unrouted_build_runs_only_when_named(monkeypatch, tmp_path):
     wide_builds.main(["--out", str(out), "--seeds", "1", "--jobs", "1",
                       "--boards", "ulx3s-85f-64x2"])  # fmt: skip
     assert sorted(json.loads(out.read_text())) == sorted(expected + ["ulx3s-85f-64x2"])
+
+
+def test_stale_lists_the_seeds_built_from_another_netlist(monkeypatch, tmp_path, capsys):
+    """``--stale`` builds nothing: it compares each seed's recorded netlist with the one the
+    design gives today (its name and the self-check's top make it) and exits 1 if any differs
+    or was never recorded, or the build is not there."""
+    today = {"ulx3s-85f": "new", "ulx3s-85f-self-check": "check"}
+    seen = []
+
+    def design_netlist(spec, top=None):
+        name = "ulx3s-85f-self-check" if top is not None else spec.name
+        seen.append(name)
+        return today[name]
+
+    monkeypatch.setattr(wide_builds, "design_netlist", design_netlist)
+    monkeypatch.setattr(wide_builds, "build", lambda *args, **kwargs: pytest.fail("built"))
+    out = tmp_path / "wide.json"
+    out.write_text(json.dumps({
+        "ulx3s-85f": {"seeds": {"1": {"netlist": "new"}, "2": {"netlist": "old"}, "3": {}}},
+        "ulx3s-85f-self-check": {"seeds": {"1": {"netlist": "check"}}},
+    }))  # fmt: skip
+    names = ["ulx3s-85f", "ulx3s-85f-self-check"]
+    assert wide_builds.main(["--out", str(out), "--stale", "--boards", *names]) == 1
+    assert seen == names
+    assert capsys.readouterr().out.splitlines() == [
+        "ulx3s-85f: seeds [2, 3] from another netlist",
+        "ulx3s-85f-self-check: current",
+    ]
+    assert wide_builds.main(["--out", str(out), "--stale", "--boards", names[1]]) == 0
+    assert wide_builds.main(["--out", str(out), "--stale", "--boards", "icebreaker-w8"]) == 1
+    assert capsys.readouterr().out.splitlines()[-1] == "icebreaker-w8: not built"
