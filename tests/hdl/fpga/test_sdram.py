@@ -167,28 +167,24 @@ def test_a_request_arriving_at_any_clock_around_a_refresh_leaves_it_in_time(
     clock_hz, timing = clock_mhz * 1e6, {"power_up": POWER_UP_NS}
     dut = SDRAMController(burst_length=burst_length, rows=16, clock_hz=clock_hz,
                           timing=SDRAMTiming(**timing))  # fmt: skip
-    chip = SDRAMChip(geometry=Geometry(rows=16), timing=Timing(**timing), clock_hz=clock_hz,
-                     keep_log=True)  # fmt: skip
+    chip = SDRAMChip(geometry=Geometry(rows=16), timing=Timing(**timing), clock_hz=clock_hz)
     margin, trefi = dut.scheduler.refresh_margin, chip.t["trefi"]
     offsets = range(-margin - 4, 3)  # arrival less the clock the refresh falls due
     trials = [(offset, write) for offset in offsets for write in (1, 0)]
     gaps = []
 
-    def refreshes():
-        return [n for n, command, _, _ in chip.log if command == "AUTO REFRESH"]
-
     async def producer(ctx):
-        while len(refreshes()) < chip.timing.init_refreshes:
+        while chip.refreshes < chip.timing.init_refreshes:
             await ctx.tick()
         for i, (offset, write) in enumerate(trials):
-            last = refreshes()[-1]
+            last = chip.last_refresh
             while chip.cycle < last + trefi - margin + offset:
                 await ctx.tick()
             payload = {"address": 5 * i % (1 << dut.address_width), "write": write, "data": i}
             await stream_put(ctx, dut.requests, payload)
-            while refreshes()[-1] == last:
+            while chip.last_refresh == last:
                 await ctx.tick()
-            gaps.append(refreshes()[-1] - last)
+            gaps.append(chip.last_refresh - last)
 
     async def consumer(ctx):
         for _ in range(len(trials) // 2):
