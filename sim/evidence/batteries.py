@@ -27,7 +27,7 @@ from memgen.hdl.engine.protocol import DEFAULT_SEED
 
 from .fast_generator import stream_command
 
-__all__ = ["RUNS", "Batteries", "BatteriesMissing", "parse_practrand", "parse_testu01"]
+__all__ = ["RUNS", "Batteries", "BatteriesMissing", "parse_practrand", "parse_testu01", "parts"]
 
 HARNESS_SOURCE = Path(__file__).with_name("testu01_stdin.c")
 #: TestU01 p-values outside [P_LIMIT, 1 - P_LIMIT] fail (the issue's target).
@@ -186,6 +186,12 @@ def _pipe(producer, consumer, log):
     return code
 
 
+def parts(battery):
+    """A TestU01 battery's parts: (first, last) test numbers of each, run and kept apart."""
+    total, step = TESTU01_TESTS[battery], PART_TESTS[battery]
+    return [(first, min(total, first + step - 1)) for first in range(1, total + 1, step)]
+
+
 def _kept(saved, fingerprint):
     """The outcome saved in ``saved`` if it was measured on the stream ``fingerprint``."""
     if not saved.exists():
@@ -222,11 +228,8 @@ def execute(run, batteries, folder):
         outcome.update(size=run.size, **result)
         outcome["passed"] = not result["failed"]
     else:
-        program, total = batteries.testu01(), TESTU01_TESTS[run.battery]
-        step = PART_TESTS[run.battery]
-        parts, failed = [], []
-        for first in range(1, total + 1, step):
-            last = min(total, first + step - 1)
+        program, done, failed = batteries.testu01(), [], []
+        for first, last in parts(run.battery):
             log = folder / f"{run.name}.{first}-{last}.txt"
             part_saved = log.with_suffix(".json")
             part = _kept(part_saved, fingerprint)
@@ -238,9 +241,9 @@ def execute(run, batteries, folder):
                 part = {"tests": [first, last], **parse_testu01(log.read_text()),
                         "fingerprint": fingerprint}  # fmt: skip
                 part_saved.write_text(json.dumps(part, indent=1))
-            parts.append(part)
+            done.append(part)
             failed += part["failed"]
-        pvalues = [p["p"] for part in parts for p in part["pvalues"]]
+        pvalues = [p["p"] for part in done for p in part["pvalues"]]
         outcome.update(
             pvalues=len(pvalues),
             smallest=min(pvalues),
@@ -266,13 +269,13 @@ def saved_outcomes(folder, runs=RUNS):
             outcome = {"name": run.name, "battery": run.battery, "stream": run.stream.describe(),
                        "size": run.size, "pending": True}  # fmt: skip
             if run.battery in PART_TESTS:  # the parts finished so far
-                parts = [_kept(part, fingerprint)
-                         for part in sorted(Path(folder).glob(f"{run.name}.*-*.json"))]  # fmt: skip
-                parts = [part for part in parts if part]
-                pvalues = [p["p"] for part in parts for p in part["pvalues"]]
-                total = -(-TESTU01_TESTS[run.battery] // PART_TESTS[run.battery])
-                outcome.update(parts_done=len(parts), parts=total, pvalues=len(pvalues),
-                               failed=[f for part in parts for f in part["failed"]],
+                done = [_kept(Path(folder) / f"{run.name}.{first}-{last}.json", fingerprint)
+                        for first, last in parts(run.battery)]  # fmt: skip
+                done = [part for part in done if part]
+                pvalues = [p["p"] for part in done for p in part["pvalues"]]
+                outcome.update(parts_done=len(done), parts=len(parts(run.battery)),
+                               pvalues=len(pvalues),
+                               failed=[f for part in done for f in part["failed"]],
                                smallest=min(pvalues, default=None),
                                largest=max(pvalues, default=None))  # fmt: skip
             outcomes.append(outcome)

@@ -14,9 +14,9 @@ from memgen.sim.evidence.batteries import (
     FINGERPRINT_BYTES,
     PART_TESTS,
     RUNS,
-    TESTU01_TESTS,
     parse_practrand,
     parse_testu01,
+    parts,
     table,
 )
 from memgen.sim.evidence.fast_generator import stream_command
@@ -181,8 +181,6 @@ def test_every_saved_outcome_was_measured_on_the_stream_its_run_reads_today(run)
     fingerprint = run.stream.fingerprint()
     saved = [RESULTS / f"{run.name}.json"]
     if run.battery in PART_TESTS:
-        total, step = TESTU01_TESTS[run.battery], PART_TESTS[run.battery]
-        saved += [RESULTS / f"{run.name}.{first}-{min(total, first + step - 1)}.json"
-                  for first in range(1, total + 1, step)]  # fmt: skip
+        saved += [RESULTS / f"{run.name}.{first}-{last}.json" for first, last in parts(run.battery)]
     for path in saved:
         assert json.loads(path.read_text())["fingerprint"] == fingerprint, path.name
