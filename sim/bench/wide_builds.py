@@ -91,7 +91,7 @@ def _build(name, seed, workdir):
         "slowest_path": report["slowest_path"],
         "utilisation": {cell: use["used"] for cell, use in report["utilisation"].items()},
         "nextpnr_options": placement_options(spec, top),
-        **({"netlist": report["netlist"]} if "netlist" in report else {}),
+        "netlist": report["netlist"],
     }
 
 

@@ -65,7 +65,8 @@ def test_the_lanes_builds_are_the_ulx3s_with_copies(
     def fake_build(spec, build_dir, seed, top=None):  # runs in a worker process
         assert spec.record_format.lanes == lanes
         return {"design_clock": "clk", "fmax": {"clk": {"achieved_mhz": 101.0}},
-                "timing_met": True, "utilisation": {}, "slowest_path": None}  # fmt: skip
+                "timing_met": True, "utilisation": {},
+                "slowest_path": None, "netlist": "n"}  # fmt: skip
 
     monkeypatch.setattr(wide_builds, "build", fake_build)
     out = tmp_path / "wide.json"
@@ -85,7 +86,8 @@ def test_a_range_of_seeds_keeps_the_others(monkeypatch, tmp_path):
 
     def fake_build(spec, build_dir, seed, top=None):
         return {"design_clock": "clk", "fmax": {"clk": {"achieved_mhz": 90.0 + seed}},
-                "timing_met": seed == 3, "utilisation": {}, "slowest_path": None}  # fmt: skip
+                "timing_met": seed == 3, "utilisation": {},
+                "slowest_path": None, "netlist": "n"}  # fmt: skip
 
     monkeypatch.setattr(wide_builds, "build", fake_build)
     out = tmp_path / "wide.json"
@@ -120,7 +122,7 @@ def test_the_default_and_self_check_builds(monkeypatch, tmp_path):
         assert top is None or isinstance(top, SelfCheckTop)
         fmax = {"clk": {"achieved_mhz": 101.0}, "usb": {"achieved_mhz": 90.0}}
         return {"design_clock": "clk", "timing_met": True, "utilisation": {}, "fmax": fmax,
-                "slowest_path": None}  # fmt: skip
+                "slowest_path": None, "netlist": "n"}  # fmt: skip
 
     monkeypatch.setattr(wide_builds, "build", fake_build)
     out = tmp_path / "wide.json"
@@ -142,7 +144,8 @@ def test_the_unrouted_build_runs_only_when_named(monkeypatch, tmp_path):
 
     def fake_build(spec, build_dir, seed, top=None):
         return {"design_clock": "clk", "timing_met": True, "utilisation": {},
-                "fmax": {"clk": {"achieved_mhz": 101.0}}, "slowest_path": None}  # fmt: skip
+                "fmax": {"clk": {"achieved_mhz": 101.0}},
+                "slowest_path": None, "netlist": "n"}  # fmt: skip
 
     monkeypatch.setattr(wide_builds, "build", fake_build)
     out = tmp_path / "wide.json"
